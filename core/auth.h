@@ -1,0 +1,57 @@
+#ifndef DUOMAIL_AUTH_H
+#define DUOMAIL_AUTH_H
+/*
+ * The auth core shared by POP3 and IMAP: a user database (the Dovecot
+ * passwd-file format) and password schemes.  Verification is CPU-heavy
+ * (bcrypt, SHA-crypt rounds): callers on an event loop run these functions
+ * on the thread pool.  All functions are thread-safe.
+ *
+ * passwd-file line: user:{SCHEME}hash[:uid:gid:gecos:home:shell:extra]
+ * Schemes: PLAIN, CLEAR (alias), SHA512-CRYPT, SHA256-CRYPT, BLF-CRYPT,
+ * MD5-CRYPT, CRYPT (crypt(3) with its own $id$ prefix).  A password with no
+ * {SCHEME} prefix is taken as CRYPT, as Dovecot does.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+
+enum auth_result {
+	AUTH_OK = 0,
+	AUTH_FAILED,		/* unknown user or wrong password: never tell which */
+	AUTH_TEMPFAIL,		/* user database unreadable: try later */
+};
+
+struct auth_db;
+
+/* Opens the passwd-file at path (it is re-read when its mtime changes). Returns
+ * 0, or -1 with a one-line message (with the file and line) in err. */
+int auth_db_open(const char *path, struct auth_db **db_r, char *err, size_t errlen);
+void auth_db_close(struct auth_db **db);
+
+/* Re-reads the file now (SIGHUP).  On error the old data stays and -1 is returned. */
+int auth_db_reload(struct auth_db *db, char *err, size_t errlen);
+
+/* Does the user exist?  1 yes, 0 no, -1 database error. */
+int auth_db_user_exists(struct auth_db *db, const char *user);
+
+/* Checks user's password.  Takes the same time for an unknown user as for a
+ * wrong password (a dummy hash is verified). */
+enum auth_result auth_verify_plain(struct auth_db *db, const char *user, const char *password);
+
+/* Copies the stored plaintext password (schemes PLAIN/CLEAR only) into a new
+ * string for APOP / CRAM-MD5.  1 found, 0 user unknown or not plaintext, -1 error.
+ * The caller frees it with explicit_bzero+free. */
+int auth_lookup_plaintext(struct auth_db *db, const char *user, char **password_r);
+
+/* Verifies an APOP digest (RFC 1939 §7: MD5 of timestamp+password, lowercase hex). */
+enum auth_result auth_verify_apop(struct auth_db *db, const char *user,
+				  const char *timestamp, const char *digest_hex);
+
+/* Makes "{SCHEME}hash" for password (duomail pw).  scheme is case-insensitive;
+ * NULL means SHA512-CRYPT.  Returns a new string, or NULL with err set. */
+char *password_hash(const char *scheme, const char *password, char *err, size_t errlen);
+
+/* Checks password against a stored "{SCHEME}hash" (or bare crypt hash).
+ * true on match.  Constant-time comparison where the scheme allows. */
+bool password_verify(const char *stored, const char *password);
+
+#endif

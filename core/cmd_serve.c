@@ -1,0 +1,302 @@
+/*
+ * `duomail serve`: the master process.  It validates the configuration, binds
+ * every listener (so a port problem is reported once, at start-up, with the
+ * config key), forks the worker processes and then only supervises: it
+ * forwards SIGHUP, restarts a worker that dies, and on SIGTERM/SIGINT waits
+ * for the workers to finish their sessions and exits 0.
+ */
+#include "core/auth.h"
+#include "core/commands.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/server.h"
+#include "core/tls.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_WORKERS 256
+
+struct worker_slot {
+	pid_t pid;
+	time_t started;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: duomail serve --config FILE\n"
+		   "Runs the server in the foreground, logging to stderr.\n"
+		   "SIGTERM/SIGINT: stop accepting, finish sessions, exit 0.  SIGHUP: reload users and certificates.\n");
+}
+
+static int bind_listener(const struct listen_addr *a, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	int fd, one = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	if (strchr(a->host, ':') != NULL) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(a->port);
+		inet_pton(AF_INET6, a->host, &sin6->sin6_addr);
+		sslen = sizeof(*sin6);
+	} else {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(a->port);
+		inet_pton(AF_INET, a->host, &sin->sin_addr);
+		sslen = sizeof(*sin);
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sslen) < 0 || listen(fd, 511) < 0) {
+		snprintf(err, errlen, "cannot listen on %s port %d: %s", a->host, a->port,
+			 strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Checks what workers would otherwise each fail on, so it is reported once. */
+static int preflight(const struct config *cfg)
+{
+	struct auth_db *db;
+	struct tls_ctx *tls;
+	struct stat st;
+	char err[512];
+
+	if (auth_db_open(cfg->passwd_file, &db, err, sizeof(err)) < 0) {
+		fprintf(stderr, "duomail: %s: [auth] passwd_file: %s\n", cfg->path, err);
+		return -1;
+	}
+	auth_db_close(&db);
+	if (stat(cfg->store_root, &st) < 0 || !S_ISDIR(st.st_mode) ||
+	    access(cfg->store_root, R_OK | W_OK | X_OK) < 0) {
+		fprintf(stderr, "duomail: %s: [store] root: %s is not a writable directory%s%s\n",
+			cfg->path, cfg->store_root, errno ? ": " : "", errno ? strerror(errno) : "");
+		return -1;
+	}
+	if (cfg->tls_cert != NULL) {
+		if (tls_ctx_create(cfg->tls_cert, cfg->tls_key, cfg->tls_priority, &tls, err,
+				   sizeof(err)) < 0) {
+			fprintf(stderr, "duomail: %s: %s\n", cfg->path, err);
+			return -1;
+		}
+		tls_ctx_free(&tls);
+	}
+	return 0;
+}
+
+static int drop_privileges(const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+
+	if (pw == NULL) {
+		log_error("[server] user: no such system user '%s'", user);
+		return -1;
+	}
+	if (setgroups(1, &pw->pw_gid) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
+		log_error("cannot drop privileges to %s: %s", user, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static pid_t spawn_worker(struct config *cfg, const int fds[LISTEN_COUNT], int index,
+			  const sigset_t *oldmask)
+{
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		log_error("fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		int ret;
+
+		signal(SIGCHLD, SIG_DFL);
+		sigprocmask(SIG_SETMASK, oldmask, NULL);
+		ret = server_worker_run(cfg, fds, index);
+		config_free(&cfg);
+		_exit(ret);
+	}
+	return pid;
+}
+
+static int supervise(struct config *cfg, const int fds[LISTEN_COUNT], int nworkers)
+{
+	struct worker_slot slots[MAX_WORKERS] = { 0 };
+	sigset_t set, oldmask;
+	bool stopping = false;
+	int running = 0, status_bad = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, &oldmask);
+
+	for (int i = 0; i < nworkers; i++) {
+		slots[i].pid = spawn_worker(cfg, fds, i, &oldmask);
+		if (slots[i].pid < 0)
+			return 1;
+		slots[i].started = time(NULL);
+		running++;
+	}
+	/* The master needs no listening sockets itself from here on. */
+	while (running > 0) {
+		siginfo_t si;
+		int sig = sigwaitinfo(&set, &si);
+
+		if (sig < 0)
+			continue;
+		if (sig == SIGHUP) {
+			log_info("SIGHUP: reloading users and certificates");
+			for (int i = 0; i < nworkers; i++)
+				if (slots[i].pid > 0)
+					kill(slots[i].pid, SIGHUP);
+		} else if (sig == SIGTERM || sig == SIGINT) {
+			log_info("%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+			for (int i = 0; i < nworkers; i++)
+				if (slots[i].pid > 0)
+					kill(slots[i].pid, stopping ? SIGKILL : SIGTERM);
+			stopping = true;
+		} else if (sig == SIGCHLD) {
+			pid_t pid;
+			int status;
+
+			while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+				int i;
+
+				for (i = 0; i < nworkers && slots[i].pid != pid; i++)
+					;
+				if (i == nworkers)
+					continue;
+				running--;
+				slots[i].pid = 0;
+				if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+					status_bad = 1;
+					if (WIFSIGNALED(status))
+						log_error("worker %d (pid %d) killed by signal %d",
+							  i, (int)pid, WTERMSIG(status));
+					else
+						log_error("worker %d (pid %d) exited with %d", i,
+							  (int)pid, WEXITSTATUS(status));
+				}
+				if (stopping)
+					continue;
+				if (WIFEXITED(status) && WEXITSTATUS(status) == 2)
+					return 2;	/* a setup error would only repeat */
+				/* A crash loses that worker's sessions, not the
+				 * service: start a new one, at most once a second. */
+				if (time(NULL) - slots[i].started < 1)
+					sleep(1);
+				slots[i].pid = spawn_worker(cfg, fds, i, &oldmask);
+				slots[i].started = time(NULL);
+				if (slots[i].pid > 0)
+					running++;
+			}
+		}
+	}
+	log_info("stopped");
+	return status_bad;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	const char *config_path = NULL;
+	struct config *cfg;
+	int fds[LISTEN_COUNT];
+	char err[512];
+	int nworkers, ret;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			config_path = argv[++i];
+		} else if (strncmp(argv[i], "--config=", 9) == 0) {
+			config_path = argv[i] + 9;
+		} else {
+			fprintf(stderr, "duomail serve: unexpected argument '%s'\n", argv[i]);
+			usage(stderr);
+			return 64;
+		}
+	}
+	if (config_path == NULL) {
+		usage(stderr);
+		return 64;
+	}
+	if (config_load(config_path, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "duomail: %s\n", err);
+		return EXIT_CONFIG;
+	}
+	log_set_level(cfg->log_debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	if (preflight(cfg) < 0) {
+		config_free(&cfg);
+		return EXIT_CONFIG;
+	}
+	for (int k = 0; k < LISTEN_COUNT; k++) {
+		fds[k] = -1;
+		if (!cfg->listen[k].enabled)
+			continue;
+		if (!server_kind_supported(k)) {
+			log_warn("[listen] %s: this build has no %s front end yet; not listening",
+				 listen_kind_name(k), listen_kind_name(k));
+			continue;
+		}
+		fds[k] = bind_listener(&cfg->listen[k], err, sizeof(err));
+		if (fds[k] < 0) {
+			fprintf(stderr, "duomail: %s: [listen] %s: %s\n", cfg->path,
+				listen_kind_name(k), err);
+			config_free(&cfg);
+			return EXIT_CONFIG;
+		}
+		log_info("listening: %s on %s%s%s:%d", listen_kind_name(k),
+			 strchr(cfg->listen[k].host, ':') ? "[" : "", cfg->listen[k].host,
+			 strchr(cfg->listen[k].host, ':') ? "]" : "", cfg->listen[k].port);
+	}
+	if (cfg->user != NULL && geteuid() == 0 && drop_privileges(cfg->user) < 0) {
+		config_free(&cfg);
+		return EXIT_CONFIG;
+	}
+	nworkers = cfg->workers > 0 ? cfg->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (nworkers < 1)
+		nworkers = 1;
+	if (nworkers > MAX_WORKERS)
+		nworkers = MAX_WORKERS;
+	log_info("duomail %s serving with %d worker%s", DUOMAIL_VERSION, nworkers,
+		 nworkers == 1 ? "" : "s");
+	ret = supervise(cfg, fds, nworkers);
+	for (int k = 0; k < LISTEN_COUNT; k++)
+		if (fds[k] >= 0)
+			close(fds[k]);
+	config_free(&cfg);
+	return ret;
+}

@@ -1,0 +1,14 @@
+#ifndef DUOMAIL_COMMANDS_H
+#define DUOMAIL_COMMANDS_H
+/*
+ * The subcommands of the duomail binary.  Each gets argv with argv[0] the
+ * subcommand name and returns the process exit code (sysexits.h style where
+ * the contract says so; 2 for a bad config, 64 for usage errors).
+ */
+int cmd_serve(int argc, char **argv);	/* core/cmd_serve.c */
+int cmd_deliver(int argc, char **argv);	/* core/cmd_deliver.c */
+int cmd_pw(int argc, char **argv);	/* core/cmd_pw.c */
+
+#define EXIT_CONFIG 2
+
+#endif

@@ -1,0 +1,314 @@
+/*
+ * Config file loading (INI via inih).  All validation happens in the inih
+ * handler, because only there do we know the line number: the handler
+ * records the problem and returns 0, and ini_parse() returns that line.
+ */
+#include "core/config.h"
+#include "core/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+static const char *const listen_names[LISTEN_COUNT] = {
+	[LISTEN_IMAP] = "imap", [LISTEN_IMAPS] = "imaps", [LISTEN_POP3] = "pop3",
+	[LISTEN_POP3S] = "pop3s", [LISTEN_LMTP] = "lmtp",
+};
+
+const char *listen_kind_name(enum listen_kind kind)
+{
+	return listen_names[kind];
+}
+
+struct parse_ctx {
+	struct config *cfg;
+	char problem[256];	/* set by the handler when it returns 0 */
+};
+
+static int fail(struct parse_ctx *ctx, const char *section, const char *name,
+		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Records "[section] name: problem" for config_load() and stops the parse. */
+static int fail(struct parse_ctx *ctx, const char *section, const char *name,
+		const char *fmt, ...)
+{
+	char msg[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(ctx->problem, sizeof(ctx->problem), "[%s] %s: %s", section, name, msg);
+	return 0;
+}
+
+/* "host:port" or "[v6]:port", numeric host only. */
+static int parse_listen(const char *value, struct listen_addr *addr_r)
+{
+	const char *colon;
+	const char *host = value;
+	size_t hostlen;
+	unsigned char tmp[sizeof(struct in6_addr)];
+	char *end;
+	long port;
+
+	if (value[0] == '[') {
+		const char *close = strchr(value, ']');
+		if (close == NULL || close[1] != ':')
+			return -1;
+		host = value + 1;
+		hostlen = close - host;
+		colon = close + 1;
+	} else {
+		colon = strrchr(value, ':');
+		if (colon == NULL)
+			return -1;
+		hostlen = colon - value;
+	}
+	if (hostlen == 0 || hostlen >= sizeof(addr_r->host))
+		return -1;
+	memcpy(addr_r->host, host, hostlen);
+	addr_r->host[hostlen] = '\0';
+	if (inet_pton(AF_INET, addr_r->host, tmp) != 1 &&
+	    inet_pton(AF_INET6, addr_r->host, tmp) != 1)
+		return -1;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || end == colon + 1 || port < 1 || port > 65535)
+		return -1;
+	addr_r->port = (int)port;
+	addr_r->enabled = true;
+	return 0;
+}
+
+static int parse_uint(const char *value, unsigned long max, unsigned long *n_r)
+{
+	char *end;
+	unsigned long n;
+
+	if (value[0] < '0' || value[0] > '9')
+		return -1;
+	errno = 0;
+	n = strtoul(value, &end, 10);
+	if (errno != 0 || *end != '\0' || n > max)
+		return -1;
+	*n_r = n;
+	return 0;
+}
+
+static void set_str(char **field, const char *value)
+{
+	free(*field);
+	*field = xstrdup(value);
+}
+
+static int handle_key(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_ctx *ctx = user;
+	struct config *cfg = ctx->cfg;
+	unsigned long n;
+
+	if (strcmp(section, "server") == 0) {
+		if (strcmp(name, "hostname") == 0) {
+			if (value[0] == '\0' || strpbrk(value, " \t<>\"") != NULL)
+				return fail(ctx, section, name, "not a host name: '%s'", value);
+			set_str(&cfg->hostname, value);
+		} else if (strcmp(name, "workers") == 0) {
+			if (parse_uint(value, 256, &n) < 0)
+				return fail(ctx, section, name, "'%s' is not a number 0..256", value);
+			cfg->workers = (int)n;
+		} else if (strcmp(name, "log_level") == 0) {
+			if (strcmp(value, "debug") == 0)
+				cfg->log_debug = true;
+			else if (strcmp(value, "info") == 0)
+				cfg->log_debug = false;
+			else
+				return fail(ctx, section, name, "'%s' is not info or debug", value);
+		} else if (strcmp(name, "user") == 0) {
+			if (value[0] == '\0')
+				return fail(ctx, section, name, "empty user name");
+			set_str(&cfg->user, value);
+		} else if (strcmp(name, "max_connections") == 0) {
+			if (parse_uint(value, 1000000, &n) < 0 || n == 0)
+				return fail(ctx, section, name, "'%s' is not a number 1..1000000", value);
+			cfg->max_connections = (unsigned)n;
+		} else {
+			return fail(ctx, section, name, "unknown key");
+		}
+	} else if (strcmp(section, "listen") == 0) {
+		for (int k = 0; k < LISTEN_COUNT; k++) {
+			if (strcmp(name, listen_names[k]) != 0)
+				continue;
+			if (parse_listen(value, &cfg->listen[k]) < 0)
+				return fail(ctx, section, name,
+					    "'%s' is not a numeric host:port (or [v6]:port)", value);
+			return 1;
+		}
+		return fail(ctx, section, name, "unknown key");
+	} else if (strcmp(section, "tls") == 0) {
+		if (strcmp(name, "cert") == 0)
+			set_str(&cfg->tls_cert, value);
+		else if (strcmp(name, "key") == 0)
+			set_str(&cfg->tls_key, value);
+		else if (strcmp(name, "priority") == 0)
+			set_str(&cfg->tls_priority, value);
+		else
+			return fail(ctx, section, name, "unknown key");
+	} else if (strcmp(section, "auth") == 0) {
+		if (strcmp(name, "passwd_file") == 0)
+			set_str(&cfg->passwd_file, value);
+		else
+			return fail(ctx, section, name, "unknown key");
+	} else if (strcmp(section, "store") == 0) {
+		if (strcmp(name, "root") == 0)
+			set_str(&cfg->store_root, value);
+		else
+			return fail(ctx, section, name, "unknown key");
+	} else if (strcmp(section, "pop3") == 0) {
+		if (strcmp(name, "idle_timeout") == 0) {
+			/* RFC 1939 §3: the autologout timer MUST be at least 10 minutes. */
+			if (parse_uint(value, 86400, &n) < 0 || n < 600)
+				return fail(ctx, section, name,
+					    "'%s' must be 600..86400 seconds (RFC 1939 section 3)", value);
+			cfg->pop3_idle_timeout = (unsigned)n;
+		} else if (strcmp(name, "login_delay") == 0) {
+			if (parse_uint(value, 86400 * 7, &n) < 0)
+				return fail(ctx, section, name, "'%s' is not a number of seconds", value);
+			cfg->pop3_login_delay = (unsigned)n;
+		} else if (strcmp(name, "expire") == 0) {
+			if (strcasecmp(value, "never") == 0)
+				cfg->pop3_expire_days = -1;
+			else if (parse_uint(value, 36500, &n) == 0)
+				cfg->pop3_expire_days = (int)n;
+			else
+				return fail(ctx, section, name, "'%s' is not 'never' or a number of days",
+					    value);
+		} else if (strcmp(name, "max_bad_commands") == 0) {
+			if (parse_uint(value, 1000, &n) < 0 || n == 0)
+				return fail(ctx, section, name, "'%s' is not a number 1..1000", value);
+			cfg->pop3_max_bad_commands = (unsigned)n;
+		} else {
+			return fail(ctx, section, name, "unknown key");
+		}
+	} else {
+		snprintf(ctx->problem, sizeof(ctx->problem), "unknown section [%s]", section);
+		return 0;
+	}
+	return 1;
+}
+
+static void config_defaults(struct config *cfg)
+{
+	char host[256];
+
+	if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
+		strcpy(host, "localhost");
+	host[sizeof(host) - 1] = '\0';
+	cfg->hostname = xstrdup(host);
+	cfg->workers = 0;
+	cfg->max_connections = 10000;
+	cfg->tls_priority = xstrdup("SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE");
+	cfg->pop3_idle_timeout = 600;
+	cfg->pop3_login_delay = 0;
+	cfg->pop3_expire_days = -1;
+	cfg->pop3_max_bad_commands = 20;
+}
+
+/* Checks that need the whole file: required keys and key pairs. */
+static int config_check(const struct config *cfg, char *err, size_t errlen)
+{
+	bool any = false, tls = cfg->listen[LISTEN_IMAPS].enabled || cfg->listen[LISTEN_POP3S].enabled;
+
+	for (int k = 0; k < LISTEN_COUNT; k++)
+		any |= cfg->listen[k].enabled;
+	if (!any) {
+		snprintf(err, errlen, "%s: [listen]: no listener configured", cfg->path);
+		return -1;
+	}
+	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL)) {
+		snprintf(err, errlen, "%s: [tls] %s: missing (cert and key go together)", cfg->path,
+			 cfg->tls_cert ? "key" : "cert");
+		return -1;
+	}
+	if (tls && cfg->tls_cert == NULL) {
+		snprintf(err, errlen, "%s: [tls] cert: missing, but imaps/pop3s listeners need it",
+			 cfg->path);
+		return -1;
+	}
+	if (cfg->passwd_file == NULL) {
+		snprintf(err, errlen, "%s: [auth] passwd_file: missing", cfg->path);
+		return -1;
+	}
+	if (cfg->store_root == NULL) {
+		snprintf(err, errlen, "%s: [store] root: missing", cfg->path);
+		return -1;
+	}
+	return 0;
+}
+
+int config_load(const char *path, struct config **cfg_r, char *err, size_t errlen)
+{
+	struct parse_ctx ctx = { 0 };
+	struct config *cfg;
+	FILE *f;
+	int line;
+
+	/* inih's defaults allow only ';' inline; the contract documents '#'. */
+	ini_inline_comment_prefixes = "#;";
+	ini_allow_multiline = false;
+	ini_stop_on_first_error = true;
+
+	f = fopen(path, "r");
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	cfg = xcalloc(1, sizeof(*cfg));
+	cfg->path = xstrdup(path);
+	config_defaults(cfg);
+	ctx.cfg = cfg;
+	line = ini_parse_file(f, handle_key, &ctx);
+	fclose(f);
+	if (line != 0) {
+		if (line < 0)
+			snprintf(err, errlen, "%s: cannot read the file", path);
+		else if (ctx.problem[0] != '\0')
+			snprintf(err, errlen, "%s:%d: %s", path, line, ctx.problem);
+		else
+			snprintf(err, errlen, "%s:%d: syntax error (expected [section] or key = value)",
+				 path, line);
+		config_free(&cfg);
+		return -1;
+	}
+	if (config_check(cfg, err, errlen) < 0) {
+		config_free(&cfg);
+		return -1;
+	}
+	*cfg_r = cfg;
+	return 0;
+}
+
+void config_free(struct config **cfgp)
+{
+	struct config *cfg = *cfgp;
+
+	if (cfg == NULL)
+		return;
+	free(cfg->path);
+	free(cfg->hostname);
+	free(cfg->user);
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
+	free(cfg->tls_priority);
+	free(cfg->passwd_file);
+	free(cfg->store_root);
+	free(cfg);
+	*cfgp = NULL;
+}

@@ -1,0 +1,59 @@
+#ifndef DUOMAIL_CONFIG_H
+#define DUOMAIL_CONFIG_H
+/*
+ * The configuration file (INI, see CONTRACT.md and etc/duomail.conf.example).
+ * Every key is validated while the file is read, so an error can name the
+ * file, line and key.  Unknown sections and keys are errors.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+
+struct listen_addr {
+	bool enabled;
+	char host[64];		/* numeric address: 127.0.0.1, ::1, 0.0.0.0 */
+	int port;
+};
+
+enum listen_kind { LISTEN_IMAP, LISTEN_IMAPS, LISTEN_POP3, LISTEN_POP3S, LISTEN_LMTP, LISTEN_COUNT };
+
+struct config {
+	char *path;
+
+	/* [server] */
+	char *hostname;		/* greetings; default: gethostname() */
+	int workers;		/* worker processes; 0 = one per CPU */
+	bool log_debug;		/* log_level = debug */
+	char *user;		/* drop privileges to this user after binding (root only) */
+	unsigned max_connections;	/* per worker */
+
+	/* [listen] */
+	struct listen_addr listen[LISTEN_COUNT];
+
+	/* [tls] */
+	char *tls_cert;
+	char *tls_key;
+	char *tls_priority;	/* GnuTLS priority string */
+
+	/* [auth] */
+	char *passwd_file;
+
+	/* [store] */
+	char *store_root;
+
+	/* [pop3] */
+	unsigned pop3_idle_timeout;	/* seconds; RFC 1939 §3: at least 600 */
+	unsigned pop3_login_delay;	/* seconds between logins; 0 = not limited */
+	int pop3_expire_days;		/* -1 = NEVER (default), 0.. days after RETR */
+	unsigned pop3_max_bad_commands;	/* disconnect after this many errors */
+};
+
+const char *listen_kind_name(enum listen_kind kind);
+
+/*
+ * Reads and validates path.  Returns 0 with *cfg_r set, or -1 with a one-line
+ * message "FILE:LINE: key: problem" in err (always NUL-terminated).
+ */
+int config_load(const char *path, struct config **cfg_r, char *err, size_t errlen);
+void config_free(struct config **cfg);
+
+#endif

@@ -1,0 +1,112 @@
+#ifndef DUOMAIL_CONN_H
+#define DUOMAIL_CONN_H
+/*
+ * A client connection: a libuv TCP handle, optionally GnuTLS on top, a
+ * bounded input buffer that yields lines, and an output queue with
+ * back-pressure.  Protocol sessions see only this interface; no uv_ or
+ * gnutls_ type reaches them.
+ *
+ * Flow: the listener accepts and (for implicit TLS) completes the handshake,
+ * then calls handler->on_open.  Whenever input arrives handler->on_input runs;
+ * the session pulls complete lines with conn_getline() for as long as it is
+ * ready for another command (pipelining: a busy session just stops pulling,
+ * and input is buffered up to a limit, after which reading pauses).  Output
+ * is queued with conn_write()/conn_printf() and sent by conn_flush(), which
+ * the conn calls itself after every handler callback.  A producer of bulk
+ * output (RETR, FETCH) checks conn_output_full() and waits for on_drain.
+ *
+ * Everything here runs on the worker's loop thread.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct conn;
+struct server;
+struct tls_ctx;
+
+struct conn_handler {
+	const char *name;		/* "pop3", for logs */
+	/* Ready for the protocol: send the greeting.  Create the session here. */
+	void (*on_open)(struct conn *c);
+	/* Input arrived (or lines are buffered): pull with conn_getline(). */
+	void (*on_input)(struct conn *c);
+	/* Queued output fell below the low-water mark after conn_output_full(). */
+	void (*on_drain)(struct conn *c);
+	/* A conn_start_tls() handshake finished; continue the protocol. */
+	void (*on_tls_ready)(struct conn *c);
+	/* No input for the idle timeout: say goodbye and conn_close(). */
+	void (*on_timeout)(struct conn *c);
+	/* The server is stopping: finish or abandon the current command, close. */
+	void (*on_shutdown)(struct conn *c);
+	/* The connection is gone.  Free the session; c is freed after return. */
+	void (*on_close)(struct conn *c);
+};
+
+/* Session pointer owned by the protocol. */
+void conn_set_ctx(struct conn *c, void *ctx);
+void *conn_ctx(const struct conn *c);
+
+struct server *conn_server(const struct conn *c);
+/* The uv_loop_t of the worker, as void * so sessions can queue thread-pool
+ * work through core/async.h without including uv.h themselves. */
+void *conn_loop(const struct conn *c);
+
+/* "pop3#12 127.0.0.1:40312": prefix for every log line of this session. */
+const char *conn_id(const struct conn *c);
+/* Remote IP address as text. */
+const char *conn_peer_ip(const struct conn *c);
+bool conn_is_tls(const struct conn *c);
+/* TLS or a loopback peer: plaintext passwords may be sent (CONTRACT.md). */
+bool conn_is_secure(const struct conn *c);
+/* Can conn_start_tls() be used (certificate configured, not yet TLS)? */
+bool conn_can_start_tls(const struct conn *c);
+
+/* ---- input ---- */
+
+/* Longest acceptable line, without its CRLF.  Default 8192. */
+void conn_set_max_line(struct conn *c, size_t max);
+
+/*
+ * Takes the next complete line (LF or CRLF terminated; the terminator is
+ * removed and the line NUL-terminated; it may contain NUL bytes, so use
+ * len_r).  The line stays valid until the next conn_getline() call.
+ * Returns 1 with a line, 0 if no complete line is buffered yet, -1 if a line
+ * longer than the maximum arrived: it is skipped up to its LF, and the next
+ * call continues after it.
+ */
+int conn_getline(struct conn *c, char **line_r, size_t *len_r);
+
+/* Bytes of input buffered and not yet taken. */
+size_t conn_input_pending(const struct conn *c);
+
+/* ---- output ---- */
+
+void conn_write(struct conn *c, const void *data, size_t len);
+void conn_puts(struct conn *c, const char *s);
+void conn_printf(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Sends what is queued.  Cheap when nothing is. */
+void conn_flush(struct conn *c);
+/* Is enough output queued that a bulk producer should wait for on_drain? */
+bool conn_output_full(struct conn *c);
+
+/* ---- control ---- */
+
+/* Idle timeout in seconds (0 = none); restarted by every input. */
+void conn_set_idle_timeout(struct conn *c, unsigned seconds);
+
+/*
+ * STARTTLS/STLS: flushes queued output in the clear, throws away any input
+ * the client pipelined after the command (RFC 2595 §3.1 / CVE-2011-0411
+ * class: it must not be executed as if it came over TLS), and starts the
+ * server handshake.  on_tls_ready follows, or the connection is closed.
+ * Returns 0, or -1 if TLS is not available here.
+ */
+int conn_start_tls(struct conn *c);
+
+/* Sends what is queued, then closes.  on_close follows from the loop.
+ * Safe to call more than once. */
+void conn_close(struct conn *c);
+bool conn_is_closing(const struct conn *c);
+
+#endif

@@ -1,0 +1,219 @@
+/*
+ * A worker process: one libuv loop serving every listener on sockets the
+ * master bound.  Several workers accept on the same sockets, so a crash in
+ * one takes down only its own sessions.  See server.h.
+ */
+#include "core/server.h"
+#include "core/auth.h"
+#include "core/conn.h"
+#include "core/log.h"
+#include "core/tls.h"
+#include "pop3/pop3_session.h"
+
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <uv.h>
+
+#define SERVER_STOP_GRACE_MS	15000
+#define SERVER_STOP_POLL_MS	50
+
+struct listener {
+	uv_tcp_t tcp;		/* first: the handle casts back */
+	struct server *srv;
+	const struct conn_handler *handler;
+	bool implicit_tls;
+	bool open;
+};
+
+struct worker {
+	struct server srv;
+	uv_loop_t loop;
+	struct listener listeners[LISTEN_COUNT];
+	uv_signal_t sig_term, sig_int, sig_hup;
+	uv_timer_t stop_timer;
+	uint64_t stop_started;
+};
+
+/* The front end behind each listener kind; NULL = not built yet. */
+static const struct conn_handler *handler_for(enum listen_kind kind, bool *implicit_tls_r)
+{
+	*implicit_tls_r = kind == LISTEN_POP3S || kind == LISTEN_IMAPS;
+	switch (kind) {
+	case LISTEN_POP3:
+	case LISTEN_POP3S:
+		return &pop3_handler;
+	default:
+		return NULL;
+	}
+}
+
+bool server_kind_supported(enum listen_kind kind)
+{
+	bool tls;
+
+	return handler_for(kind, &tls) != NULL;
+}
+
+static void on_connection(uv_stream_t *s, int status)
+{
+	struct listener *l = (struct listener *)s;
+
+	if (status < 0) {
+		log_warn("accept failed: %s", uv_strerror(status));
+		return;
+	}
+	if (l->srv->stopping)
+		return;
+	conn_accept(l->srv, s, l->handler, l->implicit_tls);
+}
+
+static void close_listeners(struct worker *w)
+{
+	for (int k = 0; k < LISTEN_COUNT; k++) {
+		if (w->listeners[k].open) {
+			uv_close((uv_handle_t *)&w->listeners[k].tcp, NULL);
+			w->listeners[k].open = false;
+		}
+	}
+}
+
+static void stop_timer_cb(uv_timer_t *t)
+{
+	struct worker *w = t->data;
+
+	if (w->srv.nconns == 0) {
+		uv_timer_stop(t);
+		uv_close((uv_handle_t *)&w->stop_timer, NULL);
+		return;
+	}
+	if (uv_now(&w->loop) - w->stop_started > SERVER_STOP_GRACE_MS) {
+		/* Sessions that would not finish in time are closed anyway. */
+		for (struct conn *c = w->srv.conns; c != NULL; c = conn_next(c))
+			conn_close(c);
+	}
+}
+
+static void begin_stop(struct worker *w)
+{
+	struct conn *c, *next;
+
+	if (w->srv.stopping)
+		return;
+	w->srv.stopping = true;
+	log_info("worker stopping: %u sessions to finish", w->srv.nconns);
+	close_listeners(w);
+	uv_close((uv_handle_t *)&w->sig_term, NULL);
+	uv_close((uv_handle_t *)&w->sig_int, NULL);
+	uv_close((uv_handle_t *)&w->sig_hup, NULL);
+	for (c = w->srv.conns; c != NULL; c = next) {
+		next = conn_next(c);
+		conn_notify_shutdown(c);
+	}
+	w->stop_started = uv_now(&w->loop);
+	w->stop_timer.data = w;
+	uv_timer_init(&w->loop, &w->stop_timer);
+	uv_timer_start(&w->stop_timer, stop_timer_cb, 0, SERVER_STOP_POLL_MS);
+}
+
+static void reload(struct worker *w)
+{
+	char err[512];
+
+	if (auth_db_reload(w->srv.auth, err, sizeof(err)) < 0)
+		log_error("reload: %s (keeping the old user list)", err);
+	if (w->srv.tls != NULL && tls_ctx_reload(w->srv.tls, err, sizeof(err)) < 0)
+		log_error("reload: %s (keeping the old certificate)", err);
+	else
+		log_info("reloaded users%s", w->srv.tls ? " and certificates" : "");
+}
+
+static void signal_cb(uv_signal_t *h, int signum)
+{
+	struct worker *w = h->data;
+
+	if (signum == SIGHUP)
+		reload(w);
+	else
+		begin_stop(w);
+}
+
+static int open_listeners(struct worker *w, const int fds[LISTEN_COUNT])
+{
+	for (int k = 0; k < LISTEN_COUNT; k++) {
+		struct listener *l = &w->listeners[k];
+		int ret;
+
+		if (fds[k] < 0)
+			continue;
+		l->handler = handler_for(k, &l->implicit_tls);
+		if (l->handler == NULL)
+			continue;
+		l->srv = &w->srv;
+		uv_tcp_init(&w->loop, &l->tcp);
+		l->open = true;
+		ret = uv_tcp_open(&l->tcp, fds[k]);
+		if (ret == 0)
+			ret = uv_listen((uv_stream_t *)&l->tcp, 511, on_connection);
+		if (ret < 0) {
+			log_error("[listen] %s: %s", listen_kind_name(k), uv_strerror(ret));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void walk_close_cb(uv_handle_t *h, void *arg)
+{
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+int server_worker_run(struct config *cfg, const int fds[LISTEN_COUNT], int worker_index)
+{
+	struct worker *w = xcalloc(1, sizeof(*w));
+	char err[512];
+	int ret = 0;
+
+	signal(SIGPIPE, SIG_IGN);
+	uv_loop_init(&w->loop);
+	w->srv.cfg = cfg;
+	w->srv.loop = &w->loop;
+	w->srv.started = time(NULL);
+	if (auth_db_open(cfg->passwd_file, &w->srv.auth, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		ret = 2;
+		goto out;
+	}
+	if (cfg->tls_cert != NULL &&
+	    tls_ctx_create(cfg->tls_cert, cfg->tls_key, cfg->tls_priority, &w->srv.tls, err,
+			   sizeof(err)) < 0) {
+		log_error("%s", err);
+		ret = 2;
+		goto out;
+	}
+	if (open_listeners(w, fds) < 0) {
+		ret = 2;
+		goto out;
+	}
+	uv_signal_init(&w->loop, &w->sig_term);
+	uv_signal_init(&w->loop, &w->sig_int);
+	uv_signal_init(&w->loop, &w->sig_hup);
+	w->sig_term.data = w->sig_int.data = w->sig_hup.data = w;
+	uv_signal_start(&w->sig_term, signal_cb, SIGTERM);
+	uv_signal_start(&w->sig_int, signal_cb, SIGINT);
+	uv_signal_start(&w->sig_hup, signal_cb, SIGHUP);
+	log_debug("worker %d ready", worker_index);
+
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+out:
+	/* Whatever is still open (early failure) is closed before the loop is. */
+	uv_walk(&w->loop, walk_close_cb, NULL);
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(&w->loop) != 0)
+		log_error("worker loop did not close cleanly");
+	tls_ctx_free(&w->srv.tls);
+	auth_db_close(&w->srv.auth);
+	free(w);
+	return ret;
+}

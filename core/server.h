@@ -1,0 +1,46 @@
+#ifndef DUOMAIL_SERVER_H
+#define DUOMAIL_SERVER_H
+/*
+ * One worker process: its event loop, listeners, the objects every session
+ * shares (config, user database, TLS credentials) and the list of live
+ * connections.  The master process (cmd_serve.c) binds the sockets, forks
+ * the workers and restarts one that dies.
+ */
+#include <stdbool.h>
+#include <time.h>
+
+#include "core/config.h"
+
+struct auth_db;
+struct tls_ctx;
+struct conn;
+struct conn_handler;
+
+struct server {
+	struct config *cfg;
+	struct auth_db *auth;
+	struct tls_ctx *tls;		/* NULL when no certificate is configured */
+	void *loop;			/* uv_loop_t */
+	bool stopping;
+	unsigned nconns;
+	struct conn *conns;		/* all live connections (intrusive list) */
+	time_t started;
+};
+
+/* Runs a worker on the already-bound listening sockets fds[kind] (-1 = off).
+ * Returns the exit code when the worker stops (SIGTERM/SIGINT). */
+int server_worker_run(struct config *cfg, const int fds[LISTEN_COUNT], int worker_index);
+
+/* Creates a connection for a freshly accepted client on listener stream
+ * (a uv_stream_t *) and starts it; implicit_tls starts the handshake first. */
+void conn_accept(struct server *srv, void *listener, const struct conn_handler *handler,
+		 bool implicit_tls);
+
+/* Is there a front end for this listener kind in this build? */
+bool server_kind_supported(enum listen_kind kind);
+
+/* Conn list walking for shutdown. */
+struct conn *conn_next(const struct conn *c);
+void conn_notify_shutdown(struct conn *c);
+
+#endif

@@ -1,0 +1,136 @@
+#ifndef DUOMAIL_STORE_H
+#define DUOMAIL_STORE_H
+/*
+ * The mail store: the only code that touches mail on disk.  POP3, IMAP, LMTP
+ * and `duomail deliver` all go through this interface, so every protocol sees
+ * one truth.  The front ends know nothing of Maildir; the backend is chosen
+ * behind the vtable in store_private.h (Maildir++ is the default).
+ *
+ * Conventions: functions return 0 on success and -1 on failure; the failure
+ * is then described by store_last_error().  Objects are used by one thread at
+ * a time (a session may open on the thread pool and then read on its loop).
+ * Calls do blocking file I/O on local disk, bounded per call: open/sync scan a
+ * directory and belong on the thread pool; a read of one chunk may run on the loop.
+ *
+ * Several processes (server workers, deliver, admin commands, a foreign MTA)
+ * may use one user's store at the same time; the backend locks internally.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+enum store_error {
+	STORE_OK = 0,
+	STORE_ERR_TEMP,		/* I/O error, lock timeout: retry later */
+	STORE_ERR_NOSPACE,	/* disk full or over quota */
+	STORE_ERR_NOTFOUND,	/* no such mailbox */
+	STORE_ERR_EXISTS,	/* mailbox already exists */
+	STORE_ERR_EXPUNGED,	/* the message is gone (expunged by someone else) */
+	STORE_ERR_INUSE,	/* exclusive lock held by another session */
+	STORE_ERR_PERM,		/* permission denied / not allowed */
+	STORE_ERR_INVALID,	/* bad name or argument */
+};
+
+/* Message flags, as in IMAP.  Maildir keeps them in the file name. */
+enum {
+	MSG_FLAG_SEEN     = 1 << 0,
+	MSG_FLAG_ANSWERED = 1 << 1,
+	MSG_FLAG_FLAGGED  = 1 << 2,
+	MSG_FLAG_DELETED  = 1 << 3,
+	MSG_FLAG_DRAFT    = 1 << 4,
+};
+
+struct store;
+struct mailbox;
+struct msg_stream;
+struct store_save;
+
+/* What the store knows about one message in an open mailbox view. */
+struct store_msg {
+	uint32_t uid;		/* IMAP UID, ascending within the mailbox */
+	uint64_t vsize;		/* size with every line ending as CRLF (POP3/IMAP octets) */
+	uint64_t psize;		/* size as stored */
+	time_t received;	/* IMAP INTERNALDATE */
+	time_t pop3_retrieved;	/* when a POP3 RETR last fetched it, 0 = never */
+	unsigned flags;		/* MSG_FLAG_* */
+	const char *uidl;	/* POP3 UIDL: fixed for the life of the message, even
+				 * across a lost index and a new UIDVALIDITY; 1..70
+				 * chars in 0x21..0x7E (RFC 1939 §7) */
+};
+
+/* ---- the user's store ---- */
+
+/* Opens USER's store under root (ROOT/USER/ for Maildir), creating the
+ * INBOX if it does not exist yet.  user must already be validated as a
+ * known account name (no '/', not "." or "..").  On failure *err_r says why. */
+int store_open(const char *root, const char *user, struct store **st_r, enum store_error *err_r);
+void store_close(struct store **st);
+
+/* The last failure on st (or on a mailbox/save/stream made from it) and a
+ * short text for the log (never shown to clients verbatim). */
+enum store_error store_last_error(const struct store *st, const char **text_r);
+
+/* POP3's exclusive maildrop lock (RFC 1939 §8): one POP3 session per user
+ * across all processes.  -1 with STORE_ERR_INUSE if someone else holds it.
+ * Released by store_pop3_unlock() or store_close(). */
+int store_pop3_lock(struct store *st);
+void store_pop3_unlock(struct store *st);
+
+/* Records a POP3 login at now and returns the previous one in *prev_r
+ * (0 if none); used to enforce LOGIN-DELAY (RFC 2449 §6.8) across processes. */
+int store_pop3_login_stamp(struct store *st, time_t now, time_t *prev_r);
+
+/* ---- mailboxes ---- */
+
+/* Opens a view of mailbox name ("INBOX", or "a/b" for the Maildir++ folder
+ * .a.b).  Synchronises with disk first: messages dropped into new/ are taken
+ * in and given UIDs, vanished files are forgotten. */
+int mailbox_open(struct store *st, const char *name, struct mailbox **box_r);
+void mailbox_close(struct mailbox **box);
+
+/* Re-reads disk changes made by others since open / the last sync. */
+int mailbox_sync(struct mailbox *box);
+
+uint32_t mailbox_uidvalidity(const struct mailbox *box);
+uint32_t mailbox_uidnext(const struct mailbox *box);
+unsigned mailbox_count(const struct mailbox *box);
+/* Message i (0-based, ascending UID order).  Valid until the next sync/expunge. */
+const struct store_msg *mailbox_msg(const struct mailbox *box, unsigned i);
+/* Index of uid in the view, or -1 if not present. */
+int mailbox_find_uid(const struct mailbox *box, uint32_t uid);
+
+/* Opens the message's bytes as stored.  -1 with STORE_ERR_EXPUNGED if it was
+ * removed by someone else meanwhile. */
+int mailbox_msg_open(struct mailbox *box, uint32_t uid, struct msg_stream **stream_r);
+/* Reads up to len bytes: >0 count, 0 end of message, -1 I/O error. */
+ssize_t msg_stream_read(struct msg_stream *stream, void *buf, size_t len);
+void msg_stream_close(struct msg_stream **stream);
+
+/* Adds and removes flags on uid.  A message that is already gone is not an
+ * error (it is simply skipped). */
+int mailbox_update_flags(struct mailbox *box, uint32_t uid, unsigned add, unsigned remove);
+
+/* Removes the messages durably (the change is fsync'd before return).
+ * UIDs that are already gone are ignored. */
+int mailbox_expunge(struct mailbox *box, const uint32_t *uids, size_t count);
+
+/* Records that POP3 retrieved these messages at when (for EXPIRE). */
+int mailbox_set_pop3_retrieved(struct mailbox *box, const uint32_t *uids, size_t count, time_t when);
+
+/* ---- saving (deliver, LMTP, APPEND) ---- */
+
+/* Starts a new message for mailbox (it must exist).  received=0 means now. */
+int store_save_begin(struct store *st, const char *mailbox, time_t received, unsigned flags,
+		     struct store_save **save_r);
+int store_save_write(struct store_save *save, const void *data, size_t len);
+/* Makes the message durable and visible: fsync file, move into place, fsync
+ * the directory.  If uid_r is not NULL the message's UID is assigned now and
+ * returned.  *save is freed either way. */
+int store_save_commit(struct store_save **save, uint32_t *uid_r);
+void store_save_abort(struct store_save **save);
+
+const char *store_strerror(enum store_error err);
+
+#endif
