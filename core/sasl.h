@@ -31,7 +31,7 @@ bool sasl_is_plaintext(const struct sasl *s);
 /*
  * Feeds one decoded client response (initial response or a continuation).
  * has_data=false means "no initial response was given" (not an empty one).
- * On SASL_CONTINUE, *challenge_r/*challenge_len_r point to the raw challenge
+ * On SASL_CONTINUE, *challenge_r and *challenge_len_r point to the raw challenge
  * (owned by s, valid until the next call).  On SASL_FAIL, *error_r is a short
  * reason for the log.
  */

@@ -1,0 +1,408 @@
+/*
+ * POP3 AUTHORIZATION state: USER/PASS and APOP (RFC 1939 §7), AUTH (RFC
+ * 5034), and the login itself.  Checking the password, taking the maildrop
+ * lock and reading the mailbox all happen in one thread-pool job, so a slow
+ * hash or a big Maildir never stalls the other sessions on this worker.
+ */
+#include "pop3/pop3.h"
+
+#include "core/async.h"
+#include "core/auth.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/sasl.h"
+#include "core/server.h"
+#include "store/store.h"
+
+#include <stdio.h>
+#include <string.h>
+
+enum login_result {
+	LOGIN_OK,
+	LOGIN_FAILED,
+	LOGIN_TEMPFAIL,
+	LOGIN_IN_USE,
+	LOGIN_DELAYED,
+};
+
+struct login_job {
+	struct pop3_session *s;
+	/* inputs: copies, the job must not read session state on its thread */
+	struct auth_db *db;
+	const struct config *cfg;
+	char *user;
+	char *password;		/* NULL for APOP */
+	char *apop_digest;
+	char apop_timestamp[160];
+	/* outputs */
+	enum login_result result;
+	struct store *store;
+	struct mailbox *box;
+	struct pop3_msg *msgs;
+	unsigned nmsgs;
+	unsigned expired;
+};
+
+static const char plaintext_refused[] =
+	"[AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.";
+
+/* User names: printable ASCII, no spaces (UTF-8 names need SASLprep, RFC
+ * 6856 §2.2, so we do not announce "UTF8 USER"). */
+static bool user_name_valid(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > POP3_MAX_USER)
+		return false;
+	for (const char *p = name; *p != '\0'; p++) {
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			return false;
+	}
+	return true;
+}
+
+/* Drops RETRieved messages older than the EXPIRE period (RFC 2449 §6.7). */
+static void expire_old(struct login_job *j, time_t now)
+{
+	unsigned n = mailbox_count(j->box), count = 0;
+	uint32_t *uids;
+	time_t limit = (time_t)j->cfg->pop3_expire_days * 86400;
+
+	if (j->cfg->pop3_expire_days <= 0 || n == 0)
+		return;
+	uids = xcalloc(n, sizeof(*uids));
+	for (unsigned i = 0; i < n; i++) {
+		const struct store_msg *m = mailbox_msg(j->box, i);
+
+		if (m->pop3_retrieved != 0 && now - m->pop3_retrieved >= limit)
+			uids[count++] = m->uid;
+	}
+	if (count > 0 && mailbox_expunge(j->box, uids, count) == 0) {
+		j->expired = count;
+		mailbox_sync(j->box);
+	}
+	free(uids);
+}
+
+static void login_work(void *arg)
+{
+	struct login_job *j = arg;
+	enum store_error err;
+	enum auth_result ar;
+	time_t now = time(NULL), prev = 0;
+	const char *text;
+
+	if (j->password != NULL)
+		ar = auth_verify_plain(j->db, j->user, j->password);
+	else
+		ar = auth_verify_apop(j->db, j->user, j->apop_timestamp, j->apop_digest);
+	if (ar != AUTH_OK) {
+		j->result = ar == AUTH_TEMPFAIL ? LOGIN_TEMPFAIL : LOGIN_FAILED;
+		return;
+	}
+	if (store_open(j->cfg->store_root, j->user, &j->store, &err) < 0) {
+		log_error("pop3: cannot open the store of %s: %s", j->user, store_strerror(err));
+		j->result = LOGIN_TEMPFAIL;
+		return;
+	}
+	if (store_pop3_lock(j->store) < 0) {
+		err = store_last_error(j->store, &text);
+		j->result = err == STORE_ERR_INUSE ? LOGIN_IN_USE : LOGIN_TEMPFAIL;
+		if (err != STORE_ERR_INUSE)
+			log_error("pop3: maildrop lock of %s: %s", j->user, text);
+		return;
+	}
+	if (j->cfg->pop3_login_delay > 0) {
+		if (store_pop3_login_stamp(j->store, now, &prev) == 0 && prev != 0 &&
+		    now - prev < (time_t)j->cfg->pop3_login_delay) {
+			time_t ignored;
+
+			/* A refused login does not count as one: put back the old stamp. */
+			store_pop3_login_stamp(j->store, prev, &ignored);
+			j->result = LOGIN_DELAYED;
+			return;
+		}
+	}
+	if (mailbox_open(j->store, "INBOX", &j->box) < 0) {
+		store_last_error(j->store, &text);
+		log_error("pop3: cannot open INBOX of %s: %s", j->user, text);
+		j->result = LOGIN_TEMPFAIL;
+		return;
+	}
+	expire_old(j, now);
+	/* The RFC 1939 snapshot: numbering stays fixed for the session. */
+	j->nmsgs = mailbox_count(j->box);
+	j->msgs = xcalloc(j->nmsgs, sizeof(*j->msgs));
+	for (unsigned i = 0; i < j->nmsgs; i++) {
+		const struct store_msg *m = mailbox_msg(j->box, i);
+
+		j->msgs[i].uid = m->uid;
+		j->msgs[i].vsize = m->vsize;
+		j->msgs[i].uidl = xstrdup(m->uidl);
+	}
+	j->result = LOGIN_OK;
+}
+
+static void login_job_free(struct login_job *j)
+{
+	for (unsigned i = 0; i < j->nmsgs; i++)
+		free(j->msgs[i].uidl);
+	free(j->msgs);
+	mailbox_close(&j->box);
+	store_close(&j->store);
+	if (j->password != NULL) {
+		explicit_bzero(j->password, strlen(j->password));
+		free(j->password);
+	}
+	free(j->apop_digest);
+	free(j->user);
+	free(j);
+}
+
+static void login_done(void *arg)
+{
+	struct login_job *j = arg;
+	struct pop3_session *s = j->s;
+	uint64_t total = 0;
+
+	if (s->gone) {
+		login_job_free(j);
+		pop3_command_done(s);	/* frees s */
+		return;
+	}
+	switch (j->result) {
+	case LOGIN_OK:
+		s->store = j->store;
+		s->box = j->box;
+		s->msgs = j->msgs;
+		s->nmsgs = j->nmsgs;
+		j->store = NULL;
+		j->box = NULL;
+		j->msgs = NULL;
+		j->nmsgs = 0;
+		s->state = POP3_TRANSACTION;
+		s->login_time = time(NULL);
+		for (unsigned i = 0; i < s->nmsgs; i++)
+			total += s->msgs[i].vsize;
+		log_info("%s: login user=%s messages=%u octets=%llu%s", conn_id(s->conn), s->user,
+			 s->nmsgs, (unsigned long long)total, j->expired ? " (expired some)" : "");
+		pop3_reply_ok(s, "Logged in. %s has %u messages (%llu octets).", s->user, s->nmsgs,
+			      (unsigned long long)total);
+		break;
+	case LOGIN_FAILED:
+		log_info("%s: authentication failed user=%s", conn_id(s->conn), s->user);
+		xfree(&s->user);
+		pop3_bad_command(s, "[AUTH] Authentication failed.");
+		break;
+	case LOGIN_TEMPFAIL:
+		xfree(&s->user);
+		pop3_reply_err(s, "[SYS/TEMP] Temporary server failure, try again later.");
+		break;
+	case LOGIN_IN_USE:
+		log_info("%s: maildrop of %s is locked", conn_id(s->conn), s->user);
+		xfree(&s->user);
+		pop3_reply_err(s, "[IN-USE] Mailbox is locked by another POP3 session.");
+		break;
+	case LOGIN_DELAYED:
+		log_info("%s: login of %s refused by login_delay", conn_id(s->conn), s->user);
+		xfree(&s->user);
+		pop3_reply_err(s, "[LOGIN-DELAY] Minimum time between logins is %u seconds.",
+			       pop3_config(s)->pop3_login_delay);
+		break;
+	}
+	login_job_free(j);
+	pop3_command_done(s);
+}
+
+/* Takes over password (freed here); s->user must be set. */
+static void start_login(struct pop3_session *s, const char *password, const char *apop_digest)
+{
+	struct login_job *j = xcalloc(1, sizeof(*j));
+
+	j->s = s;
+	j->db = conn_server(s->conn)->auth;
+	j->cfg = pop3_config(s);
+	j->user = xstrdup(s->user);
+	j->password = password ? xstrdup(password) : NULL;
+	j->apop_digest = apop_digest ? xstrdup(apop_digest) : NULL;
+	memcpy(j->apop_timestamp, s->apop_timestamp, sizeof(j->apop_timestamp));
+	s->busy = true;
+	async_run(conn_loop(s->conn), login_work, login_done, j);
+}
+
+void pop3_cmd_user(struct pop3_session *s, struct pop3_cmdline *cmd)
+{
+	if (!conn_is_secure(s->conn)) {
+		pop3_reply_err(s, "%s", plaintext_refused);
+		return;
+	}
+	if (cmd->nargs != 1 || !user_name_valid(cmd->args[0])) {
+		pop3_bad_command(s, "Usage: USER name");
+		return;
+	}
+	free(s->user);
+	s->user = xstrdup(cmd->args[0]);
+	/* Same answer for every name: no user enumeration. */
+	pop3_reply_ok(s, "Send your password.");
+}
+
+void pop3_cmd_pass(struct pop3_session *s, struct pop3_cmdline *cmd)
+{
+	char *password;
+
+	if (s->user == NULL) {
+		pop3_bad_command(s, "Send USER first.");
+		return;
+	}
+	if (!conn_is_secure(s->conn)) {
+		pop3_reply_err(s, "%s", plaintext_refused);
+		return;
+	}
+	password = pop3_cmdline_rest(cmd);
+	if (*password == '\0') {
+		pop3_bad_command(s, "Usage: PASS password");
+		return;
+	}
+	start_login(s, password, NULL);
+	explicit_bzero(password, strlen(password));
+}
+
+static bool is_hex32(const char *p)
+{
+	size_t n = 0;
+
+	for (; *p != '\0'; p++, n++) {
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') ||
+		      (*p >= 'A' && *p <= 'F')))
+			return false;
+	}
+	return n == 32;
+}
+
+void pop3_cmd_apop(struct pop3_session *s, struct pop3_cmdline *cmd)
+{
+	if (cmd->nargs != 2 || !user_name_valid(cmd->args[0]) || !is_hex32(cmd->args[1])) {
+		pop3_bad_command(s, "Usage: APOP name digest");
+		return;
+	}
+	free(s->user);
+	s->user = xstrdup(cmd->args[0]);
+	for (char *p = cmd->args[1]; *p; p++)
+		*p = (*p >= 'A' && *p <= 'F') ? *p - 'A' + 'a' : *p;
+	start_login(s, NULL, cmd->args[1]);
+}
+
+/* ---- AUTH (RFC 5034) ---- */
+
+static void sasl_end(struct pop3_session *s)
+{
+	sasl_free(&s->sasl);
+	conn_set_max_line(s->conn, POP3_MAX_LINE);
+}
+
+static void sasl_feed(struct pop3_session *s, bool has_data, const unsigned char *data, size_t len)
+{
+	const unsigned char *challenge;
+	size_t challenge_len;
+	const char *error;
+	char *b64;
+
+	switch (sasl_step(s->sasl, has_data, data, len, &challenge, &challenge_len, &error)) {
+	case SASL_CONTINUE:
+		b64 = sasl_b64_encode(challenge, challenge_len);
+		conn_printf(s->conn, "+ %s\r\n", b64);
+		free(b64);
+		conn_set_max_line(s->conn, POP3_MAX_SASL_LINE);
+		return;
+	case SASL_DONE:
+		if (!user_name_valid(sasl_user(s->sasl))) {
+			sasl_end(s);
+			pop3_bad_command(s, "[AUTH] Authentication failed.");
+			return;
+		}
+		free(s->user);
+		s->user = xstrdup(sasl_user(s->sasl));
+		start_login(s, sasl_password(s->sasl), NULL);
+		sasl_end(s);
+		return;
+	case SASL_FAIL:
+		log_info("%s: SASL exchange failed: %s", conn_id(s->conn), error);
+		sasl_end(s);
+		pop3_bad_command(s, "[AUTH] Authentication failed.");
+		return;
+	}
+}
+
+void pop3_cmd_auth(struct pop3_session *s, struct pop3_cmdline *cmd)
+{
+	const char *mechs = sasl_mechanisms(conn_is_secure(s->conn));
+	unsigned char *data = NULL;
+	size_t len = 0;
+
+	if (cmd->nargs == 0) {
+		/* Not in RFC 5034, but RFC 1734 clients (Outlook) list this way. */
+		char *copy = xstrdup(mechs);
+		char *save = NULL;
+
+		conn_puts(s->conn, "+OK Supported mechanisms follow.\r\n");
+		for (char *m = strtok_r(copy, " ", &save); m; m = strtok_r(NULL, " ", &save))
+			conn_printf(s->conn, "%s\r\n", m);
+		conn_puts(s->conn, ".\r\n");
+		free(copy);
+		return;
+	}
+	if (cmd->nargs > 2) {
+		pop3_bad_command(s, "Usage: AUTH mechanism [initial-response]");
+		return;
+	}
+	s->sasl = sasl_begin(cmd->args[0]);
+	if (s->sasl == NULL) {
+		pop3_bad_command(s, "Unsupported authentication mechanism.");
+		return;
+	}
+	if (sasl_is_plaintext(s->sasl) && !conn_is_secure(s->conn)) {
+		sasl_free(&s->sasl);
+		pop3_reply_err(s, "%s", plaintext_refused);
+		return;
+	}
+	if (cmd->nargs == 1) {
+		sasl_feed(s, false, NULL, 0);
+		return;
+	}
+	/* RFC 5034 §4: "=" is an initial response of zero length. */
+	if (strcmp(cmd->args[1], "=") != 0 &&
+	    sasl_b64_decode(cmd->args[1], strlen(cmd->args[1]), &data, &len) < 0) {
+		sasl_free(&s->sasl);
+		pop3_bad_command(s, "Invalid base64 data in the initial response.");
+		return;
+	}
+	sasl_feed(s, true, data ? data : (const unsigned char *)"", len);
+	if (data != NULL) {
+		explicit_bzero(data, len);
+		free(data);
+	}
+}
+
+void pop3_auth_continue(struct pop3_session *s, char *line, size_t len)
+{
+	unsigned char *data = NULL;
+	size_t dlen = 0;
+
+	if (len == 1 && line[0] == '*') {
+		sasl_end(s);
+		pop3_reply_err(s, "Authentication cancelled.");
+		return;
+	}
+	if (len > 0 && sasl_b64_decode(line, len, &data, &dlen) < 0) {
+		explicit_bzero(line, len);
+		sasl_end(s);
+		pop3_bad_command(s, "Invalid base64 data.");
+		return;
+	}
+	explicit_bzero(line, len);
+	sasl_feed(s, true, data ? data : (const unsigned char *)"", dlen);
+	if (data != NULL) {
+		explicit_bzero(data, dlen);
+		free(data);
+	}
+}

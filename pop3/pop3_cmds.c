@@ -1,0 +1,322 @@
+/*
+ * POP3 commands other than the login and message transfer: CAPA (RFC 2449),
+ * STLS (RFC 2595), UTF8 and LANG (RFC 6856), and the TRANSACTION commands
+ * of RFC 1939 with QUIT's UPDATE state.
+ */
+#include "pop3/pop3.h"
+
+#include "core/async.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/sasl.h"
+#include "store/store.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static void totals(const struct pop3_session *s, unsigned *count_r, uint64_t *octets_r)
+{
+	*count_r = 0;
+	*octets_r = 0;
+	for (unsigned i = 0; i < s->nmsgs; i++) {
+		if (!s->msgs[i].deleted) {
+			(*count_r)++;
+			*octets_r += s->msgs[i].vsize;
+		}
+	}
+}
+
+struct pop3_msg *pop3_msg_arg(struct pop3_session *s, const char *arg)
+{
+	unsigned long n;
+	struct pop3_msg *m;
+
+	if (pop3_parse_number(arg, s->nmsgs, &n) < 0 || n == 0) {
+		pop3_reply_err(s, "No such message.");
+		return NULL;
+	}
+	m = &s->msgs[n - 1];
+	if (m->deleted) {
+		/* RFC 1939 §5: a deleted message may not be referred to. */
+		pop3_reply_err(s, "Message %lu is deleted.", n);
+		return NULL;
+	}
+	return m;
+}
+
+void pop3_cmd_capa(struct pop3_session *s, struct pop3_cmdline *cmd)
+{
+	const struct config *cfg = pop3_config(s);
+	const char *mechs = sasl_mechanisms(conn_is_secure(s->conn));
+
+	conn_puts(s->conn, "+OK Capability list follows.\r\n"
+		  "TOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n");
+	if (s->state == POP3_AUTHORIZATION) {
+		if (conn_is_secure(s->conn))
+			conn_puts(s->conn, "USER\r\n");
+		if (mechs[0] != '\0')
+			conn_printf(s->conn, "SASL %s\r\n", mechs);
+		if (conn_can_start_tls(s->conn) && !s->utf8)
+			conn_puts(s->conn, "STLS\r\n");
+	}
+	if (cfg->pop3_expire_days < 0)
+		conn_puts(s->conn, "EXPIRE NEVER\r\n");
+	else
+		conn_printf(s->conn, "EXPIRE %d\r\n", cfg->pop3_expire_days);
+	if (cfg->pop3_login_delay > 0)
+		conn_printf(s->conn, "LOGIN-DELAY %u\r\n", cfg->pop3_login_delay);
+	conn_puts(s->conn, "UTF8\r\nLANG\r\nIMPLEMENTATION duomail\r\n.\r\n");
+}
+
+void pop3_cmd_stls(struct pop3_session *s, struct pop3_cmdline *cmd)
+{
+	if (cmd->nargs != 0) {
+		pop3_bad_command(s, "STLS takes no arguments.");
+		return;
+	}
+	if (conn_is_tls(s->conn)) {
+		pop3_bad_command(s, "TLS is already active.");
+		return;
+	}
+	if (!conn_can_start_tls(s->conn)) {
+		pop3_reply_err(s, "TLS is not available.");
+		return;
+	}
+	if (s->utf8) {
+		/* RFC 6856 §2.1: clients must not STLS after UTF8. */
+		pop3_bad_command(s, "STLS is not allowed after UTF8.");
+		return;
+	}
+	pop3_reply_ok(s, "Begin TLS negotiation now.");
+	/* RFC 2595 §4: forget what the client said before TLS. */
+	xfree(&s->user);
+	conn_start_tls(s->conn);
+}
+
+void pop3_cmd_utf8(struct pop3_session *s, struct pop3_cmdline *cmd)
+{
+	if (cmd->nargs != 0) {
+		pop3_bad_command(s, "UTF8 takes no arguments.");
+		return;
+	}
+	s->utf8 = true;
+	pop3_reply_ok(s, "UTF8 enabled.");
+}
+
+void pop3_cmd_lang(struct pop3_session *s, struct pop3_cmdline *cmd)
+{
+	/* Only English texts exist.  RFC 6856 §3.2: a basic language range
+	 * "en" or "*" selects it; anything else fails and nothing changes. */
+	if (cmd->nargs == 0) {
+		conn_puts(s->conn, "+OK Language listing follows:\r\nen English\r\n.\r\n");
+		return;
+	}
+	if (cmd->nargs == 1 && (strcasecmp(cmd->args[0], "en") == 0 ||
+				strcmp(cmd->args[0], "*") == 0)) {
+		pop3_reply_ok(s, "en Language is English.");
+		return;
+	}
+	pop3_reply_err(s, "Unsupported language.");
+}
+
+void pop3_cmd_noop(struct pop3_session *s, struct pop3_cmdline *cmd)
+{
+	pop3_reply_ok(s, "Still here.");
+}
+
+void pop3_cmd_stat(struct pop3_session *s, struct pop3_cmdline *cmd)
+{
+	unsigned count;
+	uint64_t octets;
+
+	totals(s, &count, &octets);
+	/* RFC 1939 §5: exactly "+OK nn mm". */
+	conn_printf(s->conn, "+OK %u %llu\r\n", count, (unsigned long long)octets);
+}
+
+static bool listing_pump(struct pop3_session *s)
+{
+	while (s->listing_next < s->nmsgs) {
+		const struct pop3_msg *m = &s->msgs[s->listing_next++];
+
+		if (conn_output_full(s->conn)) {
+			s->listing_next--;
+			return false;
+		}
+		if (m->deleted)
+			continue;
+		if (s->listing == 'L')
+			conn_printf(s->conn, "%u %llu\r\n", s->listing_next,
+				    (unsigned long long)m->vsize);
+		else
+			conn_printf(s->conn, "%u %s\r\n", s->listing_next, m->uidl);
+	}
+	conn_puts(s->conn, ".\r\n");
+	s->listing = 0;
+	return true;
+}
+
+void pop3_listing_resume(struct pop3_session *s)
+{
+	if (listing_pump(s))
+		pop3_command_done(s);
+}
+
+/* LIST and UIDL share their shape: one message, or a multi-line listing
+ * that may be long enough to need back-pressure. */
+static void listing_start(struct pop3_session *s, struct pop3_cmdline *cmd, char kind)
+{
+	if (cmd->nargs > 1) {
+		pop3_bad_command(s, "Too many arguments.");
+		return;
+	}
+	if (cmd->nargs == 1) {
+		struct pop3_msg *m = pop3_msg_arg(s, cmd->args[0]);
+
+		if (m == NULL)
+			return;
+		if (kind == 'L')
+			conn_printf(s->conn, "+OK %u %llu\r\n", (unsigned)(m - s->msgs) + 1,
+				    (unsigned long long)m->vsize);
+		else
+			conn_printf(s->conn, "+OK %u %s\r\n", (unsigned)(m - s->msgs) + 1, m->uidl);
+		return;
+	}
+	if (kind == 'L') {
+		unsigned count;
+		uint64_t octets;
+
+		totals(s, &count, &octets);
+		pop3_reply_ok(s, "%u messages (%llu octets)", count, (unsigned long long)octets);
+	} else {
+		pop3_reply_ok(s, "Unique-ID listing follows.");
+	}
+	s->listing = kind;
+	s->listing_next = 0;
+	s->busy = true;
+	if (listing_pump(s))
+		s->busy = false;
+}
+
+void pop3_cmd_list(struct pop3_session *s, struct pop3_cmdline *cmd)
+{
+	listing_start(s, cmd, 'L');
+}
+
+void pop3_cmd_uidl(struct pop3_session *s, struct pop3_cmdline *cmd)
+{
+	listing_start(s, cmd, 'U');
+}
+
+void pop3_cmd_dele(struct pop3_session *s, struct pop3_cmdline *cmd)
+{
+	struct pop3_msg *m;
+
+	if (cmd->nargs != 1) {
+		pop3_bad_command(s, "Usage: DELE message");
+		return;
+	}
+	m = pop3_msg_arg(s, cmd->args[0]);
+	if (m == NULL)
+		return;
+	/* Only marked: RFC 1939 §6 removes it in the UPDATE state, at QUIT. */
+	m->deleted = true;
+	pop3_reply_ok(s, "Message %u deleted.", (unsigned)(m - s->msgs) + 1);
+}
+
+void pop3_cmd_rset(struct pop3_session *s, struct pop3_cmdline *cmd)
+{
+	unsigned count;
+	uint64_t octets;
+
+	for (unsigned i = 0; i < s->nmsgs; i++)
+		s->msgs[i].deleted = false;
+	totals(s, &count, &octets);
+	pop3_reply_ok(s, "Maildrop has %u messages (%llu octets).", count,
+		      (unsigned long long)octets);
+}
+
+/* ---- QUIT and the UPDATE state ---- */
+
+struct update_job {
+	struct pop3_session *s;
+	struct mailbox *box;	/* the session's; it is busy, so not used meanwhile */
+	uint32_t *expunge;
+	size_t nexpunge;
+	uint32_t *seen;
+	size_t nseen;
+	int result;
+};
+
+static void update_work(void *arg)
+{
+	struct update_job *j = arg;
+	time_t now = time(NULL);
+
+	j->result = 0;
+	/* Flags first: a message both retrieved and deleted needs none. */
+	for (size_t i = 0; i < j->nseen; i++) {
+		if (mailbox_update_flags(j->box, j->seen[i], MSG_FLAG_SEEN, 0) < 0)
+			j->result = -1;
+	}
+	if (j->nseen > 0 && mailbox_set_pop3_retrieved(j->box, j->seen, j->nseen, now) < 0)
+		j->result = -1;
+	if (j->nexpunge > 0 && mailbox_expunge(j->box, j->expunge, j->nexpunge) < 0)
+		j->result = -2;
+}
+
+static void update_done(void *arg)
+{
+	struct update_job *j = arg;
+	struct pop3_session *s = j->s;
+
+	if (j->result == -2)
+		log_error("pop3: user=%s: expunge at QUIT failed", s->user);
+	else if (j->result == -1)
+		log_warn("pop3: user=%s: could not record retrieved messages", s->user);
+	if (!s->gone) {
+		log_info("%s: logout user=%s deleted=%zu retrieved=%zu", conn_id(s->conn), s->user,
+			 j->nexpunge, j->nseen);
+		if (j->result == -2)
+			pop3_reply_err(s, "[SYS/TEMP] Some deleted messages were not removed.");
+		else
+			pop3_reply_ok(s, "Logging out, %zu messages deleted.", j->nexpunge);
+		conn_close(s->conn);
+	}
+	free(j->expunge);
+	free(j->seen);
+	free(j);
+	pop3_command_done(s);
+}
+
+void pop3_cmd_quit(struct pop3_session *s, struct pop3_cmdline *cmd)
+{
+	struct update_job *j;
+	bool expire_now = pop3_config(s)->pop3_expire_days == 0;
+
+	if (s->state == POP3_AUTHORIZATION) {
+		pop3_reply_ok(s, "Logging out.");
+		conn_close(s->conn);
+		return;
+	}
+	/* RFC 1939 §6: QUIT from TRANSACTION enters UPDATE; only now do
+	 * deletions happen.  A dropped connection never gets here. */
+	s->state = POP3_UPDATE;
+	j = xcalloc(1, sizeof(*j));
+	j->s = s;
+	j->box = s->box;
+	j->expunge = xcalloc(s->nmsgs, sizeof(uint32_t));
+	j->seen = xcalloc(s->nmsgs, sizeof(uint32_t));
+	for (unsigned i = 0; i < s->nmsgs; i++) {
+		const struct pop3_msg *m = &s->msgs[i];
+
+		/* EXPIRE 0 (RFC 2449 §6.7): retrieved mail is not kept. */
+		if (m->deleted || (expire_now && m->retrieved))
+			j->expunge[j->nexpunge++] = m->uid;
+		else if (m->retrieved)
+			j->seen[j->nseen++] = m->uid;
+	}
+	s->busy = true;
+	async_run(conn_loop(s->conn), update_work, update_done, j);
+}
