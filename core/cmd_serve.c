@@ -93,10 +93,14 @@ static int preflight(const struct config *cfg)
 		return -1;
 	}
 	auth_db_close(&db);
-	if (stat(cfg->store_root, &st) < 0 || !S_ISDIR(st.st_mode) ||
-	    access(cfg->store_root, R_OK | W_OK | X_OK) < 0) {
-		fprintf(stderr, "duomail: %s: [store] root: %s is not a writable directory%s%s\n",
-			cfg->path, cfg->store_root, errno ? ": " : "", errno ? strerror(errno) : "");
+	if (stat(cfg->store_root, &st) < 0) {
+		fprintf(stderr, "duomail: %s: [store] root: %s: %s\n", cfg->path, cfg->store_root,
+			strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode) || access(cfg->store_root, R_OK | W_OK | X_OK) < 0) {
+		fprintf(stderr, "duomail: %s: [store] root: %s is not a writable directory\n",
+			cfg->path, cfg->store_root);
 		return -1;
 	}
 	if (cfg->tls_cert != NULL) {

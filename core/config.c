@@ -162,10 +162,18 @@ static int handle_key(void *user, const char *section, const char *name, const c
 		else
 			return fail(ctx, section, name, "unknown key");
 	} else if (strcmp(section, "auth") == 0) {
-		if (strcmp(name, "passwd_file") == 0)
+		if (strcmp(name, "passwd_file") == 0) {
 			set_str(&cfg->passwd_file, value);
-		else
+		} else if (strcmp(name, "plaintext_on_loopback") == 0) {
+			if (strcmp(value, "yes") == 0)
+				cfg->plaintext_on_loopback = true;
+			else if (strcmp(value, "no") == 0)
+				cfg->plaintext_on_loopback = false;
+			else
+				return fail(ctx, section, name, "'%s' is not yes or no", value);
+		} else {
 			return fail(ctx, section, name, "unknown key");
+		}
 	} else if (strcmp(section, "store") == 0) {
 		if (strcmp(name, "root") == 0)
 			set_str(&cfg->store_root, value);
@@ -215,6 +223,7 @@ static void config_defaults(struct config *cfg)
 	cfg->workers = 0;
 	cfg->max_connections = 10000;
 	cfg->tls_priority = xstrdup("SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE");
+	cfg->plaintext_on_loopback = true;
 	cfg->pop3_idle_timeout = 600;
 	cfg->pop3_login_delay = 0;
 	cfg->pop3_expire_days = -1;

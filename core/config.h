@@ -36,6 +36,7 @@ struct config {
 
 	/* [auth] */
 	char *passwd_file;
+	bool plaintext_on_loopback;	/* loopback counts as secure (default yes) */
 
 	/* [store] */
 	char *store_root;

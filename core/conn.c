@@ -99,7 +99,10 @@ void *conn_loop(const struct conn *c) { return c->srv->loop; }
 const char *conn_id(const struct conn *c) { return c->id; }
 const char *conn_peer_ip(const struct conn *c) { return c->peer_ip; }
 bool conn_is_tls(const struct conn *c) { return c->tls != NULL && !c->tls_handshaking; }
-bool conn_is_secure(const struct conn *c) { return conn_is_tls(c) || c->loopback; }
+bool conn_is_secure(const struct conn *c)
+{
+	return conn_is_tls(c) || (c->loopback && c->srv->cfg->plaintext_on_loopback);
+}
 bool conn_is_closing(const struct conn *c) { return c->phase >= PHASE_CLOSING; }
 struct conn *conn_next(const struct conn *c) { return c->next; }
 size_t conn_input_pending(const struct conn *c) { return buf_len(&c->in) - c->taken; }

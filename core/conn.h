@@ -57,7 +57,8 @@ const char *conn_id(const struct conn *c);
 /* Remote IP address as text. */
 const char *conn_peer_ip(const struct conn *c);
 bool conn_is_tls(const struct conn *c);
-/* TLS or a loopback peer: plaintext passwords may be sent (CONTRACT.md). */
+/* TLS, or a loopback peer unless [auth] plaintext_on_loopback = no: plaintext
+ * passwords may be sent (CONTRACT.md, Security defaults). */
 bool conn_is_secure(const struct conn *c);
 /* Can conn_start_tls() be used (certificate configured, not yet TLS)? */
 bool conn_can_start_tls(const struct conn *c);

@@ -1,0 +1,125 @@
+/* Config loading: values, defaults, and errors that name file, line and key. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/config.h"
+
+static char path[64];
+
+static void write_config(const char *text)
+{
+	int fd;
+
+	strcpy(path, "/tmp/duomail-test-config-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+static const char base[] =
+	"[server]\nhostname = mail.example.test   # greeting name\n"
+	"[listen]\npop3 = 127.0.0.1:1110\npop3s = [::1]:1995\n"
+	"[tls]\ncert = /c.pem\nkey = /k.pem\n"
+	"[auth]\npasswd_file = /users\n"
+	"[store]\nroot = /mail\n";
+
+static void test_valid(void **state)
+{
+	struct config *cfg = NULL;
+	char err[256];
+
+	write_config(base);
+	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg->hostname, "mail.example.test");
+	assert_true(cfg->listen[LISTEN_POP3].enabled);
+	assert_string_equal(cfg->listen[LISTEN_POP3].host, "127.0.0.1");
+	assert_int_equal(cfg->listen[LISTEN_POP3].port, 1110);
+	assert_string_equal(cfg->listen[LISTEN_POP3S].host, "::1");
+	assert_false(cfg->listen[LISTEN_IMAP].enabled);
+	assert_string_equal(cfg->store_root, "/mail");
+	/* defaults */
+	assert_int_equal(cfg->pop3_idle_timeout, 600);
+	assert_int_equal(cfg->pop3_expire_days, -1);
+	assert_int_equal(cfg->pop3_login_delay, 0);
+	config_free(&cfg);
+	assert_null(cfg);
+	unlink(path);
+}
+
+static void expect_error(const char *text, const char *want)
+{
+	struct config *cfg = NULL;
+	char err[256], full[300];
+
+	write_config(text);
+	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), -1);
+	assert_null(cfg);
+	snprintf(full, sizeof(full), want, path);
+	if (strstr(err, full) == NULL)
+		fail_msg("error '%s' does not contain '%s'", err, full);
+	unlink(path);
+}
+
+static void test_errors(void **state)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text), "%s[pop3]\nbogus = 1\n", base);
+	expect_error(text, "%s:14: [pop3] bogus: unknown key");
+	expect_error("[nosuch]\nx = 1\n", "%s:2: unknown section [nosuch]");
+	expect_error("[listen]\npop3 = localhost:110\n", "%s:2: [listen] pop3:");
+	expect_error("[listen]\npop3 = 127.0.0.1:0\n", "%s:2: [listen] pop3:");
+	expect_error("[listen]\npop3 = 127.0.0.1:70000\n", "%s:2: [listen] pop3:");
+	expect_error("[pop3]\nidle_timeout = 60\n", "%s:2: [pop3] idle_timeout:");
+	expect_error("[pop3]\nexpire = sometimes\n", "%s:2: [pop3] expire:");
+	expect_error("[server]\nworkers = -1\n", "%s:2: [server] workers:");
+	expect_error("garbage line\n", "%s:1: syntax error");
+	expect_error("[listen]\npop3s = 127.0.0.1:995\n[auth]\npasswd_file=/u\n[store]\nroot=/m\n",
+		     "%s: [tls] cert: missing");
+	expect_error("[listen]\npop3 = 127.0.0.1:110\n[store]\nroot=/m\n",
+		     "%s: [auth] passwd_file: missing");
+}
+
+static void test_expire(void **state)
+{
+	struct config *cfg = NULL;
+	char err[256], text[1024];
+
+	snprintf(text, sizeof(text), "%s[pop3]\nexpire = 30\nlogin_delay = 900\n", base);
+	write_config(text);
+	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg->pop3_expire_days, 30);
+	assert_int_equal(cfg->pop3_login_delay, 900);
+	config_free(&cfg);
+	unlink(path);
+}
+
+static void test_missing_file(void **state)
+{
+	struct config *cfg = NULL;
+	char err[256];
+
+	assert_int_equal(config_load("/nonexistent/duomail.conf", &cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "/nonexistent/duomail.conf: cannot open"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_valid),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_expire),
+		cmocka_unit_test(test_missing_file),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

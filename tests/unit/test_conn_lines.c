@@ -1,0 +1,180 @@
+/*
+ * The connection layer's line reader, over a real loopback TCP connection:
+ * lines split at any byte boundary, CRLF and bare LF, overlong lines skipped
+ * to their LF with one -1, NUL bytes kept, output delivered in order, and
+ * the handler's on_close once the client leaves.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "core/config.h"
+#include "core/conn.h"
+#include "core/server.h"
+
+#define MAX_LINES 32
+
+static char got[MAX_LINES][64];
+static size_t got_len[MAX_LINES];
+static int ngot;
+static bool closed;
+
+static void t_open(struct conn *c)
+{
+	conn_set_ctx(c, &ngot);
+	conn_set_max_line(c, 16);
+	conn_puts(c, "hello\r\n");
+}
+
+static void t_input(struct conn *c)
+{
+	char *line;
+	size_t len;
+	int ret;
+
+	while ((ret = conn_getline(c, &line, &len)) != 0 && ngot < MAX_LINES) {
+		if (ret < 0) {
+			strcpy(got[ngot], "<too long>");
+			got_len[ngot++] = 10;
+			continue;
+		}
+		memcpy(got[ngot], line, len);
+		got_len[ngot++] = len;
+		conn_printf(c, "echo %zu\r\n", len);
+	}
+}
+
+static void t_close(struct conn *c)
+{
+	closed = true;
+}
+
+static const struct conn_handler test_handler = {
+	.name = "test", .on_open = t_open, .on_input = t_input, .on_close = t_close,
+};
+
+static struct server srv;
+static struct config cfg = { .plaintext_on_loopback = true };
+static uv_tcp_t listener;
+
+static void on_conn(uv_stream_t *s, int status)
+{
+	assert_int_equal(status, 0);
+	conn_accept(&srv, s, &test_handler, false);
+}
+
+static int client_connect(uv_loop_t *loop)
+{
+	struct sockaddr_in sin;
+	int len = sizeof(sin), fd;
+
+	uv_tcp_getsockname(&listener, (struct sockaddr *)&sin, &len);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	return fd;
+}
+
+/* Runs the loop until the client has n bytes to read (bounded). */
+static size_t client_read(uv_loop_t *loop, int fd, char *buf, size_t want)
+{
+	size_t have = 0;
+
+	for (int i = 0; i < 2000 && have < want; i++) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		uv_run(loop, UV_RUN_NOWAIT);
+		if (poll(&p, 1, 1) == 1) {
+			ssize_t n = read(fd, buf + have, want - have);
+			if (n <= 0)
+				break;
+			have += n;
+		}
+	}
+	return have;
+}
+
+static void pump(uv_loop_t *loop, int rounds)
+{
+	for (int i = 0; i < rounds; i++) {
+		uv_run(loop, UV_RUN_NOWAIT);
+		usleep(1000);
+	}
+}
+
+static void test_lines(void **state)
+{
+	uv_loop_t loop;
+	struct sockaddr_in addr;
+	const char input[] = "a\r\nbc\nthis line is much too long\r\nafter\r\nnul\0x\r\n";
+	char buf[256];
+	int fd;
+
+	uv_loop_init(&loop);
+	cfg.max_connections = 10;
+	srv.cfg = &cfg;
+	srv.loop = &loop;
+	uv_tcp_init(&loop, &listener);
+	uv_ip4_addr("127.0.0.1", 0, &addr);
+	assert_int_equal(uv_tcp_bind(&listener, (struct sockaddr *)&addr, 0), 0);
+	assert_int_equal(uv_listen((uv_stream_t *)&listener, 8, on_conn), 0);
+
+	fd = client_connect(&loop);
+	assert_int_equal(client_read(&loop, fd, buf, 7), 7);
+	assert_memory_equal(buf, "hello\r\n", 7);
+
+	/* One byte at a time: the reader must reassemble every line. */
+	for (size_t i = 0; i < sizeof(input) - 1; i++) {
+		assert_int_equal(write(fd, input + i, 1), 1);
+		pump(&loop, 2);
+	}
+	pump(&loop, 20);
+	assert_int_equal(ngot, 5);
+	assert_int_equal(got_len[0], 1);
+	assert_memory_equal(got[0], "a", 1);
+	assert_memory_equal(got[1], "bc", 2);
+	assert_string_equal(got[2], "<too long>");
+	assert_memory_equal(got[3], "after", 5);
+	assert_int_equal(got_len[4], 5);
+	assert_memory_equal(got[4], "nul\0x", 5);
+
+	/* Replies come back in order. */
+	size_t n = client_read(&loop, fd, buf, strlen("echo 1\r\necho 2\r\necho 5\r\necho 5\r\n"));
+	buf[n] = '\0';
+	assert_string_equal(buf, "echo 1\r\necho 2\r\necho 5\r\necho 5\r\n");
+
+	/* Pipelined in one write. */
+	ngot = 0;
+	assert_int_equal(write(fd, "x1\ny2\nz3\n", 9), 9);
+	pump(&loop, 20);
+	assert_int_equal(ngot, 3);
+	assert_memory_equal(got[2], "z3", 2);
+
+	close(fd);
+	for (int i = 0; i < 2000 && !closed; i++)
+		pump(&loop, 1);
+	assert_true(closed);
+	assert_int_equal(srv.nconns, 0);
+	uv_close((uv_handle_t *)&listener, NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lines),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
