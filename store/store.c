@@ -1,0 +1,161 @@
+/* The store's public API: dispatch to the backend and error bookkeeping. */
+#include "store/store_private.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+int store_fail(struct store *st, enum store_error err, const char *fmt, ...)
+{
+	va_list ap;
+
+	st->error = err;
+	va_start(ap, fmt);
+	vsnprintf(st->error_text, sizeof(st->error_text), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+const char *store_strerror(enum store_error err)
+{
+	switch (err) {
+	case STORE_OK: return "no error";
+	case STORE_ERR_TEMP: return "temporary failure";
+	case STORE_ERR_NOSPACE: return "out of disk space or quota";
+	case STORE_ERR_NOTFOUND: return "no such mailbox";
+	case STORE_ERR_EXISTS: return "mailbox exists";
+	case STORE_ERR_EXPUNGED: return "message was expunged";
+	case STORE_ERR_INUSE: return "in use by another session";
+	case STORE_ERR_PERM: return "permission denied";
+	case STORE_ERR_INVALID: return "invalid name or argument";
+	}
+	return "unknown error";
+}
+
+int store_open(const char *root, const char *user, struct store **st_r, enum store_error *err_r)
+{
+	/* One backend today; the choice will come from the config. */
+	return maildir_store_ops.open(root, user, st_r, err_r);
+}
+
+void store_close(struct store **stp)
+{
+	if (*stp == NULL)
+		return;
+	(*stp)->ops->close(*stp);
+	*stp = NULL;
+}
+
+enum store_error store_last_error(const struct store *st, const char **text_r)
+{
+	if (text_r != NULL)
+		*text_r = st->error_text[0] ? st->error_text : store_strerror(st->error);
+	return st->error;
+}
+
+int store_pop3_lock(struct store *st) { return st->ops->pop3_lock(st); }
+void store_pop3_unlock(struct store *st) { st->ops->pop3_unlock(st); }
+
+int store_pop3_login_stamp(struct store *st, time_t now, time_t *prev_r)
+{
+	return st->ops->pop3_login_stamp(st, now, prev_r);
+}
+
+int mailbox_open(struct store *st, const char *name, struct mailbox **box_r)
+{
+	return st->ops->mailbox_open(st, name, box_r);
+}
+
+void mailbox_close(struct mailbox **boxp)
+{
+	if (*boxp == NULL)
+		return;
+	(*boxp)->st->ops->mailbox_close(*boxp);
+	*boxp = NULL;
+}
+
+int mailbox_sync(struct mailbox *box) { return box->st->ops->mailbox_sync(box); }
+uint32_t mailbox_uidvalidity(const struct mailbox *box) { return box->uidvalidity; }
+uint32_t mailbox_uidnext(const struct mailbox *box) { return box->uidnext; }
+unsigned mailbox_count(const struct mailbox *box) { return box->count; }
+
+const struct store_msg *mailbox_msg(const struct mailbox *box, unsigned i)
+{
+	return i < box->count ? &box->msgs[i] : NULL;
+}
+
+int mailbox_find_uid(const struct mailbox *box, uint32_t uid)
+{
+	unsigned lo = 0, hi = box->count;
+
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+
+		if (box->msgs[mid].uid == uid)
+			return (int)mid;
+		if (box->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+int mailbox_msg_open(struct mailbox *box, uint32_t uid, struct msg_stream **stream_r)
+{
+	return box->st->ops->msg_open(box, uid, stream_r);
+}
+
+ssize_t msg_stream_read(struct msg_stream *stream, void *buf, size_t len)
+{
+	return stream->st->ops->msg_read(stream, buf, len);
+}
+
+void msg_stream_close(struct msg_stream **streamp)
+{
+	if (*streamp == NULL)
+		return;
+	(*streamp)->st->ops->msg_close(*streamp);
+	*streamp = NULL;
+}
+
+int mailbox_update_flags(struct mailbox *box, uint32_t uid, unsigned add, unsigned remove)
+{
+	return box->st->ops->update_flags(box, uid, add, remove);
+}
+
+int mailbox_expunge(struct mailbox *box, const uint32_t *uids, size_t count)
+{
+	return box->st->ops->expunge(box, uids, count);
+}
+
+int mailbox_set_pop3_retrieved(struct mailbox *box, const uint32_t *uids, size_t count, time_t when)
+{
+	return box->st->ops->set_pop3_retrieved(box, uids, count, when);
+}
+
+int store_save_begin(struct store *st, const char *mailbox, time_t received, unsigned flags,
+		     struct store_save **save_r)
+{
+	return st->ops->save_begin(st, mailbox, received, flags, save_r);
+}
+
+int store_save_write(struct store_save *save, const void *data, size_t len)
+{
+	return save->st->ops->save_write(save, data, len);
+}
+
+int store_save_commit(struct store_save **savep, uint32_t *uid_r)
+{
+	struct store_save *save = *savep;
+
+	*savep = NULL;
+	return save->st->ops->save_commit(save, uid_r);
+}
+
+void store_save_abort(struct store_save **savep)
+{
+	if (*savep == NULL)
+		return;
+	(*savep)->st->ops->save_abort(*savep);
+	*savep = NULL;
+}

@@ -1,0 +1,67 @@
+#ifndef DUOMAIL_STORE_PRIVATE_H
+#define DUOMAIL_STORE_PRIVATE_H
+/*
+ * What a store backend implements.  store.c dispatches every public call
+ * through these tables, so a second backend (a server database) plugs in
+ * here without the front ends noticing.  Backend objects embed the base
+ * structs below as their first member.
+ */
+#include "store/store.h"
+
+struct store_ops {
+	const char *name;
+	int (*open)(const char *root, const char *user, struct store **st_r,
+		    enum store_error *err_r);
+	void (*close)(struct store *st);
+	int (*pop3_lock)(struct store *st);
+	void (*pop3_unlock)(struct store *st);
+	int (*pop3_login_stamp)(struct store *st, time_t now, time_t *prev_r);
+
+	int (*mailbox_open)(struct store *st, const char *name, struct mailbox **box_r);
+	void (*mailbox_close)(struct mailbox *box);
+	int (*mailbox_sync)(struct mailbox *box);
+	int (*msg_open)(struct mailbox *box, uint32_t uid, struct msg_stream **stream_r);
+	ssize_t (*msg_read)(struct msg_stream *stream, void *buf, size_t len);
+	void (*msg_close)(struct msg_stream *stream);
+	int (*update_flags)(struct mailbox *box, uint32_t uid, unsigned add, unsigned remove);
+	int (*expunge)(struct mailbox *box, const uint32_t *uids, size_t count);
+	int (*set_pop3_retrieved)(struct mailbox *box, const uint32_t *uids, size_t count,
+				  time_t when);
+
+	int (*save_begin)(struct store *st, const char *mailbox, time_t received, unsigned flags,
+			  struct store_save **save_r);
+	int (*save_write)(struct store_save *save, const void *data, size_t len);
+	int (*save_commit)(struct store_save *save, uint32_t *uid_r);
+	void (*save_abort)(struct store_save *save);
+};
+
+struct store {
+	const struct store_ops *ops;
+	enum store_error error;
+	char error_text[256];
+};
+
+/* The view every backend keeps: messages sorted by UID. */
+struct mailbox {
+	struct store *st;
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	unsigned count;
+	struct store_msg *msgs;
+};
+
+struct msg_stream {
+	struct store *st;
+};
+
+struct store_save {
+	struct store *st;
+};
+
+/* Records a failure on st; returns -1 for "return store_fail(...)". */
+int store_fail(struct store *st, enum store_error err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+extern const struct store_ops maildir_store_ops;
+
+#endif
