@@ -9,7 +9,8 @@
  * passwd-file line: user:{SCHEME}hash[:uid:gid:gecos:home:shell:extra]
  * Schemes: PLAIN, CLEAR (alias), SHA512-CRYPT, SHA256-CRYPT, BLF-CRYPT,
  * MD5-CRYPT, CRYPT (crypt(3) with its own $id$ prefix).  A password with no
- * {SCHEME} prefix is taken as CRYPT, as Dovecot does.
+ * {SCHEME} prefix is taken as CRYPT, as Dovecot does.  If the file becomes
+ * unreadable or broken, the last good copy stays in use (and is logged).
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -17,7 +18,7 @@
 enum auth_result {
 	AUTH_OK = 0,
 	AUTH_FAILED,		/* unknown user or wrong password: never tell which */
-	AUTH_TEMPFAIL,		/* user database unreadable: try later */
+	AUTH_TEMPFAIL,		/* user database unavailable: try later */
 };
 
 struct auth_db;
@@ -53,5 +54,10 @@ char *password_hash(const char *scheme, const char *password, char *err, size_t 
 /* Checks password against a stored "{SCHEME}hash" (or bare crypt hash).
  * true on match.  Constant-time comparison where the scheme allows. */
 bool password_verify(const char *stored, const char *password);
+
+/* Is the {SCHEME} of stored one we can verify? */
+bool password_scheme_known(const char *stored);
+/* {PLAIN}/{CLEAR}: true with *plain_r pointing at the password in stored. */
+bool password_is_plaintext(const char *stored, const char **plain_r);
 
 #endif

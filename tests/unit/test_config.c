@@ -63,7 +63,9 @@ static void expect_error(const char *text, const char *want)
 	write_config(text);
 	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), -1);
 	assert_null(cfg);
-	snprintf(full, sizeof(full), want, path);
+	/* want names the file as "FILE"; put the real path in. */
+	const char *at = strstr(want, "FILE");
+	snprintf(full, sizeof(full), "%.*s%s%s", (int)(at - want), want, path, at + 4);
 	if (strstr(err, full) == NULL)
 		fail_msg("error '%s' does not contain '%s'", err, full);
 	unlink(path);
@@ -74,19 +76,19 @@ static void test_errors(void **state)
 	char text[1024];
 
 	snprintf(text, sizeof(text), "%s[pop3]\nbogus = 1\n", base);
-	expect_error(text, "%s:14: [pop3] bogus: unknown key");
-	expect_error("[nosuch]\nx = 1\n", "%s:2: unknown section [nosuch]");
-	expect_error("[listen]\npop3 = localhost:110\n", "%s:2: [listen] pop3:");
-	expect_error("[listen]\npop3 = 127.0.0.1:0\n", "%s:2: [listen] pop3:");
-	expect_error("[listen]\npop3 = 127.0.0.1:70000\n", "%s:2: [listen] pop3:");
-	expect_error("[pop3]\nidle_timeout = 60\n", "%s:2: [pop3] idle_timeout:");
-	expect_error("[pop3]\nexpire = sometimes\n", "%s:2: [pop3] expire:");
-	expect_error("[server]\nworkers = -1\n", "%s:2: [server] workers:");
-	expect_error("garbage line\n", "%s:1: syntax error");
+	expect_error(text, "FILE:14: [pop3] bogus: unknown key");
+	expect_error("[nosuch]\nx = 1\n", "FILE:2: unknown section [nosuch]");
+	expect_error("[listen]\npop3 = localhost:110\n", "FILE:2: [listen] pop3:");
+	expect_error("[listen]\npop3 = 127.0.0.1:0\n", "FILE:2: [listen] pop3:");
+	expect_error("[listen]\npop3 = 127.0.0.1:70000\n", "FILE:2: [listen] pop3:");
+	expect_error("[pop3]\nidle_timeout = 60\n", "FILE:2: [pop3] idle_timeout:");
+	expect_error("[pop3]\nexpire = sometimes\n", "FILE:2: [pop3] expire:");
+	expect_error("[server]\nworkers = -1\n", "FILE:2: [server] workers:");
+	expect_error("garbage line\n", "FILE:1: syntax error");
 	expect_error("[listen]\npop3s = 127.0.0.1:995\n[auth]\npasswd_file=/u\n[store]\nroot=/m\n",
-		     "%s: [tls] cert: missing");
+		     "FILE: [tls] cert: missing");
 	expect_error("[listen]\npop3 = 127.0.0.1:110\n[store]\nroot=/m\n",
-		     "%s: [auth] passwd_file: missing");
+		     "FILE: [auth] passwd_file: missing");
 }
 
 static void test_expire(void **state)

@@ -1,0 +1,318 @@
+/*
+ * The passwd-file user database (Dovecot's format) and the password checks
+ * built on it.  The parsed file is an immutable snapshot behind a mutex:
+ * lookups copy what they need under the lock and verify outside it, so a
+ * slow hash never holds up another thread, and a reload just swaps the
+ * snapshot.  The file is re-read when it changes (checked at most once a
+ * second) and on SIGHUP.
+ */
+#include "core/auth.h"
+#include "core/log.h"
+
+#include <errno.h>
+#include <gnutls/crypto.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+struct auth_user {
+	char *name;
+	char *password;		/* "{SCHEME}hash" */
+	char *fields;		/* uid:gid:gecos:home:shell:extra, kept for later use */
+	unsigned lineno;
+};
+
+struct auth_snapshot {
+	struct auth_user *users;	/* sorted by name */
+	size_t count;
+	struct stat st;		/* of the file it was read from */
+};
+
+struct auth_db {
+	char *path;
+	pthread_mutex_t lock;
+	struct auth_snapshot *snap;
+	time_t last_check;
+};
+
+/* A SHA512-CRYPT hash of a random password nobody knows: checking an
+ * unknown user against it costs what a wrong password costs. */
+static const char dummy_hash[] =
+	"{SHA512-CRYPT}$6$86aF.SToN5od55kw$2xuTPSwTy0u.LrXsjY7TWu2Jo4r8Fl"
+	"8d6f0N3Yvqq1oMaNoI0iNBKzsRKkmPUFSlOOfH2cAB5QkWdsnOoWOra1";
+
+static void snapshot_free(struct auth_snapshot *snap)
+{
+	if (snap == NULL)
+		return;
+	for (size_t i = 0; i < snap->count; i++) {
+		explicit_bzero(snap->users[i].password, strlen(snap->users[i].password));
+		free(snap->users[i].name);
+		free(snap->users[i].password);
+		free(snap->users[i].fields);
+	}
+	free(snap->users);
+	free(snap);
+}
+
+static int cmp_user(const void *a, const void *b)
+{
+	return strcmp(((const struct auth_user *)a)->name, ((const struct auth_user *)b)->name);
+}
+
+static int cmp_user_line(const void *a, const void *b)
+{
+	const struct auth_user *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c != 0 ? c : (x->lineno > y->lineno) - (x->lineno < y->lineno);
+}
+
+static bool user_name_ok(const char *name)
+{
+	if (name[0] == '\0' || name[0] == '.')
+		return false;
+	for (const char *p = name; *p; p++)
+		if ((unsigned char)*p < 0x21 || *p == '/' || *p == 0x7f)
+			return false;
+	return true;
+}
+
+static int snapshot_load(const char *path, struct auth_snapshot **snap_r, char *err, size_t errlen)
+{
+	struct auth_snapshot *snap = xcalloc(1, sizeof(*snap));
+	size_t alloc = 0, cap = 0;
+	char *line = NULL;
+	ssize_t n;
+	unsigned lineno = 0;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		free(snap);
+		return -1;
+	}
+	fstat(fileno(f), &snap->st);
+	while ((n = getline(&line, &cap, f)) >= 0) {
+		char *name, *pw, *rest;
+
+		lineno++;
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		if (line[strspn(line, " \t")] == '\0' || line[strspn(line, " \t")] == '#')
+			continue;
+		name = line;
+		pw = strchr(line, ':');
+		if (pw == NULL) {
+			snprintf(err, errlen, "%s:%u: expected user:password", path, lineno);
+			goto fail;
+		}
+		*pw++ = '\0';
+		rest = strchr(pw, ':');
+		if (rest != NULL)
+			*rest++ = '\0';
+		if (!user_name_ok(name)) {
+			snprintf(err, errlen, "%s:%u: invalid user name", path, lineno);
+			goto fail;
+		}
+		if (pw[0] != '\0' && !password_scheme_known(pw)) {
+			snprintf(err, errlen, "%s:%u: user %s: unknown password scheme", path, lineno,
+				 name);
+			goto fail;
+		}
+		if (snap->count == alloc) {
+			alloc = alloc ? alloc * 2 : 64;
+			snap->users = xrealloc(snap->users, alloc * sizeof(*snap->users));
+		}
+		snap->users[snap->count].name = xstrdup(name);
+		snap->users[snap->count].password = xstrdup(pw);
+		snap->users[snap->count].fields = xstrdup(rest ? rest : "");
+		snap->users[snap->count].lineno = lineno;
+		snap->count++;
+	}
+	if (line != NULL)
+		explicit_bzero(line, cap);
+	free(line);
+	fclose(f);
+	/* A name listed twice: the first line wins, as in Dovecot. */
+	qsort(snap->users, snap->count, sizeof(*snap->users), cmp_user_line);
+	size_t kept = 0;
+	for (size_t i = 0; i < snap->count; i++) {
+		struct auth_user *u = &snap->users[i];
+
+		if (kept > 0 && strcmp(snap->users[kept - 1].name, u->name) == 0) {
+			free(u->name);
+			free(u->password);
+			free(u->fields);
+			continue;
+		}
+		snap->users[kept++] = *u;
+	}
+	snap->count = kept;
+	*snap_r = snap;
+	return 0;
+fail:
+	explicit_bzero(line, cap);
+	free(line);
+	fclose(f);
+	snapshot_free(snap);
+	return -1;
+}
+
+int auth_db_open(const char *path, struct auth_db **db_r, char *err, size_t errlen)
+{
+	struct auth_snapshot *snap;
+	struct auth_db *db;
+
+	if (snapshot_load(path, &snap, err, errlen) < 0)
+		return -1;
+	db = xcalloc(1, sizeof(*db));
+	db->path = xstrdup(path);
+	db->snap = snap;
+	db->last_check = time(NULL);
+	pthread_mutex_init(&db->lock, NULL);
+	*db_r = db;
+	return 0;
+}
+
+void auth_db_close(struct auth_db **dbp)
+{
+	struct auth_db *db = *dbp;
+
+	if (db == NULL)
+		return;
+	snapshot_free(db->snap);
+	pthread_mutex_destroy(&db->lock);
+	free(db->path);
+	free(db);
+	*dbp = NULL;
+}
+
+int auth_db_reload(struct auth_db *db, char *err, size_t errlen)
+{
+	struct auth_snapshot *snap, *old;
+
+	if (snapshot_load(db->path, &snap, err, errlen) < 0)
+		return -1;
+	pthread_mutex_lock(&db->lock);
+	old = db->snap;
+	db->snap = snap;
+	db->last_check = time(NULL);
+	pthread_mutex_unlock(&db->lock);
+	snapshot_free(old);
+	return 0;
+}
+
+/* Re-reads the file if it changed; called with the lock held. */
+static void maybe_reload_locked(struct auth_db *db)
+{
+	struct auth_snapshot *snap;
+	struct stat st;
+	time_t now = time(NULL);
+	char err[512];
+
+	if (now == db->last_check)
+		return;
+	db->last_check = now;
+	if (stat(db->path, &st) < 0)
+		return;
+	if (st.st_ino == db->snap->st.st_ino && st.st_size == db->snap->st.st_size &&
+	    st.st_mtim.tv_sec == db->snap->st.st_mtim.tv_sec &&
+	    st.st_mtim.tv_nsec == db->snap->st.st_mtim.tv_nsec)
+		return;
+	if (snapshot_load(db->path, &snap, err, sizeof(err)) < 0) {
+		log_error("%s (keeping the previous user list)", err);
+		db->snap->st = st;	/* do not retry until it changes again */
+		return;
+	}
+	snapshot_free(db->snap);
+	db->snap = snap;
+	log_info("%s changed: %zu users", db->path, snap->count);
+}
+
+/* A copy of user's stored password, or NULL if unknown. */
+static char *lookup_password(struct auth_db *db, const char *user)
+{
+	struct auth_user key = { .name = (char *)user }, *u;
+	char *pw = NULL;
+
+	pthread_mutex_lock(&db->lock);
+	maybe_reload_locked(db);
+	u = bsearch(&key, db->snap->users, db->snap->count, sizeof(*u), cmp_user);
+	if (u != NULL)
+		pw = xstrdup(u->password);
+	pthread_mutex_unlock(&db->lock);
+	return pw;
+}
+
+static void free_secret(char **p)
+{
+	if (*p != NULL) {
+		explicit_bzero(*p, strlen(*p));
+		free(*p);
+		*p = NULL;
+	}
+}
+
+int auth_db_user_exists(struct auth_db *db, const char *user)
+{
+	char *pw = lookup_password(db, user);
+	int found = pw != NULL;
+
+	free_secret(&pw);
+	return found;
+}
+
+enum auth_result auth_verify_plain(struct auth_db *db, const char *user, const char *password)
+{
+	char *stored = lookup_password(db, user);
+	bool ok;
+
+	if (stored == NULL || stored[0] == '\0') {
+		(void)password_verify(dummy_hash, password);
+		free_secret(&stored);
+		return AUTH_FAILED;
+	}
+	ok = password_verify(stored, password);
+	free_secret(&stored);
+	return ok ? AUTH_OK : AUTH_FAILED;
+}
+
+int auth_lookup_plaintext(struct auth_db *db, const char *user, char **password_r)
+{
+	char *stored = lookup_password(db, user);
+	const char *plain;
+	int ret = 0;
+
+	if (stored != NULL && password_is_plaintext(stored, &plain)) {
+		*password_r = xstrdup(plain);
+		ret = 1;
+	}
+	free_secret(&stored);
+	return ret;
+}
+
+enum auth_result auth_verify_apop(struct auth_db *db, const char *user, const char *timestamp,
+				  const char *digest_hex)
+{
+	unsigned char md5[16];
+	char hex[33];
+	char *secret = NULL, *input;
+	unsigned char diff = 0;
+
+	if (auth_lookup_plaintext(db, user, &secret) != 1)
+		return AUTH_FAILED;
+	input = xasprintf("%s%s", timestamp, secret);
+	gnutls_hash_fast(GNUTLS_DIG_MD5, input, strlen(input), md5);
+	free_secret(&input);
+	free_secret(&secret);
+	for (int i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md5[i]);
+	if (strlen(digest_hex) != 32)
+		return AUTH_FAILED;
+	for (int i = 0; i < 32; i++)
+		diff |= (unsigned char)(hex[i] ^ digest_hex[i]);
+	return diff == 0 ? AUTH_OK : AUTH_FAILED;
+}
