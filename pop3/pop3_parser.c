@@ -41,8 +41,12 @@ enum pop3_parse_error pop3_parse_line(char *line, size_t len, struct pop3_cmdlin
 			*p++ = '\0';
 		if (*p == '\0')
 			break;
-		if (cmd_r->nargs == POP3_MAX_ARGS)
-			return POP3_PARSE_TOO_MANY_ARGS;
+		if (cmd_r->nargs == POP3_MAX_ARGS) {
+			/* Only PASS may have that many words (a password with
+			 * spaces); the session rejects it for the others. */
+			cmd_r->too_many_args = true;
+			break;
+		}
 		cmd_r->args[cmd_r->nargs++] = p;
 		while (*p != ' ' && *p != '\0')
 			p++;

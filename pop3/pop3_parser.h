@@ -15,6 +15,7 @@ struct pop3_cmdline {
 	char keyword[5];		/* upper-cased, NUL-terminated */
 	unsigned nargs;
 	char *args[POP3_MAX_ARGS];	/* point into the parsed line */
+	bool too_many_args;		/* more than POP3_MAX_ARGS words */
 	char *rest;			/* everything after "KEYWORD ", see below */
 	size_t rest_len;
 };
@@ -23,7 +24,6 @@ enum pop3_parse_error {
 	POP3_PARSE_OK = 0,
 	POP3_PARSE_EMPTY,		/* empty line */
 	POP3_PARSE_BAD_KEYWORD,		/* not 3-4 letters, or NUL/control bytes */
-	POP3_PARSE_TOO_MANY_ARGS,
 };
 
 /* Parses line (len bytes, NUL-terminated, modified in place). */

@@ -108,15 +108,16 @@ static void pop3_execute(struct pop3_session *s, char *line, size_t len)
 	case POP3_PARSE_BAD_KEYWORD:
 		pop3_bad_command(s, "Unknown command.");
 		return;
-	case POP3_PARSE_TOO_MANY_ARGS:
-		pop3_bad_command(s, "Too many arguments.");
-		return;
 	}
 	for (size_t i = 0; i < sizeof(pop3_commands) / sizeof(pop3_commands[0]); i++) {
 		const struct pop3_command *c = &pop3_commands[i];
 
 		if (strcmp(c->name, cmd.keyword) != 0)
 			continue;
+		if (cmd.too_many_args && c->func != pop3_cmd_pass) {
+			pop3_bad_command(s, "Too many arguments.");
+			return;
+		}
 		if ((c->states & (1u << s->state)) == 0) {
 			pop3_bad_command(s, "%s is not valid %s.", c->name,
 					 s->state == POP3_AUTHORIZATION ?

@@ -340,6 +340,8 @@ int maildir_sync_locked(struct maildir_box *box)
 	}
 	free(fresh);
 	free(files);
+	box->base.uidvalidity = idx.uidvalidity;
+	box->base.uidnext = idx.uidnext;
 	index_free(&idx);
 
 	/* Sort the view by UID, carrying the extras along. */
@@ -362,8 +364,6 @@ int maildir_sync_locked(struct maildir_box *box)
 	box->base.msgs = msgs;
 	box->extra = extra;
 	box->base.count = (unsigned)nview;
-	box->base.uidvalidity = idx.uidvalidity;
-	box->base.uidnext = idx.uidnext;
 	if (changed)
 		return maildir_index_write(box);
 	return 0;

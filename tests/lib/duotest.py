@@ -1,0 +1,227 @@
+"""Black-box test harness: runs the real `duomail serve` on loopback.
+
+Standard library only (run with Debian's /usr/bin/python3).  A Server owns
+a temporary directory with a passwd-file, a Maildir root, a self-signed
+certificate and a config with free loopback ports; it starts the server,
+waits (bounded) until it listens, and on stop checks the exit code and that
+the log has no sanitizer report.
+"""
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+
+DUOMAIL = os.environ.get("DUOMAIL_BIN") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "build", "duomail")
+KINDS = ("pop3", "pop3s", "imap", "imaps", "lmtp")
+_CERT_DIR = None
+
+
+def run_duomail(args, input=None, timeout=60):
+    """Runs the binary; returns CompletedProcess with text output."""
+    return subprocess.run([DUOMAIL] + list(args), input=input, capture_output=True,
+                          timeout=timeout, text=not isinstance(input, bytes))
+
+
+def write_temp(text, suffix=".conf"):
+    fd, path = tempfile.mkstemp(prefix="duomail-test-", suffix=suffix)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    return path
+
+
+def hash_password(password, scheme="SHA512-CRYPT"):
+    r = subprocess.run([DUOMAIL, "pw", "-s", scheme], input=password + "\n",
+                       capture_output=True, text=True, timeout=30)
+    if r.returncode != 0:
+        raise RuntimeError("duomail pw failed: " + r.stderr)
+    return r.stdout.strip()
+
+
+def test_certificate():
+    """(cert, key) paths of a self-signed certificate for localhost, made
+    once per test process with certtool (gnutls-bin)."""
+    global _CERT_DIR
+    if _CERT_DIR is None:
+        _CERT_DIR = tempfile.mkdtemp(prefix="duomail-cert-")
+        key = os.path.join(_CERT_DIR, "key.pem")
+        cert = os.path.join(_CERT_DIR, "cert.pem")
+        tmpl = os.path.join(_CERT_DIR, "cert.tmpl")
+        with open(tmpl, "w") as f:
+            f.write("cn = localhost\ndns_name = localhost\nip_address = 127.0.0.1\n"
+                    "ip_address = ::1\nexpiration_days = 30\ntls_www_server\n"
+                    "signing_key\nencryption_key\n")
+        subprocess.run(["certtool", "--generate-privkey", "--key-type", "ecdsa",
+                        "--outfile", key], check=True, capture_output=True, timeout=60)
+        subprocess.run(["certtool", "--generate-self-signed", "--load-privkey", key,
+                        "--template", tmpl, "--outfile", cert], check=True,
+                       capture_output=True, timeout=60)
+    return os.path.join(_CERT_DIR, "cert.pem"), os.path.join(_CERT_DIR, "key.pem")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """duomail serve with its own users, mail and ports.
+
+    users: name -> password (stored SHA512-CRYPT); plain_users: stored
+    {PLAIN} (needed for APOP).  config: extra {section: {key: value}}.
+    """
+
+    def __init__(self, users=None, plain_users=None, config=None, workers=2,
+                 listen=("pop3", "pop3s")):
+        self.dir = tempfile.mkdtemp(prefix="duomail-srv-")
+        self.root = os.path.join(self.dir, "mail")
+        os.mkdir(self.root)
+        self.passwd = os.path.join(self.dir, "users")
+        self.config_path = os.path.join(self.dir, "duomail.conf")
+        self.log_path = os.path.join(self.dir, "serve.log")
+        self.cert, self.key = test_certificate()
+        self.ports = {k: free_port() for k in listen}
+        self.proc = None
+        self._lines = []
+        for name, pw in (users or {}).items():
+            self._lines.append("%s:%s" % (name, hash_password(pw)))
+        for name, pw in (plain_users or {}).items():
+            self._lines.append("%s:{PLAIN}%s" % (name, pw))
+        self._write_passwd()
+        sections = {
+            "server": {"hostname": "test.example", "workers": str(workers)},
+            "listen": {k: "127.0.0.1:%d" % p for k, p in self.ports.items()},
+            "tls": {"cert": self.cert, "key": self.key},
+            "auth": {"passwd_file": self.passwd},
+            "store": {"root": self.root},
+        }
+        for sec, kv in (config or {}).items():
+            sections.setdefault(sec, {}).update(kv)
+        with open(self.config_path, "w") as f:
+            for sec, kv in sections.items():
+                f.write("[%s]\n" % sec)
+                for k, v in kv.items():
+                    f.write("%s = %s\n" % (k, v))
+
+    def _write_passwd(self):
+        tmp = self.passwd + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("# test users\n" + "\n".join(self._lines) + "\n")
+        os.rename(tmp, self.passwd)
+
+    def add_user(self, name, password):
+        self._lines.append("%s:%s" % (name, hash_password(password)))
+        self._write_passwd()
+
+    def port(self, kind):
+        return self.ports[kind]
+
+    def start(self):
+        self.log = open(self.log_path, "wb")
+        env = dict(os.environ)
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:exitcode=99")
+        self.proc = subprocess.Popen([DUOMAIL, "serve", "--config", self.config_path],
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.time() + 15
+        for kind, port in self.ports.items():
+            while True:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("server exited %d:\n%s" % (self.proc.returncode,
+                                                                   self.log_text()))
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if time.time() > deadline:
+                        raise RuntimeError("server did not listen on %s" % kind)
+                    time.sleep(0.05)
+        return self
+
+    def reload(self):
+        self.proc.send_signal(signal.SIGHUP)
+
+    def stop(self, check=True):
+        """SIGTERM, wait (bounded); returns the exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        code = self.proc.returncode
+        self.proc = None
+        self.log.close()
+        text = self.log_text()
+        if check:
+            bad = re.findall(r".*(AddressSanitizer|LeakSanitizer|runtime error|killed by signal).*",
+                             text)
+            if bad or code != 0:
+                raise AssertionError("server exit %s, log:\n%s" % (code, text[-20000:]))
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return code
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def log_text(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    # ---- mail ----
+
+    def maildir(self, user):
+        return os.path.join(self.root, user)
+
+    def deliver(self, user, data):
+        r = subprocess.run([DUOMAIL, "deliver", "--config", self.config_path, user],
+                           input=data, capture_output=True, timeout=60)
+        return r.returncode
+
+    def message_files(self, user, folder=""):
+        base = os.path.join(self.maildir(user), folder)
+        out = []
+        for sub in ("new", "cur"):
+            d = os.path.join(base, sub)
+            if os.path.isdir(d):
+                out += [os.path.join(d, n) for n in sorted(os.listdir(d))]
+        return out
+
+    def count_mail(self, user):
+        return len(self.message_files(user))
+
+    def clear_mail(self, user):
+        shutil.rmtree(self.maildir(user), ignore_errors=True)
+
+    def flags_by_subject(self, user):
+        """Subject -> Maildir flag letters, from the files on disk."""
+        result = {}
+        for path in self.message_files(user):
+            with open(path, "rb") as f:
+                head = f.read(4096).decode("utf-8", "replace")
+            m = re.search(r"^Subject: (.*)$", head, re.M)
+            name = os.path.basename(path)
+            result[m.group(1).strip() if m else name] = (
+                name.split(":2,", 1)[1] if ":2," in name else "")
+        return result
+
+    # ---- clients ----
+
+    def client_tls_context(self):
+        ctx = ssl.create_default_context(cafile=self.cert)
+        ctx.check_hostname = True
+        return ctx
