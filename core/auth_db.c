@@ -137,7 +137,8 @@ static int snapshot_load(const char *path, struct auth_snapshot **snap_r, char *
 	free(line);
 	fclose(f);
 	/* A name listed twice: the first line wins, as in Dovecot. */
-	qsort(snap->users, snap->count, sizeof(*snap->users), cmp_user_line);
+	if (snap->count > 0)
+		qsort(snap->users, snap->count, sizeof(*snap->users), cmp_user_line);
 	size_t kept = 0;
 	for (size_t i = 0; i < snap->count; i++) {
 		struct auth_user *u = &snap->users[i];
@@ -240,7 +241,8 @@ static char *lookup_password(struct auth_db *db, const char *user)
 
 	pthread_mutex_lock(&db->lock);
 	maybe_reload_locked(db);
-	u = bsearch(&key, db->snap->users, db->snap->count, sizeof(*u), cmp_user);
+	u = db->snap->count == 0 ? NULL :
+		bsearch(&key, db->snap->users, db->snap->count, sizeof(*u), cmp_user);
 	if (u != NULL)
 		pw = xstrdup(u->password);
 	pthread_mutex_unlock(&db->lock);

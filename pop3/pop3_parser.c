@@ -63,9 +63,11 @@ int pop3_parse_number(const char *arg, unsigned long max, unsigned long *n_r)
 	for (const char *p = arg; *p != '\0' && *p != ' '; p++) {
 		if (*p < '0' || *p > '9')
 			return -1;
-		if (n > (max - (unsigned long)(*p - '0')) / 10)
+		unsigned long digit = (unsigned long)(*p - '0');
+
+		if (n > max / 10 || digit > max - n * 10)
 			return -1;
-		n = n * 10 + (unsigned long)(*p - '0');
+		n = n * 10 + digit;
 	}
 	*n_r = n;
 	return 0;

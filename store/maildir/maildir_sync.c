@@ -280,15 +280,16 @@ int maildir_sync_locked(struct maildir_box *box)
 		index_free(&idx);
 		return store_fail(st, STORE_ERR_TEMP, "%s/cur: %s", box->path, strerror(errno));
 	}
-	qsort(idx.entries, idx.count, sizeof(*idx.entries), cmp_entry_base);
+	if (idx.count > 0)
+		qsort(idx.entries, idx.count, sizeof(*idx.entries), cmp_entry_base);
 
 	msgs = xcalloc(nfiles, sizeof(*msgs));
 	extra = xcalloc(nfiles, sizeof(*extra));
 	fresh = xcalloc(nfiles, sizeof(*fresh));
 	for (size_t i = 0; i < nfiles; i++) {
 		struct index_entry key = { .base = files[i].base };
-		struct index_entry *e = bsearch(&key, idx.entries, idx.count, sizeof(*idx.entries),
-					      cmp_entry_base);
+		struct index_entry *e = idx.count == 0 ? NULL :
+			bsearch(&key, idx.entries, idx.count, sizeof(*idx.entries), cmp_entry_base);
 
 		if (e == NULL) {
 			fresh[nfresh++] = files[i];
@@ -316,7 +317,8 @@ int maildir_sync_locked(struct maildir_box *box)
 		changed |= !idx.entries[i].seen;
 
 	/* New files get UIDs in arrival order. */
-	qsort(fresh, nfresh, sizeof(*fresh), cmp_file_age);
+	if (nfresh > 0)
+		qsort(fresh, nfresh, sizeof(*fresh), cmp_file_age);
 	for (size_t i = 0; i < nfresh; i++) {
 		char path[4600];
 		uint64_t vsize;
@@ -353,7 +355,8 @@ int maildir_sync_locked(struct maildir_box *box)
 			pairs[i].m = msgs[i];
 			pairs[i].x = extra[i];
 		}
-		qsort(pairs, nview, sizeof(*pairs), cmp_msg_uid);
+		if (nview > 0)
+			qsort(pairs, nview, sizeof(*pairs), cmp_msg_uid);
 		for (size_t i = 0; i < nview; i++) {
 			msgs[i] = pairs[i].m;
 			extra[i] = pairs[i].x;

@@ -77,6 +77,12 @@ static void test_numbers(void **state)
 	assert_int_equal(pop3_parse_number("", 10, &n), -1);
 	assert_int_equal(pop3_parse_number("99999999999999999999999", (unsigned long)-1, &n), -1);
 	assert_int_equal(pop3_parse_number("4294967296", 4294967295UL, &n), -1);
+	assert_int_equal(pop3_parse_number("4294967295", 4294967295UL, &n), 0);
+	/* a digit larger than max must not wrap the bound check around */
+	assert_int_equal(pop3_parse_number("9", 3, &n), -1);
+	assert_int_equal(pop3_parse_number("4", 3, &n), -1);
+	assert_int_equal(pop3_parse_number("3", 3, &n), 0);
+	assert_int_equal(pop3_parse_number("0", 0, &n), 0);
 }
 
 /* Runs input through the encoder in pieces of chunk bytes. */
