@@ -106,6 +106,11 @@ static void begin_stop(struct worker *w)
 	uv_close((uv_handle_t *)&w->sig_term, NULL);
 	uv_close((uv_handle_t *)&w->sig_int, NULL);
 	uv_close((uv_handle_t *)&w->sig_hup, NULL);
+	/* Closing the handles restores the default actions: a second SIGTERM
+	 * (from the master and from a pkill, say) must not kill us mid-stop. */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 	for (c = w->srv.conns; c != NULL; c = next) {
 		next = conn_next(c);
 		conn_notify_shutdown(c);
