@@ -1,0 +1,321 @@
+/*
+ * The Maildir++ store: UIDs and UIDVALIDITY that persist, new/ pickup,
+ * UIDLs that survive a lost index, flags in file names, durable expunge,
+ * concurrent delivery from several processes, and the POP3 lock.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store/store.h"
+
+static char root[64];
+
+static int setup(void **state)
+{
+	strcpy(root, "/tmp/duomail-store-XXXXXX");
+	assert_non_null(mkdtemp(root));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	assert_int_equal(system(cmd), 0);
+	return 0;
+}
+
+static struct store *open_store(void)
+{
+	struct store *st = NULL;
+	enum store_error err;
+
+	assert_int_equal(store_open(root, "alice", &st, &err), 0);
+	return st;
+}
+
+static void save(struct store *st, const char *text, uint32_t *uid_r)
+{
+	struct store_save *s;
+
+	assert_int_equal(store_save_begin(st, "INBOX", 0, 0, &s), 0);
+	assert_int_equal(store_save_write(s, text, strlen(text)), 0);
+	assert_int_equal(store_save_commit(&s, uid_r), 0);
+	assert_null(s);
+}
+
+static char *read_all(struct mailbox *box, uint32_t uid)
+{
+	struct msg_stream *s;
+	static char buf[8192];
+	size_t len = 0;
+	ssize_t n;
+
+	assert_int_equal(mailbox_msg_open(box, uid, &s), 0);
+	while ((n = msg_stream_read(s, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += n;
+	buf[len] = '\0';
+	msg_stream_close(&s);
+	return buf;
+}
+
+static void remove_index(void)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/alice/duomail-index", root);
+	assert_int_equal(unlink(path), 0);
+}
+
+static void test_uids_persist(void **state)
+{
+	struct store *st = open_store();
+	struct mailbox *box;
+	uint32_t uid1, uid2, validity;
+
+	save(st, "Subject: a\n\nA\n", &uid1);
+	save(st, "Subject: b\r\n\r\nB\r\n", &uid2);
+	assert_int_equal(uid1, 1);
+	assert_int_equal(uid2, 2);
+	assert_int_equal(mailbox_open(st, "INBOX", &box), 0);
+	validity = mailbox_uidvalidity(box);
+	assert_true(validity > 0);
+	assert_int_equal(mailbox_uidnext(box), 3);
+	assert_int_equal(mailbox_count(box), 2);
+	/* vsize counts every line end as CRLF */
+	assert_int_equal(mailbox_msg(box, 0)->vsize, strlen("Subject: a\n\nA\n") + 3);
+	assert_int_equal(mailbox_msg(box, 1)->vsize, strlen("Subject: b\r\n\r\nB\r\n"));
+	assert_string_equal(read_all(box, 1), "Subject: a\n\nA\n");
+	mailbox_close(&box);
+	store_close(&st);
+
+	st = open_store();
+	assert_int_equal(mailbox_open(st, "INBOX", &box), 0);
+	assert_int_equal(mailbox_uidvalidity(box), validity);
+	assert_int_equal(mailbox_msg(box, 1)->uid, 2);
+	mailbox_close(&box);
+	store_close(&st);
+}
+
+static void test_index_loss_keeps_uidls(void **state)
+{
+	struct store *st = open_store();
+	struct mailbox *box;
+	char uidl0[80], uidl1[80];
+	uint32_t validity;
+
+	save(st, "Subject: a\n\nA\n", NULL);
+	save(st, "Subject: b\n\nB\n", NULL);
+	assert_int_equal(mailbox_open(st, "INBOX", &box), 0);
+	strcpy(uidl0, mailbox_msg(box, 0)->uidl);
+	strcpy(uidl1, mailbox_msg(box, 1)->uidl);
+	validity = mailbox_uidvalidity(box);
+	assert_string_not_equal(uidl0, uidl1);
+	mailbox_close(&box);
+
+	remove_index();
+	sleep(1);	/* a new UIDVALIDITY is time based: make it differ */
+	assert_int_equal(mailbox_open(st, "INBOX", &box), 0);
+	assert_int_equal(mailbox_count(box), 2);
+	assert_true(mailbox_uidvalidity(box) > validity);
+	assert_string_equal(mailbox_msg(box, 0)->uidl, uidl0);
+	assert_string_equal(mailbox_msg(box, 1)->uidl, uidl1);
+	mailbox_close(&box);
+	store_close(&st);
+}
+
+static void test_corrupt_index_rebuilt(void **state)
+{
+	struct store *st = open_store();
+	struct mailbox *box;
+	char path[256];
+	FILE *f;
+
+	save(st, "Subject: a\n\nA\n", NULL);
+	snprintf(path, sizeof(path), "%s/alice/duomail-index", root);
+	f = fopen(path, "w");
+	fputs("duomail-index 1 5 9\ngarbage line\n", f);
+	fclose(f);
+	assert_int_equal(mailbox_open(st, "INBOX", &box), 0);
+	assert_int_equal(mailbox_count(box), 1);
+	assert_true(mailbox_uidvalidity(box) > 5);
+	assert_string_equal(read_all(box, mailbox_msg(box, 0)->uid), "Subject: a\n\nA\n");
+	mailbox_close(&box);
+	store_close(&st);
+}
+
+static void test_foreign_new_and_flags(void **state)
+{
+	struct store *st = open_store();
+	struct mailbox *box;
+	char tmp[256], dst[256];
+	FILE *f;
+
+	/* Another program drops a message the Maildir way. */
+	snprintf(tmp, sizeof(tmp), "%s/alice/tmp/123.foreign.host", root);
+	snprintf(dst, sizeof(dst), "%s/alice/new/123.foreign.host", root);
+	f = fopen(tmp, "w");
+	fputs("Subject: foreign\n\nhi\n", f);
+	fclose(f);
+	assert_int_equal(rename(tmp, dst), 0);
+	assert_int_equal(mailbox_open(st, "INBOX", &box), 0);
+	assert_int_equal(mailbox_count(box), 1);
+	assert_string_equal(mailbox_msg(box, 0)->uidl, "123.foreign.host");
+	assert_int_equal(mailbox_msg(box, 0)->flags, 0);
+	assert_int_equal(mailbox_update_flags(box, 1, MSG_FLAG_SEEN | MSG_FLAG_FLAGGED, 0), 0);
+	snprintf(dst, sizeof(dst), "%s/alice/cur/123.foreign.host:2,FS", root);
+	assert_int_equal(access(dst, F_OK), 0);
+	assert_int_equal(mailbox_update_flags(box, 1, 0, MSG_FLAG_FLAGGED), 0);
+	snprintf(dst, sizeof(dst), "%s/alice/cur/123.foreign.host:2,S", root);
+	assert_int_equal(access(dst, F_OK), 0);
+	/* Renamed behind our back: still readable. */
+	snprintf(tmp, sizeof(tmp), "%s/alice/cur/123.foreign.host:2,RS", root);
+	assert_int_equal(rename(dst, tmp), 0);
+	assert_string_equal(read_all(box, 1), "Subject: foreign\n\nhi\n");
+	mailbox_close(&box);
+	assert_int_equal(mailbox_open(st, "INBOX", &box), 0);
+	assert_int_equal(mailbox_msg(box, 0)->flags, MSG_FLAG_SEEN | MSG_FLAG_ANSWERED);
+	mailbox_close(&box);
+	store_close(&st);
+}
+
+static void test_expunge(void **state)
+{
+	struct store *st = open_store();
+	struct mailbox *box, *other;
+	struct msg_stream *s;
+	uint32_t uids[2] = { 1, 99 };
+
+	save(st, "Subject: a\n\nA\n", NULL);
+	save(st, "Subject: b\n\nB\n", NULL);
+	assert_int_equal(mailbox_open(st, "INBOX", &box), 0);
+	assert_int_equal(mailbox_open(st, "INBOX", &other), 0);
+	assert_int_equal(mailbox_expunge(box, uids, 2), 0);
+	assert_int_equal(mailbox_count(box), 1);
+	assert_int_equal(mailbox_msg(box, 0)->uid, 2);
+	/* A second view still lists it, but the message is gone. */
+	assert_int_equal(mailbox_msg_open(other, 1, &s), -1);
+	assert_int_equal(store_last_error(st, NULL), STORE_ERR_EXPUNGED);
+	assert_int_equal(mailbox_sync(other), 0);
+	assert_int_equal(mailbox_count(other), 1);
+	mailbox_close(&other);
+	mailbox_close(&box);
+	store_close(&st);
+}
+
+static void test_retrieved_time(void **state)
+{
+	struct store *st = open_store();
+	struct mailbox *box;
+	uint32_t uid;
+
+	save(st, "Subject: a\n\nA\n", &uid);
+	assert_int_equal(mailbox_open(st, "INBOX", &box), 0);
+	assert_int_equal(mailbox_set_pop3_retrieved(box, &uid, 1, 1234567), 0);
+	mailbox_close(&box);
+	assert_int_equal(mailbox_open(st, "INBOX", &box), 0);
+	assert_int_equal(mailbox_msg(box, 0)->pop3_retrieved, 1234567);
+	mailbox_close(&box);
+	store_close(&st);
+}
+
+static void test_concurrent_delivery(void **state)
+{
+	struct store *st;
+	struct mailbox *box;
+	pid_t pids[4];
+
+	for (int p = 0; p < 4; p++) {
+		pids[p] = fork();
+		if (pids[p] == 0) {
+			struct store *cst = open_store();
+			char text[64];
+
+			for (int i = 0; i < 25; i++) {
+				uint32_t uid;
+
+				snprintf(text, sizeof(text), "Subject: %d-%d\n\nx\n", p, i);
+				save(cst, text, i % 2 ? &uid : NULL);
+			}
+			store_close(&cst);
+			_exit(0);
+		}
+	}
+	for (int p = 0; p < 4; p++) {
+		int status;
+
+		assert_int_equal(waitpid(pids[p], &status, 0), pids[p]);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	st = open_store();
+	assert_int_equal(mailbox_open(st, "INBOX", &box), 0);
+	assert_int_equal(mailbox_count(box), 100);
+	for (unsigned i = 1; i < 100; i++)
+		assert_true(mailbox_msg(box, i)->uid > mailbox_msg(box, i - 1)->uid);
+	mailbox_close(&box);
+	store_close(&st);
+}
+
+static void test_pop3_lock(void **state)
+{
+	struct store *a = open_store(), *b = open_store();
+	time_t prev;
+
+	assert_int_equal(store_pop3_lock(a), 0);
+	assert_int_equal(store_pop3_lock(b), -1);
+	assert_int_equal(store_last_error(b, NULL), STORE_ERR_INUSE);
+	store_pop3_unlock(a);
+	assert_int_equal(store_pop3_lock(b), 0);
+	assert_int_equal(store_pop3_login_stamp(b, 1000, &prev), 0);
+	assert_int_equal(prev, 0);
+	assert_int_equal(store_pop3_login_stamp(b, 2000, &prev), 0);
+	assert_int_equal(prev, 1000);
+	store_close(&a);
+	store_close(&b);
+}
+
+static void test_bad_names(void **state)
+{
+	struct store *st = NULL;
+	struct mailbox *box;
+	enum store_error err;
+
+	assert_int_equal(store_open(root, "..", &st, &err), -1);
+	assert_int_equal(err, STORE_ERR_INVALID);
+	assert_int_equal(store_open(root, "a/b", &st, &err), -1);
+	st = open_store();
+	assert_int_equal(mailbox_open(st, "../../etc", &box), -1);
+	assert_int_equal(store_last_error(st, NULL), STORE_ERR_INVALID);
+	assert_int_equal(mailbox_open(st, "Nosuch", &box), -1);
+	assert_int_equal(store_last_error(st, NULL), STORE_ERR_NOTFOUND);
+	store_close(&st);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_uids_persist, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_index_loss_keeps_uidls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_index_rebuilt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_foreign_new_and_flags, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expunge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retrieved_time, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_delivery, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pop3_lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_names, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
