@@ -149,6 +149,7 @@ class Server:
     def stop(self, check=True):
         """SIGTERM, wait (bounded); returns the exit code."""
         if self.proc is None:
+            shutil.rmtree(self.dir, ignore_errors=True)
             return None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
