@@ -80,19 +80,19 @@ static int bind_listener(const struct listen_addr *a, char *err, size_t errlen)
 	return fd;
 }
 
-/* Checks what workers would otherwise each fail on, so it is reported once. */
-static int preflight(const struct config *cfg)
+/* Loads the user list and the TLS credentials, while the process may still
+ * read root-only files; the workers inherit them.  Reports problems once. */
+static int preflight(const struct config *cfg, struct auth_db **db_r, struct tls_ctx **tls_r)
 {
-	struct auth_db *db;
-	struct tls_ctx *tls;
 	struct stat st;
 	char err[512];
 
-	if (auth_db_open(cfg->passwd_file, &db, err, sizeof(err)) < 0) {
+	*db_r = NULL;
+	*tls_r = NULL;
+	if (auth_db_open(cfg->passwd_file, db_r, err, sizeof(err)) < 0) {
 		fprintf(stderr, "duomail: %s: [auth] passwd_file: %s\n", cfg->path, err);
 		return -1;
 	}
-	auth_db_close(&db);
 	if (stat(cfg->store_root, &st) < 0) {
 		fprintf(stderr, "duomail: %s: [store] root: %s: %s\n", cfg->path, cfg->store_root,
 			strerror(errno));
@@ -103,13 +103,11 @@ static int preflight(const struct config *cfg)
 			cfg->path, cfg->store_root);
 		return -1;
 	}
-	if (cfg->tls_cert != NULL) {
-		if (tls_ctx_create(cfg->tls_cert, cfg->tls_key, cfg->tls_priority, &tls, err,
-				   sizeof(err)) < 0) {
-			fprintf(stderr, "duomail: %s: %s\n", cfg->path, err);
-			return -1;
-		}
-		tls_ctx_free(&tls);
+	if (cfg->tls_cert != NULL &&
+	    tls_ctx_create(cfg->tls_cert, cfg->tls_key, cfg->tls_priority, tls_r, err,
+			   sizeof(err)) < 0) {
+		fprintf(stderr, "duomail: %s: %s\n", cfg->path, err);
+		return -1;
 	}
 	return 0;
 }
@@ -130,8 +128,13 @@ static int drop_privileges(const char *user)
 	return 0;
 }
 
+struct shared {
+	struct auth_db *auth;
+	struct tls_ctx *tls;
+};
+
 static pid_t spawn_worker(struct config *cfg, const int fds[LISTEN_COUNT], int index,
-			  const sigset_t *oldmask)
+			  const sigset_t *oldmask, struct shared *sh)
 {
 	pid_t pid = fork();
 
@@ -144,14 +147,16 @@ static pid_t spawn_worker(struct config *cfg, const int fds[LISTEN_COUNT], int i
 
 		signal(SIGCHLD, SIG_DFL);
 		sigprocmask(SIG_SETMASK, oldmask, NULL);
-		ret = server_worker_run(cfg, fds, index);
+		/* The worker's copies are its own (fork) and it frees them. */
+		ret = server_worker_run(cfg, fds, index, sh->auth, sh->tls);
 		config_free(&cfg);
 		_exit(ret);
 	}
 	return pid;
 }
 
-static int supervise(struct config *cfg, const int fds[LISTEN_COUNT], int nworkers)
+static int supervise(struct config *cfg, const int fds[LISTEN_COUNT], int nworkers,
+		     struct shared *sh)
 {
 	struct worker_slot slots[MAX_WORKERS] = { 0 };
 	sigset_t set, oldmask;
@@ -166,7 +171,7 @@ static int supervise(struct config *cfg, const int fds[LISTEN_COUNT], int nworke
 	sigprocmask(SIG_BLOCK, &set, &oldmask);
 
 	for (int i = 0; i < nworkers; i++) {
-		slots[i].pid = spawn_worker(cfg, fds, i, &oldmask);
+		slots[i].pid = spawn_worker(cfg, fds, i, &oldmask, sh);
 		if (slots[i].pid < 0)
 			return 1;
 		slots[i].started = time(NULL);
@@ -204,7 +209,10 @@ static int supervise(struct config *cfg, const int fds[LISTEN_COUNT], int nworke
 				running--;
 				slots[i].pid = 0;
 				if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-					status_bad = 1;
+					/* During the stop this is a failed shutdown; before
+					 * it, a crash we recover from below. */
+					if (stopping)
+						status_bad = 1;
 					if (WIFSIGNALED(status))
 						log_error("worker %d (pid %d) killed by signal %d",
 							  i, (int)pid, WTERMSIG(status));
@@ -220,7 +228,7 @@ static int supervise(struct config *cfg, const int fds[LISTEN_COUNT], int nworke
 				 * service: start a new one, at most once a second. */
 				if (time(NULL) - slots[i].started < 1)
 					sleep(1);
-				slots[i].pid = spawn_worker(cfg, fds, i, &oldmask);
+				slots[i].pid = spawn_worker(cfg, fds, i, &oldmask, sh);
 				slots[i].started = time(NULL);
 				if (slots[i].pid > 0)
 					running++;
@@ -237,6 +245,7 @@ int cmd_serve(int argc, char **argv)
 	struct config *cfg;
 	int fds[LISTEN_COUNT];
 	char err[512];
+	struct shared sh;
 	int nworkers, ret;
 
 	for (int i = 1; i < argc; i++) {
@@ -262,12 +271,15 @@ int cmd_serve(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	log_set_level(cfg->log_debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
-	if (preflight(cfg) < 0) {
+	if (preflight(cfg, &sh.auth, &sh.tls) < 0) {
+		auth_db_close(&sh.auth);
+		tls_ctx_free(&sh.tls);
 		config_free(&cfg);
 		return EXIT_CONFIG;
 	}
-	for (int k = 0; k < LISTEN_COUNT; k++) {
+	for (int k = 0; k < LISTEN_COUNT; k++)
 		fds[k] = -1;
+	for (int k = 0; k < LISTEN_COUNT; k++) {
 		if (!cfg->listen[k].enabled)
 			continue;
 		if (!server_kind_supported(k)) {
@@ -279,16 +291,16 @@ int cmd_serve(int argc, char **argv)
 		if (fds[k] < 0) {
 			fprintf(stderr, "duomail: %s: [listen] %s: %s\n", cfg->path,
 				listen_kind_name(k), err);
-			config_free(&cfg);
-			return EXIT_CONFIG;
+			ret = EXIT_CONFIG;
+			goto out;
 		}
 		log_info("listening: %s on %s%s%s:%d", listen_kind_name(k),
 			 strchr(cfg->listen[k].host, ':') ? "[" : "", cfg->listen[k].host,
 			 strchr(cfg->listen[k].host, ':') ? "]" : "", cfg->listen[k].port);
 	}
 	if (cfg->user != NULL && geteuid() == 0 && drop_privileges(cfg->user) < 0) {
-		config_free(&cfg);
-		return EXIT_CONFIG;
+		ret = EXIT_CONFIG;
+		goto out;
 	}
 	nworkers = cfg->workers > 0 ? cfg->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (nworkers < 1)
@@ -297,10 +309,13 @@ int cmd_serve(int argc, char **argv)
 		nworkers = MAX_WORKERS;
 	log_info("duomail %s serving with %d worker%s", DUOMAIL_VERSION, nworkers,
 		 nworkers == 1 ? "" : "s");
-	ret = supervise(cfg, fds, nworkers);
+	ret = supervise(cfg, fds, nworkers, &sh);
+out:
 	for (int k = 0; k < LISTEN_COUNT; k++)
 		if (fds[k] >= 0)
 			close(fds[k]);
+	auth_db_close(&sh.auth);
+	tls_ctx_free(&sh.tls);
 	config_free(&cfg);
 	return ret;
 }

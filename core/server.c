@@ -174,10 +174,10 @@ static void walk_close_cb(uv_handle_t *h, void *arg)
 		uv_close(h, NULL);
 }
 
-int server_worker_run(struct config *cfg, const int fds[LISTEN_COUNT], int worker_index)
+int server_worker_run(struct config *cfg, const int fds[LISTEN_COUNT], int worker_index,
+		      struct auth_db *auth, struct tls_ctx *tls)
 {
 	struct worker *w = xcalloc(1, sizeof(*w));
-	char err[512];
 	int ret = 0;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -185,18 +185,8 @@ int server_worker_run(struct config *cfg, const int fds[LISTEN_COUNT], int worke
 	w->srv.cfg = cfg;
 	w->srv.loop = &w->loop;
 	w->srv.started = time(NULL);
-	if (auth_db_open(cfg->passwd_file, &w->srv.auth, err, sizeof(err)) < 0) {
-		log_error("%s", err);
-		ret = 2;
-		goto out;
-	}
-	if (cfg->tls_cert != NULL &&
-	    tls_ctx_create(cfg->tls_cert, cfg->tls_key, cfg->tls_priority, &w->srv.tls, err,
-			   sizeof(err)) < 0) {
-		log_error("%s", err);
-		ret = 2;
-		goto out;
-	}
+	w->srv.auth = auth;
+	w->srv.tls = tls;
 	if (open_listeners(w, fds) < 0) {
 		ret = 2;
 		goto out;

@@ -60,9 +60,32 @@ static void t_close(struct conn *c)
 	closed = true;
 }
 
+static bool timed_out;
+
+static void t_timeout(struct conn *c)
+{
+	timed_out = true;
+	conn_puts(c, "bye\r\n");
+	conn_close(c);
+}
+
 static const struct conn_handler test_handler = {
 	.name = "test", .on_open = t_open, .on_input = t_input, .on_close = t_close,
+	.on_timeout = t_timeout,
 };
+
+/* The POP3 autologout rests on this timer (RFC 1939 §3); here with 1 s. */
+static void t_open_idle(struct conn *c)
+{
+	conn_set_ctx(c, &ngot);
+	conn_set_idle_timeout(c, 1);
+}
+
+static const struct conn_handler idle_handler = {
+	.name = "idle", .on_open = t_open_idle, .on_input = t_input, .on_close = t_close,
+	.on_timeout = t_timeout,
+};
+static const struct conn_handler *handler = &test_handler;
 
 static struct server srv;
 static struct config cfg = { .plaintext_on_loopback = true };
@@ -71,7 +94,7 @@ static uv_tcp_t listener;
 static void on_conn(uv_stream_t *s, int status)
 {
 	assert_int_equal(status, 0);
-	conn_accept(&srv, s, &test_handler, false);
+	conn_accept(&srv, s, handler, false);
 }
 
 static int client_connect(uv_loop_t *loop)
@@ -176,10 +199,45 @@ static void test_lines(void **state)
 	assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+static void test_idle_timeout(void **state)
+{
+	uv_loop_t loop;
+	struct sockaddr_in addr;
+	char buf[32];
+	int fd;
+
+	handler = &idle_handler;
+	closed = timed_out = false;
+	uv_loop_init(&loop);
+	srv.loop = &loop;
+	srv.conns = NULL;
+	uv_tcp_init(&loop, &listener);
+	uv_ip4_addr("127.0.0.1", 0, &addr);
+	assert_int_equal(uv_tcp_bind(&listener, (struct sockaddr *)&addr, 0), 0);
+	assert_int_equal(uv_listen((uv_stream_t *)&listener, 8, on_conn), 0);
+	fd = client_connect(&loop);
+	/* Input restarts the timer: 0.6 s, a line, 0.6 s more is still alive. */
+	pump(&loop, 600);
+	assert_int_equal(write(fd, "x\n", 2), 2);
+	pump(&loop, 600);
+	assert_false(timed_out);
+	for (int i = 0; i < 3000 && !closed; i++)
+		pump(&loop, 1);
+	assert_true(timed_out);
+	assert_true(closed);
+	assert_int_equal(client_read(&loop, fd, buf, 13), 13);
+	assert_memory_equal(buf, "echo 1\r\nbye\r\n", 13);
+	close(fd);
+	uv_close((uv_handle_t *)&listener, NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lines),
+		cmocka_unit_test(test_idle_timeout),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
