@@ -60,11 +60,13 @@ int cmd_deliver(int argc, char **argv)
 	int ret = EX_TEMPFAIL, exists;
 
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+		enum cmd_arg arg = cmd_common_arg(argc, argv, &i, &config_path);
+
+		if (arg == CMD_ARG_HELP) {
 			usage(stdout);
 			return 0;
-		} else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-			config_path = argv[++i];
+		} else if (arg == CMD_ARG_CONFIG) {
+			continue;
 		} else if (argv[i][0] != '-' && user == NULL) {
 			user = argv[i];
 		} else {

@@ -249,14 +249,12 @@ int cmd_serve(int argc, char **argv)
 	int nworkers, ret;
 
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+		enum cmd_arg arg = cmd_common_arg(argc, argv, &i, &config_path);
+
+		if (arg == CMD_ARG_HELP) {
 			usage(stdout);
 			return 0;
-		} else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-			config_path = argv[++i];
-		} else if (strncmp(argv[i], "--config=", 9) == 0) {
-			config_path = argv[i] + 9;
-		} else {
+		} else if (arg == CMD_ARG_OTHER) {
 			fprintf(stderr, "duomail serve: unexpected argument '%s'\n", argv[i]);
 			usage(stderr);
 			return 64;

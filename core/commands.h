@@ -11,4 +11,10 @@ int cmd_pw(int argc, char **argv);	/* core/cmd_pw.c */
 
 #define EXIT_CONFIG 2
 
+/* The options every subcommand shares.  Looks at argv[*i]: CMD_ARG_HELP for
+ * --help/-h, CMD_ARG_CONFIG for --config FILE / --config=FILE (sets
+ * *config_r, advances *i past FILE), CMD_ARG_OTHER for anything else. */
+enum cmd_arg { CMD_ARG_HELP, CMD_ARG_CONFIG, CMD_ARG_OTHER };
+enum cmd_arg cmd_common_arg(int argc, char **argv, int *i, const char **config_r);
+
 #endif

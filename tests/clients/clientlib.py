@@ -26,6 +26,16 @@ class ClientTest(unittest.TestCase):
     def tearDown(self):
         self.server.stop()
 
+    def run_cycle(self, **how):
+        """Download keeping mail, again (UIDL: nothing new), then delete.
+        self.fetch(keep, **how) returns every message the client holds."""
+        self.assert_each_once(self.fetch(keep=True, **how))
+        self.assertEqual(len(self.fetch(keep=True, **how)), 3,
+                         "a second run with keep must fetch nothing new")
+        self.assertEqual(self.server.count_mail("alice"), 3)
+        self.fetch(keep=False, **how)
+        self.assertEqual(self.server.count_mail("alice"), 0)
+
     def assert_each_once(self, raw_messages):
         """raw_messages: bytes of each downloaded message."""
         ids = []

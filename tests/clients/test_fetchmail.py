@@ -38,15 +38,6 @@ class TestFetchmail(ClientTest):
                 out.append(f.read())
         return out
 
-    def run_cycle(self, ssl):
-        first = self.fetch(keep=True, ssl=ssl)
-        self.assert_each_once(first)
-        again = self.fetch(keep=True, ssl=ssl)
-        self.assertEqual(len(again), 3, "a second run with keep must fetch nothing new")
-        self.assertEqual(self.server.count_mail("alice"), 3)
-        self.fetch(keep=False, ssl=ssl)
-        self.assertEqual(self.server.count_mail("alice"), 0)
-
     def test_plain(self):
         self.run_cycle(ssl=False)
 
