@@ -275,6 +275,10 @@ static void update_done(void *arg)
 		log_error("pop3: user=%s: expunge at QUIT failed", s->user);
 	else if (j->result == -1)
 		log_warn("pop3: user=%s: could not record retrieved messages", s->user);
+	/* RFC 1939 §6: release the maildrop lock, then reply: a client that
+	 * logs in again right after our +OK must not find it locked. */
+	mailbox_close(&s->box);
+	store_close(&s->store);
 	if (!s->gone) {
 		log_info("%s: logout user=%s deleted=%zu retrieved=%zu", conn_id(s->conn), s->user,
 			 j->nexpunge, j->nseen);

@@ -6,6 +6,8 @@ certificate and a config with free loopback ports; it starts the server,
 waits (bounded) until it listens, and on stop checks the exit code and that
 the log has no sanitizer report.
 """
+import atexit
+import ctypes
 import os
 import re
 import shutil
@@ -49,6 +51,7 @@ def test_certificate():
     global _CERT_DIR
     if _CERT_DIR is None:
         _CERT_DIR = tempfile.mkdtemp(prefix="duomail-cert-")
+        atexit.register(shutil.rmtree, _CERT_DIR, True)
         key = os.path.join(_CERT_DIR, "key.pem")
         cert = os.path.join(_CERT_DIR, "cert.pem")
         tmpl = os.path.join(_CERT_DIR, "cert.tmpl")
@@ -64,10 +67,20 @@ def test_certificate():
     return os.path.join(_CERT_DIR, "cert.pem"), os.path.join(_CERT_DIR, "key.pem")
 
 
+def _die_with_parent():
+    # A test process that dies (killed, interrupted) takes its server along.
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class PortTaken(Exception):
+    pass
 
 
 class Server:
@@ -123,15 +136,36 @@ class Server:
         return self.ports[kind]
 
     def start(self):
+        # Another test may grab a port between free_port() and our bind:
+        # then pick new ports and try again.
+        for attempt in range(3):
+            try:
+                return self._start()
+            except PortTaken:
+                self.ports = {k: free_port() for k in self.ports}
+                text = open(self.config_path).read()
+                text = re.sub(r"^(\w+) = 127\.0\.0\.1:\d+$",
+                              lambda m: "%s = 127.0.0.1:%d" % (m.group(1), self.ports[m.group(1)])
+                              if m.group(1) in self.ports else m.group(0), text, flags=re.M)
+                with open(self.config_path, "w") as f:
+                    f.write(text)
+        return self._start()
+
+    def _start(self):
         self.log = open(self.log_path, "wb")
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:exitcode=99")
         self.proc = subprocess.Popen([DUOMAIL, "serve", "--config", self.config_path],
-                                     stdout=self.log, stderr=subprocess.STDOUT, env=env)
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=env,
+                                     preexec_fn=_die_with_parent)
         deadline = time.time() + 15
         for kind, port in self.ports.items():
             while True:
                 if self.proc.poll() is not None:
+                    self.log.close()
+                    if "cannot listen" in self.log_text():
+                        self.proc = None
+                        raise PortTaken()
                     raise RuntimeError("server exited %d:\n%s" % (self.proc.returncode,
                                                                    self.log_text()))
                 try:
