@@ -97,7 +97,7 @@ void pop3_cmd_dele(struct pop3_session *s, struct pop3_cmdline *cmd);
 void pop3_cmd_rset(struct pop3_session *s, struct pop3_cmdline *cmd);
 void pop3_cmd_noop(struct pop3_session *s, struct pop3_cmdline *cmd);
 /* Looks up argument arg as a message number: the message, or NULL after
- * replying -ERR.  allow_deleted: RFC 1939 refers to deleted messages as gone. */
+ * replying -ERR (RFC 1939 §5: a message marked deleted counts as gone). */
 struct pop3_msg *pop3_msg_arg(struct pop3_session *s, const char *arg);
 /* Output drained: continue a multi-line LIST/UIDL. */
 void pop3_listing_resume(struct pop3_session *s);

@@ -2,6 +2,7 @@
 and checks that a client's download holds each exactly once."""
 import email
 import os
+import shutil
 import tempfile
 import unittest
 
@@ -25,6 +26,7 @@ class ClientTest(unittest.TestCase):
 
     def tearDown(self):
         self.server.stop()
+        shutil.rmtree(self.home, ignore_errors=True)
 
     def run_cycle(self, **how):
         """Download keeping mail, again (UIDL: nothing new), then delete.

@@ -692,6 +692,7 @@ class TestServerLifecycle(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         self.assertIn("/nonexistent.conf", r.stderr)
         path = duotest.write_temp("[listen]\npop3 = 127.0.0.1:1\n[pop3]\nbogus = 1\n")
+        self.addCleanup(os.unlink, path)
         r = duotest.run_duomail(["serve", "--config", path])
         self.assertEqual(r.returncode, 2)
         self.assertIn(path + ":4: [pop3] bogus", r.stderr)
