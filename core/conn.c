@@ -586,6 +586,30 @@ int conn_getline(struct conn *c, char **line_r, size_t *len_r)
 	}
 }
 
+size_t conn_read_bytes(struct conn *c, size_t max, const char **data_r)
+{
+	size_t n;
+
+	if (c->phase >= PHASE_CLOSING || c->tls_handshaking)
+		return 0;
+	if (c->taken > 0) {
+		buf_consume(&c->in, c->taken);
+		c->taken = 0;
+	}
+	if (buf_len(&c->in) == 0 && c->tls != NULL)
+		tls_decrypt(c);
+	n = buf_len(&c->in);
+	if (n == 0) {
+		conn_start_reading(c);
+		return 0;
+	}
+	if (n > max)
+		n = max;
+	*data_r = buf_ptr(&c->in);
+	c->taken = n;	/* consumed at the next call, like a line */
+	return n;
+}
+
 /* ---- closing ---- */
 
 static void list_remove(struct conn *c)

@@ -78,6 +78,15 @@ void conn_set_max_line(struct conn *c, size_t max);
  */
 int conn_getline(struct conn *c, char **line_r, size_t *len_r);
 
+/*
+ * Takes up to max raw bytes (an IMAP literal) from the input, no line
+ * splitting.  Returns the count (0: nothing buffered yet, wait for on_input)
+ * with *data_r pointing at them, valid until the next conn_getline() or
+ * conn_read_bytes().  Reading resumes as the buffer drains, so a big
+ * literal streams through a small buffer.
+ */
+size_t conn_read_bytes(struct conn *c, size_t max, const char **data_r);
+
 /* Bytes of input buffered and not yet taken. */
 size_t conn_input_pending(const struct conn *c);
 

@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -37,11 +38,30 @@ static void t_open(struct conn *c)
 	conn_puts(c, "hello\r\n");
 }
 
+/* Raw mode: after a line "LIT n", n bytes are taken with conn_read_bytes. */
+static size_t raw_left;
+static char raw[70000];
+static size_t raw_len;
+
 static void t_input(struct conn *c)
 {
 	char *line;
 	size_t len;
 	int ret;
+
+	for (;;) {
+		const char *data;
+		size_t n;
+
+		if (raw_left == 0)
+			break;
+		n = conn_read_bytes(c, raw_left, &data);
+		if (n == 0)
+			return;
+		memcpy(raw + raw_len, data, n);
+		raw_len += n;
+		raw_left -= n;
+	}
 
 	while ((ret = conn_getline(c, &line, &len)) != 0 && ngot < MAX_LINES) {
 		if (ret < 0) {
@@ -52,6 +72,11 @@ static void t_input(struct conn *c)
 		memcpy(got[ngot], line, len);
 		got_len[ngot++] = len;
 		conn_printf(c, "echo %zu\r\n", len);
+		if (len > 4 && memcmp(line, "LIT ", 4) == 0) {
+			raw_left = strtoul(line + 4, NULL, 10);
+			t_input(c);
+			return;
+		}
 	}
 }
 
@@ -188,6 +213,31 @@ static void test_lines(void **state)
 		pump(&loop, 1);
 	assert_int_equal(ngot, 3);
 	assert_memory_equal(got[2], "z3", 2);
+
+	/* A 60000-byte literal with CR, LF and NUL in it streams through the
+	 * 16 KiB input buffer, and the line after it is a line again. */
+	{
+		static char lit[60000];
+
+		for (size_t i = 0; i < sizeof(lit); i++)
+			lit[i] = (char)(i * 7);
+		ngot = 0;
+		assert_int_equal(write(fd, "LIT 60000\n", 10), 10);
+		for (size_t off = 0; off < sizeof(lit);) {
+			ssize_t w = write(fd, lit + off, sizeof(lit) - off);
+
+			assert_true(w > 0);
+			off += (size_t)w;
+			pump(&loop, 1);
+		}
+		assert_int_equal(write(fd, "after\n", 6), 6);
+		for (int i = 0; i < 3000 && ngot < 2; i++)
+			pump(&loop, 1);
+		assert_int_equal(raw_len, sizeof(lit));
+		assert_memory_equal(raw, lit, sizeof(lit));
+		assert_int_equal(ngot, 2);
+		assert_memory_equal(got[1], "after", 5);
+	}
 
 	close(fd);
 	for (int i = 0; i < 2000 && !closed; i++)
