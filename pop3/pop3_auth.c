@@ -10,6 +10,7 @@
 #include "core/auth.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/login.h"
 #include "core/sasl.h"
 #include "core/server.h"
 #include "store/store.h"
@@ -17,12 +18,12 @@
 #include <stdio.h>
 #include <string.h>
 
-enum login_result {
-	LOGIN_OK,
-	LOGIN_FAILED,
-	LOGIN_TEMPFAIL,
-	LOGIN_IN_USE,
-	LOGIN_DELAYED,
+enum pop3_login_result {
+	POP3_LOGIN_OK,
+	POP3_LOGIN_FAILED,
+	POP3_LOGIN_TEMPFAIL,
+	POP3_LOGIN_IN_USE,
+	POP3_LOGIN_DELAYED,
 };
 
 struct login_job {
@@ -35,7 +36,7 @@ struct login_job {
 	char *apop_digest;
 	char apop_timestamp[160];
 	/* outputs */
-	enum login_result result;
+	enum pop3_login_result result;
 	struct store *store;
 	struct mailbox *box;
 	struct pop3_msg *msgs;
@@ -87,27 +88,28 @@ static void expire_old(struct login_job *j, time_t now)
 static void login_work(void *arg)
 {
 	struct login_job *j = arg;
+	struct login_request req = {
+		.db = j->db, .store_root = j->cfg->store_root, .user = j->user,
+		.password = j->password, .apop_timestamp = j->apop_timestamp,
+		.apop_digest = j->apop_digest,
+	};
 	enum store_error err;
-	enum auth_result ar;
 	time_t now = time(NULL), prev = 0;
 	const char *text;
 
-	if (j->password != NULL)
-		ar = auth_verify_plain(j->db, j->user, j->password);
-	else
-		ar = auth_verify_apop(j->db, j->user, j->apop_timestamp, j->apop_digest);
-	if (ar != AUTH_OK) {
-		j->result = ar == AUTH_TEMPFAIL ? LOGIN_TEMPFAIL : LOGIN_FAILED;
+	switch (login_check(&req, &j->store)) {
+	case LOGIN_OK:
+		break;
+	case LOGIN_FAILED:
+		j->result = POP3_LOGIN_FAILED;
 		return;
-	}
-	if (store_open(j->cfg->store_root, j->user, &j->store, &err) < 0) {
-		log_error("pop3: cannot open the store of %s: %s", j->user, store_strerror(err));
-		j->result = LOGIN_TEMPFAIL;
+	case LOGIN_TEMPFAIL:
+		j->result = POP3_LOGIN_TEMPFAIL;
 		return;
 	}
 	if (store_pop3_lock(j->store) < 0) {
 		err = store_last_error(j->store, &text);
-		j->result = err == STORE_ERR_INUSE ? LOGIN_IN_USE : LOGIN_TEMPFAIL;
+		j->result = err == STORE_ERR_INUSE ? POP3_LOGIN_IN_USE : POP3_LOGIN_TEMPFAIL;
 		if (err != STORE_ERR_INUSE)
 			log_error("pop3: maildrop lock of %s: %s", j->user, text);
 		return;
@@ -119,14 +121,14 @@ static void login_work(void *arg)
 
 			/* A refused login does not count as one: put back the old stamp. */
 			store_pop3_login_stamp(j->store, prev, &ignored);
-			j->result = LOGIN_DELAYED;
+			j->result = POP3_LOGIN_DELAYED;
 			return;
 		}
 	}
 	if (mailbox_open(j->store, "INBOX", &j->box) < 0) {
 		store_last_error(j->store, &text);
 		log_error("pop3: cannot open INBOX of %s: %s", j->user, text);
-		j->result = LOGIN_TEMPFAIL;
+		j->result = POP3_LOGIN_TEMPFAIL;
 		return;
 	}
 	expire_old(j, now);
@@ -140,7 +142,7 @@ static void login_work(void *arg)
 		j->msgs[i].vsize = m->vsize;
 		j->msgs[i].uidl = xstrdup(m->uidl);
 	}
-	j->result = LOGIN_OK;
+	j->result = POP3_LOGIN_OK;
 }
 
 static void login_job_free(struct login_job *j)
@@ -171,7 +173,7 @@ static void login_done(void *arg)
 		return;
 	}
 	switch (j->result) {
-	case LOGIN_OK:
+	case POP3_LOGIN_OK:
 		s->store = j->store;
 		s->box = j->box;
 		s->msgs = j->msgs;
@@ -189,21 +191,21 @@ static void login_done(void *arg)
 		pop3_reply_ok(s, "Logged in. %s has %u messages (%llu octets).", s->user, s->nmsgs,
 			      (unsigned long long)total);
 		break;
-	case LOGIN_FAILED:
+	case POP3_LOGIN_FAILED:
 		log_info("%s: authentication failed user=%s", conn_id(s->conn), s->user);
 		xfree(&s->user);
 		pop3_bad_command(s, "[AUTH] Authentication failed.");
 		break;
-	case LOGIN_TEMPFAIL:
+	case POP3_LOGIN_TEMPFAIL:
 		xfree(&s->user);
 		pop3_reply_err(s, "[SYS/TEMP] Temporary server failure, try again later.");
 		break;
-	case LOGIN_IN_USE:
+	case POP3_LOGIN_IN_USE:
 		log_info("%s: maildrop of %s is locked", conn_id(s->conn), s->user);
 		xfree(&s->user);
 		pop3_reply_err(s, "[IN-USE] Mailbox is locked by another POP3 session.");
 		break;
-	case LOGIN_DELAYED:
+	case POP3_LOGIN_DELAYED:
 		log_info("%s: login of %s refused by login_delay", conn_id(s->conn), s->user);
 		xfree(&s->user);
 		pop3_reply_err(s, "[LOGIN-DELAY] Minimum time between logins is %u seconds.",

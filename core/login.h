@@ -1,0 +1,30 @@
+#ifndef DUOMAIL_LOGIN_H
+#define DUOMAIL_LOGIN_H
+/*
+ * A login, as both protocols need it: check the credentials, then open the
+ * user's store.  Blocking (password hashing, disk): run it on the thread
+ * pool (core/async.h).  The protocol adds its own steps after it (POP3's
+ * maildrop lock, IMAP's mailbox list).
+ */
+#include "core/auth.h"
+#include "store/store.h"
+
+enum login_status {
+	LOGIN_OK,
+	LOGIN_FAILED,		/* wrong user or password: the same for both */
+	LOGIN_TEMPFAIL,		/* user database or store unavailable */
+};
+
+struct login_request {
+	struct auth_db *db;
+	const char *store_root;
+	const char *user;
+	const char *password;		/* plaintext, or NULL for APOP */
+	const char *apop_timestamp;	/* APOP (RFC 1939 §7) */
+	const char *apop_digest;
+};
+
+/* On LOGIN_OK, *store_r is the user's open store (the caller closes it). */
+enum login_status login_check(const struct login_request *req, struct store **store_r);
+
+#endif
