@@ -1,0 +1,97 @@
+#ifndef DUOMAIL_IMAP_H
+#define DUOMAIL_IMAP_H
+/*
+ * IMAP internals shared by the files of imap/: the session (RFC 3501 §3
+ * states), the command table and the response helpers.  One file per
+ * command: imap/cmd_<name>.c.  A handler returns true when the command is
+ * finished, false when it continues asynchronously (it then calls
+ * imap_command_done() itself).
+ */
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/conn.h"
+#include "imap/imap_parser.h"
+
+struct sasl;
+struct store;
+
+enum imap_state {
+	IMAP_STATE_NOT_AUTH,
+	IMAP_STATE_AUTH,
+	IMAP_STATE_SELECTED,
+	IMAP_STATE_LOGOUT,
+};
+
+#define IMAP_MAX_LINE		65536
+#define IMAP_MAX_COMMAND	(1u << 20)	/* lines plus inline literals */
+#define IMAP_MAX_LITERAL	(64u << 20)	/* an APPEND message */
+
+struct imap_session {
+	struct conn *conn;
+	enum imap_state state;
+	struct imap_parser *parser;
+	unsigned bad_commands;
+
+	/* a literal being read: into lit_buf, or skipped (refused APPEND) */
+	bool in_literal;
+	bool lit_skip;
+	char *lit_buf;
+	size_t lit_len, lit_size;
+
+	/* a command running asynchronously: input waits */
+	bool busy;
+	bool gone;			/* the connection closed while busy */
+	char *cmd_tag;			/* tag of the running command */
+
+	struct sasl *sasl;		/* AUTHENTICATE in progress */
+	char *user;
+	struct store *store;
+};
+
+/* Allowed states of a command, and its handler. */
+#define IMAP_CMD_NOT_AUTH	(1u << IMAP_STATE_NOT_AUTH)
+#define IMAP_CMD_AUTH		(1u << IMAP_STATE_AUTH)
+#define IMAP_CMD_SELECTED	(1u << IMAP_STATE_SELECTED)
+#define IMAP_CMD_ANY		(IMAP_CMD_NOT_AUTH | IMAP_CMD_AUTH | IMAP_CMD_SELECTED)
+
+struct imap_cmd_def {
+	const char *name;
+	bool (*func)(struct imap_session *s, const struct imap_command *cmd);
+	unsigned states;
+};
+
+/* imap_commands.c: the table */
+const struct imap_cmd_def *imap_command_find(const char *name);
+
+/* imap_session.c */
+const struct config *imap_config(const struct imap_session *s);
+void imap_command_done(struct imap_session *s);
+void imap_session_free(struct imap_session *s);
+
+/* imap_resp.c: responses.  text is ours, never client input. */
+void imap_tagged(struct imap_session *s, const char *tag, const char *status,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void imap_untagged(struct imap_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* A client error: BAD, counted against the bad-command limit. */
+void imap_bad(struct imap_session *s, const char *tag, const char *text);
+/* Writes s as an IMAP string: quoted if it can be, else a literal. */
+void imap_write_string(struct imap_session *s, const char *str, size_t len);
+/* The CAPABILITY list for the session's current state. */
+const char *imap_capabilities(const struct imap_session *s);
+/* An astring / string argument's text, or NULL if arg is not one. */
+const char *imap_arg_string(const struct imap_arg *arg, size_t *len_r);
+
+/* the commands */
+bool cmd_capability(struct imap_session *s, const struct imap_command *cmd);
+bool cmd_noop(struct imap_session *s, const struct imap_command *cmd);
+bool cmd_logout(struct imap_session *s, const struct imap_command *cmd);
+bool cmd_id(struct imap_session *s, const struct imap_command *cmd);
+bool cmd_starttls(struct imap_session *s, const struct imap_command *cmd);
+bool cmd_login(struct imap_session *s, const struct imap_command *cmd);
+bool cmd_authenticate(struct imap_session *s, const struct imap_command *cmd);
+/* imap_login.c: a SASL response line during AUTHENTICATE */
+void imap_authenticate_continue(struct imap_session *s, char *line, size_t len);
+
+#endif

@@ -1,0 +1,22 @@
+/* The IMAP command table: name, handler, states it is allowed in. */
+#include "imap/imap.h"
+
+#include <string.h>
+
+static const struct imap_cmd_def commands[] = {
+	{ "CAPABILITY", cmd_capability, IMAP_CMD_ANY },
+	{ "NOOP", cmd_noop, IMAP_CMD_ANY },
+	{ "LOGOUT", cmd_logout, IMAP_CMD_ANY },
+	{ "ID", cmd_id, IMAP_CMD_ANY },			/* RFC 2971 */
+	{ "STARTTLS", cmd_starttls, IMAP_CMD_NOT_AUTH },
+	{ "LOGIN", cmd_login, IMAP_CMD_NOT_AUTH },
+	{ "AUTHENTICATE", cmd_authenticate, IMAP_CMD_NOT_AUTH },
+};
+
+const struct imap_cmd_def *imap_command_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}

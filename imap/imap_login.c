@@ -1,0 +1,214 @@
+/*
+ * Logging in over IMAP: LOGIN (RFC 3501 §6.2.3) and AUTHENTICATE (§6.2.2,
+ * SASL-IR RFC 4959), both ending in one thread-pool job that checks the
+ * password and opens the store (core/login.c).  Response codes: RFC 5530.
+ */
+#include "imap/imap.h"
+
+#include "core/async.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/login.h"
+#include "core/sasl.h"
+#include "core/server.h"
+#include "store/store.h"
+
+#include <string.h>
+
+#define PLAINTEXT_REFUSED \
+	"[PRIVACYREQUIRED] Plaintext authentication is not allowed without TLS."
+
+struct imap_login_job {
+	struct imap_session *s;
+	struct login_request req;
+	char *user, *password;
+	enum login_status status;
+	struct store *store;
+};
+
+static bool user_ok(const char *user, size_t len)
+{
+	if (len == 0 || len > 255 || strlen(user) != len)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)user[i] <= 0x20 || (unsigned char)user[i] == 0x7f)
+			return false;
+	return true;
+}
+
+static void login_work(void *arg)
+{
+	struct imap_login_job *j = arg;
+
+	j->status = login_check(&j->req, &j->store);
+}
+
+static void login_done(void *arg)
+{
+	struct imap_login_job *j = arg;
+	struct imap_session *s = j->s;
+
+	if (!s->gone) {
+		switch (j->status) {
+		case LOGIN_OK:
+			s->state = IMAP_STATE_AUTH;
+			s->store = j->store;
+			j->store = NULL;
+			s->user = xstrdup(j->user);
+			log_info("%s: login user=%s", conn_id(s->conn), s->user);
+			imap_tagged(s, s->cmd_tag, "OK", "[CAPABILITY %s] Logged in.",
+				    imap_capabilities(s));
+			break;
+		case LOGIN_FAILED:
+			log_info("%s: authentication failed user=%s", conn_id(s->conn), j->user);
+			imap_tagged(s, s->cmd_tag, "NO", "[AUTHENTICATIONFAILED] Authentication failed.");
+			s->bad_commands++;
+			break;
+		case LOGIN_TEMPFAIL:
+			imap_tagged(s, s->cmd_tag, "NO",
+				    "[UNAVAILABLE] Temporary server failure, try again later.");
+			break;
+		}
+	}
+	store_close(&j->store);
+	explicit_bzero(j->password, strlen(j->password));
+	free(j->password);
+	free(j->user);
+	free(j);
+	imap_command_done(s);
+}
+
+static void start_login(struct imap_session *s, const char *user, const char *password)
+{
+	struct imap_login_job *j = xcalloc(1, sizeof(*j));
+
+	j->s = s;
+	j->user = xstrdup(user);
+	j->password = xstrdup(password);
+	j->req.db = conn_server(s->conn)->auth;
+	j->req.store_root = imap_config(s)->store_root;
+	j->req.user = j->user;
+	j->req.password = j->password;
+	s->busy = true;
+	async_run(conn_loop(s->conn), login_work, login_done, j);
+}
+
+bool cmd_login(struct imap_session *s, const struct imap_command *cmd)
+{
+	const char *user, *password;
+	size_t ulen, plen;
+
+	if (cmd->nargs != 2 || (user = imap_arg_string(&cmd->args[0], &ulen)) == NULL ||
+	    (password = imap_arg_string(&cmd->args[1], &plen)) == NULL) {
+		imap_bad(s, cmd->tag, "Usage: LOGIN user password");
+		return true;
+	}
+	if (!conn_is_secure(s->conn)) {
+		imap_tagged(s, cmd->tag, "NO", PLAINTEXT_REFUSED);
+		return true;
+	}
+	if (!user_ok(user, ulen) || strlen(password) != plen) {
+		imap_tagged(s, cmd->tag, "NO", "[AUTHENTICATIONFAILED] Authentication failed.");
+		return true;
+	}
+	start_login(s, user, password);
+	return false;
+}
+
+/* Runs one SASL step and answers: a challenge, a login, or a failure. */
+static void sasl_feed(struct imap_session *s, bool has_data, const unsigned char *data, size_t len)
+{
+	const unsigned char *challenge;
+	size_t clen;
+	const char *error;
+	char *b64;
+
+	switch (sasl_step(s->sasl, has_data, data, len, &challenge, &clen, &error)) {
+	case SASL_CONTINUE:
+		b64 = sasl_b64_encode(challenge, clen);
+		conn_printf(s->conn, "+ %s\r\n", b64);
+		free(b64);
+		return;
+	case SASL_DONE:
+		if (!user_ok(sasl_user(s->sasl), strlen(sasl_user(s->sasl)))) {
+			sasl_free(&s->sasl);
+			imap_tagged(s, s->cmd_tag, "NO", "[AUTHENTICATIONFAILED] Authentication failed.");
+			return;
+		}
+		start_login(s, sasl_user(s->sasl), sasl_password(s->sasl));
+		sasl_free(&s->sasl);
+		return;
+	case SASL_FAIL:
+		log_info("%s: SASL exchange failed: %s", conn_id(s->conn), error);
+		sasl_free(&s->sasl);
+		imap_tagged(s, s->cmd_tag, "NO", "[AUTHENTICATIONFAILED] Authentication failed.");
+		return;
+	}
+}
+
+bool cmd_authenticate(struct imap_session *s, const struct imap_command *cmd)
+{
+	unsigned char *data = NULL;
+	size_t len = 0, mlen, irlen = 0;
+	const char *mech, *ir = NULL;
+
+	if (cmd->nargs < 1 || cmd->nargs > 2 || cmd->args[0].type != IMAP_ARG_ATOM ||
+	    (cmd->nargs == 2 && (ir = imap_arg_string(&cmd->args[1], &irlen)) == NULL)) {
+		imap_bad(s, cmd->tag, "Usage: AUTHENTICATE mechanism [initial-response]");
+		return true;
+	}
+	mech = imap_arg_string(&cmd->args[0], &mlen);
+	s->sasl = sasl_begin(mech);
+	if (s->sasl == NULL) {
+		imap_tagged(s, cmd->tag, "NO", "Unsupported authentication mechanism.");
+		return true;
+	}
+	if (sasl_is_plaintext(s->sasl) && !conn_is_secure(s->conn)) {
+		sasl_free(&s->sasl);
+		imap_tagged(s, cmd->tag, "NO", PLAINTEXT_REFUSED);
+		return true;
+	}
+	free(s->cmd_tag);
+	s->cmd_tag = xstrdup(cmd->tag);
+	if (ir == NULL) {
+		sasl_feed(s, false, NULL, 0);
+		return true;
+	}
+	/* RFC 4959 §3: "=" is an empty initial response. */
+	if (!(irlen == 1 && ir[0] == '=') && sasl_b64_decode(ir, irlen, &data, &len) < 0) {
+		sasl_free(&s->sasl);
+		imap_bad(s, cmd->tag, "Invalid base64 in the initial response.");
+		return true;
+	}
+	sasl_feed(s, true, data ? data : (const unsigned char *)"", len);
+	if (data != NULL) {
+		explicit_bzero(data, len);
+		free(data);
+	}
+	return !s->busy;
+}
+
+void imap_authenticate_continue(struct imap_session *s, char *line, size_t len)
+{
+	unsigned char *data = NULL;
+	size_t dlen = 0;
+
+	if (len == 1 && line[0] == '*') {
+		/* RFC 3501 §6.2.2: a cancelled exchange is a tagged BAD. */
+		sasl_free(&s->sasl);
+		imap_tagged(s, s->cmd_tag, "BAD", "Authentication cancelled.");
+		return;
+	}
+	if (len > 0 && sasl_b64_decode(line, len, &data, &dlen) < 0) {
+		explicit_bzero(line, len);
+		sasl_free(&s->sasl);
+		imap_bad(s, s->cmd_tag, "Invalid base64 data.");
+		return;
+	}
+	explicit_bzero(line, len);
+	sasl_feed(s, true, data ? data : (const unsigned char *)"", dlen);
+	if (data != NULL) {
+		explicit_bzero(data, dlen);
+		free(data);
+	}
+}

@@ -1,0 +1,112 @@
+/* IMAP responses (RFC 3501 §7): tagged and untagged lines, strings. */
+#include "imap/imap.h"
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/sasl.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define IMAP_MAX_BAD_COMMANDS 20
+
+static void vline(struct imap_session *s, const char *prefix, const char *status,
+		  const char *fmt, va_list ap)
+{
+	char text[1024];
+
+	vsnprintf(text, sizeof(text), fmt, ap);
+	conn_printf(s->conn, "%s %s%s%s\r\n", prefix, status, text[0] ? " " : "", text);
+}
+
+void imap_tagged(struct imap_session *s, const char *tag, const char *status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vline(s, tag ? tag : "*", status, fmt, ap);
+	va_end(ap);
+}
+
+void imap_untagged(struct imap_session *s, const char *fmt, ...)
+{
+	char text[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	conn_printf(s->conn, "* %s\r\n", text);
+}
+
+void imap_bad(struct imap_session *s, const char *tag, const char *text)
+{
+	imap_tagged(s, tag, "BAD", "%s", text);
+	if (++s->bad_commands >= IMAP_MAX_BAD_COMMANDS) {
+		log_info("%s: too many bad commands, disconnecting", conn_id(s->conn));
+		imap_untagged(s, "BYE Too many invalid commands.");
+		conn_close(s->conn);
+	}
+}
+
+void imap_write_string(struct imap_session *s, const char *str, size_t len)
+{
+	bool quotable = len < 1024;
+
+	for (size_t i = 0; quotable && i < len; i++) {
+		unsigned char c = (unsigned char)str[i];
+
+		quotable = c >= 0x20 && c < 0x7f;
+	}
+	if (!quotable) {
+		/* RFC 3501 §4.3: anything with CR, LF, NUL or 8-bit is a literal */
+		conn_printf(s->conn, "{%zu}\r\n", len);
+		conn_write(s->conn, str, len);
+		return;
+	}
+	conn_write(s->conn, "\"", 1);
+	for (size_t i = 0; i < len; i++) {
+		if (str[i] == '"' || str[i] == '\\')
+			conn_write(s->conn, "\\", 1);
+		conn_write(s->conn, str + i, 1);
+	}
+	conn_write(s->conn, "\"", 1);
+}
+
+const char *imap_capabilities(const struct imap_session *s)
+{
+	static char caps[512];
+	const char *mechs = sasl_mechanisms(conn_is_secure(s->conn));
+
+	snprintf(caps, sizeof(caps), "IMAP4rev1 LITERAL+ SASL-IR ID%s",
+		 s->state == IMAP_STATE_NOT_AUTH && conn_can_start_tls(s->conn) ? " STARTTLS" : "");
+	if (s->state == IMAP_STATE_NOT_AUTH) {
+		if (mechs[0] == '\0') {
+			/* RFC 3501 §6.2.3 / RFC 2595 §3.2: no LOGIN without TLS */
+			strcat(caps, " LOGINDISABLED");
+		} else {
+			char copy[128], *save = NULL;
+
+			snprintf(copy, sizeof(copy), "%s", mechs);
+			for (char *m = strtok_r(copy, " ", &save); m; m = strtok_r(NULL, " ", &save)) {
+				strcat(caps, " AUTH=");
+				strcat(caps, m);
+			}
+		}
+	}
+	return caps;
+}
+
+const char *imap_arg_string(const struct imap_arg *arg, size_t *len_r)
+{
+	switch (arg->type) {
+	case IMAP_ARG_ATOM:
+	case IMAP_ARG_QUOTED:
+	case IMAP_ARG_LITERAL:
+		*len_r = arg->len;
+		return arg->str;
+	default:
+		return NULL;
+	}
+}

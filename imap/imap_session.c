@@ -1,0 +1,242 @@
+/*
+ * IMAP sessions: lifecycle and the input loop.  Lines and literals go to
+ * the parser; a complete command goes to its handler.  Commands are run one
+ * at a time in arrival order; while one runs asynchronously (a password
+ * check on the thread pool) input stays buffered.
+ */
+#include "imap/imap.h"
+#include "imap/imap_session.h"
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/sasl.h"
+#include "core/server.h"
+#include "store/store.h"
+
+#include <string.h>
+
+static const struct imap_parser_limits imap_limits = {
+	.max_command = IMAP_MAX_COMMAND,
+	.max_literal = IMAP_MAX_LITERAL,
+	.max_nonsync = IMAP_MAX_LITERAL,	/* LITERAL+ (RFC 7888 §3) */
+	.max_depth = 32,
+	.max_args = 100000,
+};
+
+const struct config *imap_config(const struct imap_session *s)
+{
+	return conn_server(s->conn)->cfg;
+}
+
+static void dispatch(struct imap_session *s, const struct imap_command *cmd)
+{
+	const struct imap_cmd_def *def = imap_command_find(cmd->name);
+
+	if (def == NULL) {
+		imap_bad(s, cmd->tag, "Unknown command.");
+		return;
+	}
+	if ((def->states & (1u << s->state)) == 0) {
+		imap_bad(s, cmd->tag, s->state == IMAP_STATE_NOT_AUTH ?
+			 "Not logged in." : "Command not valid in this state.");
+		return;
+	}
+	if (!def->func(s, cmd)) {
+		s->busy = true;
+		free(s->cmd_tag);
+		s->cmd_tag = xstrdup(cmd->tag);
+	}
+}
+
+/* The parser announced a literal: refuse it, skip it, or start reading it. */
+static void literal_start(struct imap_session *s)
+{
+	const struct imap_literal_info *li = imap_parser_literal(s->parser);
+
+	s->in_literal = true;
+	s->lit_len = 0;
+	s->lit_size = (size_t)li->size;
+	s->lit_skip = !li->fits_inline;
+	if (s->lit_skip) {
+		/* Only an APPEND message gets here, and APPEND is not built
+		 * yet: refuse before the bytes come (a sync literal), or let
+		 * a non-sync one pass unread. */
+		if (li->sync) {
+			imap_tagged(s, NULL, "BAD", "Literal too big.");
+			imap_parser_reset(s->parser);
+			s->in_literal = false;
+		}
+		return;
+	}
+	s->lit_buf = xrealloc(s->lit_buf, s->lit_size ? s->lit_size : 1);
+	if (li->sync)
+		conn_puts(s->conn, "+ OK\r\n");
+}
+
+/* Reads literal bytes; true when the literal is complete. */
+static bool literal_read(struct imap_session *s)
+{
+	while (s->lit_len < s->lit_size) {
+		const char *data;
+		size_t n = conn_read_bytes(s->conn, s->lit_size - s->lit_len, &data);
+
+		if (n == 0)
+			return false;
+		if (!s->lit_skip)
+			memcpy(s->lit_buf + s->lit_len, data, n);
+		s->lit_len += n;
+	}
+	s->in_literal = false;
+	if (s->lit_skip) {
+		imap_parser_literal_external(s->parser);
+		s->lit_skip = false;
+	} else {
+		imap_parser_literal_data(s->parser, s->lit_buf, s->lit_len);
+	}
+	return true;
+}
+
+static void handle_parse(struct imap_session *s, enum imap_parse_result r)
+{
+	const struct imap_parse_error *err;
+	const struct imap_command *cmd;
+
+	switch (r) {
+	case IMAP_PARSE_DONE:
+		cmd = imap_parser_command(s->parser);
+		for (unsigned i = 0; i < cmd->nargs; i++) {
+			if (cmd->args[i].type == IMAP_ARG_LITERAL_EXTERNAL) {
+				imap_tagged(s, cmd->tag, "NO", "[TOOBIG] Message too big.");
+				return;
+			}
+		}
+		dispatch(s, cmd);
+		return;
+	case IMAP_PARSE_LITERAL:
+		literal_start(s);
+		return;
+	case IMAP_PARSE_ERROR:
+		err = imap_parser_error(s->parser);
+		imap_bad(s, err->tag, err->text);
+		if (err->fatal) {
+			/* Octets we cannot read as commands are on their way. */
+			imap_untagged(s, "BYE Invalid literal.");
+			conn_close(s->conn);
+		}
+		return;
+	}
+}
+
+static void imap_process_input(struct imap_session *s)
+{
+	while (!s->busy && !conn_is_closing(s->conn) && !conn_output_full(s->conn)) {
+		char *line;
+		size_t len;
+		int ret;
+
+		if (s->in_literal) {
+			if (!literal_read(s))
+				return;
+			continue;
+		}
+		ret = conn_getline(s->conn, &line, &len);
+		if (ret == 0)
+			return;
+		if (ret < 0) {
+			/* Whatever command it was is lost; the line is skipped. */
+			imap_parser_reset(s->parser);
+			sasl_free(&s->sasl);
+			imap_bad(s, NULL, "Line too long.");
+			continue;
+		}
+		if (s->sasl != NULL) {
+			imap_authenticate_continue(s, line, len);
+			continue;
+		}
+		handle_parse(s, imap_parser_line(s->parser, line, len));
+	}
+}
+
+void imap_command_done(struct imap_session *s)
+{
+	s->busy = false;
+	if (s->gone) {
+		imap_session_free(s);
+		return;
+	}
+	imap_process_input(s);
+	conn_flush(s->conn);
+}
+
+void imap_session_free(struct imap_session *s)
+{
+	imap_parser_free(&s->parser);
+	sasl_free(&s->sasl);
+	store_close(&s->store);
+	free(s->lit_buf);
+	free(s->cmd_tag);
+	free(s->user);
+	free(s);
+}
+
+static void imap_on_open(struct conn *c)
+{
+	struct imap_session *s = xcalloc(1, sizeof(*s));
+
+	s->conn = c;
+	s->state = IMAP_STATE_NOT_AUTH;
+	s->parser = imap_parser_new(&imap_limits);
+	conn_set_ctx(c, s);
+	conn_set_max_line(c, IMAP_MAX_LINE);
+	/* RFC 3501 §5.4: an autologout timer of at least 30 minutes. */
+	conn_set_idle_timeout(c, 30 * 60);
+	log_info("%s: connected%s", conn_id(c), conn_is_tls(c) ? " (TLS)" : "");
+	imap_untagged(s, "OK [CAPABILITY %s] %s duomail IMAP ready.", imap_capabilities(s),
+		      imap_config(s)->hostname);
+}
+
+static void imap_on_input(struct conn *c)
+{
+	imap_process_input(conn_ctx(c));
+}
+
+static void imap_on_timeout(struct conn *c)
+{
+	struct imap_session *s = conn_ctx(c);
+
+	imap_untagged(s, "BYE Autologout; idle for too long.");
+	conn_close(c);
+}
+
+static void imap_on_shutdown(struct conn *c)
+{
+	struct imap_session *s = conn_ctx(c);
+
+	/* RFC 3501 §7.1.5: BYE before the server closes the connection. */
+	imap_untagged(s, "BYE Server shutting down.");
+	conn_close(c);
+}
+
+static void imap_on_close(struct conn *c)
+{
+	struct imap_session *s = conn_ctx(c);
+
+	log_info("%s: disconnected%s%s", conn_id(c), s->user ? " user=" : "", s->user ? s->user : "");
+	conn_set_ctx(c, NULL);
+	if (s->busy) {
+		s->gone = true;		/* the running job frees it */
+		return;
+	}
+	imap_session_free(s);
+}
+
+const struct conn_handler imap_handler = {
+	.name = "imap",
+	.on_open = imap_on_open,
+	.on_input = imap_on_input,
+	.on_drain = imap_on_input,
+	.on_tls_ready = imap_on_input,
+	.on_timeout = imap_on_timeout,
+	.on_shutdown = imap_on_shutdown,
+	.on_close = imap_on_close,
+};

@@ -1,0 +1,120 @@
+/*
+ * The IMAP session in-process, byte by byte: greeting and CAPABILITY
+ * (RFC 3501 §6.1.1, §7.1 response codes), LOGIN with quoted strings and
+ * synchronising and non-synchronising literals (RFC 3501 §4.3, RFC 7888),
+ * AUTHENTICATE PLAIN with SASL-IR (RFC 4959) and with a continuation, cancel,
+ * ID (RFC 2971), wrong-state and unknown commands, a literal over the limit
+ * refused before it is sent, and LOGOUT (§6.1.3).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "imap/imap_session.h"
+#include "loopback_server.h"
+
+static int setup(void **state)
+{
+	lb_start(&imap_handler, "alice:{PLAIN}s3cret\nbob:{PLAIN}pw\n");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	lb_stop();
+	return 0;
+}
+
+static void test_not_authenticated(void **state)
+{
+	int fd = lb_connect();
+
+	lb_expect(fd, "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID AUTH=PLAIN AUTH=LOGIN]",
+		  false);
+	lb_send_slowly(fd, "a1 capability\r\n");
+	lb_expect(fd, "* CAPABILITY IMAP4rev1 ", false);
+	lb_expect(fd, "a1 OK", false);
+	lb_send_slowly(fd, "a2 NOOP\r\n");
+	lb_expect(fd, "a2 OK", false);
+	lb_send_slowly(fd, "a3 SELECT INBOX\r\n");
+	lb_expect(fd, "a3 BAD", false);			/* not logged in */
+	lb_send_slowly(fd, "a4 FROBNICATE\r\n");
+	lb_expect(fd, "a4 BAD", false);
+	lb_send_slowly(fd, "a5 LOGIN alice\r\n");
+	lb_expect(fd, "a5 BAD", false);			/* one argument */
+	lb_send_slowly(fd, "a6 LOGIN alice wrong\r\n");
+	lb_expect(fd, "a6 NO [AUTHENTICATIONFAILED]", false);
+	lb_send_slowly(fd, "a7 ID (\"name\" \"unit test\" \"version\" NIL)\r\n");
+	lb_expect(fd, "* ID (\"name\" \"duomail\")", false);
+	lb_expect(fd, "a7 OK", false);
+	lb_send_slowly(fd, "a8 STARTTLS\r\n");
+	lb_expect(fd, "a8 NO", false);			/* no certificate here */
+	lb_send_slowly(fd, "(garbage\r\n");
+	lb_expect(fd, "* BAD", false);			/* no tag: untagged BAD */
+	/* literals: a synchronising one gets "+", a LITERAL+ one does not */
+	lb_send_slowly(fd, "a9 LOGIN {5}\r\n");
+	lb_expect(fd, "+ ", false);
+	lb_send_slowly(fd, "alice {6+}\r\ns3cret\r\n");
+	lb_expect(fd, "a9 OK [CAPABILITY IMAP4rev1", false);
+	lb_send_slowly(fd, "b1 LOGIN alice s3cret\r\n");
+	lb_expect(fd, "b1 BAD", false);			/* already logged in */
+	lb_send_slowly(fd, "b2 CAPABILITY\r\n");
+	lb_expect(fd, "* CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID\r", false);
+	lb_expect(fd, "b2 OK", false);
+	lb_send_slowly(fd, "b3 LOGOUT\r\n");
+	lb_expect(fd, "* BYE", false);
+	lb_expect(fd, "b3 OK", false);
+	close(fd);
+	lb_run_for(50);
+	assert_int_equal(lb_srv.nconns, 0);
+}
+
+static void test_authenticate(void **state)
+{
+	int fd = lb_connect();
+
+	lb_expect(fd, "* OK", false);
+	/* SASL-IR: base64("\0bob\0pw") */
+	lb_send_slowly(fd, "c1 AUTHENTICATE PLAIN AGJvYgBwdw==\r\n");
+	lb_expect(fd, "c1 OK [CAPABILITY", false);
+	close(fd);
+
+	fd = lb_connect();
+	lb_expect(fd, "* OK", false);
+	lb_send_slowly(fd, "c2 AUTHENTICATE PLAIN\r\n");
+	lb_expect(fd, "+ ", false);
+	lb_send_slowly(fd, "*\r\n");
+	lb_expect(fd, "c2 BAD", false);			/* RFC 3501 §6.2.2: cancelled */
+	lb_send_slowly(fd, "c3 AUTHENTICATE LOGIN\r\n");
+	lb_expect(fd, "+ VXNlcm5hbWU6", false);		/* "Username:" */
+	lb_send_slowly(fd, "YWxpY2U=\r\n");
+	lb_expect(fd, "+ UGFzc3dvcmQ6", false);		/* "Password:" */
+	lb_send_slowly(fd, "bm9wZQ==\r\n");
+	lb_expect(fd, "c3 NO [AUTHENTICATIONFAILED]", false);
+	lb_send_slowly(fd, "c4 AUTHENTICATE PLAIN !!!\r\n");
+	lb_expect(fd, "c4 BAD", false);
+	lb_send_slowly(fd, "c5 AUTHENTICATE CRAM-MD5\r\n");
+	lb_expect(fd, "c5 NO", false);
+	lb_send_slowly(fd, "c6 AUTHENTICATE PLAIN =\r\n");
+	lb_expect(fd, "c6 NO", false);			/* empty IR: not PLAIN */
+	/* a literal beyond the command limit is refused before it is sent */
+	lb_send_slowly(fd, "c7 LOGIN {99999999}\r\n");
+	lb_expect(fd, "c7 BAD [TOOBIG]", false);
+	lb_send_slowly(fd, "c8 NOOP\r\n");
+	lb_expect(fd, "c8 OK", false);
+	close(fd);
+	lb_run_for(50);
+	assert_int_equal(lb_srv.nconns, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_not_authenticated),
+		cmocka_unit_test(test_authenticate),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
