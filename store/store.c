@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 int store_fail(struct store *st, enum store_error err, const char *fmt, ...)
 {
@@ -58,6 +59,46 @@ void store_pop3_unlock(struct store *st) { st->ops->pop3_unlock(st); }
 int store_pop3_login_stamp(struct store *st, time_t now, time_t *prev_r)
 {
 	return st->ops->pop3_login_stamp(st, now, prev_r);
+}
+
+int store_mailbox_list(struct store *st, struct store_mailbox_info **list_r, size_t *count_r)
+{
+	return st->ops->mailbox_list(st, list_r, count_r);
+}
+
+void store_mailbox_list_free(struct store_mailbox_info **listp, size_t count)
+{
+	if (*listp == NULL)
+		return;
+	for (size_t i = 0; i < count; i++)
+		free((*listp)[i].name);
+	free(*listp);
+	*listp = NULL;
+}
+
+int store_mailbox_create(struct store *st, const char *name)
+{
+	return st->ops->mailbox_create(st, name);
+}
+
+int store_mailbox_delete(struct store *st, const char *name)
+{
+	return st->ops->mailbox_delete(st, name);
+}
+
+int store_mailbox_rename(struct store *st, const char *old_name, const char *new_name)
+{
+	return st->ops->mailbox_rename(st, old_name, new_name);
+}
+
+int store_subscription_set(struct store *st, const char *name, bool subscribed)
+{
+	return st->ops->subscription_set(st, name, subscribed);
+}
+
+int store_subscriptions(struct store *st, char ***names_r, size_t *count_r)
+{
+	return st->ops->subscriptions(st, names_r, count_r);
 }
 
 int mailbox_open(struct store *st, const char *name, struct mailbox **box_r)

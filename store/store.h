@@ -82,6 +82,39 @@ void store_pop3_unlock(struct store *st);
  * (0 if none); used to enforce LOGIN-DELAY (RFC 2449 §6.8) across processes. */
 int store_pop3_login_stamp(struct store *st, time_t now, time_t *prev_r);
 
+/* ---- the mailbox list (IMAP folders) ----
+ *
+ * Mailbox names are the IMAP wire form: modified UTF-7 (RFC 3501 §5.1.3)
+ * with "/" between levels, e.g. "Archive/Entw&APw-rfe".  That is also what
+ * Maildir++ keeps on disk (".Archive.Entw&APw-rfe", as Dovecot does), so a
+ * Dovecot Maildir moves over unchanged.  The front end validates and converts
+ * the encoding; the store refuses names that would be unsafe on disk: empty
+ * levels, ".", control characters, or a "." inside a level (Maildir++'s own
+ * separator).  "INBOX" is case-insensitive. */
+
+struct store_mailbox_info {
+	char *name;		/* "INBOX" first, then by name */
+};
+
+/* Every mailbox that exists.  Free with store_mailbox_list_free(). */
+int store_mailbox_list(struct store *st, struct store_mailbox_info **list_r, size_t *count_r);
+void store_mailbox_list_free(struct store_mailbox_info **list, size_t count);
+
+/* Creates name (and missing parents, RFC 3501 §6.3.3).  -1 with
+ * STORE_ERR_EXISTS if it exists, STORE_ERR_INVALID for a bad name. */
+int store_mailbox_create(struct store *st, const char *name);
+/* Deletes name and its mail.  INBOX cannot be deleted (STORE_ERR_PERM); nor
+ * a mailbox with children (STORE_ERR_PERM: delete those first). */
+int store_mailbox_delete(struct store *st, const char *name);
+/* Renames old_name and its children (RFC 3501 §6.3.5).  Renaming INBOX
+ * moves its messages into a new mailbox and leaves INBOX empty. */
+int store_mailbox_rename(struct store *st, const char *old_name, const char *new_name);
+
+/* Subscriptions (RFC 3501 §6.3.6): names, whether or not they exist. */
+int store_subscription_set(struct store *st, const char *name, bool subscribed);
+/* Free the array and each name with free(). */
+int store_subscriptions(struct store *st, char ***names_r, size_t *count_r);
+
 /* ---- mailboxes ---- */
 
 /* Opens a view of mailbox name ("INBOX", or "a/b" for the Maildir++ folder

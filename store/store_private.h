@@ -17,6 +17,13 @@ struct store_ops {
 	void (*pop3_unlock)(struct store *st);
 	int (*pop3_login_stamp)(struct store *st, time_t now, time_t *prev_r);
 
+	int (*mailbox_list)(struct store *st, struct store_mailbox_info **list_r, size_t *count_r);
+	int (*mailbox_create)(struct store *st, const char *name);
+	int (*mailbox_delete)(struct store *st, const char *name);
+	int (*mailbox_rename)(struct store *st, const char *old_name, const char *new_name);
+	int (*subscription_set)(struct store *st, const char *name, bool subscribed);
+	int (*subscriptions)(struct store *st, char ***names_r, size_t *count_r);
+
 	int (*mailbox_open)(struct store *st, const char *name, struct mailbox **box_r);
 	void (*mailbox_close)(struct mailbox *box);
 	int (*mailbox_sync)(struct mailbox *box);

@@ -38,6 +38,9 @@ struct maildir_box {
 };
 
 /* ---- maildir_store.c ---- */
+/* Makes path and its cur/, new/, tmp/ (existing ones are fine). */
+int maildir_make(const char *path);
+enum store_error maildir_errno(int err);
 struct maildir_store *maildir_store(struct store *st);
 /* The directory of mailbox name, or NULL with STORE_ERR_INVALID. */
 char *maildir_folder_path(struct maildir_store *ms, const char *name);
@@ -77,5 +80,13 @@ int maildir_save_begin(struct store *st, const char *mailbox, time_t received, u
 int maildir_save_write(struct store_save *save, const void *data, size_t len);
 int maildir_save_commit(struct store_save *save, uint32_t *uid_r);
 void maildir_save_abort(struct store_save *save);
+
+/* ---- maildir_folders.c ---- */
+int maildir_mailbox_list(struct store *st, struct store_mailbox_info **list_r, size_t *count_r);
+int maildir_mailbox_create(struct store *st, const char *name);
+int maildir_mailbox_delete(struct store *st, const char *name);
+int maildir_mailbox_rename(struct store *st, const char *old_name, const char *new_name);
+int maildir_subscription_set(struct store *st, const char *name, bool subscribed);
+int maildir_subscriptions(struct store *st, char ***names_r, size_t *count_r);
 
 #endif

@@ -28,7 +28,7 @@ static int mkdir_if_missing(const char *path)
 }
 
 /* cur, new and tmp under path. */
-static int make_maildir(const char *path)
+int maildir_make(const char *path)
 {
 	static const char *const subs[] = { "cur", "new", "tmp" };
 	char sub[4096];
@@ -43,7 +43,7 @@ static int make_maildir(const char *path)
 	return 0;
 }
 
-static enum store_error errno_to_store(int err)
+enum store_error maildir_errno(int err)
 {
 	switch (err) {
 	case ENOSPC:
@@ -72,8 +72,8 @@ static int md_open(const char *root, const char *user, struct store **st_r,
 	ms->base.ops = &maildir_store_ops;
 	ms->pop3_lock_fd = -1;
 	ms->dir = xasprintf("%s/%s", root, user);
-	if (make_maildir(ms->dir) < 0) {
-		*err_r = errno_to_store(errno);
+	if (maildir_make(ms->dir) < 0) {
+		*err_r = maildir_errno(errno);
 		log_error("maildir %s: %s", ms->dir, strerror(errno));
 		free(ms->dir);
 		free(ms);
@@ -135,7 +135,7 @@ int maildir_lock(struct store *st, const char *path)
 	ret = lock_file(lock, true, &fd);
 	if (ret < 0) {
 		store_fail(st, ret == -EAGAIN || ret == -EACCES ? STORE_ERR_TEMP :
-			   errno_to_store(-ret), "index lock %s: %s", lock, strerror(-ret));
+			   maildir_errno(-ret), "index lock %s: %s", lock, strerror(-ret));
 		return -1;
 	}
 	return fd;
@@ -172,7 +172,7 @@ static int md_pop3_lock(struct store *st)
 	if (ret == -EAGAIN || ret == -EACCES)
 		return store_fail(st, STORE_ERR_INUSE, "POP3 maildrop lock is held");
 	if (ret < 0)
-		return store_fail(st, errno_to_store(-ret), "%s: %s", path, strerror(-ret));
+		return store_fail(st, maildir_errno(-ret), "%s: %s", path, strerror(-ret));
 	return 0;
 }
 
@@ -194,12 +194,12 @@ static int md_pop3_login_stamp(struct store *st, time_t now, time_t *prev_r)
 	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
 	f = fopen(tmp, "w");
 	if (f == NULL)
-		return store_fail(st, errno_to_store(errno), "%s: %s", tmp, strerror(errno));
+		return store_fail(st, maildir_errno(errno), "%s: %s", tmp, strerror(errno));
 	snprintf(text, sizeof(text), "%lld\n", (long long)now);
 	fputs(text, f);
 	if (fclose(f) != 0 || rename(tmp, path) < 0) {
 		unlink(tmp);
-		return store_fail(st, errno_to_store(errno), "%s: %s", path, strerror(errno));
+		return store_fail(st, maildir_errno(errno), "%s: %s", path, strerror(errno));
 	}
 	return 0;
 }
@@ -283,6 +283,12 @@ const struct store_ops maildir_store_ops = {
 	.pop3_lock = md_pop3_lock,
 	.pop3_unlock = md_pop3_unlock,
 	.pop3_login_stamp = md_pop3_login_stamp,
+	.mailbox_list = maildir_mailbox_list,
+	.mailbox_create = maildir_mailbox_create,
+	.mailbox_delete = maildir_mailbox_delete,
+	.mailbox_rename = maildir_mailbox_rename,
+	.subscription_set = maildir_subscription_set,
+	.subscriptions = maildir_subscriptions,
 	.mailbox_open = md_mailbox_open,
 	.mailbox_close = md_mailbox_close,
 	.mailbox_sync = md_mailbox_sync,
