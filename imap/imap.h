@@ -82,6 +82,11 @@ void imap_write_string(struct imap_session *s, const char *str, size_t len);
 const char *imap_capabilities(const struct imap_session *s);
 /* An astring / string argument's text, or NULL if arg is not one. */
 const char *imap_arg_string(const struct imap_arg *arg, size_t *len_r);
+/* A mailbox argument as the store names it (modified UTF-7, "INBOX" in
+ * upper case), or NULL after answering BAD/NO itself. */
+const char *imap_arg_mailbox(struct imap_session *s, const char *tag, const struct imap_arg *arg);
+/* Answers the tagged NO for the store's last error, with its RFC 5530 code. */
+void imap_store_error(struct imap_session *s, const char *tag, const char *what);
 
 /* the commands */
 bool cmd_capability(struct imap_session *s, const struct imap_command *cmd);
@@ -91,6 +96,13 @@ bool cmd_id(struct imap_session *s, const struct imap_command *cmd);
 bool cmd_starttls(struct imap_session *s, const struct imap_command *cmd);
 bool cmd_login(struct imap_session *s, const struct imap_command *cmd);
 bool cmd_authenticate(struct imap_session *s, const struct imap_command *cmd);
+bool cmd_list(struct imap_session *s, const struct imap_command *cmd);
+bool cmd_lsub(struct imap_session *s, const struct imap_command *cmd);
+bool cmd_create(struct imap_session *s, const struct imap_command *cmd);
+bool cmd_delete(struct imap_session *s, const struct imap_command *cmd);
+bool cmd_rename(struct imap_session *s, const struct imap_command *cmd);
+bool cmd_subscribe(struct imap_session *s, const struct imap_command *cmd);
+bool cmd_unsubscribe(struct imap_session *s, const struct imap_command *cmd);
 /* imap_login.c: a SASL response line during AUTHENTICATE */
 void imap_authenticate_continue(struct imap_session *s, char *line, size_t len);
 

@@ -11,6 +11,13 @@ static const struct imap_cmd_def commands[] = {
 	{ "STARTTLS", cmd_starttls, IMAP_CMD_NOT_AUTH },
 	{ "LOGIN", cmd_login, IMAP_CMD_NOT_AUTH },
 	{ "AUTHENTICATE", cmd_authenticate, IMAP_CMD_NOT_AUTH },
+	{ "LIST", cmd_list, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
+	{ "LSUB", cmd_lsub, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
+	{ "CREATE", cmd_create, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
+	{ "DELETE", cmd_delete, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
+	{ "RENAME", cmd_rename, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
+	{ "SUBSCRIBE", cmd_subscribe, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
+	{ "UNSUBSCRIBE", cmd_unsubscribe, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
 };
 
 const struct imap_cmd_def *imap_command_find(const char *name)

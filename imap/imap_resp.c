@@ -4,10 +4,14 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/sasl.h"
+#include "imap/imap_utf7.h"
+#include "store/store.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define IMAP_MAX_BAD_COMMANDS 20
 
@@ -79,7 +83,8 @@ const char *imap_capabilities(const struct imap_session *s)
 	static char caps[512];
 	const char *mechs = sasl_mechanisms(conn_is_secure(s->conn));
 
-	snprintf(caps, sizeof(caps), "IMAP4rev1 LITERAL+ SASL-IR ID%s",
+	snprintf(caps, sizeof(caps), "IMAP4rev1 LITERAL+ SASL-IR ID%s%s",
+		 s->state == IMAP_STATE_NOT_AUTH ? "" : " CHILDREN",
 		 s->state == IMAP_STATE_NOT_AUTH && conn_can_start_tls(s->conn) ? " STARTTLS" : "");
 	if (s->state == IMAP_STATE_NOT_AUTH) {
 		if (mechs[0] == '\0') {
@@ -109,4 +114,54 @@ const char *imap_arg_string(const struct imap_arg *arg, size_t *len_r)
 	default:
 		return NULL;
 	}
+}
+
+const char *imap_arg_mailbox(struct imap_session *s, const char *tag, const struct imap_arg *arg)
+{
+	size_t len;
+	const char *name = imap_arg_string(arg, &len);
+	char *utf8;
+
+	if (name == NULL || strlen(name) != len) {
+		imap_bad(s, tag, "Invalid mailbox name.");
+		return NULL;
+	}
+	if (strcasecmp(name, "INBOX") == 0)
+		return "INBOX";
+	/* RFC 3501 §5.1.3: the name must be valid modified UTF-7. */
+	utf8 = imap_utf7_decode(name);
+	if (utf8 == NULL) {
+		imap_tagged(s, tag, "NO", "[CANNOT] Mailbox name is not valid modified UTF-7.");
+		return NULL;
+	}
+	free(utf8);
+	return name;
+}
+
+void imap_store_error(struct imap_session *s, const char *tag, const char *what)
+{
+	const char *text;
+	enum store_error err = store_last_error(s->store, &text);
+	const char *code = "UNAVAILABLE";
+
+	switch (err) {
+	case STORE_ERR_NOTFOUND: code = "NONEXISTENT"; break;
+	case STORE_ERR_EXISTS: code = "ALREADYEXISTS"; break;
+	case STORE_ERR_EXPUNGED: code = "EXPUNGEISSUED"; break;
+	case STORE_ERR_INUSE: code = "INUSE"; break;
+	case STORE_ERR_NOSPACE: code = "OVERQUOTA"; break;
+	case STORE_ERR_PERM:
+	case STORE_ERR_INVALID: code = "CANNOT"; break;
+	case STORE_ERR_TEMP:
+	case STORE_OK: code = "UNAVAILABLE"; break;
+	}
+	if (err == STORE_ERR_TEMP || err == STORE_ERR_NOSPACE)
+		log_error("%s: %s: %s", conn_id(s->conn), what, text);
+	/* The store's own words for the client's mistakes, but never a path
+	 * (those texts start with the store root). */
+	if ((err == STORE_ERR_PERM || err == STORE_ERR_INVALID || err == STORE_ERR_EXISTS ||
+	     err == STORE_ERR_NOTFOUND) && text[0] != '/')
+		imap_tagged(s, tag, "NO", "[%s] %s: %s.", code, what, text);
+	else
+		imap_tagged(s, tag, "NO", "[%s] %s failed, try again later.", code, what);
 }

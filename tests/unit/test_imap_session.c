@@ -61,7 +61,7 @@ static void test_not_authenticated(void **state)
 	lb_send_slowly(fd, "b1 LOGIN alice s3cret\r\n");
 	lb_expect(fd, "b1 BAD", false);			/* already logged in */
 	lb_send_slowly(fd, "b2 CAPABILITY\r\n");
-	lb_expect(fd, "* CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID\r", false);
+	lb_expect(fd, "* CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID CHILDREN\r", false);
 	lb_expect(fd, "b2 OK", false);
 	lb_send_slowly(fd, "b3 LOGOUT\r\n");
 	lb_expect(fd, "* BYE", false);
@@ -109,11 +109,67 @@ static void test_authenticate(void **state)
 	assert_int_equal(lb_srv.nconns, 0);
 }
 
+static void test_mailboxes(void **state)
+{
+	int fd = lb_connect();
+
+	lb_expect(fd, "* OK", false);
+	lb_send_slowly(fd, "m0 LIST \"\" *\r\n");
+	lb_expect(fd, "m0 BAD", false);			/* not logged in */
+	lb_send_slowly(fd, "m1 LOGIN bob pw\r\n");
+	lb_expect(fd, "m1 OK", false);
+	lb_send_slowly(fd, "m2 CREATE Archive/2026/\r\n");
+	lb_expect(fd, "m2 OK", false);
+	lb_send_slowly(fd, "m3 CREATE \"Entw&APw-rfe\"\r\n");
+	lb_expect(fd, "m3 OK", false);
+	lb_send_slowly(fd, "m4 CREATE Archive\r\n");
+	lb_expect(fd, "m4 NO [ALREADYEXISTS]", false);	/* made as a parent */
+	lb_send_slowly(fd, "m5 CREATE \"bad&utf7\"\r\n");
+	lb_expect(fd, "m5 NO [CANNOT]", false);
+	lb_send_slowly(fd, "m6 CREATE \"../../escape\"\r\n");
+	lb_expect(fd, "m6 NO [CANNOT]", false);
+	lb_send_slowly(fd, "m7 LIST \"\" \"\"\r\n");
+	lb_expect(fd, "* LIST (\\Noselect) \"/\" \"\"", false);
+	lb_expect(fd, "m7 OK", false);
+	lb_send_slowly(fd, "m8 LIST \"\" *\r\n");
+	lb_expect(fd, "* LIST (\\HasChildren) \"/\" \"Archive\"", false);
+	lb_expect(fd, "* LIST (\\HasNoChildren) \"/\" \"Archive/2026\"", false);
+	lb_expect(fd, "* LIST (\\HasNoChildren) \"/\" \"Entw&APw-rfe\"", false);
+	lb_expect(fd, "* LIST (\\HasNoChildren) \"/\" \"INBOX\"", false);
+	lb_expect(fd, "m8 OK", false);
+	lb_send_slowly(fd, "m9 LIST Archive/ %\r\n");
+	lb_expect(fd, "* LIST (\\HasNoChildren) \"/\" \"Archive/2026\"", false);
+	lb_expect(fd, "m9 OK", false);
+	lb_send_slowly(fd, "n1 DELETE Archive\r\n");
+	lb_expect(fd, "n1 NO [CANNOT]", false);		/* has children */
+	lb_send_slowly(fd, "n2 RENAME Archive Old\r\n");
+	lb_expect(fd, "n2 OK", false);
+	lb_send_slowly(fd, "n3 DELETE Old/2026\r\n");
+	lb_expect(fd, "n3 OK", false);
+	lb_send_slowly(fd, "n4 DELETE INBOX\r\n");
+	lb_expect(fd, "n4 NO [CANNOT]", false);
+	lb_send_slowly(fd, "n5 DELETE Nosuch\r\n");
+	lb_expect(fd, "n5 NO [NONEXISTENT]", false);
+	lb_send_slowly(fd, "n6 SUBSCRIBE Old/sub\r\n");
+	lb_expect(fd, "n6 OK", false);
+	lb_send_slowly(fd, "n7 LSUB \"\" %\r\n");
+	lb_expect(fd, "* LSUB (\\Noselect) \"/\" \"Old\"", false);
+	lb_expect(fd, "n7 OK", false);
+	lb_send_slowly(fd, "n8 UNSUBSCRIBE Old/sub\r\n");
+	lb_expect(fd, "n8 OK", false);
+	lb_send_slowly(fd, "n9 LSUB \"\" *\r\n");
+	lb_expect(fd, "n9 OK", false);
+	close(fd);
+	lb_run_for(50);
+	assert_int_equal(lb_srv.nconns, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_not_authenticated),
 		cmocka_unit_test(test_authenticate),
+		cmocka_unit_test(test_mailboxes),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
