@@ -134,7 +134,7 @@ struct shared {
 };
 
 static pid_t spawn_worker(struct config *cfg, const int fds[LISTEN_COUNT], int index,
-			  const sigset_t *oldmask, struct shared *sh)
+			  struct shared *sh)
 {
 	pid_t pid = fork();
 
@@ -145,8 +145,15 @@ static pid_t spawn_worker(struct config *cfg, const int fds[LISTEN_COUNT], int i
 	if (pid == 0) {
 		int ret;
 
+		sigset_t chld;
+
+		/* SIGTERM/SIGINT/SIGHUP stay blocked until the worker has its
+		 * handlers (server_worker_run unblocks them): one that comes
+		 * before then waits, instead of killing the new worker. */
 		signal(SIGCHLD, SIG_DFL);
-		sigprocmask(SIG_SETMASK, oldmask, NULL);
+		sigemptyset(&chld);
+		sigaddset(&chld, SIGCHLD);
+		sigprocmask(SIG_UNBLOCK, &chld, NULL);
 		/* The worker's copies are its own (fork) and it frees them. */
 		ret = server_worker_run(cfg, fds, index, sh->auth, sh->tls);
 		config_free(&cfg);
@@ -159,7 +166,7 @@ static int supervise(struct config *cfg, const int fds[LISTEN_COUNT], int nworke
 		     struct shared *sh)
 {
 	struct worker_slot slots[MAX_WORKERS] = { 0 };
-	sigset_t set, oldmask;
+	sigset_t set;
 	bool stopping = false;
 	int running = 0, status_bad = 0;
 
@@ -168,10 +175,10 @@ static int supervise(struct config *cfg, const int fds[LISTEN_COUNT], int nworke
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &set, &oldmask);
+	sigprocmask(SIG_BLOCK, &set, NULL);
 
 	for (int i = 0; i < nworkers; i++) {
-		slots[i].pid = spawn_worker(cfg, fds, i, &oldmask, sh);
+		slots[i].pid = spawn_worker(cfg, fds, i, sh);
 		if (slots[i].pid < 0)
 			return 1;
 		slots[i].started = time(NULL);
@@ -228,7 +235,7 @@ static int supervise(struct config *cfg, const int fds[LISTEN_COUNT], int nworke
 				 * service: start a new one, at most once a second. */
 				if (time(NULL) - slots[i].started < 1)
 					sleep(1);
-				slots[i].pid = spawn_worker(cfg, fds, i, &oldmask, sh);
+				slots[i].pid = spawn_worker(cfg, fds, i, sh);
 				slots[i].started = time(NULL);
 				if (slots[i].pid > 0)
 					running++;

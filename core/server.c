@@ -103,14 +103,23 @@ static void begin_stop(struct worker *w)
 	w->srv.stopping = true;
 	log_info("worker stopping: %u sessions to finish", w->srv.nconns);
 	close_listeners(w);
+	/* Closing the handles restores the default actions, and a second
+	 * SIGTERM (from the master and from a kill of the process group, say)
+	 * must not kill us mid-stop: block, close, ignore, unblock. */
+	sigset_t stop_signals, old;
+
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGHUP);
+	sigprocmask(SIG_BLOCK, &stop_signals, &old);
 	uv_close((uv_handle_t *)&w->sig_term, NULL);
 	uv_close((uv_handle_t *)&w->sig_int, NULL);
 	uv_close((uv_handle_t *)&w->sig_hup, NULL);
-	/* Closing the handles restores the default actions: a second SIGTERM
-	 * (from the master and from a pkill, say) must not kill us mid-stop. */
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	for (c = w->srv.conns; c != NULL; c = next) {
 		next = conn_next(c);
 		conn_notify_shutdown(c);
@@ -198,6 +207,16 @@ int server_worker_run(struct config *cfg, const int fds[LISTEN_COUNT], int worke
 	uv_signal_start(&w->sig_term, signal_cb, SIGTERM);
 	uv_signal_start(&w->sig_int, signal_cb, SIGINT);
 	uv_signal_start(&w->sig_hup, signal_cb, SIGHUP);
+	{
+		/* The master forked us with these blocked (cmd_serve.c). */
+		sigset_t stop_signals;
+
+		sigemptyset(&stop_signals);
+		sigaddset(&stop_signals, SIGTERM);
+		sigaddset(&stop_signals, SIGINT);
+		sigaddset(&stop_signals, SIGHUP);
+		sigprocmask(SIG_UNBLOCK, &stop_signals, NULL);
+	}
 	log_debug("worker %d ready", worker_index);
 
 	uv_run(&w->loop, UV_RUN_DEFAULT);

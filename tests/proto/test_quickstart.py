@@ -68,7 +68,7 @@ class TestQuickstart(unittest.TestCase):
 
     def stop(self):
         os.killpg(self.proc.pid, signal.SIGTERM)
-        self.assertEqual(self.proc.wait(timeout=30), 0)
+        self.assertEqual(self.proc.wait(timeout=30), 0, self.read_log()[-4000:])
 
     def curl(self, *args):
         r = subprocess.run(["curl", "-sS", "--max-time", "20"] + list(args), cwd=self.tree,
