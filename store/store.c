@@ -115,6 +115,17 @@ void mailbox_close(struct mailbox **boxp)
 }
 
 int mailbox_sync(struct mailbox *box) { return box->st->ops->mailbox_sync(box); }
+int mailbox_claim_recent(struct mailbox *box) { return box->st->ops->claim_recent(box); }
+
+unsigned mailbox_recent_count(const struct mailbox *box)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < box->count; i++)
+		n += box->msgs[i].uid >= box->first_recent_uid ||
+		     (box->msgs[i].flags & MSG_FLAG_RECENT) != 0;
+	return n;
+}
 uint32_t mailbox_uidvalidity(const struct mailbox *box) { return box->uidvalidity; }
 uint32_t mailbox_uidnext(const struct mailbox *box) { return box->uidnext; }
 unsigned mailbox_count(const struct mailbox *box) { return box->count; }

@@ -40,6 +40,7 @@ enum {
 	MSG_FLAG_FLAGGED  = 1 << 2,
 	MSG_FLAG_DELETED  = 1 << 3,
 	MSG_FLAG_DRAFT    = 1 << 4,
+	MSG_FLAG_RECENT   = 1 << 5,	/* this view's claim, see mailbox_claim_recent() */
 };
 
 struct store;
@@ -125,6 +126,13 @@ void mailbox_close(struct mailbox **box);
 
 /* Re-reads disk changes made by others since open / the last sync. */
 int mailbox_sync(struct mailbox *box);
+
+/* \Recent (RFC 3501 §2.3.2): messages that came since some session last
+ * selected the mailbox read-write.  mailbox_recent_count() only counts them
+ * (STATUS, EXAMINE); mailbox_claim_recent() makes them this view's (SELECT):
+ * they get MSG_FLAG_RECENT here and are no longer recent for anyone else. */
+unsigned mailbox_recent_count(const struct mailbox *box);
+int mailbox_claim_recent(struct mailbox *box);
 
 uint32_t mailbox_uidvalidity(const struct mailbox *box);
 uint32_t mailbox_uidnext(const struct mailbox *box);

@@ -27,6 +27,7 @@ struct store_ops {
 	int (*mailbox_open)(struct store *st, const char *name, struct mailbox **box_r);
 	void (*mailbox_close)(struct mailbox *box);
 	int (*mailbox_sync)(struct mailbox *box);
+	int (*claim_recent)(struct mailbox *box);
 	int (*msg_open)(struct mailbox *box, uint32_t uid, struct msg_stream **stream_r);
 	ssize_t (*msg_read)(struct msg_stream *stream, void *buf, size_t len);
 	void (*msg_close)(struct msg_stream *stream);
@@ -53,6 +54,7 @@ struct mailbox {
 	struct store *st;
 	uint32_t uidvalidity;
 	uint32_t uidnext;
+	uint32_t first_recent_uid;	/* messages from this UID on are \Recent */
 	unsigned count;
 	struct store_msg *msgs;
 };

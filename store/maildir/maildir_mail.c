@@ -98,13 +98,16 @@ int maildir_update_flags(struct mailbox *mbox, uint32_t uid, unsigned add, unsig
 		return 0;	/* not ours to change: already gone */
 	for (int attempt = 0; attempt < 2; attempt++) {
 		struct maildir_msg_extra *x = &box->extra[i];
-		unsigned flags = (maildir_flags_from_name(x->fname) | add) & ~remove;
+		/* RECENT is this view's, not the file's: it stays as it is. */
+		unsigned recent = mbox->msgs[i].flags & MSG_FLAG_RECENT;
+		unsigned flags = (maildir_flags_from_name(x->fname) | (add & ~MSG_FLAG_RECENT)) &
+				 ~remove;
 		char *newname = maildir_name_with_flags(x->base, x->fname, flags);
 		char from[4600], to[4600];
 
 		if (strcmp(newname, x->fname) == 0) {
 			free(newname);
-			mbox->msgs[i].flags = flags;
+			mbox->msgs[i].flags = flags | recent;
 			return 0;
 		}
 		snprintf(from, sizeof(from), "%s/cur/%s", box->path, x->fname);
@@ -112,7 +115,7 @@ int maildir_update_flags(struct mailbox *mbox, uint32_t uid, unsigned add, unsig
 		if (rename(from, to) == 0) {
 			free(x->fname);
 			x->fname = newname;
-			mbox->msgs[i].flags = flags;
+			mbox->msgs[i].flags = flags | recent;
 			return 0;
 		}
 		free(newname);

@@ -263,6 +263,27 @@ static void md_mailbox_close(struct mailbox *mbox)
 	free(box);
 }
 
+static int md_claim_recent(struct mailbox *mbox)
+{
+	struct maildir_box *box = (struct maildir_box *)mbox;
+	int lockfd = maildir_lock(mbox->st, box->path);
+	int ret;
+
+	if (lockfd < 0)
+		return -1;
+	/* Under the lock, so two SELECTs cannot both claim a message. */
+	ret = maildir_sync_locked(box);
+	if (ret == 0) {
+		for (unsigned i = 0; i < mbox->count; i++)
+			if (mbox->msgs[i].uid >= mbox->first_recent_uid)
+				mbox->msgs[i].flags |= MSG_FLAG_RECENT;
+		mbox->first_recent_uid = mbox->uidnext;
+		ret = maildir_index_write(box);
+	}
+	maildir_unlock(lockfd);
+	return ret;
+}
+
 static int md_mailbox_sync(struct mailbox *mbox)
 {
 	struct maildir_box *box = (struct maildir_box *)mbox;
@@ -292,6 +313,7 @@ const struct store_ops maildir_store_ops = {
 	.mailbox_open = md_mailbox_open,
 	.mailbox_close = md_mailbox_close,
 	.mailbox_sync = md_mailbox_sync,
+	.claim_recent = md_claim_recent,
 	.msg_open = maildir_msg_open,
 	.msg_read = maildir_msg_read,
 	.msg_close = maildir_msg_close,

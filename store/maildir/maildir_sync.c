@@ -25,7 +25,7 @@ struct index_entry {
 };
 
 struct index {
-	uint32_t uidvalidity, uidnext;
+	uint32_t uidvalidity, uidnext, first_recent;
 	struct index_entry *entries;
 	size_t count;
 };
@@ -51,23 +51,25 @@ static int index_read(const char *path, struct index *idx)
 	char file[4096], *line = NULL;
 	size_t cap = 0, alloc = 0;
 	ssize_t n;
-	unsigned long long v, nx;
+	unsigned long long v, nx, fr = 0;
 	FILE *f;
-	int ret = 1;
+	int ret = 1, fields;
 
 	memset(idx, 0, sizeof(*idx));
 	snprintf(file, sizeof(file), "%s/%s", path, MAILDIR_INDEX);
 	f = fopen(file, "r");
 	if (f == NULL)
 		return errno == ENOENT ? 0 : -1;
+	/* "duomail-index 1 UIDVALIDITY UIDNEXT [FIRST-RECENT-UID]" */
 	if (getline(&line, &cap, f) < 0 ||
-	    sscanf(line, "duomail-index 1 %llu %llu", &v, &nx) != 2 || v == 0 || v > UINT32_MAX ||
-	    nx == 0 || nx > UINT32_MAX) {
+	    (fields = sscanf(line, "duomail-index 1 %llu %llu %llu", &v, &nx, &fr)) < 2 ||
+	    v == 0 || v > UINT32_MAX || nx == 0 || nx > UINT32_MAX || fr > nx) {
 		ret = -1;
 		goto out;
 	}
 	idx->uidvalidity = (uint32_t)v;
 	idx->uidnext = (uint32_t)nx;
+	idx->first_recent = fields == 3 && fr > 0 ? (uint32_t)fr : (uint32_t)nx;
 	while ((n = getline(&line, &cap, f)) > 0) {
 		struct index_entry e = { 0 };
 		unsigned long long uid, vs, ps;
@@ -117,7 +119,8 @@ int maildir_index_write(struct maildir_box *box)
 	if (f == NULL)
 		return store_fail(st, errno == ENOSPC || errno == EDQUOT ? STORE_ERR_NOSPACE :
 				  STORE_ERR_TEMP, "%s: %s", tmp, strerror(errno));
-	fprintf(f, "duomail-index 1 %u %u\n", box->base.uidvalidity, box->base.uidnext);
+	fprintf(f, "duomail-index 1 %u %u %u\n", box->base.uidvalidity, box->base.uidnext,
+		box->base.first_recent_uid);
 	for (unsigned i = 0; i < box->base.count; i++) {
 		const struct store_msg *m = &box->base.msgs[i];
 
@@ -273,6 +276,7 @@ int maildir_sync_locked(struct maildir_box *box)
 		/* A rebuilt index starts a new UID epoch (RFC 3501 §2.3.1.1). */
 		idx.uidvalidity = now > old ? now : old + 1;
 		idx.uidnext = 1;
+		idx.first_recent = 1;	/* a new UID epoch: everything is new */
 		changed = true;
 	}
 	move_new_to_cur(box->path);
@@ -344,6 +348,7 @@ int maildir_sync_locked(struct maildir_box *box)
 	free(files);
 	box->base.uidvalidity = idx.uidvalidity;
 	box->base.uidnext = idx.uidnext;
+	box->base.first_recent_uid = idx.first_recent;
 	index_free(&idx);
 
 	/* Sort the view by UID, carrying the extras along. */
@@ -362,6 +367,18 @@ int maildir_sync_locked(struct maildir_box *box)
 			extra[i] = pairs[i].x;
 		}
 		free(pairs);
+	}
+	/* This view's \Recent claims outlive the resync (same UIDs only). */
+	for (size_t i = 0, k = 0; i < nview && k < box->base.count;) {
+		if (msgs[i].uid == box->base.msgs[k].uid) {
+			msgs[i].flags |= box->base.msgs[k].flags & MSG_FLAG_RECENT;
+			i++;
+			k++;
+		} else if (msgs[i].uid < box->base.msgs[k].uid) {
+			i++;
+		} else {
+			k++;
+		}
 	}
 	maildir_view_free(box);
 	box->base.msgs = msgs;

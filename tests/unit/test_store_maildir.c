@@ -303,6 +303,38 @@ static void test_bad_names(void **state)
 	store_close(&st);
 }
 
+static void test_recent(void **state)
+{
+	struct store *st = open_store();
+	struct mailbox *a, *b, *c;
+
+	save(st, "Subject: 1\n\nx\n", NULL);
+	save(st, "Subject: 2\n\nx\n", NULL);
+	assert_int_equal(mailbox_open(st, "INBOX", &a), 0);
+	assert_int_equal(mailbox_open(st, "INBOX", &b), 0);
+	/* RFC 3501 §2.3.2: recent until one session claims them */
+	assert_int_equal(mailbox_recent_count(a), 2);
+	assert_int_equal(mailbox_claim_recent(a), 0);
+	assert_true(mailbox_msg(a, 0)->flags & MSG_FLAG_RECENT);
+	assert_int_equal(mailbox_claim_recent(b), 0);
+	assert_int_equal(mailbox_recent_count(b), 0);	/* a had them first */
+	/* flags changes and resyncs keep a's claim */
+	assert_int_equal(mailbox_update_flags(a, 1, MSG_FLAG_SEEN, 0), 0);
+	assert_int_equal(mailbox_msg(a, 0)->flags, MSG_FLAG_SEEN | MSG_FLAG_RECENT);
+	save(st, "Subject: 3\n\nx\n", NULL);
+	assert_int_equal(mailbox_sync(a), 0);
+	assert_int_equal(mailbox_count(a), 3);
+	assert_true(mailbox_msg(a, 1)->flags & MSG_FLAG_RECENT);
+	/* the new one is recent for whoever claims next */
+	assert_int_equal(mailbox_recent_count(a), 3);
+	assert_int_equal(mailbox_open(st, "INBOX", &c), 0);
+	assert_int_equal(mailbox_recent_count(c), 1);
+	mailbox_close(&a);
+	mailbox_close(&b);
+	mailbox_close(&c);
+	store_close(&st);
+}
+
 static void list_names(struct store *st, char *out, size_t outlen)
 {
 	struct store_mailbox_info *list;
@@ -420,6 +452,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pop3_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_folders, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_subscriptions, setup, teardown),
 	};
 
