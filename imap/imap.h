@@ -47,6 +47,11 @@ struct imap_session {
 	struct sasl *sasl;		/* AUTHENTICATE in progress */
 	char *user;
 	struct store *store;
+
+	/* SELECTED state */
+	struct mailbox *box;
+	char *box_name;
+	bool readonly;			/* EXAMINE */
 };
 
 /* Allowed states of a command, and its handler. */
@@ -96,6 +101,13 @@ bool cmd_id(struct imap_session *s, const struct imap_command *cmd);
 bool cmd_starttls(struct imap_session *s, const struct imap_command *cmd);
 bool cmd_login(struct imap_session *s, const struct imap_command *cmd);
 bool cmd_authenticate(struct imap_session *s, const struct imap_command *cmd);
+bool cmd_select(struct imap_session *s, const struct imap_command *cmd);
+bool cmd_examine(struct imap_session *s, const struct imap_command *cmd);
+bool cmd_status(struct imap_session *s, const struct imap_command *cmd);
+bool cmd_close(struct imap_session *s, const struct imap_command *cmd);
+bool cmd_unselect(struct imap_session *s, const struct imap_command *cmd);
+/* Leaves the SELECTED state without expunging anything. */
+void imap_deselect(struct imap_session *s);
 bool cmd_list(struct imap_session *s, const struct imap_command *cmd);
 bool cmd_lsub(struct imap_session *s, const struct imap_command *cmd);
 bool cmd_create(struct imap_session *s, const struct imap_command *cmd);

@@ -11,6 +11,11 @@ static const struct imap_cmd_def commands[] = {
 	{ "STARTTLS", cmd_starttls, IMAP_CMD_NOT_AUTH },
 	{ "LOGIN", cmd_login, IMAP_CMD_NOT_AUTH },
 	{ "AUTHENTICATE", cmd_authenticate, IMAP_CMD_NOT_AUTH },
+	{ "SELECT", cmd_select, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
+	{ "EXAMINE", cmd_examine, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
+	{ "STATUS", cmd_status, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
+	{ "CLOSE", cmd_close, IMAP_CMD_SELECTED },
+	{ "UNSELECT", cmd_unselect, IMAP_CMD_SELECTED },	/* RFC 3691 */
 	{ "LIST", cmd_list, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
 	{ "LSUB", cmd_lsub, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
 	{ "CREATE", cmd_create, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },

@@ -172,6 +172,7 @@ void imap_session_free(struct imap_session *s)
 {
 	imap_parser_free(&s->parser);
 	sasl_free(&s->sasl);
+	imap_deselect(s);
 	store_close(&s->store);
 	free(s->lit_buf);
 	free(s->cmd_tag);

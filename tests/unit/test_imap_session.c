@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "imap/imap_session.h"
+#include "store/store.h"
 #include "loopback_server.h"
 
 static int setup(void **state)
@@ -61,7 +62,7 @@ static void test_not_authenticated(void **state)
 	lb_send_slowly(fd, "b1 LOGIN alice s3cret\r\n");
 	lb_expect(fd, "b1 BAD", false);			/* already logged in */
 	lb_send_slowly(fd, "b2 CAPABILITY\r\n");
-	lb_expect(fd, "* CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID CHILDREN\r", false);
+	lb_expect(fd, "* CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID CHILDREN UNSELECT\r", false);
 	lb_expect(fd, "b2 OK", false);
 	lb_send_slowly(fd, "b3 LOGOUT\r\n");
 	lb_expect(fd, "* BYE", false);
@@ -164,12 +165,98 @@ static void test_mailboxes(void **state)
 	assert_int_equal(lb_srv.nconns, 0);
 }
 
+static void deliver(const char *user, const char *text)
+{
+	struct store *st;
+	struct store_save *save;
+	enum store_error err;
+
+	assert_int_equal(store_open(lb_root, user, &st, &err), 0);
+	assert_int_equal(store_save_begin(st, "INBOX", 0, 0, &save), 0);
+	assert_int_equal(store_save_write(save, text, strlen(text)), 0);
+	assert_int_equal(store_save_commit(&save, NULL), 0);
+	store_close(&st);
+}
+
+static void test_select(void **state)
+{
+	int a, b;
+
+	deliver("alice", "Subject: 1\n\nx\n");
+	deliver("alice", "Subject: 2\n\nx\n");
+	deliver("alice", "Subject: 3\n\nx\n");
+	a = lb_connect();
+	lb_expect(a, "* OK", false);
+	lb_send_slowly(a, "s1 LOGIN alice s3cret\r\n");
+	lb_expect(a, "s1 OK", false);
+	lb_send_slowly(a, "s2 CLOSE\r\n");
+	lb_expect(a, "s2 BAD", false);			/* nothing selected */
+	lb_send_slowly(a, "s3 STATUS INBOX (MESSAGES RECENT UNSEEN UIDNEXT)\r\n");
+	lb_expect(a, "* STATUS \"INBOX\" (MESSAGES 3 RECENT 3 UIDNEXT 4 UNSEEN 3)", false);
+	lb_expect(a, "s3 OK", false);
+	lb_send_slowly(a, "s4 STATUS INBOX (BOGUS)\r\n");
+	lb_expect(a, "s4 BAD", false);
+	/* RFC 3501 §6.3.1 example responses */
+	lb_send_slowly(a, "s5 SELECT inbox\r\n");
+	lb_expect(a, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)", false);
+	lb_expect(a, "* OK [PERMANENTFLAGS (\\Answered", false);
+	lb_expect(a, "* 3 EXISTS", false);
+	lb_expect(a, "* 3 RECENT", false);
+	lb_expect(a, "* OK [UNSEEN 1]", false);
+	lb_expect(a, "* OK [UIDVALIDITY ", false);
+	lb_expect(a, "* OK [UIDNEXT 4]", false);
+	lb_expect(a, "s5 OK [READ-WRITE]", false);
+
+	/* a second session: the messages are no longer recent for it */
+	b = lb_connect();
+	lb_expect(b, "* OK", false);
+	lb_send_slowly(b, "t1 LOGIN alice s3cret\r\n");
+	lb_expect(b, "t1 OK", false);
+	lb_send_slowly(b, "t2 EXAMINE INBOX\r\n");
+	lb_expect(b, "* FLAGS", false);
+	lb_expect(b, "* OK [PERMANENTFLAGS ()]", false);
+	lb_expect(b, "* 3 EXISTS", false);
+	lb_expect(b, "* 0 RECENT", false);
+	lb_expect(b, "* OK [UNSEEN 1]", false);
+	lb_expect(b, "* OK [UIDVALIDITY", false);
+	lb_expect(b, "* OK [UIDNEXT 4]", false);
+	lb_expect(b, "t2 OK [READ-ONLY]", false);
+	lb_send_slowly(b, "t3 SELECT Nosuch\r\n");
+	lb_expect(b, "t3 NO [NONEXISTENT]", false);
+	lb_send_slowly(b, "t4 CLOSE\r\n");
+	lb_expect(b, "t4 BAD", false);		/* the failed SELECT deselected */
+	close(b);
+
+	lb_send_slowly(a, "s6 UNSELECT\r\n");
+	lb_expect(a, "s6 OK", false);
+	lb_send_slowly(a, "s7 UNSELECT\r\n");
+	lb_expect(a, "s7 BAD", false);
+	lb_send_slowly(a, "s8 EXAMINE INBOX\r\n");
+	lb_expect(a, "* FLAGS", false);
+	lb_expect(a, "* OK [PERMANENTFLAGS ()]", false);
+	lb_expect(a, "* 3 EXISTS", false);
+	lb_expect(a, "* 0 RECENT", false);
+	lb_expect(a, "* OK [UNSEEN", false);
+	lb_expect(a, "* OK [UIDVALIDITY", false);
+	lb_expect(a, "* OK [UIDNEXT", false);
+	lb_expect(a, "s8 OK [READ-ONLY]", false);
+	lb_send_slowly(a, "s9 CLOSE\r\n");
+	lb_expect(a, "s9 OK", false);
+	lb_send_slowly(a, "u1 LOGOUT\r\n");
+	lb_expect(a, "* BYE", false);
+	lb_expect(a, "u1 OK", false);
+	close(a);
+	lb_run_for(50);
+	assert_int_equal(lb_srv.nconns, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_not_authenticated),
 		cmocka_unit_test(test_authenticate),
 		cmocka_unit_test(test_mailboxes),
+		cmocka_unit_test(test_select),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
