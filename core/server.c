@@ -32,6 +32,7 @@ struct worker {
 	struct listener listeners[LISTEN_COUNT];
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t stop_timer;
+	uv_work_t warm;
 	uint64_t stop_started;
 };
 
@@ -177,6 +178,9 @@ static int open_listeners(struct worker *w, const int fds[LISTEN_COUNT])
 	return 0;
 }
 
+static void warm_work(uv_work_t *req) { }
+static void warm_done(uv_work_t *req, int status) { }
+
 static void walk_close_cb(uv_handle_t *h, void *arg)
 {
 	if (!uv_is_closing(h))
@@ -207,6 +211,11 @@ int server_worker_run(struct config *cfg, const int fds[LISTEN_COUNT], int worke
 	uv_signal_start(&w->sig_term, signal_cb, SIGTERM);
 	uv_signal_start(&w->sig_int, signal_cb, SIGINT);
 	uv_signal_start(&w->sig_hup, signal_cb, SIGHUP);
+	/* libuv starts its thread pool at the first job.  Start it now, while
+	 * the master's fork left SIGTERM/SIGINT/SIGHUP blocked: the pool
+	 * threads keep them blocked for good, so these signals only ever
+	 * reach this thread, whose mask begin_stop() controls. */
+	uv_queue_work(&w->loop, &w->warm, warm_work, warm_done);
 	{
 		/* The master forked us with these blocked (cmd_serve.c). */
 		sigset_t stop_signals;
