@@ -1,0 +1,307 @@
+/*
+ * RFC 5322 address-list parsing.  See message_address.h.
+ *
+ * A tokenizer turns the value into words (atoms, quoted strings, domain
+ * literals) and specials, dropping comments; the parser then reads
+ * addresses from the tokens.  Comments are dropped, not used as names: a
+ * "(Name)" after a bare addr-spec is obsolete practice that IMAP servers
+ * disagree on, and ENVELOPE does not require it.
+ */
+#include "store/message_address.h"
+#include "core/buf.h"
+#include "core/log.h"
+
+#include <string.h>
+
+enum tok_type { TOK_WORD, TOK_QUOTED, TOK_LITERAL, TOK_SPECIAL, TOK_END };
+
+struct tok {
+	enum tok_type type;
+	char special;
+	char *text;		/* words, quoted (unescaped), literals ("[...]") */
+	bool space_before;	/* white space or a comment before it */
+};
+
+struct toks {
+	struct tok *v;
+	size_t n, i;
+};
+
+static bool is_special(char c)
+{
+	return strchr("()<>[]:;@\\,.\"", c) != NULL;
+}
+
+static void push(struct toks *t, struct tok tok)
+{
+	t->v = xrealloc(t->v, (t->n + 1) * sizeof(*t->v));
+	t->v[t->n++] = tok;
+}
+
+static void tokenize(const char *s, struct toks *t)
+{
+	bool space = false;
+
+	while (*s != '\0') {
+		struct tok tok = { .space_before = space };
+
+		if (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n') {
+			space = true;
+			s++;
+			continue;
+		}
+		if (*s == '(') {	/* comment, nested, with quoted-pairs */
+			int depth = 0;
+
+			for (; *s != '\0'; s++) {
+				if (*s == '\\' && s[1] != '\0')
+					s++;
+				else if (*s == '(')
+					depth++;
+				else if (*s == ')' && --depth == 0) {
+					s++;
+					break;
+				}
+			}
+			space = true;
+			continue;
+		}
+		if (*s == '"' || *s == '[') {
+			char close = *s == '"' ? '"' : ']';
+			struct buf b;
+
+			buf_init(&b, (size_t)-1);
+			if (close == ']')
+				buf_append(&b, "[", 1);
+			for (s++; *s != '\0' && *s != close; s++) {
+				if (*s == '\\' && s[1] != '\0')
+					s++;
+				if (close == '"' && (*s == '\r' || *s == '\n'))
+					continue;	/* folding inside quotes */
+				buf_append(&b, s, 1);
+			}
+			if (close == ']')
+				buf_append(&b, "]", 1);
+			if (*s == close)
+				s++;
+			tok.type = close == '"' ? TOK_QUOTED : TOK_LITERAL;
+			tok.text = xstrdup(buf_ptr(&b));
+			buf_free(&b);
+		} else if (is_special(*s)) {
+			tok.type = TOK_SPECIAL;
+			tok.special = *s++;
+		} else {
+			const char *start = s;
+
+			while (*s != '\0' && !is_special(*s) && *s != ' ' && *s != '\t' &&
+			       *s != '\r' && *s != '\n')
+				s++;
+			tok.type = TOK_WORD;
+			tok.text = xstrndup(start, s - start);
+		}
+		push(t, tok);
+		space = false;
+	}
+	push(t, (struct tok){ .type = TOK_END });
+}
+
+static struct tok *peek(struct toks *t)
+{
+	return &t->v[t->i];
+}
+
+static bool is(struct toks *t, char special)
+{
+	return peek(t)->type == TOK_SPECIAL && peek(t)->special == special;
+}
+
+/* A phrase (display name): words joined by single spaces; '.' allowed
+ * (obs-phrase).  Stops at a special other than '.'. */
+static char *phrase(struct toks *t)
+{
+	struct buf b;
+	char *out = NULL;
+
+	buf_init(&b, (size_t)-1);
+	for (;;) {
+		struct tok *k = peek(t);
+
+		if (k->type == TOK_WORD || k->type == TOK_QUOTED) {
+			if (b.len > 0 && k->space_before)
+				buf_append(&b, " ", 1);
+			buf_append(&b, k->text, strlen(k->text));
+		} else if (k->type == TOK_SPECIAL && k->special == '.') {
+			buf_append(&b, ".", 1);
+		} else {
+			break;
+		}
+		t->i++;
+	}
+	if (b.len > 0)
+		out = xstrdup(buf_ptr(&b));
+	buf_free(&b);
+	return out;
+}
+
+/* dot-atom or quoted local part / domain: words and '.' run together. */
+static char *dotted(struct toks *t, bool allow_literal)
+{
+	struct buf b;
+	char *out = NULL;
+
+	buf_init(&b, (size_t)-1);
+	for (;;) {
+		struct tok *k = peek(t);
+
+		if (k->type == TOK_WORD || k->type == TOK_QUOTED ||
+		    (allow_literal && k->type == TOK_LITERAL)) {
+			buf_append(&b, k->text, strlen(k->text));
+		} else if (k->type == TOK_SPECIAL && k->special == '.') {
+			buf_append(&b, ".", 1);
+		} else {
+			break;
+		}
+		t->i++;
+	}
+	if (b.len > 0)
+		out = xstrdup(buf_ptr(&b));
+	buf_free(&b);
+	return out;
+}
+
+static struct message_address *addr_new(struct message_address ***tail)
+{
+	struct message_address *a = xcalloc(1, sizeof(*a));
+
+	**tail = a;
+	*tail = &a->next;
+	return a;
+}
+
+/* angle-addr after "<": [obs-route] addr-spec ">" */
+static void angle_addr(struct toks *t, struct message_address *a)
+{
+	struct buf route;
+
+	buf_init(&route, (size_t)-1);
+	while (is(t, '@')) {		/* obs-route: @a,@b: */
+		char *d;
+
+		t->i++;
+		d = dotted(t, true);
+		if (route.len > 0)
+			buf_append(&route, ",", 1);
+		buf_printf(&route, "@%s", d ? d : "");
+		free(d);
+		while (is(t, ','))
+			t->i++;
+		if (is(t, ':')) {
+			t->i++;
+			break;
+		}
+	}
+	if (route.len > 0)
+		a->route = xstrdup(buf_ptr(&route));
+	buf_free(&route);
+	a->mailbox = dotted(t, false);
+	if (is(t, '@')) {
+		t->i++;
+		a->host = dotted(t, true);
+	}
+	/* skip to '>' (or give up at a separator) */
+	while (peek(t)->type != TOK_END && !is(t, '>') && !is(t, ',') && !is(t, ';'))
+		t->i++;
+	if (is(t, '>'))
+		t->i++;
+}
+
+/* One mailbox: name-addr or addr-spec.  false if nothing was there. */
+static bool mailbox(struct toks *t, struct message_address ***tail)
+{
+	size_t start = t->i;
+	char *name = phrase(t);
+	struct message_address *a;
+
+	if (is(t, '<')) {
+		t->i++;
+		a = addr_new(tail);
+		a->name = name;
+		angle_addr(t, a);
+		return true;
+	}
+	/* not a name-addr: read it again as an addr-spec */
+	free(name);
+	t->i = start;
+	{
+		char *local = dotted(t, false);
+
+		if (local == NULL && !is(t, '@')) {
+			t->i = start;	/* consumed nothing usable */
+			return false;
+		}
+		a = addr_new(tail);
+		a->mailbox = local;
+		if (is(t, '@')) {
+			t->i++;
+			a->host = dotted(t, true);
+		}
+	}
+	return true;
+}
+
+struct message_address *message_address_parse(const char *value)
+{
+	struct toks t = { 0 };
+	struct message_address *list = NULL, **tail = &list;
+
+	tokenize(value, &t);
+	while (peek(&t)->type != TOK_END) {
+		size_t start = t.i;
+		char *name;
+
+		if (is(&t, ',')) {
+			t.i++;
+			continue;
+		}
+		/* group: phrase ":" [mailbox-list] ";" */
+		name = phrase(&t);
+		if (name != NULL && is(&t, ':')) {
+			struct message_address *g = addr_new(&tail);
+
+			g->mailbox = name;
+			g->group_start = true;
+			t.i++;
+			while (peek(&t)->type != TOK_END && !is(&t, ';')) {
+				if (is(&t, ',') || !mailbox(&t, &tail))
+					t.i++;	/* not END: checked above */
+			}
+			if (is(&t, ';'))
+				t.i++;
+			addr_new(&tail)->group_end = true;
+			continue;
+		}
+		free(name);
+		t.i = start;
+		if (!mailbox(&t, &tail) && peek(&t)->type != TOK_END)
+			t.i++;		/* junk: skip a token */
+	}
+	for (size_t i = 0; i < t.n; i++)
+		free(t.v[i].text);
+	free(t.v);
+	return list;
+}
+
+void message_address_free(struct message_address **listp)
+{
+	struct message_address *a = *listp, *next;
+
+	for (; a != NULL; a = next) {
+		next = a->next;
+		free(a->name);
+		free(a->route);
+		free(a->mailbox);
+		free(a->host);
+		free(a);
+	}
+	*listp = NULL;
+}
