@@ -184,6 +184,16 @@ static char *trimmed(const char *s)
 	return xstrndup(s, end - s);
 }
 
+static void params_free(struct message_param *params, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		free(params[i].name);
+		free(params[i].value);
+	}
+	free(params);
+}
+
+/* A later field of the same name replaces an earlier one. */
 static void header_field(struct message_part *part, const char *name, const char *value)
 {
 	if (strcasecmp(name, "Content-Type") == 0) {
@@ -205,6 +215,7 @@ static void header_field(struct message_part *part, const char *name, const char
 		free(part->subtype);
 		part->type = lower(type);
 		part->subtype = lower(subtype);
+		params_free(part->params, part->nparams);
 		parse_params(s, &part->params, &part->nparams);
 	} else if (strcasecmp(name, "Content-Transfer-Encoding") == 0) {
 		free(part->encoding);
@@ -231,6 +242,7 @@ static void header_field(struct message_part *part, const char *name, const char
 		if (d != NULL) {
 			free(part->disposition);
 			part->disposition = lower(d);
+			params_free(part->disposition_params, part->ndisposition_params);
 			parse_params(s, &part->disposition_params, &part->ndisposition_params);
 		}
 	}
@@ -487,15 +499,6 @@ struct message_part *message_parser_finish(struct message_parser **pp)
 	free(p);
 	*pp = NULL;
 	return root;
-}
-
-static void params_free(struct message_param *params, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++) {
-		free(params[i].name);
-		free(params[i].value);
-	}
-	free(params);
 }
 
 void message_part_free(struct message_part **partp)

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "imap/imap_parser.h"
@@ -211,6 +212,38 @@ static void test_limits(void **state)
 	done("b NOOP");
 }
 
+/* Random lines and literals: never a crash, a hang or a limit exceeded. */
+static void test_random(void **state)
+{
+	const char alphabet[] = "a1 (){}[]<>\"\\*%+~:.,NIL\x80\x01";
+	unsigned seed = 777;
+
+	for (int n = 0; n < 20000; n++) {
+		char line[64];
+		int len = (int)(rand_r(&seed) % 63);
+		enum imap_parse_result r;
+
+		for (int i = 0; i < len; i++)
+			line[i] = alphabet[rand_r(&seed) % (sizeof(alphabet) - 1)];
+		line[len] = '\0';
+		r = imap_parser_line(p, line, (size_t)len);
+		for (int k = 0; r == IMAP_PARSE_LITERAL && k < 4; k++) {
+			const struct imap_literal_info *li = imap_parser_literal(p);
+
+			if (li->fits_inline && li->size < 64) {
+				char data[64] = { 0 };
+
+				imap_parser_literal_data(p, data, (size_t)li->size);
+			} else {
+				imap_parser_literal_external(p);
+			}
+			r = imap_parser_line(p, ")", 1);
+		}
+		if (r == IMAP_PARSE_LITERAL)
+			imap_parser_reset(p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -219,6 +252,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_literal_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_random, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

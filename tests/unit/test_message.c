@@ -238,6 +238,46 @@ static void test_deep_and_long(void **state)
 	buf_free(&b);
 }
 
+/* Random MIME-ish text in random chunks: sizes always add up. */
+static void test_random(void **state)
+{
+	static const char *const pieces[] = {
+		"Content-Type: multipart/mixed; boundary=b\n", "Content-Type: message/rfc822\n",
+		"Content-Type: multipart/digest; boundary=c\n", "--b\n", "--b--\n", "--c\n",
+		"\n", "\r\n", "text\n", "x", "\r", " folded\n", "Subject: s\n", "--c--",
+	};
+	unsigned seed = 4242;
+
+	for (int n = 0; n < 3000; n++) {
+		struct message_parser *mp = message_parser_new();
+		struct message_part *t;
+		char text[2048];
+		size_t len = 0;
+
+		for (int k = (int)(rand_r(&seed) % 40); k > 0; k--) {
+			const char *piece = pieces[rand_r(&seed) % (sizeof(pieces) / sizeof(pieces[0]))];
+			size_t pl = strlen(piece);
+
+			if (len + pl >= sizeof(text))
+				break;
+			memcpy(text + len, piece, pl);
+			len += pl;
+		}
+		for (size_t i = 0; i < len;) {
+			size_t c = 1 + rand_r(&seed) % 17;
+
+			if (c > len - i)
+				c = len - i;
+			message_parser_feed(mp, text + i, c);
+			i += c;
+		}
+		t = message_parser_finish(&mp);
+		assert_int_equal(t->end_offset, len);
+		assert_true(t->body_offset <= t->end_offset);
+		message_part_free(&t);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -246,6 +286,7 @@ int main(void)
 		cmocka_unit_test(test_nested),
 		cmocka_unit_test(test_broken),
 		cmocka_unit_test(test_deep_and_long),
+		cmocka_unit_test(test_random),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
