@@ -3,7 +3,9 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/buf.h"
 #include "core/sasl.h"
+#include "imap/imap_format.h"
 #include "imap/imap_utf7.h"
 #include "store/store.h"
 
@@ -56,26 +58,12 @@ void imap_bad(struct imap_session *s, const char *tag, const char *text)
 
 void imap_write_string(struct imap_session *s, const char *str, size_t len)
 {
-	bool quotable = len < 1024;
+	struct buf b;
 
-	for (size_t i = 0; quotable && i < len; i++) {
-		unsigned char c = (unsigned char)str[i];
-
-		quotable = c >= 0x20 && c < 0x7f;
-	}
-	if (!quotable) {
-		/* RFC 3501 §4.3: anything with CR, LF, NUL or 8-bit is a literal */
-		conn_printf(s->conn, "{%zu}\r\n", len);
-		conn_write(s->conn, str, len);
-		return;
-	}
-	conn_write(s->conn, "\"", 1);
-	for (size_t i = 0; i < len; i++) {
-		if (str[i] == '"' || str[i] == '\\')
-			conn_write(s->conn, "\\", 1);
-		conn_write(s->conn, str + i, 1);
-	}
-	conn_write(s->conn, "\"", 1);
+	buf_init(&b, (size_t)-1);
+	imap_buf_string(&b, str, len);
+	conn_write(s->conn, buf_ptr(&b), buf_len(&b));
+	buf_free(&b);
 }
 
 const char *imap_capabilities(const struct imap_session *s)

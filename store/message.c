@@ -193,9 +193,31 @@ static void params_free(struct message_param *params, unsigned n)
 	free(params);
 }
 
+static const char *const env_names[ENV_FIELD_COUNT] = {
+	[ENV_DATE] = "Date", [ENV_SUBJECT] = "Subject", [ENV_FROM] = "From",
+	[ENV_SENDER] = "Sender", [ENV_REPLY_TO] = "Reply-To", [ENV_TO] = "To", [ENV_CC] = "Cc",
+	[ENV_BCC] = "Bcc", [ENV_IN_REPLY_TO] = "In-Reply-To", [ENV_MESSAGE_ID] = "Message-ID",
+};
+
+/* Is part a message of its own (the root, or inside message/rfc822)? */
+static bool is_message(const struct message_part *part)
+{
+	return part->parent == NULL || (strcmp(part->parent->type, "message") == 0 &&
+					strcmp(part->parent->subtype, "rfc822") == 0);
+}
+
 /* A later field of the same name replaces an earlier one. */
 static void header_field(struct message_part *part, const char *name, const char *value)
 {
+	if (is_message(part)) {
+		for (int i = 0; i < ENV_FIELD_COUNT; i++) {
+			if (part->env[i] == NULL && strcasecmp(name, env_names[i]) == 0) {
+				while (*value == ' ' || *value == '\t')
+					value++;
+				part->env[i] = xstrdup(value);
+			}
+		}
+	}
 	if (strcasecmp(name, "Content-Type") == 0) {
 		const char *s = value;
 		char *type = token(&s), *subtype = NULL;
@@ -522,6 +544,8 @@ void message_part_free(struct message_part **partp)
 	free(part->language);
 	free(part->location);
 	free(part->disposition);
+	for (int i = 0; i < ENV_FIELD_COUNT; i++)
+		free(part->env[i]);
 	free(part);
 	*partp = NULL;
 }

@@ -21,6 +21,13 @@ struct message_param {
 	char *value;		/* unquoted; RFC 2231 continuations joined */
 };
 
+/* The header fields ENVELOPE is made of (RFC 3501 §7.4.2), kept for the
+ * message and for every message/rfc822 inside it. */
+enum message_env_field {
+	ENV_DATE, ENV_SUBJECT, ENV_FROM, ENV_SENDER, ENV_REPLY_TO, ENV_TO, ENV_CC, ENV_BCC,
+	ENV_IN_REPLY_TO, ENV_MESSAGE_ID, ENV_FIELD_COUNT,
+};
+
 struct message_part {
 	/* offsets in the message as stored */
 	uint64_t header_offset;
@@ -37,6 +44,10 @@ struct message_part {
 	struct message_param *params;
 	unsigned nparams;
 	char *id, *description, *encoding, *md5, *language, *location;
+	/* first occurrence, unfolded, leading white space removed; only on
+	 * the root and on a message/rfc822 part's child (NULL elsewhere) */
+	char *env[ENV_FIELD_COUNT];
+
 	char *disposition;		/* lower-cased, NULL if none */
 	struct message_param *disposition_params;
 	unsigned ndisposition_params;

@@ -86,8 +86,11 @@ static void test_simple(void **state)
 	/* no blank line at all: everything is header */
 	check("Subject: x\nFrom: y", "text/plain h=0+19 b=18+0 l=0 e=18");
 	check("", "text/plain h=0+0 b=0+0 l=0 e=0");
-	d = parse("Subject: x\n\n", 1000, &t);
+	d = parse("Subject: x\nsubject: second\nFrom:  A <a@b>\n (folded)\n\n", 1000, &t);
 	assert_string_equal(message_param(t->params, t->nparams, "charset"), "us-ascii");
+	assert_string_equal(t->env[ENV_SUBJECT], "x");		/* the first one */
+	assert_string_equal(t->env[ENV_FROM], "A <a@b> (folded)");
+	assert_null(t->env[ENV_DATE]);
 	message_part_free(&t);
 	free(d);
 }
@@ -168,6 +171,10 @@ static void test_nested(void **state)
 	/* the encapsulated message spans the whole message/rfc822 body */
 	assert_int_equal(inner->header_offset, rfc->body_offset);
 	assert_int_equal(inner->end_offset, rfc->end_offset);
+	/* envelope fields: the inner message's own, none on plain parts */
+	assert_string_equal(inner->env[ENV_SUBJECT], "inner");
+	assert_null(t->env[ENV_SUBJECT]);
+	assert_null(alt->env[ENV_SUBJECT]);
 	message_part_free(&t);
 	free(d);
 }
