@@ -31,7 +31,10 @@ class TestQuickstart(unittest.TestCase):
         if not all(port_free(p) for p in (1110, 1995)):
             self.skipTest("ports 1110/1995 are taken (another quickstart running?)")
         self.tree = tempfile.mkdtemp(prefix="duomail-qs-")
-        files = subprocess.run(["git", "-C", SOURCE, "ls-files", "-z"], capture_output=True,
+        # What a clone would have, plus files not committed yet (but not
+        # ignored ones such as build trees).
+        files = subprocess.run(["git", "-C", SOURCE, "ls-files", "-z", "--cached", "--others",
+                                "--exclude-standard"], capture_output=True,
                                check=True).stdout.split(b"\0")
         for f in filter(None, files):
             src = os.path.join(SOURCE, f.decode())
