@@ -157,6 +157,36 @@ enum sasl_status sasl_step(struct sasl *s, bool has_data, const unsigned char *d
 	return st;
 }
 
+enum sasl_status sasl_step_text(struct sasl *s, const char *text, size_t len, bool initial,
+				char **line_r, const char **error_r)
+{
+	const unsigned char *challenge;
+	unsigned char *data = NULL;
+	size_t dlen = 0, clen;
+	enum sasl_status st;
+
+	*line_r = NULL;
+	*error_r = "";
+	if (text != NULL && !initial && len == 1 && text[0] == '*')
+		return SASL_CANCELLED;
+	if (text != NULL && !(initial && len == 1 && text[0] == '=') &&
+	    sasl_b64_decode(text, len, &data, &dlen) < 0)
+		return SASL_BAD_BASE64;
+	st = sasl_step(s, text != NULL, data ? data : (const unsigned char *)"", dlen, &challenge,
+		       &clen, error_r);
+	if (data != NULL) {
+		explicit_bzero(data, dlen);
+		free(data);
+	}
+	if (st == SASL_CONTINUE) {
+		char *b64 = sasl_b64_encode(challenge, clen);
+
+		*line_r = xasprintf("+ %s\r\n", b64);
+		free(b64);
+	}
+	return st;
+}
+
 const char *sasl_user(const struct sasl *s) { return s->user; }
 const char *sasl_password(const struct sasl *s) { return s->password; }
 

@@ -14,6 +14,8 @@ enum sasl_status {
 	SASL_CONTINUE,	/* send *challenge_r to the client, wait for a response */
 	SASL_DONE,	/* credentials complete: verify sasl_user/sasl_password */
 	SASL_FAIL,	/* malformed exchange: reply with the protocol's error */
+	SASL_CANCELLED,	/* sasl_step_text(): the client sent "*" */
+	SASL_BAD_BASE64,	/* sasl_step_text(): not base64 */
 };
 
 struct sasl;
@@ -38,6 +40,17 @@ bool sasl_is_plaintext(const struct sasl *s);
 enum sasl_status sasl_step(struct sasl *s, bool has_data, const unsigned char *data, size_t len,
 			   const unsigned char **challenge_r, size_t *challenge_len_r,
 			   const char **error_r);
+
+/*
+ * One step in the line framing POP3 AUTH (RFC 5034 §4) and IMAP
+ * AUTHENTICATE (RFC 3501 §6.2.2, RFC 4959) share: text is a client line or
+ * an initial response in base64 ("*" cancels; as an initial response "="
+ * is empty), or NULL when no initial response was given.  On SASL_CONTINUE,
+ * *line_r is the "+ <base64>\r\n" line to send (the caller frees it).  The
+ * decoded secret is wiped before return; text itself is left to the caller.
+ */
+enum sasl_status sasl_step_text(struct sasl *s, const char *text, size_t len, bool initial,
+				char **line_r, const char **error_r);
 
 /* After SASL_DONE: the authentication identity and password.  authzid, if
  * given, must equal the user (no proxy authorization): sasl_step fails otherwise. */

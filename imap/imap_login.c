@@ -115,19 +115,17 @@ bool cmd_login(struct imap_session *s, const struct imap_command *cmd)
 	return false;
 }
 
-/* Runs one SASL step and answers: a challenge, a login, or a failure. */
-static void sasl_feed(struct imap_session *s, bool has_data, const unsigned char *data, size_t len)
+/* Runs one SASL step and answers: a challenge, a login, or a failure.
+ * text is a line, an initial response, or NULL. */
+static void sasl_feed(struct imap_session *s, const char *text, size_t len, bool initial)
 {
-	const unsigned char *challenge;
-	size_t clen;
 	const char *error;
-	char *b64;
+	char *line;
 
-	switch (sasl_step(s->sasl, has_data, data, len, &challenge, &clen, &error)) {
+	switch (sasl_step_text(s->sasl, text, len, initial, &line, &error)) {
 	case SASL_CONTINUE:
-		b64 = sasl_b64_encode(challenge, clen);
-		conn_printf(s->conn, "+ %s\r\n", b64);
-		free(b64);
+		conn_puts(s->conn, line);
+		free(line);
 		return;
 	case SASL_DONE:
 		if (!user_ok(sasl_user(s->sasl), strlen(sasl_user(s->sasl)))) {
@@ -143,13 +141,22 @@ static void sasl_feed(struct imap_session *s, bool has_data, const unsigned char
 		sasl_free(&s->sasl);
 		imap_tagged(s, s->cmd_tag, "NO", "[AUTHENTICATIONFAILED] Authentication failed.");
 		return;
+	case SASL_CANCELLED:
+		/* RFC 3501 §6.2.2: a cancelled exchange is a tagged BAD. */
+		sasl_free(&s->sasl);
+		imap_tagged(s, s->cmd_tag, "BAD", "Authentication cancelled.");
+		return;
+	case SASL_BAD_BASE64:
+		sasl_free(&s->sasl);
+		imap_bad(s, s->cmd_tag, initial ? "Invalid base64 in the initial response." :
+			 "Invalid base64 data.");
+		return;
 	}
 }
 
 bool cmd_authenticate(struct imap_session *s, const struct imap_command *cmd)
 {
-	unsigned char *data = NULL;
-	size_t len = 0, mlen, irlen = 0;
+	size_t mlen, irlen = 0;
 	const char *mech, *ir = NULL;
 
 	if (cmd->nargs < 1 || cmd->nargs > 2 || cmd->args[0].type != IMAP_ARG_ATOM ||
@@ -170,45 +177,13 @@ bool cmd_authenticate(struct imap_session *s, const struct imap_command *cmd)
 	}
 	free(s->cmd_tag);
 	s->cmd_tag = xstrdup(cmd->tag);
-	if (ir == NULL) {
-		sasl_feed(s, false, NULL, 0);
-		return true;
-	}
 	/* RFC 4959 §3: "=" is an empty initial response. */
-	if (!(irlen == 1 && ir[0] == '=') && sasl_b64_decode(ir, irlen, &data, &len) < 0) {
-		sasl_free(&s->sasl);
-		imap_bad(s, cmd->tag, "Invalid base64 in the initial response.");
-		return true;
-	}
-	sasl_feed(s, true, data ? data : (const unsigned char *)"", len);
-	if (data != NULL) {
-		explicit_bzero(data, len);
-		free(data);
-	}
+	sasl_feed(s, ir, irlen, true);
 	return !s->busy;
 }
 
 void imap_authenticate_continue(struct imap_session *s, char *line, size_t len)
 {
-	unsigned char *data = NULL;
-	size_t dlen = 0;
-
-	if (len == 1 && line[0] == '*') {
-		/* RFC 3501 §6.2.2: a cancelled exchange is a tagged BAD. */
-		sasl_free(&s->sasl);
-		imap_tagged(s, s->cmd_tag, "BAD", "Authentication cancelled.");
-		return;
-	}
-	if (len > 0 && sasl_b64_decode(line, len, &data, &dlen) < 0) {
-		explicit_bzero(line, len);
-		sasl_free(&s->sasl);
-		imap_bad(s, s->cmd_tag, "Invalid base64 data.");
-		return;
-	}
+	sasl_feed(s, line, len, false);
 	explicit_bzero(line, len);
-	sasl_feed(s, true, data ? data : (const unsigned char *)"", dlen);
-	if (data != NULL) {
-		explicit_bzero(data, dlen);
-		free(data);
-	}
 }

@@ -302,18 +302,16 @@ static void sasl_end(struct pop3_session *s)
 	conn_set_max_line(s->conn, POP3_MAX_LINE);
 }
 
-static void sasl_feed(struct pop3_session *s, bool has_data, const unsigned char *data, size_t len)
+/* One exchange step: text is a line, an initial response, or NULL. */
+static void sasl_feed(struct pop3_session *s, const char *text, size_t len, bool initial)
 {
-	const unsigned char *challenge;
-	size_t challenge_len;
 	const char *error;
-	char *b64;
+	char *line;
 
-	switch (sasl_step(s->sasl, has_data, data, len, &challenge, &challenge_len, &error)) {
+	switch (sasl_step_text(s->sasl, text, len, initial, &line, &error)) {
 	case SASL_CONTINUE:
-		b64 = sasl_b64_encode(challenge, challenge_len);
-		conn_printf(s->conn, "+ %s\r\n", b64);
-		free(b64);
+		conn_puts(s->conn, line);
+		free(line);
 		conn_set_max_line(s->conn, POP3_MAX_SASL_LINE);
 		return;
 	case SASL_DONE:
@@ -332,14 +330,21 @@ static void sasl_feed(struct pop3_session *s, bool has_data, const unsigned char
 		sasl_end(s);
 		pop3_bad_command(s, "[AUTH] Authentication failed.");
 		return;
+	case SASL_CANCELLED:
+		sasl_end(s);
+		pop3_reply_err(s, "Authentication cancelled.");
+		return;
+	case SASL_BAD_BASE64:
+		sasl_end(s);
+		pop3_bad_command(s, initial ? "Invalid base64 data in the initial response." :
+				 "Invalid base64 data.");
+		return;
 	}
 }
 
 void pop3_cmd_auth(struct pop3_session *s, struct pop3_cmdline *cmd)
 {
 	const char *mechs = sasl_mechanisms(conn_is_secure(s->conn));
-	unsigned char *data = NULL;
-	size_t len = 0;
 
 	if (cmd->nargs == 0) {
 		/* Not in RFC 5034, but RFC 1734 clients (Outlook) list this way. */
@@ -367,44 +372,15 @@ void pop3_cmd_auth(struct pop3_session *s, struct pop3_cmdline *cmd)
 		pop3_reply_err(s, "%s", plaintext_refused);
 		return;
 	}
-	if (cmd->nargs == 1) {
-		sasl_feed(s, false, NULL, 0);
-		return;
-	}
 	/* RFC 5034 §4: "=" is an initial response of zero length. */
-	if (strcmp(cmd->args[1], "=") != 0 &&
-	    sasl_b64_decode(cmd->args[1], strlen(cmd->args[1]), &data, &len) < 0) {
-		sasl_free(&s->sasl);
-		pop3_bad_command(s, "Invalid base64 data in the initial response.");
-		return;
-	}
-	sasl_feed(s, true, data ? data : (const unsigned char *)"", len);
-	if (data != NULL) {
-		explicit_bzero(data, len);
-		free(data);
-	}
+	if (cmd->nargs == 1)
+		sasl_feed(s, NULL, 0, true);
+	else
+		sasl_feed(s, cmd->args[1], strlen(cmd->args[1]), true);
 }
 
 void pop3_auth_continue(struct pop3_session *s, char *line, size_t len)
 {
-	unsigned char *data = NULL;
-	size_t dlen = 0;
-
-	if (len == 1 && line[0] == '*') {
-		sasl_end(s);
-		pop3_reply_err(s, "Authentication cancelled.");
-		return;
-	}
-	if (len > 0 && sasl_b64_decode(line, len, &data, &dlen) < 0) {
-		explicit_bzero(line, len);
-		sasl_end(s);
-		pop3_bad_command(s, "Invalid base64 data.");
-		return;
-	}
+	sasl_feed(s, line, len, false);
 	explicit_bzero(line, len);
-	sasl_feed(s, true, data ? data : (const unsigned char *)"", dlen);
-	if (data != NULL) {
-		explicit_bzero(data, dlen);
-		free(data);
-	}
 }

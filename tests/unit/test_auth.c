@@ -221,6 +221,36 @@ static void test_sasl_login(void **state)
 	sasl_free(&s);
 }
 
+/* The line framing both protocols share (RFC 5034 §4, RFC 3501 §6.2.2). */
+static void test_sasl_text(void **state)
+{
+	const char *error;
+	char *line;
+	struct sasl *s = sasl_begin("LOGIN");
+
+	assert_int_equal(sasl_step_text(s, NULL, 0, true, &line, &error), SASL_CONTINUE);
+	assert_string_equal(line, "+ VXNlcm5hbWU6\r\n");		/* "Username:" */
+	free(line);
+	assert_int_equal(sasl_step_text(s, "!!", 2, false, &line, &error), SASL_BAD_BASE64);
+	assert_null(line);
+	assert_int_equal(sasl_step_text(s, "*", 1, false, &line, &error), SASL_CANCELLED);
+	assert_int_equal(sasl_step_text(s, "Ym9i", 4, false, &line, &error), SASL_CONTINUE);
+	free(line);
+	assert_int_equal(sasl_step_text(s, "cHc=", 4, false, &line, &error), SASL_DONE);
+	assert_string_equal(sasl_user(s), "bob");
+	assert_string_equal(sasl_password(s), "pw");
+	sasl_free(&s);
+
+	/* "=" is an empty initial response, not base64; "*" is not a cancel there */
+	s = sasl_begin("PLAIN");
+	assert_int_equal(sasl_step_text(s, "=", 1, true, &line, &error), SASL_FAIL);
+	sasl_free(&s);
+	s = sasl_begin("PLAIN");
+	assert_int_equal(sasl_step_text(s, "*", 1, true, &line, &error), SASL_BAD_BASE64);
+	assert_int_equal(sasl_step_text(s, "AGJvYgBwdw==", 12, true, &line, &error), SASL_DONE);
+	sasl_free(&s);
+}
+
 static void test_base64(void **state)
 {
 	unsigned char *out;
@@ -258,6 +288,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_passwd_errors, setup, teardown),
 		cmocka_unit_test(test_sasl_plain),
 		cmocka_unit_test(test_sasl_login),
+		cmocka_unit_test(test_sasl_text),
 		cmocka_unit_test(test_base64),
 	};
 
