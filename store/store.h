@@ -168,7 +168,10 @@ int store_save_begin(struct store *st, const char *mailbox, time_t received, uns
 int store_save_write(struct store_save *save, const void *data, size_t len);
 /* Makes the message durable and visible: fsync file, move into place, fsync
  * the directory.  If uid_r is not NULL the message's UID is assigned now and
- * returned.  *save is freed either way. */
+ * returned; *uid_r is 0 if the message is saved but could not get its UID
+ * yet (index lock timeout): it gets one at the next sync, and the call still
+ * succeeds, since failing would make the client save it twice.  *save is
+ * freed either way. */
 int store_save_commit(struct store_save **save, uint32_t *uid_r);
 void store_save_abort(struct store_save **save);
 

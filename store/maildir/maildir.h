@@ -6,19 +6,32 @@
  * what ties a file to its index entry and to its POP3 UIDL.
  *
  * duomail-index beside cur/new/tmp keeps UIDVALIDITY, the next UID and per
- * message: UID, sizes, POP3 retrieval time, base name.  It is rewritten
- * atomically under duomail-index.lock, and rebuilt from the directory if it
- * is missing or damaged.
+ * message: UID, sizes, POP3 retrieval time, UIDL, base name.  It is replaced
+ * atomically under duomail-index.lock (an OFD lock, so several worker
+ * processes, `duomail deliver` and admin commands can share one Maildir), and
+ * rebuilt from the directory if it is missing or damaged.  The index is a
+ * cache of what the directory says plus the UID assignment: it never decides
+ * which messages exist.
+ *
+ * Who may do what without the index lock: anyone may rename a file in cur/
+ * (flag changes, ours and foreign MUAs'), and foreign programs deliver into
+ * new/ at any time.  Scanning must therefore expect files to vanish and move.
  */
 #include "store/store_private.h"
 
 #include <stdbool.h>
 
 #define MAILDIR_INDEX		"duomail-index"
+#define MAILDIR_INDEX_TMP	"duomail-index.tmp"
 #define MAILDIR_INDEX_LOCK	"duomail-index.lock"
 #define MAILDIR_POP3_LOCK	"duomail-pop3.lock"
 #define MAILDIR_POP3_LOGIN	"duomail-pop3-login"
 #define MAILDIR_LOCK_WAIT_MS	10000
+/* Extra directory reads before an indexed message counts as gone: readdir
+ * may miss a file that another process renames while we read. */
+#define MAILDIR_RESCANS		2
+/* Mailbox folder names must fit one directory entry (".a.b"). */
+#define MAILDIR_NAME_MAX	250
 
 struct maildir_store {
 	struct store base;
@@ -27,61 +40,111 @@ struct maildir_store {
 };
 
 struct maildir_msg_extra {
-	char *base;		/* unique part of the file name */
-	char *fname;		/* current name in cur/ (base + ":2,flags") */
+	char *base;		/* unique part of the file name (up to ':') */
+	char *fname;		/* its name in cur/ when last seen */
 };
 
 struct maildir_box {
 	struct mailbox base;
-	char *path;		/* the folder directory */
+	char *path;		/* the folder directory (holds cur/ new/ tmp/ and the index) */
 	struct maildir_msg_extra *extra;	/* parallel to base.msgs */
 };
 
-/* ---- maildir_store.c ---- */
-/* Makes path and its cur/, new/, tmp/ (existing ones are fine). */
+/* ---- maildir_store.c: the user's store, folders' paths, locks ---- */
+struct maildir_store *maildir_store(struct store *st);
+struct maildir_box *maildir_box(struct mailbox *box);
+/* Makes path and its cur/, new/, tmp/ (mode 0700; existing ones are fine). */
 int maildir_make(const char *path);
 enum store_error maildir_errno(int err);
-struct maildir_store *maildir_store(struct store *st);
-/* The directory of mailbox name, or NULL with STORE_ERR_INVALID. */
+/* The directory of mailbox name, or NULL if the name is not allowed. */
 char *maildir_folder_path(struct maildir_store *ms, const char *name);
-/* Takes the folder's index lock (bounded wait).  Returns the fd or -1. */
+/* Takes the folder's index lock, waiting up to MAILDIR_LOCK_WAIT_MS.
+ * Returns the lock's fd (closing it releases the lock), or -1 with the
+ * error recorded on st (STORE_ERR_TEMP on timeout). */
 int maildir_lock(struct store *st, const char *path);
-void maildir_unlock(int fd);
+void maildir_unlock(int *fd);
 int maildir_fsync_dir(const char *path);
+/* A process-wide counter for unique names; the only mutable global. */
+unsigned maildir_next_counter(void);
+/* A view of the folder at path (taking path); not yet synced. */
+struct maildir_box *maildir_box_new(struct store *st, char *path);
+void maildir_box_free(struct maildir_box **box);
 
-/* ---- maildir_flags.c ---- */
-unsigned maildir_flags_from_name(const char *fname);
-/* Builds "base:2,LETTERS" keeping unknown letters of old_fname. */
-char *maildir_name_with_flags(const char *base, const char *old_fname, unsigned flags);
-/* The POP3 UIDL for a base name (RFC 1939 §7 limits). */
-char *maildir_uidl(const char *base);
-/* Size with CRLF line ends: from ",W=" in the name, else by reading. */
-int maildir_vsize(const char *path, const char *fname, uint64_t psize, uint64_t *vsize_r);
+/* ---- maildir_index.c: the duomail-index file ---- */
+struct maildir_index_entry {
+	uint32_t uid;
+	uint64_t vsize, psize;
+	time_t retrieved;
+	char *base;
+};
 
-/* ---- maildir_sync.c ---- */
-/* Brings box's view up to date with disk; caller holds the index lock. */
-int maildir_sync_locked(struct maildir_box *box);
+struct maildir_index {
+	uint32_t uidvalidity, uidnext, first_recent;
+	struct maildir_index_entry *entries;
+	size_t count;
+};
+
+enum maildir_index_state {
+	MAILDIR_INDEX_OK,
+	MAILDIR_INDEX_MISSING,
+	MAILDIR_INDEX_DAMAGED,	/* idx->uidvalidity is kept if the header was readable */
+	MAILDIR_INDEX_IOERR,	/* errno says why; nothing is to be rebuilt */
+};
+
+/* Reads dir's index.  With MAILDIR_INDEX_OK the entries are sorted by base
+ * name (for lookups), with unique bases and UIDs below uidnext. */
+enum maildir_index_state maildir_index_read(const char *dir, struct maildir_index *idx);
+/* Replaces dir's index with idx (entries in UID order) crash-safely:
+ * temp file, fsync, rename, fsync dir.  Caller holds the index lock. */
+int maildir_index_write(struct store *st, const char *dir, const struct maildir_index *idx);
+void maildir_index_free(struct maildir_index *idx);
+/* A UIDVALIDITY for a rebuilt index: strictly above known and above any
+ * value handed out before in this folder (remembered in the lock file). */
+uint32_t maildir_index_new_uidvalidity(int lockfd, uint32_t known);
+
+/* ---- maildir_sync.c: directory <-> index <-> view ---- */
+/* Brings box's view up to date with disk: new/ -> cur/, UIDs for new
+ * files, vanished files forgotten, flags re-read.  Caller holds lockfd. */
+int maildir_sync_locked(struct maildir_box *box, int lockfd);
 /* Writes the index from box's view; caller holds the lock. */
-int maildir_index_write(struct maildir_box *box);
+int maildir_box_write_index(struct maildir_box *box);
 void maildir_view_free(struct maildir_box *box);
-/* Finds base's current file in cur/ (another process may have renamed it). */
-char *maildir_find_base(const char *path, const char *base);
+/* base's current name in dir/cur (another process may have renamed it), or NULL. */
+char *maildir_find_base(const char *dir, const char *base);
 
-/* ---- maildir_mail.c and maildir_save.c: the store_ops entries ---- */
+/* ---- maildir_flags.c: file-name info, UIDLs, sizes ---- */
+unsigned maildir_flags_from_name(const char *fname);
+/* "base:2,LETTERS" with flags set, keeping unknown letters of old_fname. */
+char *maildir_name_with_flags(const char *base, const char *old_fname, unsigned flags);
+/* The base name: fname up to ':' (new string). */
+char *maildir_base_of(const char *fname);
+/* The POP3 UIDL for a base name (RFC 1939 §7 limits).  New string. */
+char *maildir_uidl(const char *base);
+/* The size with CRLF line ends: from ",W=" in the name, else by reading
+ * the file (at dirfd/fname).  -1 with errno if the file cannot be read. */
+int maildir_vsize(int dirfd, const char *fname, uint64_t *vsize_r);
+/* Counts bare LFs in data; *prev_cr carries state between chunks. */
+uint64_t maildir_count_bare_lf(const void *data, size_t len, bool *prev_cr);
+
+/* ---- maildir_msg.c: reading messages ---- */
 int maildir_msg_open(struct mailbox *box, uint32_t uid, struct msg_stream **stream_r);
 ssize_t maildir_msg_read(struct msg_stream *stream, void *buf, size_t len);
 void maildir_msg_close(struct msg_stream *stream);
+
+/* ---- maildir_update.c: flags, expunge, POP3 retrieval times ---- */
 int maildir_update_flags(struct mailbox *box, uint32_t uid, unsigned add, unsigned remove);
 int maildir_expunge(struct mailbox *box, const uint32_t *uids, size_t count);
 int maildir_set_pop3_retrieved(struct mailbox *box, const uint32_t *uids, size_t count,
 			       time_t when);
+
+/* ---- maildir_save.c: new messages ---- */
 int maildir_save_begin(struct store *st, const char *mailbox, time_t received, unsigned flags,
 		       struct store_save **save_r);
 int maildir_save_write(struct store_save *save, const void *data, size_t len);
 int maildir_save_commit(struct store_save *save, uint32_t *uid_r);
 void maildir_save_abort(struct store_save *save);
 
-/* ---- maildir_folders.c ---- */
+/* ---- maildir_folders.c: the mailbox list and subscriptions ---- */
 int maildir_mailbox_list(struct store *st, struct store_mailbox_info **list_r, size_t *count_r);
 int maildir_mailbox_create(struct store *st, const char *name);
 int maildir_mailbox_delete(struct store *st, const char *name);

@@ -1,14 +1,21 @@
-/* Maildir file-name info (":2,FLAGS"), POP3 UIDLs and CRLF sizes. */
+/*
+ * What a Maildir file name says: the flags in its ":2," info, its base name,
+ * the POP3 UIDL derived from that, and the sizes Dovecot-style names carry
+ * (",S=psize,W=vsize").
+ */
 #include "store/maildir/maildir.h"
 #include "core/log.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <gnutls/crypto.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-/* Maildir flag letters, in the ASCII order they must appear in. */
+/* The letters we map to IMAP flags.  'P' (passed) has no IMAP flag and is
+ * kept like the keywords a-z. */
 static const struct {
 	char letter;
 	unsigned flag;
@@ -20,11 +27,14 @@ static const struct {
 	{ 'T', MSG_FLAG_DELETED },
 };
 
+#define NLETTERS (sizeof(letters) / sizeof(letters[0]))
+
+/* The letters after ":2,", or NULL if the name has no such info. */
 static const char *info_of(const char *fname)
 {
-	const char *p = strstr(fname, ":2,");
+	const char *colon = strchr(fname, ':');
 
-	return p ? p + 3 : NULL;
+	return colon != NULL && colon[1] == '2' && colon[2] == ',' ? colon + 3 : NULL;
 }
 
 unsigned maildir_flags_from_name(const char *fname)
@@ -32,10 +42,8 @@ unsigned maildir_flags_from_name(const char *fname)
 	const char *info = info_of(fname);
 	unsigned flags = 0;
 
-	if (info == NULL)
-		return 0;
-	for (; *info; info++) {
-		for (size_t i = 0; i < sizeof(letters) / sizeof(letters[0]); i++)
+	for (; info != NULL && *info != '\0'; info++) {
+		for (size_t i = 0; i < NLETTERS; i++)
 			if (*info == letters[i].letter)
 				flags |= letters[i].flag;
 	}
@@ -44,23 +52,33 @@ unsigned maildir_flags_from_name(const char *fname)
 
 char *maildir_name_with_flags(const char *base, const char *old_fname, unsigned flags)
 {
-	const char *info = old_fname ? info_of(old_fname) : NULL;
-	char set[128] = { 0 };	/* letters present, by ASCII code */
-	char out[64];
+	const char *info = old_fname != NULL ? info_of(old_fname) : NULL;
+	bool set[128] = { false };
+	char out[128];
 	size_t o = 0;
 
-	/* Letters we do not know (keywords a-z, P) are kept as they were. */
-	for (; info && *info; info++) {
-		if ((unsigned char)*info < 128)
-			set[(unsigned char)*info] = 1;
+	/* Keywords and letters we do not know stay as they were; the result
+	 * lists each letter once, in ASCII order, as the Maildir spec wants. */
+	for (; info != NULL && *info != '\0'; info++) {
+		unsigned char c = (unsigned char)*info;
+
+		if (c > 0x20 && c < 0x7f && c != ',' && c != ':' && c != '/')
+			set[c] = true;
 	}
-	for (size_t i = 0; i < sizeof(letters) / sizeof(letters[0]); i++)
+	for (size_t i = 0; i < NLETTERS; i++)
 		set[(unsigned char)letters[i].letter] = (flags & letters[i].flag) != 0;
-	for (int c = 33; c < 127 && o < sizeof(out) - 1; c++)
+	for (int c = 0x21; c < 0x7f; c++)
 		if (set[c])
 			out[o++] = (char)c;
 	out[o] = '\0';
 	return xasprintf("%s:2,%s", base, out);
+}
+
+char *maildir_base_of(const char *fname)
+{
+	const char *colon = strchr(fname, ':');
+
+	return colon != NULL ? xstrndup(fname, colon - fname) : xstrdup(fname);
 }
 
 char *maildir_uidl(const char *base)
@@ -74,46 +92,81 @@ char *maildir_uidl(const char *base)
 		ok = (unsigned char)base[i] >= 0x21 && (unsigned char)base[i] <= 0x7e;
 	if (ok)
 		return xstrdup(base);
-	/* Too long or odd characters: a digest of the name, equally stable. */
-	gnutls_hash_fast(GNUTLS_DIG_SHA1, base, len, digest);
+	/* RFC 1939 §7 allows 1..70 chars in 0x21..0x7E.  Other names get a
+	 * digest: a pure function of the name, so it survives index loss too. */
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA1, base, len, digest) < 0)
+		fatal("gnutls_hash_fast(SHA1) failed");
 	hex = xmalloc(41);
 	for (int i = 0; i < 20; i++)
 		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
 	return hex;
 }
 
-int maildir_vsize(const char *path, const char *fname, uint64_t psize, uint64_t *vsize_r)
+/* ",W=123" in the base part of fname (Dovecot's virtual size). */
+static bool name_vsize(const char *fname, uint64_t *vsize_r)
 {
-	const char *w = strstr(fname, ",W=");
-	char buf[65536];
+	const char *end = strchr(fname, ':');
+	size_t len = end != NULL ? (size_t)(end - fname) : strlen(fname);
+
+	for (const char *p = fname; (p = memmem(p, len - (p - fname), ",W=", 3)) != NULL; p++) {
+		char *num_end;
+		unsigned long long v;
+
+		if (p[3] < '0' || p[3] > '9')
+			continue;
+		errno = 0;
+		v = strtoull(p + 3, &num_end, 10);
+		if (errno == 0 && (*num_end == '\0' || *num_end == ',' || *num_end == ':')) {
+			*vsize_r = v;
+			return true;
+		}
+	}
+	return false;
+}
+
+uint64_t maildir_count_bare_lf(const void *data, size_t len, bool *prev_cr)
+{
+	const unsigned char *p = data;
 	uint64_t lf = 0;
+	bool cr = *prev_cr;
+
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] == '\n' && !cr)
+			lf++;
+		cr = p[i] == '\r';
+	}
+	*prev_cr = cr;
+	return lf;
+}
+
+int maildir_vsize(int dirfd, const char *fname, uint64_t *vsize_r)
+{
+	char buf[65536];
+	uint64_t lf = 0, total = 0;
 	bool prev_cr = false;
 	ssize_t n;
 	int fd;
 
-	if (w != NULL) {
-		char *end;
-		unsigned long long v = strtoull(w + 3, &end, 10);
-
-		if (end != w + 3 && (*end == '\0' || *end == ',' || *end == ':')) {
-			*vsize_r = v;
-			return 0;
-		}
-	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (name_vsize(fname, vsize_r))
+		return 0;
+	fd = openat(dirfd, fname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -1;
-	/* Count bare LFs: each becomes CRLF on the wire. */
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		for (ssize_t i = 0; i < n; i++) {
-			if (buf[i] == '\n' && !prev_cr)
-				lf++;
-			prev_cr = buf[i] == '\r';
+	/* Every bare LF goes out as CRLF (RFC 1939 §11, RFC 3501 §2.3.4). */
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			int err = errno;
+
+			if (err == EINTR)
+				continue;
+			close(fd);
+			errno = err;
+			return -1;
 		}
+		lf += maildir_count_bare_lf(buf, (size_t)n, &prev_cr);
+		total += (uint64_t)n;
 	}
 	close(fd);
-	if (n < 0)
-		return -1;
-	*vsize_r = psize + lf;
+	*vsize_r = total + lf;
 	return 0;
 }

@@ -10,7 +10,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,7 +124,8 @@ static int create_parents(struct store *st, const char *name)
 		*slash = '/';
 		if (path == NULL || (!is_dir(path) && maildir_make(path) < 0)) {
 			if (path != NULL)
-				store_fail(st, maildir_errno(errno), "%s: %s", path, strerror(errno));
+				store_fail(st, maildir_errno(errno), "%s: %s", path,
+					   strerror(errno));
 			free(path);
 			ret = -1;
 			break;
@@ -182,7 +182,6 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 
 int maildir_mailbox_delete(struct store *st, const char *name)
 {
-	static atomic_uint counter;
 	char *path, trash[4400];
 	int children;
 
@@ -204,7 +203,7 @@ int maildir_mailbox_delete(struct store *st, const char *name)
 	/* One rename takes it out of sight at once (no half-deleted mailbox
 	 * is ever listed); the files go afterwards. */
 	snprintf(trash, sizeof(trash), "%s/duomail-deleted.%d.%u", maildir_store(st)->dir,
-		 (int)getpid(), atomic_fetch_add(&counter, 1));
+		 (int)getpid(), maildir_next_counter());
 	if (rename(path, trash) < 0) {
 		store_fail(st, maildir_errno(errno), "%s: %s", path, strerror(errno));
 		free(path);
@@ -239,7 +238,8 @@ static int move_inbox(struct store *st, const char *dest)
 			snprintf(from, sizeof(from), "%s/%s", dir, de->d_name);
 			snprintf(to, sizeof(to), "%s/%s/%s", dest, subs[k], de->d_name);
 			if (rename(from, to) < 0 && errno != ENOENT)
-				ret = store_fail(st, maildir_errno(errno), "%s: %s", from, strerror(errno));
+				ret = store_fail(st, maildir_errno(errno), "%s: %s", from,
+						 strerror(errno));
 		}
 		closedir(d);
 	}
@@ -351,23 +351,31 @@ int maildir_subscriptions(struct store *st, char ***names_r, size_t *count_r)
 
 int maildir_subscription_set(struct store *st, const char *name, bool subscribed)
 {
+	const char *dir = maildir_store(st)->dir;
 	char path[4200], tmp[4300];
 	char **names;
 	size_t n;
 	bool found = false;
 	FILE *f;
-	int ret = 0;
+	int ret = 0, lockfd;
 
 	if (strpbrk(name, "\r\n") != NULL || name[0] == '\0')
 		return store_fail(st, STORE_ERR_INVALID, "invalid mailbox name");
-	if (maildir_subscriptions(st, &names, &n) < 0)
+	/* Read, change, replace: under INBOX's lock, or two sessions could
+	 * each drop the other's change. */
+	lockfd = maildir_lock(st, dir);
+	if (lockfd < 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/%s", maildir_store(st)->dir, SUBSCRIPTIONS);
-	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
-	f = fopen(tmp, "w");
+	if (maildir_subscriptions(st, &names, &n) < 0) {
+		maildir_unlock(&lockfd);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, SUBSCRIPTIONS);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "we");
 	if (f == NULL) {
-		free_strings(names, n);
-		return store_fail(st, maildir_errno(errno), "%s: %s", tmp, strerror(errno));
+		ret = store_fail(st, maildir_errno(errno), "%s: %s", tmp, strerror(errno));
+		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(names[i], name) == 0) {
@@ -379,10 +387,16 @@ int maildir_subscription_set(struct store *st, const char *name, bool subscribed
 	}
 	if (subscribed && !found)
 		fprintf(f, "%s\n", name);
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0 || rename(tmp, path) < 0) {
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+		ret = store_fail(st, maildir_errno(errno), "%s: %s", tmp, strerror(errno));
+		fclose(f);
+		unlink(tmp);
+	} else if (fclose(f) != 0 || rename(tmp, path) < 0) {
 		ret = store_fail(st, maildir_errno(errno), "%s: %s", path, strerror(errno));
 		unlink(tmp);
 	}
+out:
+	maildir_unlock(&lockfd);
 	free_strings(names, n);
 	return ret;
 }

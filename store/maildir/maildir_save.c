@@ -2,121 +2,62 @@
  * Saving a message the Maildir way: write it under tmp/, fsync it, rename
  * it into new/ (or cur/ when it has flags), fsync the directory.  Only then
  * is it acknowledged, so a crash at any point leaves either no message or a
- * whole one.  The name carries S= (size on disk) and W= (size with CRLF).
+ * whole one (a stray file in tmp/ at worst).  The final name carries
+ * ",S=" (size on disk) and ",W=" (size with CRLF line ends) as Dovecot's do,
+ * so nobody has to read the file again to know its sizes.
  */
 #include "store/maildir/maildir.h"
 #include "core/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdatomic.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
+#define CREATE_TRIES 5
+
 struct maildir_save {
 	struct store_save base;
 	char *folder;
-	char *unique;		/* base name without S=/W= */
+	char *unique;		/* <time>.M<usec>P<pid>Q<counter>.<host> */
 	char *tmp_path;
 	int fd;
 	time_t received;
 	unsigned flags;
 	uint64_t psize, bare_lf;
 	bool prev_cr;
-	bool failed;
+	bool failed;		/* the temp file is gone already */
 };
 
-static atomic_uint save_counter;
-
-static enum store_error errno_kind(int err)
+static enum store_error write_error(int err)
 {
-	return err == ENOSPC || err == EDQUOT ? STORE_ERR_NOSPACE : STORE_ERR_TEMP;
+	return err == ENOSPC || err == EDQUOT || err == EFBIG ? STORE_ERR_NOSPACE :
+								STORE_ERR_TEMP;
 }
 
-static void unique_name(char *out, size_t outlen)
+/* The Maildir unique name (cr.yp.to/proto/maildir.html, in Dovecot's form). */
+static char *unique_name(void)
 {
 	struct timeval tv;
 	char host[256];
 
 	gettimeofday(&tv, NULL);
-	if (gethostname(host, sizeof(host)) != 0)
+	if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
 		strcpy(host, "localhost");
 	host[sizeof(host) - 1] = '\0';
-	/* '/' and ':' would break the Maildir name. */
-	for (char *p = host; *p; p++)
-		if (*p == '/' || *p == ':' || *p == ',')
+	/* '/' and ':' would break the file name, ',' the S=/W= fields; other
+	 * odd bytes would only cost us readable UIDLs. */
+	for (char *p = host; *p != '\0'; p++)
+		if (*p == '/' || *p == ':' || *p == ',' || (unsigned char)*p <= 0x20 ||
+		    (unsigned char)*p >= 0x7f)
 			*p = '_';
-	snprintf(out, outlen, "%ld.M%06ldP%dQ%u.%s", (long)tv.tv_sec, (long)tv.tv_usec,
-		 (int)getpid(), atomic_fetch_add(&save_counter, 1) + 1, host);
-}
-
-int maildir_save_begin(struct store *st, const char *mailbox, time_t received, unsigned flags,
-		       struct store_save **save_r)
-{
-	struct maildir_save *s;
-	struct stat sb;
-	char unique[512];
-	char *folder = maildir_folder_path(maildir_store(st), mailbox);
-
-	if (folder == NULL)
-		return store_fail(st, STORE_ERR_INVALID, "invalid mailbox name");
-	if (stat(folder, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
-		free(folder);
-		return store_fail(st, STORE_ERR_NOTFOUND, "no mailbox %s", mailbox);
-	}
-	unique_name(unique, sizeof(unique));
-	s = xcalloc(1, sizeof(*s));
-	s->base.st = st;
-	s->folder = folder;
-	s->unique = xstrdup(unique);
-	s->tmp_path = xasprintf("%s/tmp/%s", folder, unique);
-	s->received = received;
-	s->flags = flags;
-	s->fd = open(s->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (s->fd < 0) {
-		int err = errno;
-
-		store_fail(st, errno_kind(err), "%s: %s", s->tmp_path, strerror(err));
-		free(s->tmp_path);
-		free(s->unique);
-		free(s->folder);
-		free(s);
-		return -1;
-	}
-	*save_r = &s->base;
-	return 0;
-}
-
-int maildir_save_write(struct store_save *save, const void *data, size_t len)
-{
-	struct maildir_save *s = (struct maildir_save *)save;
-	const char *p = data;
-
-	if (s->failed)
-		return -1;
-	for (size_t i = 0; i < len; i++) {
-		if (p[i] == '\n' && !s->prev_cr)
-			s->bare_lf++;
-		s->prev_cr = p[i] == '\r';
-	}
-	while (len > 0) {
-		ssize_t n = write(s->fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			s->failed = true;
-			return store_fail(save->st, errno_kind(errno), "%s: %s", s->tmp_path,
-					  strerror(errno));
-		}
-		p += n;
-		len -= n;
-		s->psize += n;
-	}
-	return 0;
+	return xasprintf("%lld.M%06ldP%dQ%u.%s", (long long)tv.tv_sec, (long)tv.tv_usec,
+			 (int)getpid(), maildir_next_counter(), host);
 }
 
 static void save_free(struct maildir_save *s)
@@ -129,87 +70,168 @@ static void save_free(struct maildir_save *s)
 	free(s);
 }
 
+int maildir_save_begin(struct store *st, const char *mailbox, time_t received, unsigned flags,
+		       struct store_save **save_r)
+{
+	struct maildir_save *s;
+	struct stat sb;
+	char *folder = maildir_folder_path(maildir_store(st), mailbox);
+	char *tmpdir;
+	int ret, err = 0;
+
+	if (folder == NULL)
+		return store_fail(st, STORE_ERR_INVALID, "invalid mailbox name");
+	tmpdir = xasprintf("%s/tmp", folder);
+	ret = stat(tmpdir, &sb);
+	free(tmpdir);
+	if (ret < 0 || !S_ISDIR(sb.st_mode)) {
+		free(folder);
+		return store_fail(st, STORE_ERR_NOTFOUND, "no mailbox %s", mailbox);
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->base.st = st;
+	s->folder = folder;
+	s->received = received;
+	s->flags = flags & ~MSG_FLAG_RECENT;
+	s->fd = -1;
+	for (int i = 0; i < CREATE_TRIES && s->fd < 0; i++) {
+		free(s->unique);
+		free(s->tmp_path);
+		s->unique = unique_name();
+		s->tmp_path = xasprintf("%s/tmp/%s", folder, s->unique);
+		s->fd = open(s->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		err = errno;
+		if (s->fd < 0 && err != EEXIST)
+			break;
+	}
+	if (s->fd < 0) {
+		store_fail(st, write_error(err), "%s: %s", s->tmp_path, strerror(err));
+		save_free(s);
+		return -1;
+	}
+	*save_r = &s->base;
+	return 0;
+}
+
+/* Gives up on the temp file at once: on a full disk its space matters. */
+static int save_failed(struct maildir_save *s, int err)
+{
+	s->failed = true;
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	unlink(s->tmp_path);
+	return store_fail(s->base.st, write_error(err), "%s: %s", s->tmp_path, strerror(err));
+}
+
+int maildir_save_write(struct store_save *save, const void *data, size_t len)
+{
+	struct maildir_save *s = (struct maildir_save *)save;
+	const char *p = data;
+
+	if (s->failed)
+		return -1;
+	s->bare_lf += maildir_count_bare_lf(data, len, &s->prev_cr);
+	while (len > 0) {
+		ssize_t n = write(s->fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return save_failed(s, errno);
+		p += n;
+		len -= (size_t)n;
+		s->psize += (uint64_t)n;
+	}
+	return 0;
+}
+
 void maildir_save_abort(struct store_save *save)
 {
 	struct maildir_save *s = (struct maildir_save *)save;
 
-	unlink(s->tmp_path);
+	if (!s->failed)
+		unlink(s->tmp_path);
 	save_free(s);
+}
+
+/* Gives the new message its UID now (APPENDUID): a sync under the lock. */
+static uint32_t assign_uid(struct store *st, const char *folder, const char *base)
+{
+	struct maildir_box *box = maildir_box_new(st, xstrdup(folder));
+	int lockfd = maildir_lock(st, folder);
+	uint32_t uid = 0;
+
+	if (lockfd >= 0 && maildir_sync_locked(box, lockfd) == 0) {
+		for (unsigned i = 0; i < box->base.count && uid == 0; i++)
+			if (strcmp(box->extra[i].base, base) == 0)
+				uid = box->base.msgs[i].uid;
+	}
+	if (uid == 0) {
+		const char *text;
+
+		store_last_error(st, &text);
+		log_warn("maildir %s: saved %s but could not give it a UID yet: %s", folder,
+			 base, text);
+	}
+	maildir_unlock(&lockfd);
+	maildir_box_free(&box);
+	return uid;
 }
 
 int maildir_save_commit(struct store_save *save, uint32_t *uid_r)
 {
 	struct maildir_save *s = (struct maildir_save *)save;
 	struct store *st = save->st;
-	char base[700], dest[5000], dir[4200];
-	int err;
+	const struct timespec times[2] = { { s->received, 0 }, { s->received, 0 } };
+	char *base = NULL, *name, *dir, *dest;
+	int ret = -1;
 
 	if (s->failed)
-		goto fail_keep_error;
-	if (fsync(s->fd) < 0 || close(s->fd) < 0) {
-		err = errno;
+		goto out;
+	/* INTERNALDATE is the file's mtime; set it before the fsync so the
+	 * date is as durable as the text. */
+	if (s->received != 0 && futimens(s->fd, times) < 0)
+		log_warn("maildir %s: cannot set the received time: %s", s->tmp_path,
+			 strerror(errno));
+	if (fsync(s->fd) < 0) {
+		save_failed(s, errno);
+		goto out;
+	}
+	if (close(s->fd) < 0) {
+		int err = errno;
+
 		s->fd = -1;
-		store_fail(st, errno_kind(err), "%s: %s", s->tmp_path, strerror(err));
-		goto fail_keep_error;
+		save_failed(s, err);
+		goto out;
 	}
 	s->fd = -1;
-	if (s->received != 0) {
-		struct timeval tv[2] = { { s->received, 0 }, { s->received, 0 } };
-
-		utimes(s->tmp_path, tv);
-	}
-	snprintf(base, sizeof(base), "%s,S=%llu,W=%llu", s->unique, (unsigned long long)s->psize,
-		 (unsigned long long)(s->psize + s->bare_lf));
+	base = xasprintf("%s,S=%" PRIu64 ",W=%" PRIu64, s->unique, s->psize,
+			 s->psize + s->bare_lf);
 	if (s->flags != 0) {
-		char *name = maildir_name_with_flags(base, NULL, s->flags);
-
-		snprintf(dir, sizeof(dir), "%s/cur", s->folder);
-		snprintf(dest, sizeof(dest), "%s/%s", dir, name);
-		free(name);
+		name = maildir_name_with_flags(base, NULL, s->flags);
+		dir = xasprintf("%s/cur", s->folder);
 	} else {
-		snprintf(dir, sizeof(dir), "%s/new", s->folder);
-		snprintf(dest, sizeof(dest), "%s/%s", dir, base);
+		name = xstrdup(base);
+		dir = xasprintf("%s/new", s->folder);
 	}
+	dest = xasprintf("%s/%s", dir, name);
 	if (rename(s->tmp_path, dest) < 0) {
-		store_fail(st, errno_kind(errno), "rename to %s: %s", dest, strerror(errno));
-		goto fail_keep_error;
+		save_failed(s, errno);
+	} else if (maildir_fsync_dir(dir) < 0) {
+		/* In place but not known to be durable: the caller must not
+		 * acknowledge it (it shows up anyway, so a retry may double it). */
+		store_fail(st, write_error(errno), "fsync %s: %s", dir, strerror(errno));
+	} else {
+		ret = 0;
 	}
-	if (maildir_fsync_dir(dir) < 0) {
-		/* The message is there but not yet known durable: the caller
-		 * must not acknowledge it.  It will still show up. */
-		store_fail(st, errno_kind(errno), "fsync %s: %s", dir, strerror(errno));
-		save_free(s);
-		return -1;
-	}
-	if (uid_r != NULL) {
-		struct mailbox *box;
-		char *rel = s->folder + strlen(maildir_store(st)->dir);
-		char *name = rel[0] == '\0' ? xstrdup("INBOX") : xstrdup(rel + 2);
-		int ret = 0;
-
-		for (char *p = name; *p; p++)
-			if (*p == '.')
-				*p = '/';
-		*uid_r = 0;
-		if (mailbox_open(st, name, &box) == 0) {
-			struct maildir_box *mb = (struct maildir_box *)box;
-
-			for (unsigned i = 0; i < box->count; i++)
-				if (strcmp(mb->extra[i].base, base) == 0)
-					*uid_r = box->msgs[i].uid;
-			mailbox_close(&box);
-		} else {
-			ret = -1;
-		}
-		free(name);
-		save_free(s);
-		return ret;
-	}
+	free(dest);
+	free(dir);
+	free(name);
+	if (ret == 0 && uid_r != NULL)
+		*uid_r = assign_uid(st, s->folder, base);
+out:
+	free(base);
 	save_free(s);
-	return 0;
-
-fail_keep_error:
-	unlink(s->tmp_path);
-	save_free(s);
-	return -1;
+	return ret;
 }

@@ -1,23 +1,39 @@
 /*
- * Maildir++ backend: opening a user's store, folder names, and the locks.
- * Locks are fcntl OFD locks: they conflict between two open files even in
- * one process (two sessions of one worker), and vanish with the process.
+ * Maildir++ backend: opening a user's store, folder paths, the locks, and
+ * the mailbox views' open/sync/close.  Locks are fcntl OFD locks: they
+ * conflict between two open files even in one process (two sessions of one
+ * worker, each on a thread of the pool), and they vanish with the process,
+ * so a kill -9 never leaves a stale lock behind.
  */
 #include "store/maildir/maildir.h"
 #include "core/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+static atomic_uint unique_counter;
+
+unsigned maildir_next_counter(void)
+{
+	return atomic_fetch_add(&unique_counter, 1) + 1;
+}
+
 struct maildir_store *maildir_store(struct store *st)
 {
 	return (struct maildir_store *)st;
+}
+
+struct maildir_box *maildir_box(struct mailbox *box)
+{
+	return (struct maildir_box *)box;
 }
 
 static int mkdir_if_missing(const char *path)
@@ -27,18 +43,21 @@ static int mkdir_if_missing(const char *path)
 	return -1;
 }
 
-/* cur, new and tmp under path. */
 int maildir_make(const char *path)
 {
 	static const char *const subs[] = { "cur", "new", "tmp" };
-	char sub[4096];
 
 	if (mkdir_if_missing(path) < 0)
 		return -1;
-	for (int i = 0; i < 3; i++) {
-		snprintf(sub, sizeof(sub), "%s/%s", path, subs[i]);
-		if (mkdir_if_missing(sub) < 0)
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		char *sub = xasprintf("%s/%s", path, subs[i]);
+		int ret = mkdir_if_missing(sub), err = errno;
+
+		free(sub);
+		if (ret < 0) {
+			errno = err;
 			return -1;
+		}
 	}
 	return 0;
 }
@@ -51,6 +70,7 @@ enum store_error maildir_errno(int err)
 		return STORE_ERR_NOSPACE;
 	case EACCES:
 	case EPERM:
+	case EROFS:
 		return STORE_ERR_PERM;
 	case ENOENT:
 		return STORE_ERR_NOTFOUND;
@@ -59,12 +79,88 @@ enum store_error maildir_errno(int err)
 	}
 }
 
+int maildir_fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int ret, err;
+
+	if (fd < 0)
+		return -1;
+	ret = fsync(fd);
+	err = errno;
+	close(fd);
+	errno = err;
+	return ret;
+}
+
+/* Opens (creating) path and takes an OFD write lock on it, polling for up
+ * to MAILDIR_LOCK_WAIT_MS if wait is set.  0 with *fd_r, or -errno. */
+static int lock_file(const char *path, bool wait, int *fd_r)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0)
+		return -errno;
+	for (int waited = 0;; waited += 10) {
+		if (fcntl(fd, F_OFD_SETLK, &fl) == 0) {
+			*fd_r = fd;
+			return 0;
+		}
+		if ((errno != EAGAIN && errno != EACCES && errno != EINTR) || !wait ||
+		    waited >= MAILDIR_LOCK_WAIT_MS) {
+			int err = errno;
+
+			close(fd);
+			return -err;
+		}
+		/* F_OFD_SETLKW could hang forever behind a stuck process; the
+		 * holders keep this lock for milliseconds, so poll, and give up
+		 * with a temporary error. */
+		usleep(10000);
+	}
+}
+
+int maildir_lock(struct store *st, const char *path)
+{
+	char *lock = xasprintf("%s/%s", path, MAILDIR_INDEX_LOCK);
+	int fd = -1, ret = lock_file(lock, true, &fd);
+
+	if (ret < 0) {
+		bool busy = ret == -EAGAIN || ret == -EACCES;
+
+		store_fail(st, busy ? STORE_ERR_TEMP : maildir_errno(-ret), "index lock %s: %s",
+			   lock, busy ? "timed out" : strerror(-ret));
+		fd = -1;
+	}
+	free(lock);
+	return fd;
+}
+
+void maildir_unlock(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static bool user_name_ok(const char *user)
+{
+	/* One directory level under root, nothing hidden, nothing odd. */
+	if (user[0] == '\0' || user[0] == '.' || strlen(user) > 255)
+		return false;
+	for (const char *c = user; *c != '\0'; c++)
+		if (*c == '/' || (unsigned char)*c < 0x20 || *c == 0x7f)
+			return false;
+	return true;
+}
+
 static int md_open(const char *root, const char *user, struct store **st_r,
 		   enum store_error *err_r)
 {
 	struct maildir_store *ms;
 
-	if (user[0] == '\0' || user[0] == '.' || strchr(user, '/') != NULL) {
+	if (!user_name_ok(user)) {
 		*err_r = STORE_ERR_INVALID;
 		return -1;
 	}
@@ -72,6 +168,8 @@ static int md_open(const char *root, const char *user, struct store **st_r,
 	ms->base.ops = &maildir_store_ops;
 	ms->pop3_lock_fd = -1;
 	ms->dir = xasprintf("%s/%s", root, user);
+	/* root itself is not made: if it is missing, the mail file system is
+	 * probably not mounted, and mail must not go to the wrong disk. */
 	if (maildir_make(ms->dir) < 0) {
 		*err_r = maildir_errno(errno);
 		log_error("maildir %s: %s", ms->dir, strerror(errno));
@@ -85,12 +183,7 @@ static int md_open(const char *root, const char *user, struct store **st_r,
 
 static void md_pop3_unlock(struct store *st)
 {
-	struct maildir_store *ms = maildir_store(st);
-
-	if (ms->pop3_lock_fd >= 0) {
-		close(ms->pop3_lock_fd);
-		ms->pop3_lock_fd = -1;
-	}
+	maildir_unlock(&maildir_store(st)->pop3_lock_fd);
 }
 
 static void md_close(struct store *st)
@@ -102,127 +195,123 @@ static void md_close(struct store *st)
 	free(ms);
 }
 
-static int lock_file(const char *path, bool wait, int *fd_r)
-{
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-
-	if (fd < 0)
-		return -errno;
-	for (int waited = 0;; waited += 10) {
-		if (fcntl(fd, F_OFD_SETLK, &fl) == 0) {
-			*fd_r = fd;
-			return 0;
-		}
-		if ((errno != EAGAIN && errno != EACCES) || !wait ||
-		    waited >= MAILDIR_LOCK_WAIT_MS) {
-			int err = errno;
-
-			close(fd);
-			return -err;
-		}
-		/* Holders keep the lock for milliseconds: poll briefly. */
-		usleep(10000);
-	}
-}
-
-int maildir_lock(struct store *st, const char *path)
-{
-	char lock[4096];
-	int fd, ret;
-
-	snprintf(lock, sizeof(lock), "%s/%s", path, MAILDIR_INDEX_LOCK);
-	ret = lock_file(lock, true, &fd);
-	if (ret < 0) {
-		store_fail(st, ret == -EAGAIN || ret == -EACCES ? STORE_ERR_TEMP :
-			   maildir_errno(-ret), "index lock %s: %s", lock, strerror(-ret));
-		return -1;
-	}
-	return fd;
-}
-
-void maildir_unlock(int fd)
-{
-	if (fd >= 0)
-		close(fd);
-}
-
-int maildir_fsync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int ret;
-
-	if (fd < 0)
-		return -1;
-	ret = fsync(fd);
-	close(fd);
-	return ret;
-}
-
 static int md_pop3_lock(struct store *st)
 {
 	struct maildir_store *ms = maildir_store(st);
-	char path[4096];
+	char *path;
 	int ret;
 
 	if (ms->pop3_lock_fd >= 0)
 		return 0;
-	snprintf(path, sizeof(path), "%s/%s", ms->dir, MAILDIR_POP3_LOCK);
+	/* RFC 1939 §8: one session per maildrop; never wait for it. */
+	path = xasprintf("%s/%s", ms->dir, MAILDIR_POP3_LOCK);
 	ret = lock_file(path, false, &ms->pop3_lock_fd);
 	if (ret == -EAGAIN || ret == -EACCES)
-		return store_fail(st, STORE_ERR_INUSE, "POP3 maildrop lock is held");
-	if (ret < 0)
-		return store_fail(st, maildir_errno(-ret), "%s: %s", path, strerror(-ret));
-	return 0;
+		store_fail(st, STORE_ERR_INUSE, "POP3 maildrop lock is held");
+	else if (ret < 0)
+		store_fail(st, maildir_errno(-ret), "%s: %s", path, strerror(-ret));
+	free(path);
+	return ret < 0 ? -1 : 0;
 }
 
 static int md_pop3_login_stamp(struct store *st, time_t now, time_t *prev_r)
 {
 	struct maildir_store *ms = maildir_store(st);
-	char path[4096], tmp[4200], text[32];
-	FILE *f;
+	char *path = xasprintf("%s/%s", ms->dir, MAILDIR_POP3_LOGIN);
+	char *tmp = xasprintf("%s.%d.%u.tmp", path, (int)getpid(), maildir_next_counter());
+	const struct timespec times[2] = { { now, 0 }, { now, 0 } };
+	char text[32];
 	long long prev = 0;
+	int fd, len, ret = -1;
+	FILE *f = fopen(path, "re");
 
-	snprintf(path, sizeof(path), "%s/%s", ms->dir, MAILDIR_POP3_LOGIN);
-	f = fopen(path, "r");
 	if (f != NULL) {
-		if (fscanf(f, "%lld", &prev) != 1)
+		if (fscanf(f, "%lld", &prev) != 1 || prev < 0)
 			prev = 0;
 		fclose(f);
 	}
 	*prev_r = (time_t)prev;
-	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
-	f = fopen(tmp, "w");
-	if (f == NULL)
-		return store_fail(st, maildir_errno(errno), "%s: %s", tmp, strerror(errno));
-	snprintf(text, sizeof(text), "%lld\n", (long long)now);
-	fputs(text, f);
-	if (fclose(f) != 0 || rename(tmp, path) < 0) {
+	/* A rename, so a reader never sees a half-written stamp.  No fsync:
+	 * losing the last stamp in a crash only relaxes LOGIN-DELAY once. */
+	len = snprintf(text, sizeof(text), "%lld\n", (long long)now);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, text, (size_t)len) != len || futimens(fd, times) < 0) {
+		store_fail(st, maildir_errno(errno), "%s: %s", tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		unlink(tmp);
-		return store_fail(st, maildir_errno(errno), "%s: %s", path, strerror(errno));
+		goto out;
 	}
-	return 0;
+	if (close(fd) < 0 || rename(tmp, path) < 0) {
+		store_fail(st, maildir_errno(errno), "%s: %s", path, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(tmp);
+	free(path);
+	return ret;
 }
 
 char *maildir_folder_path(struct maildir_store *ms, const char *name)
 {
+	size_t len = strlen(name);
 	char *path, *p;
 
 	if (strcasecmp(name, "INBOX") == 0)
 		return xstrdup(ms->dir);
-	/* "a/b" is .a.b; every component must be a plain, non-empty name. */
-	if (name[0] == '\0' || name[0] == '/' || strstr(name, "//") != NULL ||
-	    name[strlen(name) - 1] == '/')
+	/* "a/b" is ".a.b": no empty levels, no '.' (Maildir++'s separator,
+	 * which also rules out "." and ".."), no control characters. */
+	if (len == 0 || len > MAILDIR_NAME_MAX || name[0] == '/' || name[len - 1] == '/' ||
+	    strstr(name, "//") != NULL)
 		return NULL;
-	for (const char *c = name; *c; c++) {
+	for (const char *c = name; *c != '\0'; c++) {
 		if ((unsigned char)*c < 0x20 || *c == '.' || *c == 0x7f)
 			return NULL;
 	}
 	path = xasprintf("%s/.%s", ms->dir, name);
-	for (p = path + strlen(ms->dir) + 2; *p; p++)
+	for (p = path + strlen(ms->dir) + 2; *p != '\0'; p++)
 		if (*p == '/')
 			*p = '.';
 	return path;
+}
+
+struct maildir_box *maildir_box_new(struct store *st, char *path)
+{
+	struct maildir_box *box = xcalloc(1, sizeof(*box));
+
+	box->base.st = st;
+	box->path = path;
+	return box;
+}
+
+void maildir_box_free(struct maildir_box **boxp)
+{
+	struct maildir_box *box = *boxp;
+
+	if (box == NULL)
+		return;
+	maildir_view_free(box);
+	free(box->path);
+	free(box);
+	*boxp = NULL;
+}
+
+/* Takes the lock, syncs, and (if fn is set) lets fn change the view under
+ * the same lock. */
+static int with_lock(struct maildir_box *box, int (*fn)(struct maildir_box *box))
+{
+	int lockfd = maildir_lock(box->base.st, box->path);
+	int ret;
+
+	if (lockfd < 0)
+		return -1;
+	ret = maildir_sync_locked(box, lockfd);
+	if (ret == 0 && fn != NULL)
+		ret = fn(box);
+	maildir_unlock(&lockfd);
+	return ret;
 }
 
 static int md_mailbox_open(struct store *st, const char *name, struct mailbox **box_r)
@@ -230,71 +319,56 @@ static int md_mailbox_open(struct store *st, const char *name, struct mailbox **
 	struct maildir_box *box;
 	struct stat sb;
 	char *path = maildir_folder_path(maildir_store(st), name);
-	int lockfd;
+	char *cur;
+	int ret;
 
 	if (path == NULL)
 		return store_fail(st, STORE_ERR_INVALID, "invalid mailbox name");
-	if (stat(path, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+	cur = xasprintf("%s/cur", path);
+	ret = stat(cur, &sb);
+	free(cur);
+	if (ret < 0 || !S_ISDIR(sb.st_mode)) {
 		free(path);
 		return store_fail(st, STORE_ERR_NOTFOUND, "no mailbox %s", name);
 	}
-	box = xcalloc(1, sizeof(*box));
-	box->base.st = st;
-	box->path = path;
-	lockfd = maildir_lock(st, path);
-	if (lockfd < 0 || maildir_sync_locked(box) < 0) {
-		maildir_unlock(lockfd);
-		maildir_view_free(box);
-		free(box->path);
-		free(box);
+	box = maildir_box_new(st, path);
+	if (with_lock(box, NULL) < 0) {
+		maildir_box_free(&box);
 		return -1;
 	}
-	maildir_unlock(lockfd);
 	*box_r = &box->base;
 	return 0;
 }
 
 static void md_mailbox_close(struct mailbox *mbox)
 {
-	struct maildir_box *box = (struct maildir_box *)mbox;
+	struct maildir_box *box = maildir_box(mbox);
 
-	maildir_view_free(box);
-	free(box->path);
-	free(box);
-}
-
-static int md_claim_recent(struct mailbox *mbox)
-{
-	struct maildir_box *box = (struct maildir_box *)mbox;
-	int lockfd = maildir_lock(mbox->st, box->path);
-	int ret;
-
-	if (lockfd < 0)
-		return -1;
-	/* Under the lock, so two SELECTs cannot both claim a message. */
-	ret = maildir_sync_locked(box);
-	if (ret == 0) {
-		for (unsigned i = 0; i < mbox->count; i++)
-			if (mbox->msgs[i].uid >= mbox->first_recent_uid)
-				mbox->msgs[i].flags |= MSG_FLAG_RECENT;
-		mbox->first_recent_uid = mbox->uidnext;
-		ret = maildir_index_write(box);
-	}
-	maildir_unlock(lockfd);
-	return ret;
+	maildir_box_free(&box);
 }
 
 static int md_mailbox_sync(struct mailbox *mbox)
 {
-	struct maildir_box *box = (struct maildir_box *)mbox;
-	int lockfd = maildir_lock(mbox->st, box->path);
-	int ret;
+	return with_lock(maildir_box(mbox), NULL);
+}
 
-	if (lockfd < 0)
-		return -1;
-	ret = maildir_sync_locked(box);
-	maildir_unlock(lockfd);
-	return ret;
+static int claim(struct maildir_box *box)
+{
+	struct mailbox *b = &box->base;
+
+	/* Under the lock, so two SELECTs cannot both claim a message. */
+	for (unsigned i = 0; i < b->count; i++)
+		if (b->msgs[i].uid >= b->first_recent_uid)
+			b->msgs[i].flags |= MSG_FLAG_RECENT;
+	if (b->first_recent_uid == b->uidnext)
+		return 0;
+	b->first_recent_uid = b->uidnext;
+	return maildir_box_write_index(box);
+}
+
+static int md_claim_recent(struct mailbox *mbox)
+{
+	return with_lock(maildir_box(mbox), claim);
 }
 
 const struct store_ops maildir_store_ops = {

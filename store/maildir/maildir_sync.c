@@ -1,34 +1,24 @@
 /*
- * Synchronising a Maildir folder with its index: take in what others
- * dropped into new/, give new files UIDs, forget files that are gone, and
- * rebuild the index from the directory when it is missing or damaged.
- * Callers hold the folder's index lock.
+ * Synchronising a Maildir folder: take in what others dropped into new/,
+ * match the files of cur/ to the index by base name, give UIDs to files the
+ * index does not know (in (mtime, name) order), forget files that are gone,
+ * re-read flags from the names, and rebuild the index when it is missing or
+ * damaged.  Callers hold the folder's index lock, so UIDs are handed out by
+ * one process at a time; renames in cur/ (flag changes) are not under that
+ * lock and may happen while we read the directory.
  */
 #include "store/maildir/maildir.h"
 #include "core/log.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-struct index_entry {
-	uint32_t uid;
-	uint64_t vsize, psize;
-	long long retrieved;
-	char *base;
-	bool seen;		/* matched by a file in this sync */
-};
-
-struct index {
-	uint32_t uidvalidity, uidnext, first_recent;
-	struct index_entry *entries;
-	size_t count;
-};
 
 struct disk_file {
 	char *fname;
@@ -37,114 +27,60 @@ struct disk_file {
 	uint64_t size;
 };
 
-static void index_free(struct index *idx)
+struct scan {
+	struct disk_file *files;
+	size_t count, alloc;
+};
+
+/* One message of the view being built. */
+struct item {
+	struct store_msg m;
+	struct maildir_msg_extra x;
+};
+
+struct items {
+	struct item *v;
+	size_t count, alloc;
+};
+
+/* What a sync works on, so the steps below can be small functions. */
+struct sync_ctx {
+	struct maildir_box *box;
+	int curfd;
+	struct maildir_index idx;
+	bool *found;		/* per index entry: its file was seen */
+	size_t missing;		/* index entries not seen yet */
+	struct items items;
+	bool changed;		/* the index must be rewritten */
+};
+
+/* Decides which files a scan should stat and keep. */
+typedef bool scan_filter_fn(const char *base, void *ctx);
+
+static void disk_file_free(struct disk_file *f)
 {
-	for (size_t i = 0; i < idx->count; i++)
-		free(idx->entries[i].base);
-	free(idx->entries);
-	memset(idx, 0, sizeof(*idx));
+	free(f->fname);
+	free(f->base);
+	f->fname = f->base = NULL;
 }
 
-/* 1 read, 0 missing, -1 damaged (idx->uidvalidity kept if the header was fine). */
-static int index_read(const char *path, struct index *idx)
+static void scan_free(struct scan *sc)
 {
-	char file[4096], *line = NULL;
-	size_t cap = 0, alloc = 0;
-	ssize_t n;
-	unsigned long long v, nx, fr = 0;
-	FILE *f;
-	int ret = 1, fields;
-
-	memset(idx, 0, sizeof(*idx));
-	snprintf(file, sizeof(file), "%s/%s", path, MAILDIR_INDEX);
-	f = fopen(file, "r");
-	if (f == NULL)
-		return errno == ENOENT ? 0 : -1;
-	/* "duomail-index 1 UIDVALIDITY UIDNEXT [FIRST-RECENT-UID]" */
-	if (getline(&line, &cap, f) < 0 ||
-	    (fields = sscanf(line, "duomail-index 1 %llu %llu %llu", &v, &nx, &fr)) < 2 ||
-	    v == 0 || v > UINT32_MAX || nx == 0 || nx > UINT32_MAX || fr > nx) {
-		ret = -1;
-		goto out;
-	}
-	idx->uidvalidity = (uint32_t)v;
-	idx->uidnext = (uint32_t)nx;
-	idx->first_recent = fields == 3 && fr > 0 ? (uint32_t)fr : (uint32_t)nx;
-	while ((n = getline(&line, &cap, f)) > 0) {
-		struct index_entry e = { 0 };
-		unsigned long long uid, vs, ps;
-		int off = 0;
-
-		if (line[n - 1] != '\n' ||
-		    sscanf(line, "%llu %llu %llu %lld %n", &uid, &vs, &ps, &e.retrieved, &off) != 4 ||
-		    off == 0 || uid == 0 || uid >= idx->uidnext || line[off] == '\n') {
-			ret = -1;
-			goto out;
-		}
-		line[n - 1] = '\0';
-		e.uid = (uint32_t)uid;
-		e.vsize = vs;
-		e.psize = ps;
-		e.base = xstrdup(line + off);
-		if (idx->count == alloc) {
-			alloc = alloc ? alloc * 2 : 64;
-			idx->entries = xrealloc(idx->entries, alloc * sizeof(*idx->entries));
-		}
-		idx->entries[idx->count++] = e;
-	}
-	if (ferror(f))
-		ret = -1;
-out:
-	free(line);
-	fclose(f);
-	if (ret < 0) {
-		for (size_t i = 0; i < idx->count; i++)
-			free(idx->entries[i].base);
-		free(idx->entries);
-		idx->entries = NULL;
-		idx->count = 0;
-	}
-	return ret;
+	for (size_t i = 0; i < sc->count; i++)
+		disk_file_free(&sc->files[i]);
+	free(sc->files);
+	memset(sc, 0, sizeof(*sc));
 }
 
-int maildir_index_write(struct maildir_box *box)
+static void items_free(struct items *it)
 {
-	struct store *st = box->base.st;
-	char file[4096], tmp[4200];
-	FILE *f;
-
-	snprintf(file, sizeof(file), "%s/%s", box->path, MAILDIR_INDEX);
-	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", file, (int)getpid());
-	f = fopen(tmp, "w");
-	if (f == NULL)
-		return store_fail(st, errno == ENOSPC || errno == EDQUOT ? STORE_ERR_NOSPACE :
-				  STORE_ERR_TEMP, "%s: %s", tmp, strerror(errno));
-	fprintf(f, "duomail-index 1 %u %u %u\n", box->base.uidvalidity, box->base.uidnext,
-		box->base.first_recent_uid);
-	for (unsigned i = 0; i < box->base.count; i++) {
-		const struct store_msg *m = &box->base.msgs[i];
-
-		fprintf(f, "%u %llu %llu %lld %s\n", m->uid, (unsigned long long)m->vsize,
-			(unsigned long long)m->psize, (long long)m->pop3_retrieved,
-			box->extra[i].base);
+	for (size_t i = 0; i < it->count; i++) {
+		free((char *)it->v[i].m.uidl);
+		free(it->v[i].x.base);
+		free(it->v[i].x.fname);
 	}
-	/* Crash safety: the new index is complete on disk before it replaces
-	 * the old one, and the rename itself is made durable. */
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		int err = errno;
-
-		fclose(f);
-		unlink(tmp);
-		return store_fail(st, err == ENOSPC || err == EDQUOT ? STORE_ERR_NOSPACE :
-				  STORE_ERR_TEMP, "%s: %s", tmp, strerror(err));
-	}
-	fclose(f);
-	if (rename(tmp, file) < 0) {
-		unlink(tmp);
-		return store_fail(st, STORE_ERR_TEMP, "%s: %s", file, strerror(errno));
-	}
-	maildir_fsync_dir(box->path);
-	return 0;
+	free(it->v);
+	memset(it, 0, sizeof(*it));
 }
 
 void maildir_view_free(struct maildir_box *box)
@@ -163,42 +99,104 @@ void maildir_view_free(struct maildir_box *box)
 
 static bool name_usable(const char *name)
 {
-	/* Hidden files are not mail; a line break would corrupt the index. */
+	/* Dot files are not mail (nor "." and ".."); a line break would break
+	 * the index's one line per message. */
 	return name[0] != '.' && strpbrk(name, "\r\n") == NULL;
 }
 
-/* new/X -> cur/X:2, (RFC-less but universal Maildir practice). */
-static void move_new_to_cur(const char *path)
+/* new/X -> cur/X:2, (the usual Maildir hand-over from MTA to reader). */
+static void move_new_to_cur(const char *path, int curfd)
 {
-	char dir[4096], from[4600], to[4600];
+	char *dir = xasprintf("%s/new", path);
 	struct dirent *de;
-	bool moved = false;
-	DIR *d;
+	DIR *d = opendir(dir);
 
-	snprintf(dir, sizeof(dir), "%s/new", path);
-	d = opendir(dir);
-	if (d == NULL)
+	if (d == NULL) {
+		if (errno != ENOENT)
+			log_warn("maildir %s: %s", dir, strerror(errno));
+		free(dir);
 		return;
+	}
 	while ((de = readdir(d)) != NULL) {
-		if (!name_usable(de->d_name))
+		char *to;
+
+		if (!name_usable(de->d_name) || de->d_type == DT_DIR)
 			continue;
-		snprintf(from, sizeof(from), "%s/%s", dir, de->d_name);
-		snprintf(to, sizeof(to), "%s/cur/%s%s", path, de->d_name,
-			 strstr(de->d_name, ":2,") ? "" : ":2,");
-		/* ENOENT: another process took it first; fine. */
-		if (rename(from, to) == 0)
-			moved = true;
+		to = strchr(de->d_name, ':') != NULL ? xstrdup(de->d_name) :
+						       xasprintf("%s:2,", de->d_name);
+		/* Never replace a file in cur/: that would lose a message. */
+		if (renameat2(dirfd(d), de->d_name, curfd, to, RENAME_NOREPLACE) < 0) {
+			if (errno == EINVAL)	/* a file system without NOREPLACE */
+				(void)renameat(dirfd(d), de->d_name, curfd, to);
+			else if (errno != ENOENT)	/* ENOENT: another process took it */
+				log_warn("maildir %s: cannot move %s to cur/: %s", dir, de->d_name,
+					 strerror(errno));
+		}
+		free(to);
 	}
 	closedir(d);
-	if (moved) {
-		snprintf(dir, sizeof(dir), "%s/cur", path);
-		maildir_fsync_dir(dir);
-	}
+	free(dir);
+	/* No fsync: after a crash the file is in new/ or in cur/, and either
+	 * way it keeps its base name, which is what the index refers to. */
 }
 
-static int cmp_entry_base(const void *a, const void *b)
+/* Reads cur/ (through a fresh description of curfd, so rescans start at
+ * the top).  Files that vanish between readdir and stat are skipped: they
+ * were renamed or expunged meanwhile. */
+static int scan_cur(int curfd, struct scan *sc, scan_filter_fn *filter, void *ctx)
 {
-	return strcmp(((const struct index_entry *)a)->base, ((const struct index_entry *)b)->base);
+	struct dirent *de;
+	int fd = openat(curfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), err;
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+
+	memset(sc, 0, sizeof(*sc));
+	if (d == NULL) {
+		err = errno;
+		if (fd >= 0)
+			close(fd);
+		errno = err;
+		return -1;
+	}
+	for (;;) {
+		struct disk_file f;
+		struct stat sb;
+
+		errno = 0;
+		de = readdir(d);
+		if (de == NULL)
+			break;
+		if (!name_usable(de->d_name))
+			continue;
+		f.base = maildir_base_of(de->d_name);
+		/* No symlinks: a message is a file in this Maildir, nothing else. */
+		if ((filter != NULL && !filter(f.base, ctx)) ||
+		    fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(sb.st_mode)) {
+			free(f.base);
+			continue;
+		}
+		f.fname = xstrdup(de->d_name);
+		f.mtime = sb.st_mtime;
+		f.size = (uint64_t)sb.st_size;
+		if (sc->count == sc->alloc) {
+			sc->alloc = sc->alloc ? sc->alloc * 2 : 64;
+			sc->files = xrealloc(sc->files, sc->alloc * sizeof(*sc->files));
+		}
+		sc->files[sc->count++] = f;
+	}
+	err = errno;
+	closedir(d);
+	if (err != 0) {
+		scan_free(sc);
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+static int cmp_file_base(const void *a, const void *b)
+{
+	return strcmp(((const struct disk_file *)a)->base, ((const struct disk_file *)b)->base);
 }
 
 static int cmp_file_age(const void *a, const void *b)
@@ -210,195 +208,317 @@ static int cmp_file_age(const void *a, const void *b)
 	return strcmp(x->fname, y->fname);
 }
 
-static int cmp_msg_uid(const void *a, const void *b)
+static int cmp_item_uid(const void *a, const void *b)
 {
-	const struct store_msg *x = a, *y = b;
+	const struct item *x = a, *y = b;
 
-	return x->uid < y->uid ? -1 : x->uid > y->uid;
+	return x->m.uid < y->m.uid ? -1 : x->m.uid > y->m.uid;
 }
 
-static int scan_cur(const char *path, struct disk_file **files_r, size_t *count_r)
+static int cmp_entry_base(const void *a, const void *b)
 {
-	char dir[4096], file[4600];
-	struct disk_file *files = NULL;
-	size_t count = 0, alloc = 0;
-	struct dirent *de;
-	DIR *d;
+	return strcmp(((const struct maildir_index_entry *)a)->base,
+		      ((const struct maildir_index_entry *)b)->base);
+}
 
-	snprintf(dir, sizeof(dir), "%s/cur", path);
-	d = opendir(dir);
-	if (d == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL) {
-		struct stat sb;
-		const char *colon;
+/* One file per base name: a file renamed during readdir can show up under
+ * its old and its new name, and only one of them is current. */
+static void scan_dedup(struct scan *sc)
+{
+	size_t o = 0;
 
-		if (!name_usable(de->d_name))
-			continue;
-		snprintf(file, sizeof(file), "%s/%s", dir, de->d_name);
-		if (stat(file, &sb) < 0 || !S_ISREG(sb.st_mode))
-			continue;	/* vanished meanwhile, or not a message */
-		if (count == alloc) {
-			alloc = alloc ? alloc * 2 : 64;
-			files = xrealloc(files, alloc * sizeof(*files));
-		}
-		colon = strchr(de->d_name, ':');
-		files[count].fname = xstrdup(de->d_name);
-		files[count].base = colon ? xstrndup(de->d_name, colon - de->d_name) :
-					    xstrdup(de->d_name);
-		files[count].mtime = sb.st_mtime;
-		files[count].size = (uint64_t)sb.st_size;
-		count++;
+	if (sc->count > 1)
+		qsort(sc->files, sc->count, sizeof(*sc->files), cmp_file_base);
+	for (size_t i = 0; i < sc->count; i++) {
+		if (o > 0 && strcmp(sc->files[o - 1].base, sc->files[i].base) == 0)
+			disk_file_free(&sc->files[i]);
+		else
+			sc->files[o++] = sc->files[i];
 	}
-	closedir(d);
-	*files_r = files;
-	*count_r = count;
+	sc->count = o;
+}
+
+static struct maildir_index_entry *index_find(const struct maildir_index *idx, const char *base)
+{
+	struct maildir_index_entry key = { .base = (char *)base };
+
+	if (idx->count == 0)
+		return NULL;
+	return bsearch(&key, idx->entries, idx->count, sizeof(*idx->entries), cmp_entry_base);
+}
+
+/* Adds f to the view being built; the item takes f's strings. */
+static void items_add(struct items *it, struct disk_file *f, uint32_t uid, uint64_t vsize,
+		      time_t retrieved)
+{
+	struct item *i;
+
+	if (it->count == it->alloc) {
+		it->alloc = it->alloc ? it->alloc * 2 : 64;
+		it->v = xrealloc(it->v, it->alloc * sizeof(*it->v));
+	}
+	i = &it->v[it->count++];
+	memset(i, 0, sizeof(*i));
+	i->m.uid = uid;
+	i->m.vsize = vsize;
+	i->m.psize = f->size;
+	i->m.received = f->mtime;
+	i->m.pop3_retrieved = retrieved;
+	i->m.flags = maildir_flags_from_name(f->fname);
+	i->m.uidl = maildir_uidl(f->base);
+	i->x.base = f->base;
+	i->x.fname = f->fname;
+	f->base = f->fname = NULL;
+}
+
+/* An indexed message whose file we have: keep its UID and cached data. */
+static void take_known(struct sync_ctx *c, struct maildir_index_entry *e, struct disk_file *f)
+{
+	uint64_t vsize = e->vsize;
+
+	c->found[e - c->idx.entries] = true;
+	c->missing--;
+	if (f->size != e->psize) {
+		/* Not the file we measured (Maildir files never change, but
+		 * people do edit them): measure again. */
+		if (maildir_vsize(c->curfd, f->fname, &vsize) < 0)
+			vsize = f->size;
+		c->changed = true;
+	}
+	items_add(&c->items, f, e->uid, vsize, e->retrieved);
+}
+
+static bool is_missing(const char *base, void *ctx)
+{
+	struct sync_ctx *c = ctx;
+	struct maildir_index_entry *e = index_find(&c->idx, base);
+
+	return e != NULL && !c->found[e - c->idx.entries];
+}
+
+/* readdir() may skip a file that is renamed while it runs (a flag change
+ * by another process), and forgetting it would give it a new UID later.
+ * So an indexed message counts as gone only after it was missing from
+ * MAILDIR_RESCANS more reads of the directory. */
+static int rescan_missing(struct sync_ctx *c)
+{
+	for (int pass = 0; pass < MAILDIR_RESCANS && c->missing > 0; pass++) {
+		struct scan again;
+
+		if (scan_cur(c->curfd, &again, is_missing, c) < 0)
+			return -1;
+		scan_dedup(&again);
+		for (size_t i = 0; i < again.count; i++) {
+			struct maildir_index_entry *e = index_find(&c->idx, again.files[i].base);
+
+			if (e != NULL && !c->found[e - c->idx.entries])
+				take_known(c, e, &again.files[i]);
+		}
+		scan_free(&again);
+	}
+	if (c->missing > 0)
+		c->changed = true;	/* expunged: drop them from the index */
 	return 0;
 }
 
-int maildir_sync_locked(struct maildir_box *box)
+/* Files the index does not know get the next UIDs, oldest first. */
+static void take_fresh(struct sync_ctx *c, struct disk_file *fresh, size_t nfresh)
 {
-	struct store *st = box->base.st;
-	struct index idx;
-	struct disk_file *files = NULL, *fresh;
-	size_t nfiles = 0, nfresh = 0, nview = 0;
-	struct store_msg *msgs;
-	struct maildir_msg_extra *extra;
-	bool changed = false;
-	int r = index_read(box->path, &idx);
-
-	if (r <= 0) {
-		uint32_t old = r < 0 && idx.uidvalidity ? idx.uidvalidity : box->base.uidvalidity;
-		uint32_t now = (uint32_t)time(NULL);
-
-		if (r < 0)
-			log_warn("maildir %s: damaged index, rebuilding it", box->path);
-		/* A rebuilt index starts a new UID epoch (RFC 3501 §2.3.1.1). */
-		idx.uidvalidity = now > old ? now : old + 1;
-		idx.uidnext = 1;
-		idx.first_recent = 1;	/* a new UID epoch: everything is new */
-		changed = true;
-	}
-	move_new_to_cur(box->path);
-	if (scan_cur(box->path, &files, &nfiles) < 0) {
-		index_free(&idx);
-		return store_fail(st, STORE_ERR_TEMP, "%s/cur: %s", box->path, strerror(errno));
-	}
-	if (idx.count > 0)
-		qsort(idx.entries, idx.count, sizeof(*idx.entries), cmp_entry_base);
-
-	msgs = xcalloc(nfiles, sizeof(*msgs));
-	extra = xcalloc(nfiles, sizeof(*extra));
-	fresh = xcalloc(nfiles, sizeof(*fresh));
-	for (size_t i = 0; i < nfiles; i++) {
-		struct index_entry key = { .base = files[i].base };
-		struct index_entry *e = idx.count == 0 ? NULL :
-			bsearch(&key, idx.entries, idx.count, sizeof(*idx.entries), cmp_entry_base);
-
-		if (e == NULL) {
-			fresh[nfresh++] = files[i];
-			continue;
-		}
-		if (e->seen) {
-			/* Two files with one base name: keep the first only. */
-			free(files[i].fname);
-			free(files[i].base);
-			continue;
-		}
-		e->seen = true;
-		msgs[nview].uid = e->uid;
-		msgs[nview].vsize = e->vsize;
-		msgs[nview].psize = files[i].size;
-		msgs[nview].received = files[i].mtime;
-		msgs[nview].pop3_retrieved = (time_t)e->retrieved;
-		msgs[nview].flags = maildir_flags_from_name(files[i].fname);
-		msgs[nview].uidl = maildir_uidl(files[i].base);
-		extra[nview].base = files[i].base;
-		extra[nview].fname = files[i].fname;
-		nview++;
-	}
-	for (size_t i = 0; i < idx.count; i++)
-		changed |= !idx.entries[i].seen;
-
-	/* New files get UIDs in arrival order. */
-	if (nfresh > 0)
+	if (nfresh > 1)
 		qsort(fresh, nfresh, sizeof(*fresh), cmp_file_age);
 	for (size_t i = 0; i < nfresh; i++) {
-		char path[4600];
 		uint64_t vsize;
 
-		snprintf(path, sizeof(path), "%s/cur/%s", box->path, fresh[i].fname);
-		if (maildir_vsize(path, fresh[i].fname, fresh[i].size, &vsize) < 0) {
-			free(fresh[i].fname);	/* vanished: next sync decides */
-			free(fresh[i].base);
+		if (c->idx.uidnext == UINT32_MAX) {
+			log_error("maildir %s: out of UIDs; delete %s to renumber",
+				  c->box->path, MAILDIR_INDEX);
+			break;
+		}
+		/* Vanished meanwhile: the next sync sees where it went. */
+		if (maildir_vsize(c->curfd, fresh[i].fname, &vsize) < 0)
 			continue;
-		}
-		msgs[nview].uid = idx.uidnext++;
-		msgs[nview].vsize = vsize;
-		msgs[nview].psize = fresh[i].size;
-		msgs[nview].received = fresh[i].mtime;
-		msgs[nview].flags = maildir_flags_from_name(fresh[i].fname);
-		msgs[nview].uidl = maildir_uidl(fresh[i].base);
-		extra[nview].base = fresh[i].base;
-		extra[nview].fname = fresh[i].fname;
-		nview++;
-		changed = true;
+		items_add(&c->items, &fresh[i], c->idx.uidnext++, vsize, 0);
+		c->changed = true;
 	}
-	free(fresh);
-	free(files);
-	box->base.uidvalidity = idx.uidvalidity;
-	box->base.uidnext = idx.uidnext;
-	box->base.first_recent_uid = idx.first_recent;
-	index_free(&idx);
+}
 
-	/* Sort the view by UID, carrying the extras along. */
-	{
-		struct { struct store_msg m; struct maildir_msg_extra x; } *pairs;
+static int write_items(struct store *st, const char *path, const struct maildir_index *hdr,
+		       const struct item *v, size_t count)
+{
+	struct maildir_index idx = *hdr;
+	int ret;
 
-		pairs = xcalloc(nview ? nview : 1, sizeof(*pairs));
-		for (size_t i = 0; i < nview; i++) {
-			pairs[i].m = msgs[i];
-			pairs[i].x = extra[i];
-		}
-		if (nview > 0)
-			qsort(pairs, nview, sizeof(*pairs), cmp_msg_uid);
-		for (size_t i = 0; i < nview; i++) {
-			msgs[i] = pairs[i].m;
-			extra[i] = pairs[i].x;
-		}
-		free(pairs);
+	idx.count = count;
+	idx.entries = xcalloc(count ? count : 1, sizeof(*idx.entries));
+	for (size_t i = 0; i < count; i++) {
+		idx.entries[i].uid = v[i].m.uid;
+		idx.entries[i].vsize = v[i].m.vsize;
+		idx.entries[i].psize = v[i].m.psize;
+		idx.entries[i].retrieved = v[i].m.pop3_retrieved;
+		idx.entries[i].base = v[i].x.base;	/* borrowed */
 	}
-	/* This view's \Recent claims outlive the resync (same UIDs only). */
-	for (size_t i = 0, k = 0; i < nview && k < box->base.count;) {
-		if (msgs[i].uid == box->base.msgs[k].uid) {
-			msgs[i].flags |= box->base.msgs[k].flags & MSG_FLAG_RECENT;
+	ret = maildir_index_write(st, path, &idx);
+	free(idx.entries);
+	return ret;
+}
+
+int maildir_box_write_index(struct maildir_box *box)
+{
+	struct maildir_index hdr = {
+		.uidvalidity = box->base.uidvalidity,
+		.uidnext = box->base.uidnext,
+		.first_recent = box->base.first_recent_uid,
+	};
+	struct item *v = xcalloc(box->base.count ? box->base.count : 1, sizeof(*v));
+	int ret;
+
+	for (unsigned i = 0; i < box->base.count; i++) {
+		v[i].m = box->base.msgs[i];
+		v[i].x = box->extra[i];
+	}
+	ret = write_items(box->base.st, box->path, &hdr, v, box->base.count);
+	free(v);
+	return ret;
+}
+
+/* Replaces box's view with the items (sorted by UID). */
+static void install_view(struct maildir_box *box, struct sync_ctx *c)
+{
+	struct mailbox *b = &box->base;
+	size_t n = c->items.count;
+	struct store_msg *msgs = xcalloc(n ? n : 1, sizeof(*msgs));
+	struct maildir_msg_extra *extra = xcalloc(n ? n : 1, sizeof(*extra));
+
+	for (size_t i = 0; i < n; i++) {
+		msgs[i] = c->items.v[i].m;
+		extra[i] = c->items.v[i].x;
+	}
+	/* This view's \Recent claims outlive the resync, for the same UIDs
+	 * of the same UID epoch only. */
+	for (size_t i = 0, k = 0; b->uidvalidity == c->idx.uidvalidity && i < n && k < b->count;) {
+		if (msgs[i].uid == b->msgs[k].uid) {
+			msgs[i].flags |= b->msgs[k].flags & MSG_FLAG_RECENT;
 			i++;
 			k++;
-		} else if (msgs[i].uid < box->base.msgs[k].uid) {
+		} else if (msgs[i].uid < b->msgs[k].uid) {
 			i++;
 		} else {
 			k++;
 		}
 	}
 	maildir_view_free(box);
-	box->base.msgs = msgs;
+	b->msgs = msgs;
 	box->extra = extra;
-	box->base.count = (unsigned)nview;
-	if (changed)
-		return maildir_index_write(box);
+	b->count = (unsigned)n;
+	b->uidvalidity = c->idx.uidvalidity;
+	b->uidnext = c->idx.uidnext;
+	b->first_recent_uid = c->idx.first_recent;
+	free(c->items.v);
+	memset(&c->items, 0, sizeof(c->items));
+}
+
+/* Reads the index, or starts a new UID epoch if it is missing or damaged. */
+static int load_index(struct sync_ctx *c, int lockfd)
+{
+	struct maildir_box *box = c->box;
+	enum maildir_index_state state = maildir_index_read(box->path, &c->idx);
+	uint32_t known;
+
+	if (state == MAILDIR_INDEX_OK)
+		return 0;
+	if (state == MAILDIR_INDEX_IOERR)
+		return store_fail(box->base.st, STORE_ERR_TEMP, "%s/%s: %s", box->path,
+				  MAILDIR_INDEX, strerror(errno));
+	if (state == MAILDIR_INDEX_DAMAGED)
+		log_warn("maildir %s: %s is damaged; rebuilding it with a new UIDVALIDITY",
+			 box->path, MAILDIR_INDEX);
+	else if (box->base.uidvalidity != 0)
+		log_warn("maildir %s: %s vanished; rebuilding it with a new UIDVALIDITY",
+			 box->path, MAILDIR_INDEX);
+	known = c->idx.uidvalidity > box->base.uidvalidity ? c->idx.uidvalidity :
+							     box->base.uidvalidity;
+	/* A rebuilt index numbers the messages anew, so it must not reuse a
+	 * UIDVALIDITY (RFC 3501 §2.3.1.1). */
+	c->idx.uidvalidity = maildir_index_new_uidvalidity(lockfd, known);
+	c->idx.uidnext = 1;
+	c->idx.first_recent = 1;	/* a new epoch: everything is new to everyone */
+	c->changed = true;
 	return 0;
 }
 
-char *maildir_find_base(const char *path, const char *base)
+int maildir_sync_locked(struct maildir_box *box, int lockfd)
 {
-	char dir[4096];
+	struct store *st = box->base.st;
+	struct sync_ctx c = { .box = box, .curfd = -1 };
+	struct disk_file *fresh = NULL;
+	struct scan sc = { 0 };
+	size_t nfresh = 0;
+	char *cur = xasprintf("%s/cur", box->path);
+	int ret = -1;
+
+	if (load_index(&c, lockfd) < 0)
+		goto out;
+	c.curfd = open(cur, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c.curfd < 0) {
+		store_fail(st, errno == ENOENT ? STORE_ERR_NOTFOUND : STORE_ERR_TEMP, "%s: %s",
+			   cur, strerror(errno));
+		goto out;
+	}
+	move_new_to_cur(box->path, c.curfd);
+	if (scan_cur(c.curfd, &sc, NULL, NULL) < 0) {
+		store_fail(st, STORE_ERR_TEMP, "%s: %s", cur, strerror(errno));
+		goto out;
+	}
+	scan_dedup(&sc);
+	c.found = xcalloc(c.idx.count ? c.idx.count : 1, sizeof(*c.found));
+	c.missing = c.idx.count;
+	fresh = xcalloc(sc.count ? sc.count : 1, sizeof(*fresh));
+	for (size_t i = 0; i < sc.count; i++) {
+		struct maildir_index_entry *e = index_find(&c.idx, sc.files[i].base);
+
+		if (e != NULL)
+			take_known(&c, e, &sc.files[i]);
+		else
+			fresh[nfresh++] = sc.files[i];
+	}
+	sc.count = 0;	/* its files now belong to items or to fresh */
+	if (rescan_missing(&c) < 0) {
+		store_fail(st, STORE_ERR_TEMP, "%s: %s", cur, strerror(errno));
+		goto out;
+	}
+	take_fresh(&c, fresh, nfresh);
+	if (c.items.count > 1)
+		qsort(c.items.v, c.items.count, sizeof(*c.items.v), cmp_item_uid);
+	/* The index first: UIDs handed out must be durable before anyone
+	 * sees them.  On failure the old view stays as it was. */
+	if (c.changed && write_items(st, box->path, &c.idx, c.items.v, c.items.count) < 0)
+		goto out;
+	install_view(box, &c);
+	ret = 0;
+out:
+	/* Fresh files that got no UID (items_add took the others). */
+	for (size_t i = 0; i < nfresh; i++)
+		disk_file_free(&fresh[i]);
+	free(fresh);
+	scan_free(&sc);
+	items_free(&c.items);
+	free(c.found);
+	maildir_index_free(&c.idx);
+	if (c.curfd >= 0)
+		close(c.curfd);
+	free(cur);
+	return ret;
+}
+
+char *maildir_find_base(const char *dir, const char *base)
+{
+	char *cur = xasprintf("%s/cur", dir);
 	size_t blen = strlen(base);
 	struct dirent *de;
 	char *found = NULL;
-	DIR *d;
+	DIR *d = opendir(cur);
 
-	snprintf(dir, sizeof(dir), "%s/cur", path);
-	d = opendir(dir);
+	free(cur);
 	if (d == NULL)
 		return NULL;
 	while ((de = readdir(d)) != NULL) {

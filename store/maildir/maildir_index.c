@@ -1,0 +1,287 @@
+/*
+ * duomail-index: the metadata file of one Maildir folder.
+ *
+ *   duomail-index 2 UIDVALIDITY UIDNEXT FIRST-RECENT-UID
+ *   UID VSIZE PSIZE POP3-RETRIEVED UIDL BASE
+ *   ...
+ *
+ * One line per message in UID order; BASE is the rest of the line (it may
+ * hold spaces, never a line break).  Version 1 files (no FIRST-RECENT
+ * required, no UIDL column) are still read.  The UIDL column is for people
+ * and tools reading the file: the store always derives UIDLs from the base
+ * name, so they cannot drift from what a rebuilt index would say.
+ *
+ * Anything unexpected makes the whole file "damaged": the caller rebuilds it
+ * from the directory with a new UIDVALIDITY rather than trust half of it.
+ */
+#include "store/maildir/maildir.h"
+#include "core/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define INDEX_VERSION 2
+
+void maildir_index_free(struct maildir_index *idx)
+{
+	for (size_t i = 0; i < idx->count; i++)
+		free(idx->entries[i].base);
+	free(idx->entries);
+	idx->entries = NULL;
+	idx->count = 0;
+}
+
+/* A decimal number <= max at *p, followed by a space (skipped) or, when
+ * last is set, by the end of the line. */
+static bool parse_num(char **p, uint64_t max, bool last, uint64_t *v_r)
+{
+	uint64_t v = 0;
+	char *s = *p;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		uint64_t d = (uint64_t)(*s - '0');
+
+		if (d > max || v > (max - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	if (last ? *s != '\0' : *s != ' ')
+		return false;
+	*p = last ? s : s + 1;
+	*v_r = v;
+	return true;
+}
+
+/* "duomail-index VERSION UIDVALIDITY UIDNEXT [FIRST-RECENT]" */
+static bool parse_header(char *line, int *version_r, struct maildir_index *idx)
+{
+	static const char magic[] = "duomail-index ";
+	uint64_t version, validity, next, recent;
+	char *p = line;
+
+	if (strncmp(p, magic, sizeof(magic) - 1) != 0)
+		return false;
+	p += sizeof(magic) - 1;
+	if (!parse_num(&p, INDEX_VERSION, false, &version) || version == 0 ||
+	    !parse_num(&p, UINT32_MAX, false, &validity) || validity == 0)
+		return false;
+	/* Keep what we know of the old UID epoch even if the rest is bad. */
+	idx->uidvalidity = (uint32_t)validity;
+	if (version == 1 && parse_num(&p, UINT32_MAX, true, &next)) {
+		recent = next;
+	} else if (!parse_num(&p, UINT32_MAX, false, &next) ||
+		   !parse_num(&p, UINT32_MAX, true, &recent)) {
+		return false;
+	}
+	if (next == 0 || recent > next)
+		return false;
+	idx->uidnext = (uint32_t)next;
+	idx->first_recent = recent > 0 ? (uint32_t)recent : (uint32_t)next;
+	*version_r = (int)version;
+	return true;
+}
+
+static bool parse_entry(char *line, int version, struct maildir_index_entry *e)
+{
+	uint64_t uid, vsize, psize, retrieved;
+	char *p = line, *base;
+
+	if (!parse_num(&p, UINT32_MAX, false, &uid) || uid == 0 ||
+	    !parse_num(&p, INT64_MAX, false, &vsize) ||
+	    !parse_num(&p, INT64_MAX, false, &psize) ||
+	    !parse_num(&p, INT64_MAX, false, &retrieved))
+		return false;
+	if (version >= 2) {
+		/* The UIDL column: one word, not used (see the top). */
+		char *uidl = p;
+
+		p = strchr(p, ' ');
+		if (p == NULL || p == uidl)
+			return false;
+		p++;
+	}
+	base = p;
+	if (base[0] == '\0' || strpbrk(base, "/:\r") != NULL)
+		return false;
+	e->uid = (uint32_t)uid;
+	e->vsize = vsize;
+	e->psize = psize;
+	e->retrieved = (time_t)retrieved;
+	e->base = xstrdup(base);
+	return true;
+}
+
+static int cmp_entry_base(const void *a, const void *b)
+{
+	return strcmp(((const struct maildir_index_entry *)a)->base,
+		      ((const struct maildir_index_entry *)b)->base);
+}
+
+enum maildir_index_state maildir_index_read(const char *dir, struct maildir_index *idx)
+{
+	char *path = xasprintf("%s/%s", dir, MAILDIR_INDEX);
+	enum maildir_index_state state = MAILDIR_INDEX_OK;
+	char *line = NULL;
+	size_t cap = 0, alloc = 0;
+	ssize_t n;
+	int version = 0, err;
+	FILE *f;
+
+	memset(idx, 0, sizeof(*idx));
+	f = fopen(path, "re");
+	free(path);
+	if (f == NULL)
+		return errno == ENOENT ? MAILDIR_INDEX_MISSING : MAILDIR_INDEX_IOERR;
+	n = getline(&line, &cap, f);
+	if (n <= 0 || line[n - 1] != '\n') {
+		state = n < 0 && ferror(f) ? MAILDIR_INDEX_IOERR : MAILDIR_INDEX_DAMAGED;
+		goto out;
+	}
+	line[n - 1] = '\0';
+	if (!parse_header(line, &version, idx)) {
+		state = MAILDIR_INDEX_DAMAGED;
+		goto out;
+	}
+	while ((n = getline(&line, &cap, f)) > 0) {
+		struct maildir_index_entry e;
+
+		/* A missing line end means a torn file: never written by us. */
+		if (line[n - 1] != '\n') {
+			state = MAILDIR_INDEX_DAMAGED;
+			goto out;
+		}
+		line[n - 1] = '\0';
+		if (!parse_entry(line, version, &e)) {
+			state = MAILDIR_INDEX_DAMAGED;
+			goto out;
+		}
+		if (e.uid >= idx->uidnext ||
+		    (idx->count > 0 && e.uid <= idx->entries[idx->count - 1].uid)) {
+			free(e.base);
+			state = MAILDIR_INDEX_DAMAGED;
+			goto out;
+		}
+		if (idx->count == alloc) {
+			alloc = alloc ? alloc * 2 : 64;
+			idx->entries = xrealloc(idx->entries, alloc * sizeof(*idx->entries));
+		}
+		idx->entries[idx->count++] = e;
+	}
+	if (ferror(f)) {
+		state = MAILDIR_INDEX_IOERR;
+		goto out;
+	}
+	if (idx->count > 1)
+		qsort(idx->entries, idx->count, sizeof(*idx->entries), cmp_entry_base);
+	for (size_t i = 1; i < idx->count; i++) {
+		if (strcmp(idx->entries[i - 1].base, idx->entries[i].base) == 0) {
+			state = MAILDIR_INDEX_DAMAGED;
+			break;
+		}
+	}
+out:
+	err = errno;
+	fclose(f);
+	free(line);
+	if (state != MAILDIR_INDEX_OK)
+		maildir_index_free(idx);
+	errno = err;
+	return state;
+}
+
+static enum store_error write_error(int err)
+{
+	return err == ENOSPC || err == EDQUOT ? STORE_ERR_NOSPACE : STORE_ERR_TEMP;
+}
+
+int maildir_index_write(struct store *st, const char *dir, const struct maildir_index *idx)
+{
+	char *tmp = xasprintf("%s/%s", dir, MAILDIR_INDEX_TMP);
+	char *path = xasprintf("%s/%s", dir, MAILDIR_INDEX);
+	FILE *f = NULL;
+	int fd, err, ret = -1;
+
+	/* A fixed temp name is safe: only the lock holder writes it. */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
+		err = errno;
+		if (fd >= 0)
+			close(fd);
+		store_fail(st, write_error(err), "%s: %s", tmp, strerror(err));
+		goto out;
+	}
+	fprintf(f, "duomail-index %d %" PRIu32 " %" PRIu32 " %" PRIu32 "\n", INDEX_VERSION,
+		idx->uidvalidity, idx->uidnext, idx->first_recent);
+	for (size_t i = 0; i < idx->count; i++) {
+		const struct maildir_index_entry *e = &idx->entries[i];
+		char *uidl = maildir_uidl(e->base);
+
+		fprintf(f, "%" PRIu32 " %" PRIu64 " %" PRIu64 " %lld %s %s\n", e->uid, e->vsize,
+			e->psize, (long long)e->retrieved, uidl, e->base);
+		free(uidl);
+	}
+	/* Crash safety: the new file is complete on disk before it replaces
+	 * the old one, and the rename itself is made durable. */
+	if (fflush(f) != 0 || fsync(fd) != 0) {
+		err = errno;
+		fclose(f);
+		unlink(tmp);
+		store_fail(st, write_error(err), "%s: %s", tmp, strerror(err));
+		goto out;
+	}
+	if (fclose(f) != 0 || rename(tmp, path) < 0) {
+		err = errno;
+		unlink(tmp);
+		store_fail(st, write_error(err), "%s: %s", path, strerror(err));
+		goto out;
+	}
+	if (maildir_fsync_dir(dir) < 0) {
+		store_fail(st, write_error(errno), "fsync %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	free(tmp);
+	free(path);
+	return ret;
+}
+
+uint32_t maildir_index_new_uidvalidity(int lockfd, uint32_t known)
+{
+	char buf[32];
+	uint32_t now = (uint32_t)time(NULL), v;
+	ssize_t n;
+	int len;
+
+	/* The lock file outlives any index (it is never replaced), so it
+	 * remembers the last UIDVALIDITY given out.  Without it two rebuilds in
+	 * one second would reuse a value for a different UID numbering, and
+	 * clients' caches (RFC 3501 §2.3.1.1) would show the wrong messages. */
+	n = pread(lockfd, buf, sizeof(buf) - 1, 0);
+	if (n > 0) {
+		char *end;
+		unsigned long long last;
+
+		buf[n] = '\0';
+		last = strtoull(buf, &end, 10);
+		if (end != buf && (*end == '\n' || *end == '\0') && last < UINT32_MAX &&
+		    last > known)
+			known = (uint32_t)last;
+	}
+	v = now > known ? now : known + 1;
+	if (v == 0)
+		v = 1;	/* wrapped past 2^32-1: start over rather than use 0 */
+	len = snprintf(buf, sizeof(buf), "%" PRIu32 "\n", v);
+	if (pwrite(lockfd, buf, (size_t)len, 0) != len || ftruncate(lockfd, len) < 0)
+		log_warn("maildir: cannot record UIDVALIDITY in the lock file: %s",
+			 strerror(errno));
+	return v;
+}

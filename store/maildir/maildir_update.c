@@ -1,0 +1,152 @@
+/*
+ * Changing messages: flags (a rename within cur/), expunge (an unlink),
+ * POP3 retrieval times (the index).  Flag renames take no lock: rename is
+ * atomic, and a rename that finds its file gone looks the message up again
+ * by base name, since another process may have renamed it first.
+ */
+#include "store/maildir/maildir.h"
+#include "core/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Tries of a rename or unlink that keeps losing to concurrent renames. */
+#define RENAME_TRIES 8
+
+/* Follows a concurrent rename of message i: true if it still exists. */
+static bool refind(struct maildir_box *box, unsigned i)
+{
+	char *now = maildir_find_base(box->path, box->extra[i].base);
+
+	if (now == NULL)
+		return false;
+	free(box->extra[i].fname);
+	box->extra[i].fname = now;
+	return true;
+}
+
+int maildir_update_flags(struct mailbox *mbox, uint32_t uid, unsigned add, unsigned remove)
+{
+	struct maildir_box *box = maildir_box(mbox);
+	int found = mailbox_find_uid(mbox, uid);
+	unsigned i;
+
+	if (found < 0)
+		return 0;	/* not in this view: already gone */
+	i = (unsigned)found;
+	/* \Recent belongs to the view, never to the file (RFC 3501 §2.3.2). */
+	add &= ~MSG_FLAG_RECENT;
+	remove &= ~MSG_FLAG_RECENT;
+	for (int attempt = 0; attempt < RENAME_TRIES; attempt++) {
+		struct maildir_msg_extra *x = &box->extra[i];
+		unsigned recent = mbox->msgs[i].flags & MSG_FLAG_RECENT;
+		/* From the current name, so others' changes are kept. */
+		unsigned flags = (maildir_flags_from_name(x->fname) | add) & ~remove;
+		char *newname = maildir_name_with_flags(x->base, x->fname, flags);
+		char *from, *to;
+		int ret, err;
+
+		if (strcmp(newname, x->fname) == 0) {
+			free(newname);
+			mbox->msgs[i].flags = flags | recent;
+			return 0;
+		}
+		from = xasprintf("%s/cur/%s", box->path, x->fname);
+		to = xasprintf("%s/cur/%s", box->path, newname);
+		ret = rename(from, to);
+		err = errno;
+		free(from);
+		free(to);
+		if (ret == 0) {
+			free(x->fname);
+			x->fname = newname;
+			mbox->msgs[i].flags = flags | recent;
+			return 0;
+		}
+		free(newname);
+		if (err != ENOENT)
+			return store_fail(mbox->st, maildir_errno(err) == STORE_ERR_NOSPACE ?
+					  STORE_ERR_NOSPACE : STORE_ERR_TEMP,
+					  "rename %s: %s", x->fname, strerror(err));
+		if (!refind(box, i))
+			return 0;	/* expunged meanwhile */
+	}
+	return store_fail(mbox->st, STORE_ERR_TEMP, "uid %u keeps being renamed", uid);
+}
+
+/* Unlinks message i's file; true if it is gone (by us or by someone else). */
+static bool unlink_msg(struct maildir_box *box, unsigned i, int *err_r)
+{
+	for (int attempt = 0; attempt < RENAME_TRIES; attempt++) {
+		char *path = xasprintf("%s/cur/%s", box->path, box->extra[i].fname);
+		int ret = unlink(path);
+
+		*err_r = errno;
+		free(path);
+		if (ret == 0)
+			return true;
+		if (*err_r != ENOENT)
+			return false;
+		/* Renamed since we looked (flags): unlink it under its new name. */
+		if (!refind(box, i))
+			return true;
+	}
+	*err_r = EAGAIN;
+	return false;
+}
+
+int maildir_expunge(struct mailbox *mbox, const uint32_t *uids, size_t count)
+{
+	struct maildir_box *box = maildir_box(mbox);
+	char *cur = xasprintf("%s/cur", box->path);
+	int lockfd, ret = 0, err;
+
+	/* Under the index lock, so the sync below is the one that forgets them. */
+	lockfd = maildir_lock(mbox->st, box->path);
+	if (lockfd < 0) {
+		free(cur);
+		return -1;
+	}
+	for (size_t k = 0; k < count; k++) {
+		int i = mailbox_find_uid(mbox, uids[k]);
+
+		if (i >= 0 && !unlink_msg(box, (unsigned)i, &err))
+			ret = store_fail(mbox->st, STORE_ERR_TEMP, "expunge uid %u: %s", uids[k],
+					 strerror(err));
+	}
+	/* The unlinks are durable before we say so. */
+	if (maildir_fsync_dir(cur) < 0 && ret == 0)
+		ret = store_fail(mbox->st, STORE_ERR_TEMP, "fsync %s: %s", cur, strerror(errno));
+	if (maildir_sync_locked(box, lockfd) < 0)
+		ret = -1;
+	maildir_unlock(&lockfd);
+	free(cur);
+	return ret;
+}
+
+int maildir_set_pop3_retrieved(struct mailbox *mbox, const uint32_t *uids, size_t count,
+			       time_t when)
+{
+	struct maildir_box *box = maildir_box(mbox);
+	int lockfd, ret;
+
+	lockfd = maildir_lock(mbox->st, box->path);
+	if (lockfd < 0)
+		return -1;
+	/* Re-read first: others may have changed the index since our view. */
+	ret = maildir_sync_locked(box, lockfd);
+	if (ret == 0) {
+		for (size_t k = 0; k < count; k++) {
+			int i = mailbox_find_uid(mbox, uids[k]);
+
+			if (i >= 0)
+				mbox->msgs[i].pop3_retrieved = when;
+		}
+		ret = maildir_box_write_index(box);
+	}
+	maildir_unlock(&lockfd);
+	return ret;
+}

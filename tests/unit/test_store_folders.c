@@ -1,0 +1,167 @@
+/*
+ * The Maildir++ mailbox list: folders as ROOT/USER/.a.b (names in the IMAP
+ * wire form), create with parents, delete, rename with children and the
+ * INBOX rule, and the subscriptions file.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/store.h"
+
+static char root[64];
+
+static int setup(void **state)
+{
+	strcpy(root, "/tmp/duomail-folders-XXXXXX");
+	assert_non_null(mkdtemp(root));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	assert_int_equal(system(cmd), 0);
+	return 0;
+}
+
+static struct store *open_store(void)
+{
+	struct store *st = NULL;
+	enum store_error err;
+
+	assert_int_equal(store_open(root, "alice", &st, &err), 0);
+	return st;
+}
+
+static void save(struct store *st, const char *text, uint32_t *uid_r)
+{
+	struct store_save *s;
+
+	assert_int_equal(store_save_begin(st, "INBOX", 0, 0, &s), 0);
+	assert_int_equal(store_save_write(s, text, strlen(text)), 0);
+	assert_int_equal(store_save_commit(&s, uid_r), 0);
+}
+
+static void list_names(struct store *st, char *out, size_t outlen)
+{
+	struct store_mailbox_info *list;
+	size_t n;
+
+	assert_int_equal(store_mailbox_list(st, &list, &n), 0);
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		strncat(out, list[i].name, outlen - strlen(out) - 2);
+		strcat(out, " ");
+	}
+	store_mailbox_list_free(&list, n);
+	assert_null(list);
+}
+
+static void test_folders(void **state)
+{
+	struct store *st = open_store();
+	struct mailbox *box;
+	char names[512], path[256];
+
+	list_names(st, names, sizeof(names));
+	assert_string_equal(names, "INBOX ");
+	assert_int_equal(store_mailbox_create(st, "Sent"), 0);
+	/* RFC 3501 §6.3.3: missing parents are made too */
+	assert_int_equal(store_mailbox_create(st, "Archive/2026/Entw&APw-rfe"), 0);
+	snprintf(path, sizeof(path), "%s/alice/.Archive.2026.Entw&APw-rfe/cur", root);
+	assert_int_equal(access(path, F_OK), 0);
+	list_names(st, names, sizeof(names));
+	assert_string_equal(names, "INBOX Archive Archive/2026 Archive/2026/Entw&APw-rfe Sent ");
+	assert_int_equal(store_mailbox_create(st, "Sent"), -1);
+	assert_int_equal(store_last_error(st, NULL), STORE_ERR_EXISTS);
+	assert_int_equal(store_mailbox_create(st, "inbox"), -1);
+	const char *bad[] = { "", "a//b", "/a", "a/", "a.b", "..", "a/../b", "x\ny" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(store_mailbox_create(st, bad[i]), -1);
+		assert_int_equal(store_last_error(st, NULL), STORE_ERR_INVALID);
+	}
+
+	/* delete: not INBOX, not with children, and then it is gone */
+	assert_int_equal(store_mailbox_delete(st, "INBOX"), -1);
+	assert_int_equal(store_last_error(st, NULL), STORE_ERR_PERM);
+	assert_int_equal(store_mailbox_delete(st, "Archive"), -1);
+	assert_int_equal(store_last_error(st, NULL), STORE_ERR_PERM);
+	assert_int_equal(store_mailbox_delete(st, "Nope"), -1);
+	assert_int_equal(store_last_error(st, NULL), STORE_ERR_NOTFOUND);
+	assert_int_equal(store_mailbox_delete(st, "Sent"), 0);
+	assert_int_equal(mailbox_open(st, "Sent", &box), -1);
+
+	/* rename moves the children along (RFC 3501 §6.3.5) */
+	assert_int_equal(store_mailbox_rename(st, "Archive", "Old"), 0);
+	list_names(st, names, sizeof(names));
+	assert_string_equal(names, "INBOX Old Old/2026 Old/2026/Entw&APw-rfe ");
+	assert_int_equal(store_mailbox_rename(st, "Old", "Old/inside"), -1);
+	assert_int_equal(store_last_error(st, NULL), STORE_ERR_INVALID);
+	assert_int_equal(store_mailbox_rename(st, "Old/2026", "Old"), -1);
+	assert_int_equal(store_last_error(st, NULL), STORE_ERR_EXISTS);
+	assert_int_equal(store_mailbox_rename(st, "Gone", "New"), -1);
+	assert_int_equal(store_last_error(st, NULL), STORE_ERR_NOTFOUND);
+
+	/* renaming INBOX moves its mail and leaves it empty */
+	save(st, "Subject: a\n\nA\n", NULL);
+	save(st, "Subject: b\n\nB\n", NULL);
+	assert_int_equal(mailbox_open(st, "INBOX", &box), 0);	/* one in cur/ too */
+	mailbox_close(&box);
+	save(st, "Subject: c\n\nC\n", NULL);
+	assert_int_equal(store_mailbox_rename(st, "INBOX", "Saved/inbox"), 0);
+	assert_int_equal(mailbox_open(st, "INBOX", &box), 0);
+	assert_int_equal(mailbox_count(box), 0);
+	mailbox_close(&box);
+	assert_int_equal(mailbox_open(st, "Saved/inbox", &box), 0);
+	assert_int_equal(mailbox_count(box), 3);
+	mailbox_close(&box);
+	store_close(&st);
+}
+
+static void test_subscriptions(void **state)
+{
+	struct store *st = open_store();
+	char **names, path[256];
+	size_t n;
+	FILE *f;
+
+	assert_int_equal(store_subscriptions(st, &names, &n), 0);
+	assert_int_equal(n, 0);
+	/* a Dovecot v2 file carries over */
+	snprintf(path, sizeof(path), "%s/alice/subscriptions", root);
+	f = fopen(path, "w");
+	fputs("V\t2\n\nSent\n", f);
+	fclose(f);
+	assert_int_equal(store_subscription_set(st, "Drafts", true), 0);
+	assert_int_equal(store_subscription_set(st, "Drafts", true), 0);
+	assert_int_equal(store_subscription_set(st, "Nonexistent/ok", true), 0);
+	assert_int_equal(store_subscription_set(st, "Sent", false), 0);
+	assert_int_equal(store_subscriptions(st, &names, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(names[0], "Drafts");
+	assert_string_equal(names[1], "Nonexistent/ok");
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	store_close(&st);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_folders, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_subscriptions, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
