@@ -78,10 +78,9 @@ static void expire_old(struct login_job *j, time_t now)
 		if (m->pop3_retrieved != 0 && now - m->pop3_retrieved >= limit)
 			uids[count++] = m->uid;
 	}
-	if (count > 0 && mailbox_expunge(j->box, uids, count) == 0) {
+	/* mailbox_expunge() leaves the view without them: no resync needed. */
+	if (count > 0 && mailbox_expunge(j->box, uids, count) == 0)
 		j->expired = count;
-		mailbox_sync(j->box);
-	}
 	free(uids);
 }
 

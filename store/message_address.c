@@ -115,9 +115,13 @@ static bool is(struct toks *t, char special)
 	return peek(t)->type == TOK_SPECIAL && peek(t)->special == special;
 }
 
-/* A phrase (display name): words joined by single spaces; '.' allowed
- * (obs-phrase).  Stops at a special other than '.'. */
-static char *phrase(struct toks *t)
+/*
+ * Words and dots from the current token on: a phrase (display name; words
+ * joined by single spaces where the input had space, '.' allowed as in
+ * obs-phrase) when spaced, else a dot-atom or quoted local part or domain
+ * (run together; domain literals too when allow_literal).  NULL if none.
+ */
+static char *join_words(struct toks *t, bool spaced, bool allow_literal)
 {
 	struct buf b;
 	char *out = NULL;
@@ -126,8 +130,9 @@ static char *phrase(struct toks *t)
 	for (;;) {
 		struct tok *k = peek(t);
 
-		if (k->type == TOK_WORD || k->type == TOK_QUOTED) {
-			if (b.len > 0 && k->space_before)
+		if (k->type == TOK_WORD || k->type == TOK_QUOTED ||
+		    (allow_literal && k->type == TOK_LITERAL)) {
+			if (spaced && b.len > 0 && k->space_before)
 				buf_append(&b, " ", 1);
 			buf_append(&b, k->text, strlen(k->text));
 		} else if (k->type == TOK_SPECIAL && k->special == '.') {
@@ -143,30 +148,14 @@ static char *phrase(struct toks *t)
 	return out;
 }
 
-/* dot-atom or quoted local part / domain: words and '.' run together. */
+static char *phrase(struct toks *t)
+{
+	return join_words(t, true, false);
+}
+
 static char *dotted(struct toks *t, bool allow_literal)
 {
-	struct buf b;
-	char *out = NULL;
-
-	buf_init(&b, (size_t)-1);
-	for (;;) {
-		struct tok *k = peek(t);
-
-		if (k->type == TOK_WORD || k->type == TOK_QUOTED ||
-		    (allow_literal && k->type == TOK_LITERAL)) {
-			buf_append(&b, k->text, strlen(k->text));
-		} else if (k->type == TOK_SPECIAL && k->special == '.') {
-			buf_append(&b, ".", 1);
-		} else {
-			break;
-		}
-		t->i++;
-	}
-	if (b.len > 0)
-		out = xstrdup(buf_ptr(&b));
-	buf_free(&b);
-	return out;
+	return join_words(t, false, allow_literal);
 }
 
 static struct message_address *addr_new(struct message_address ***tail)

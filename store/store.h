@@ -153,8 +153,9 @@ void msg_stream_close(struct msg_stream **stream);
  * error (it is simply skipped). */
 int mailbox_update_flags(struct mailbox *box, uint32_t uid, unsigned add, unsigned remove);
 
-/* Removes the messages durably (the change is fsync'd before return).
- * UIDs that are already gone are ignored. */
+/* Removes the messages durably (the change is fsync'd before return) and
+ * re-reads the view, which then no longer lists them.  UIDs that are
+ * already gone are ignored. */
 int mailbox_expunge(struct mailbox *box, const uint32_t *uids, size_t count);
 
 /* Records that POP3 retrieved these messages at when (for EXPIRE). */

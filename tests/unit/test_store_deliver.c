@@ -26,20 +26,6 @@
 
 static char dir[64], conf[128], mail[128], inbox[160];
 
-/* main.c is not in the library; this is the same contract (commands.h). */
-enum cmd_arg cmd_common_arg(int argc, char **argv, int *i, const char **config_r)
-{
-	const char *a = argv[*i];
-
-	if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
-		return CMD_ARG_HELP;
-	if (strcmp(a, "--config") == 0 && *i + 1 < argc) {
-		*config_r = argv[++*i];
-		return CMD_ARG_CONFIG;
-	}
-	return CMD_ARG_OTHER;
-}
-
 static void write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");

@@ -15,42 +15,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
-
-static char root[64];
-
-static int setup(void **state)
-{
-	strcpy(root, "/tmp/duomail-folders-XXXXXX");
-	assert_non_null(mkdtemp(root));
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
-	assert_int_equal(system(cmd), 0);
-	return 0;
-}
-
-static struct store *open_store(void)
-{
-	struct store *st = NULL;
-	enum store_error err;
-
-	assert_int_equal(store_open(root, "alice", &st, &err), 0);
-	return st;
-}
-
-static void save(struct store *st, const char *text, uint32_t *uid_r)
-{
-	struct store_save *s;
-
-	assert_int_equal(store_save_begin(st, "INBOX", 0, 0, &s), 0);
-	assert_int_equal(store_save_write(s, text, strlen(text)), 0);
-	assert_int_equal(store_save_commit(&s, uid_r), 0);
-}
+#include "store_fixture.h"
 
 static void list_names(struct store *st, char *out, size_t outlen)
 {

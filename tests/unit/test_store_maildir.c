@@ -24,54 +24,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
-
-static char root[64];
-static char user_dir[128];
-
-static int setup(void **state)
-{
-	strcpy(root, "/tmp/duomail-store-XXXXXX");
-	assert_non_null(mkdtemp(root));
-	snprintf(user_dir, sizeof(user_dir), "%s/alice", root);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
-	assert_int_equal(system(cmd), 0);
-	return 0;
-}
-
-static struct store *open_store(void)
-{
-	struct store *st = NULL;
-	enum store_error err;
-
-	assert_int_equal(store_open(root, "alice", &st, &err), 0);
-	return st;
-}
-
-static void save_full(struct store *st, const char *text, time_t received, unsigned flags,
-		      uint32_t *uid_r)
-{
-	struct store_save *s;
-	size_t half = strlen(text) / 2;
-
-	assert_int_equal(store_save_begin(st, "INBOX", received, flags, &s), 0);
-	/* in two pieces, so CRLF counting across writes is exercised */
-	assert_int_equal(store_save_write(s, text, half), 0);
-	assert_int_equal(store_save_write(s, text + half, strlen(text) - half), 0);
-	assert_int_equal(store_save_commit(&s, uid_r), 0);
-	assert_null(s);
-}
-
-static void save(struct store *st, const char *text, uint32_t *uid_r)
-{
-	save_full(st, text, 0, 0, uid_r);
-}
+#include "store_fixture.h"
 
 static char *read_all(struct mailbox *box, uint32_t uid)
 {
