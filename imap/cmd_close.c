@@ -55,7 +55,7 @@ bool cmd_close(struct imap_session *s, const struct imap_command *cmd)
 	}
 	j = xcalloc(1, sizeof(*j));
 	j->s = s;
-	async_run(conn_loop(s->conn), close_work, close_done, j);
+	imap_async(s, close_work, close_done, j);
 	return false;
 }
 

@@ -50,6 +50,6 @@ bool cmd_delete(struct imap_session *s, const struct imap_command *cmd)
 	j = xcalloc(1, sizeof(*j));
 	j->s = s;
 	j->name = xstrdup(name);
-	async_run(conn_loop(s->conn), delete_work, delete_done, j);
+	imap_async(s, delete_work, delete_done, j);
 	return false;
 }

@@ -97,7 +97,7 @@ static bool select_common(struct imap_session *s, const struct imap_command *cmd
 	j->s = s;
 	j->name = xstrdup(name);
 	j->readonly = readonly;
-	async_run(conn_loop(s->conn), select_work, select_done, j);
+	imap_async(s, select_work, select_done, j);
 	return false;
 }
 

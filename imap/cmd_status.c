@@ -110,6 +110,6 @@ bool cmd_status(struct imap_session *s, const struct imap_command *cmd)
 	j->s = s;
 	j->name = xstrdup(name);
 	j->want = want;
-	async_run(conn_loop(s->conn), status_work, status_done, j);
+	imap_async(s, status_work, status_done, j);
 	return false;
 }

@@ -12,7 +12,9 @@
 
 #include "core/conn.h"
 #include "imap/imap_parser.h"
+#include "imap/imap_view.h"
 
+struct imap_watch;
 struct sasl;
 struct store;
 
@@ -41,8 +43,13 @@ struct imap_session {
 
 	/* a command running asynchronously: input waits */
 	bool busy;
-	bool gone;			/* the connection closed while busy */
+	bool gone;			/* the connection closed while a job ran */
+	unsigned jobs;			/* imap_async() jobs on the thread pool */
 	char *cmd_tag;			/* tag of the running command */
+	bool uid;			/* it came as "UID <command>" (RFC 3501 §6.4.8) */
+	/* A command producing bulk output (FETCH) that stopped on
+	 * conn_output_full() sets this; it is called when output drains. */
+	void (*on_drain)(struct imap_session *s);
 
 	struct sasl *sasl;		/* AUTHENTICATE in progress */
 	char *user;
@@ -52,6 +59,14 @@ struct imap_session {
 	struct mailbox *box;
 	char *box_name;
 	bool readonly;			/* EXAMINE */
+	struct imap_view view;		/* what the client was told (imap_view.h) */
+	bool box_dirty;			/* a change was noticed: sync before the next command */
+	struct imap_watch *watch;	/* change notification for box */
+
+	/* IDLE (RFC 2177) */
+	bool idling;
+	bool idle_sync_running;
+	bool idle_done;			/* DONE arrived while a sync job ran */
 };
 
 /* Allowed states of a command, and its handler. */
@@ -71,7 +86,14 @@ const struct imap_cmd_def *imap_command_find(const char *name);
 
 /* imap_session.c */
 const struct config *imap_config(const struct imap_session *s);
+/* Ends an asynchronous command (handler returned false): input goes on. */
 void imap_command_done(struct imap_session *s);
+/* Runs work on the thread pool, then done on the loop.  The session lives
+ * until done returns; if the client left meanwhile s->gone is true: done
+ * must then send nothing, free its job and still call imap_command_done()
+ * (which frees the session) if it would have. */
+void imap_async(struct imap_session *s, void (*work)(void *arg), void (*done)(void *arg),
+		void *arg);
 void imap_session_free(struct imap_session *s);
 
 /* imap_resp.c: responses.  text is ours, never client input. */

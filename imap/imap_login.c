@@ -90,7 +90,7 @@ static void start_login(struct imap_session *s, const char *user, const char *pa
 	j->req.user = j->user;
 	j->req.password = j->password;
 	s->busy = true;
-	async_run(conn_loop(s->conn), login_work, login_done, j);
+	imap_async(s, login_work, login_done, j);
 }
 
 bool cmd_login(struct imap_session *s, const struct imap_command *cmd)

@@ -7,6 +7,7 @@
 #include "imap/imap.h"
 #include "imap/imap_session.h"
 
+#include "core/async.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/sasl.h"
@@ -26,6 +27,42 @@ static const struct imap_parser_limits imap_limits = {
 const struct config *imap_config(const struct imap_session *s)
 {
 	return conn_server(s->conn)->cfg;
+}
+
+struct imap_job {
+	struct imap_session *s;
+	void (*work)(void *arg);
+	void (*done)(void *arg);
+	void *arg;
+};
+
+static void job_work(void *arg)
+{
+	struct imap_job *j = arg;
+
+	j->work(j->arg);
+}
+
+static void job_done(void *arg)
+{
+	struct imap_job *j = arg;
+
+	j->s->jobs--;
+	j->done(j->arg);
+	free(j);
+}
+
+void imap_async(struct imap_session *s, void (*work)(void *arg), void (*done)(void *arg),
+		void *arg)
+{
+	struct imap_job *j = xcalloc(1, sizeof(*j));
+
+	j->s = s;
+	j->work = work;
+	j->done = done;
+	j->arg = arg;
+	s->jobs++;
+	async_run(conn_loop(s->conn), job_work, job_done, j);
 }
 
 static void dispatch(struct imap_session *s, const struct imap_command *cmd)
@@ -160,7 +197,11 @@ static void imap_process_input(struct imap_session *s)
 void imap_command_done(struct imap_session *s)
 {
 	s->busy = false;
+	s->uid = false;
+	s->on_drain = NULL;
 	if (s->gone) {
+		if (s->jobs > 0)
+			return;		/* the last job's done comes back here */
 		imap_session_free(s);
 		return;
 	}
@@ -201,6 +242,16 @@ static void imap_on_input(struct conn *c)
 	imap_process_input(conn_ctx(c));
 }
 
+static void imap_on_drain(struct conn *c)
+{
+	struct imap_session *s = conn_ctx(c);
+
+	if (s->on_drain != NULL)
+		s->on_drain(s);
+	else
+		imap_process_input(s);
+}
+
 static void imap_on_timeout(struct conn *c)
 {
 	struct imap_session *s = conn_ctx(c);
@@ -224,8 +275,8 @@ static void imap_on_close(struct conn *c)
 
 	log_info("%s: disconnected%s%s", conn_id(c), s->user ? " user=" : "", s->user ? s->user : "");
 	conn_set_ctx(c, NULL);
-	if (s->busy) {
-		s->gone = true;		/* the running job frees it */
+	if (s->jobs > 0) {
+		s->gone = true;		/* the last job's imap_command_done() frees it */
 		return;
 	}
 	imap_session_free(s);
@@ -235,7 +286,7 @@ const struct conn_handler imap_handler = {
 	.name = "imap",
 	.on_open = imap_on_open,
 	.on_input = imap_on_input,
-	.on_drain = imap_on_input,
+	.on_drain = imap_on_drain,
 	.on_tls_ready = imap_on_input,
 	.on_timeout = imap_on_timeout,
 	.on_shutdown = imap_on_shutdown,
