@@ -31,6 +31,7 @@
 struct buf;
 struct imap_arg;
 struct mailbox;
+struct store;
 struct store_msg;
 
 #define IMAP_SEARCH_MAX_DEPTH	64	/* nested lists, NOTs and ORs */
@@ -110,8 +111,9 @@ int imap_search_resolve(struct search_key *key, unsigned count, uint32_t last_ui
 
 struct imap_search_run;
 
-/* Prepares the evaluation of key (resolved; it must outlive the run). */
-struct imap_search_run *imap_search_run_new(struct search_key *key);
+/* Prepares the evaluation of key (resolved; it must outlive the run) in a
+ * mailbox of store st (whose last error tells an expunged message). */
+struct imap_search_run *imap_search_run_new(struct search_key *key, struct store *st);
 void imap_search_run_free(struct imap_search_run **run);
 
 /* Does message seq (msg, in box) match?  1 yes, 0 no, -1 the store failed
