@@ -20,6 +20,9 @@
 #include <string.h>
 #include <time.h>
 
+/* Reads start small and grow: a header key is decided after the first
+ * read or two without pulling in a big body behind the header. */
+#define READ_FIRST	(8u << 10)
 #define READ_CHUNK	(64u << 10)
 
 enum tri { NO, YES, MAYBE };
@@ -235,6 +238,7 @@ static int read_message(struct imap_search_run *run, struct mailbox *box)
 {
 	struct msg_stream *stream;
 	enum tri r = MAYBE;
+	size_t want = READ_FIRST;
 
 	if (mailbox_msg_open(box, run->msg->uid, &stream) < 0)
 		return store_last_error(run->st, NULL) == STORE_ERR_EXPUNGED ? 0 : -1;
@@ -242,7 +246,10 @@ static int read_message(struct imap_search_run *run, struct mailbox *box)
 	run->reading = true;
 	message_search_begin(run->ms);
 	while (r == MAYBE) {
-		ssize_t n = msg_stream_read(stream, run->chunk, READ_CHUNK);
+		ssize_t n = msg_stream_read(stream, run->chunk, want);
+
+		if (want < READ_CHUNK)
+			want *= 2;
 
 		if (n < 0) {
 			msg_stream_close(&stream);
