@@ -78,6 +78,8 @@ static void search_write(struct imap_session *s)
 			buf_free(&b);
 			s->on_drain = search_write;
 			s->cmd_free = search_job_free;
+			/* from a job's done callback nothing else flushes */
+			conn_flush(s->conn);
 			return;
 		}
 		buf_reset(&b);

@@ -150,6 +150,12 @@ static int setup(void **state)
 	return 0;
 }
 
+static int setup_bob(void **state)
+{
+	lb_start(&imap_handler, "bob:{PLAIN}pw\n");
+	return 0;
+}
+
 static int teardown(void **state)
 {
 	lb_stop();
@@ -426,6 +432,124 @@ static void test_expunged_in_view(void **state)
 	logout(fd);
 }
 
+/* Pipelined commands wait for SEARCH's job and come out in order; a
+ * client that leaves while a search runs on the thread pool leaves
+ * nothing behind (ASan checks the leak, the loop its handles). */
+static void test_pipelining_and_leaving(void **state)
+{
+	int fd = login_select();
+	static const char pipelined[] =
+		"p1 SEARCH BODY needle\r\np2 UID SEARCH SEEN\r\np3 SEARCH 2:3 UNDRAFT\r\n";
+
+	assert_int_equal(write(fd, pipelined, strlen(pipelined)), (ssize_t)strlen(pipelined));
+	lb_expect(fd, "* SEARCH 4\r\n", false);
+	lb_expect(fd, "p1 OK", false);
+	lb_expect(fd, "* SEARCH 2\r\n", false);
+	lb_expect(fd, "p2 OK", false);
+	lb_expect(fd, "* SEARCH 2\r\n", false);
+	lb_expect(fd, "p3 OK", false);
+	lb_send_slowly(fd, "q1 SEARCH TEXT nothing-matches-this\r\n");
+	close(fd);
+	for (int i = 0; i < 5000 && lb_srv.nconns > 0; i++)
+		lb_run_for(1);
+	assert_int_equal(lb_srv.nconns, 0);
+}
+
+/* A result too big for the output queue (some 400 KB for 60000 messages)
+ * to a client that reads slowly: written with back-pressure, complete and
+ * in order. */
+static void test_big_result(void **state)
+{
+	enum { N = 60000 };
+	struct store *st;
+	enum store_error err;
+	char path[256];
+	int fd, rcvbuf = 4096;
+
+	assert_int_equal(store_open(lb_root, "bob", &st, &err), 0);
+	store_close(&st);
+	/* dropped straight into the Maildir, as another MDA would */
+	for (int i = 0; i < N; i++) {
+		snprintf(path, sizeof(path), "%s/bob/cur/%d.test:2,S", lb_root, 1000000 + i);
+		FILE *f = fopen(path, "w");
+		assert_non_null(f);
+		fputs("Subject: many\r\n\r\nx\r\n", f);
+		fclose(f);
+	}
+	fd = lb_connect();
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	lb_expect(fd, "* OK", false);
+	lb_send_slowly(fd, "a1 LOGIN bob pw\r\n");
+	lb_expect(fd, "a1 OK", false);
+	lb_send_slowly(fd, "a2 EXAMINE INBOX\r\n");
+	lb_expect(fd, "* FLAGS", false);
+	lb_expect(fd, "* OK [PERMANENTFLAGS", false);
+	lb_expect(fd, "* 60000 EXISTS", false);
+	lb_expect(fd, "* 60000 RECENT", false);
+	lb_expect(fd, "* OK [UIDVALIDITY", false);
+	lb_expect(fd, "* OK [UIDNEXT", false);
+	lb_expect(fd, "a2 OK", false);
+	lb_send_slowly(fd, "a3 SEARCH SEEN SUBJECT \"\" NOT 7\r\n");
+	lb_run_for(300);		/* the server fills what it may, then waits */
+
+	/* read it all, checking each number as it comes */
+	char want[32], got[32];
+	size_t glen = 0;
+	unsigned next = 1;
+	bool prefix = false;
+	static const char head[] = "* SEARCH";
+	size_t hpos = 0;
+
+	if (lb_rlen > 0)
+		fail_msg("unexpected output before SEARCH: %s", lb_rbuf);
+	for (int spins = 0; spins < 30000; spins++) {
+		char chunk[8192];
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		uv_run(&lb_loop, UV_RUN_NOWAIT);
+		if (poll(&p, 1, 1) != 1)
+			continue;
+		n = read(fd, chunk, sizeof(chunk));
+		assert_true(n > 0);
+		for (ssize_t i = 0; i < n; i++) {
+			char c = chunk[i];
+
+			if (!prefix) {
+				assert_int_equal(c, head[hpos]);
+				if (++hpos == sizeof(head) - 1)
+					prefix = true;
+				continue;
+			}
+			if (c == ' ' || c == '\r') {
+				if (glen > 0) {
+					if (next == 7)
+						next++;
+					snprintf(want, sizeof(want), "%u", next++);
+					got[glen] = '\0';
+					assert_string_equal(got, want);
+					glen = 0;
+				}
+				if (c == '\r') {
+					assert_int_equal(next, N + 1);
+					/* the rest: "\n", then the tagged OK */
+					memcpy(lb_rbuf, chunk + i + 1, (size_t)(n - i - 1));
+					lb_rlen = (size_t)(n - i - 1);
+					lb_rbuf[lb_rlen] = '\0';
+					goto done;
+				}
+			} else {
+				assert_true(glen < sizeof(got) - 1);
+				got[glen++] = c;
+			}
+		}
+	}
+	fail_msg("SEARCH result incomplete at %u", next);
+done:
+	lb_expect(fd, "\na3 OK", false);
+	logout(fd);
+}
+
 /* What evaluation reads, straight against the store: keys the index
  * answers open no file; header keys stop early; body keys read it all. */
 static void test_cost(void **state)
@@ -500,7 +624,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_logic_and_uid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expunged_in_view, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pipelining_and_leaving, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cost, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_big_result, setup_bob, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
