@@ -44,10 +44,19 @@ struct maildir_msg_extra {
 	char *fname;		/* its name in cur/ when last seen */
 };
 
+/* What the folder's directories and index looked like at the last sync. */
+struct maildir_stamp {
+	bool valid;
+	struct timespec cur, new, index, taken;
+	ino_t index_ino;
+	off_t index_size;
+};
+
 struct maildir_box {
 	struct mailbox base;
 	char *path;		/* the folder directory (holds cur/ new/ tmp/ and the index) */
 	struct maildir_msg_extra *extra;	/* parallel to base.msgs */
+	struct maildir_stamp stamp;
 };
 
 /* ---- maildir_store.c: the user's store, folders' paths, locks ---- */
@@ -69,6 +78,14 @@ unsigned maildir_next_counter(void);
 /* A view of the folder at path (taking path); not yet synced. */
 struct maildir_box *maildir_box_new(struct store *st, char *path);
 void maildir_box_free(struct maildir_box **box);
+
+/* ---- maildir_stamp.c: skipping a sync when nothing changed ---- */
+/* Reads the directories' and index's times now (cur/ and new/ only when
+ * dirs is true).  -1 if any cannot be read: then sync. */
+int maildir_stamp_take(const char *path, bool dirs, struct maildir_stamp *st);
+/* May a sync be skipped: nothing differs from the stamp, and the stamp is
+ * old enough that a change in the same clock tick cannot hide behind it? */
+bool maildir_stamp_unchanged(const struct maildir_stamp *then, const struct maildir_stamp *now);
 
 /* ---- maildir_index.c: the duomail-index file ---- */
 struct maildir_index_entry {
