@@ -293,6 +293,7 @@ void maildir_box_free(struct maildir_box **boxp)
 	if (box == NULL)
 		return;
 	maildir_view_free(box);
+	maildir_keywords_free(box);
 	free(box->path);
 	free(box);
 	*boxp = NULL;
@@ -427,6 +428,7 @@ const struct store_ops maildir_store_ops = {
 	.msg_read = maildir_msg_read,
 	.msg_close = maildir_msg_close,
 	.update_flags = maildir_update_flags,
+	.keyword_add = maildir_keyword_add,
 	.expunge = maildir_expunge,
 	.set_pop3_retrieved = maildir_set_pop3_retrieved,
 	.save_begin = maildir_save_begin,
