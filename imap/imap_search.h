@@ -6,8 +6,9 @@
  * message by message against the store (imap_search_eval.c).
  *
  * Semantics chosen where the RFC leaves room:
- *   - Keywords are not stored (PERMANENTFLAGS has no \*): KEYWORD matches
- *     nothing, UNKEYWORD everything.
+ *   - KEYWORD matches the messages that have the keyword in the store
+ *     (names compared case-insensitively); a keyword the mailbox has never
+ *     had matches nothing, so UNKEYWORD of it matches everything.
  *   - String keys match a case-insensitive substring of the decoded text
  *     (store/message_search.h).  FROM, TO, CC, BCC and SUBJECT look at the
  *     header field of that name.  An empty string matches every message,
@@ -37,12 +38,13 @@ struct store_msg;
 #define IMAP_SEARCH_MAX_DEPTH	64	/* nested lists, NOTs and ORs */
 
 enum search_key_type {
-	SEARCH_ALL,		/* ALL, UNKEYWORD, a string key with "" */
-	SEARCH_NONE,		/* KEYWORD */
+	SEARCH_ALL,		/* ALL, a string key with "" */
+	SEARCH_NONE,		/* matches nothing */
 	SEARCH_AND,		/* a parenthesized list, and the top level */
 	SEARCH_OR,		/* two children */
 	SEARCH_NOT,		/* one child */
 	SEARCH_FLAGS,		/* (flags & flag_mask) == flag_value */
+	SEARCH_KEYWORD,		/* str names it; UNKEYWORD is NOT KEYWORD */
 	SEARCH_SEQSET,		/* message sequence numbers */
 	SEARCH_UIDSET,
 	SEARCH_LARGER,		/* RFC822.SIZE > size */
@@ -67,9 +69,10 @@ struct search_key {
 	uint32_t size;
 	uint32_t date;			/* year * 10000 + month * 100 + day */
 	char *field;			/* HEADER */
-	char *str;			/* HEADER, BODY, TEXT: UTF-8 */
+	char *str;			/* HEADER, BODY, TEXT: UTF-8; KEYWORD */
 	size_t len;
-	int needle;			/* evaluation's own: the string's index */
+	int needle;			/* evaluation's own: the string's index, */
+	int keyword;			/* and the keyword's in the mailbox (-1: none) */
 };
 
 /* ---- parsing (imap_search_parse.c) ---- */

@@ -32,6 +32,7 @@ struct imap_search_run {
 	struct store *st;
 	struct message_search *ms;	/* NULL: no key reads the message */
 	char *chunk;
+	const struct mailbox *keywords_of;	/* the box KEYWORD keys were looked up in */
 
 	/* the message being tried */
 	unsigned seq;
@@ -181,6 +182,8 @@ static enum tri eval(const struct imap_search_run *run, const struct search_key 
 		return c == MAYBE ? MAYBE : c == YES ? NO : YES;
 	case SEARCH_FLAGS:
 		return is((run->msg->flags & k->flag_mask) == k->flag_value);
+	case SEARCH_KEYWORD:
+		return is(k->keyword >= 0 && (run->msg->keywords & (1u << k->keyword)) != 0);
 	case SEARCH_SEQSET:
 		return is(imap_seqset_contains(&k->set, run->seq));
 	case SEARCH_UIDSET:
@@ -272,11 +275,25 @@ static int read_message(struct imap_search_run *run, struct mailbox *box)
 	return r == YES;
 }
 
+/* Keyword names to the mailbox's bit numbers.  A number, once given out,
+ * keeps its name, so one look-up serves a whole run. */
+static void find_keywords(struct search_key *k, const struct mailbox *box)
+{
+	for (struct search_key *c = k->children; c != NULL; c = c->next)
+		find_keywords(c, box);
+	if (k->type == SEARCH_KEYWORD)
+		k->keyword = mailbox_keyword_find(box, k->str);
+}
+
 int imap_search_run_match(struct imap_search_run *run, struct mailbox *box, unsigned seq,
 			  const struct store_msg *msg)
 {
 	enum tri r;
 
+	if (run->keywords_of != box) {
+		find_keywords(run->key, box);
+		run->keywords_of = box;
+	}
 	run->seq = seq;
 	run->msg = msg;
 	run->internal_day = local_day(msg->received);

@@ -46,7 +46,7 @@ static const struct key_def {
 	{ "FLAGGED", SEARCH_FLAGS, ARG_NONE, MSG_FLAG_FLAGGED, MSG_FLAG_FLAGGED, NULL },
 	{ "FROM", SEARCH_HEADER, ARG_STRING, 0, 0, "From" },
 	{ "HEADER", SEARCH_HEADER, ARG_FIELD_STRING, 0, 0, NULL },
-	{ "KEYWORD", SEARCH_NONE, ARG_KEYWORD, 0, 0, NULL },
+	{ "KEYWORD", SEARCH_KEYWORD, ARG_KEYWORD, 0, 0, NULL },
 	{ "LARGER", SEARCH_LARGER, ARG_NUMBER, 0, 0, NULL },
 	/* "functionally equivalent to (RECENT UNSEEN)" */
 	{ "NEW", SEARCH_FLAGS, ARG_NONE, MSG_FLAG_RECENT | MSG_FLAG_SEEN, MSG_FLAG_RECENT, NULL },
@@ -69,7 +69,7 @@ static const struct key_def {
 	{ "UNDELETED", SEARCH_FLAGS, ARG_NONE, MSG_FLAG_DELETED, 0, NULL },
 	{ "UNDRAFT", SEARCH_FLAGS, ARG_NONE, MSG_FLAG_DRAFT, 0, NULL },
 	{ "UNFLAGGED", SEARCH_FLAGS, ARG_NONE, MSG_FLAG_FLAGGED, 0, NULL },
-	{ "UNKEYWORD", SEARCH_ALL, ARG_KEYWORD, 0, 0, NULL },
+	{ "UNKEYWORD", SEARCH_NOT, ARG_KEYWORD, 0, 0, NULL },
 	{ "UNSEEN", SEARCH_FLAGS, ARG_NONE, MSG_FLAG_SEEN, 0, NULL },
 };
 
@@ -99,6 +99,7 @@ static struct search_key *new_key(enum search_key_type type)
 
 	k->type = type;
 	k->needle = -1;
+	k->keyword = -1;
 	return k;
 }
 
@@ -172,6 +173,18 @@ static bool field_name_ok(const char *s, size_t len)
 		return false;
 	for (size_t i = 0; i < len; i++)
 		if (s[i] < 33 || s[i] > 126 || s[i] == ':')
+			return false;
+	return true;
+}
+
+/* §9 flag-keyword = atom: the same names STORE takes (imap_view.c). */
+static bool keyword_ok(const struct imap_arg *a)
+{
+	if (a->type != IMAP_ARG_ATOM || a->len == 0)
+		return false;
+	for (size_t i = 0; i < a->len; i++)
+		if ((unsigned char)a->str[i] <= ' ' || (unsigned char)a->str[i] >= 0x7f ||
+		    strchr("()[]{%*\"\\", a->str[i]) != NULL)
 			return false;
 	return true;
 }
@@ -278,9 +291,17 @@ static int parse_args(struct cursor *c, const struct key_def *def, unsigned dept
 		return parse_set(c, next_arg(c), def->type, key_r);
 	case ARG_KEYWORD:
 		a = next_arg(c);
-		if (a == NULL || a->type != IMAP_ARG_ATOM)
+		if (a == NULL || !keyword_ok(a))
 			return bad(c, "%s needs a keyword.", def->name);
-		k = new_key(def->type);
+		k = new_key(SEARCH_KEYWORD);
+		k->str = xstrdup(a->str);
+		k->len = a->len;
+		if (def->type == SEARCH_NOT) {
+			struct search_key *not = new_key(SEARCH_NOT);
+
+			not->children = k;
+			k = not;
+		}
 		break;
 	case ARG_KEY:
 	case ARG_TWO_KEYS:
@@ -435,6 +456,9 @@ void imap_search_key_dump(struct buf *b, const struct search_key *k)
 			}
 		}
 		buf_printf(b, ")");
+		return;
+	case SEARCH_KEYWORD:
+		buf_printf(b, "KEYWORD(%s)", k->str);
 		return;
 	case SEARCH_SEQSET:
 	case SEARCH_UIDSET:

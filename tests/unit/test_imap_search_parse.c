@@ -95,9 +95,9 @@ static void test_flag_keys(void **state)
 	assert_parse("NEW", "(FLAGS(-SEEN +RECENT))");
 	/* OLD is NOT RECENT, not NOT NEW */
 	assert_parse("OLD", "(FLAGS(-RECENT))");
-	/* keywords are not stored */
-	assert_parse("KEYWORD $Forwarded", "(NONE)");
-	assert_parse("UNKEYWORD foo", "(ALL)");
+	/* keywords (flag-keyword = atom); UNKEYWORD is NOT KEYWORD */
+	assert_parse("KEYWORD $Forwarded", "(KEYWORD($Forwarded))");
+	assert_parse("UNKEYWORD foo", "(NOT(KEYWORD(foo)))");
 	/* key names are case-insensitive */
 	assert_parse("seen unSeen aLL", "(FLAGS(+SEEN) FLAGS(-SEEN) ALL)");
 }
@@ -210,6 +210,9 @@ static void test_bad(void **state)
 	assert_parse("BEFORE", "BAD: BEFORE needs a date.");
 	assert_parse("KEYWORD", "BAD: KEYWORD needs a keyword.");
 	assert_parse("UNKEYWORD \"x\"", "BAD: UNKEYWORD needs a keyword.");
+	assert_parse("KEYWORD \\Seen", "BAD: KEYWORD needs a keyword.");	/* a flag, no atom */
+	assert_parse("KEYWORD a*b", "BAD: KEYWORD needs a keyword.");
+	assert_parse("KEYWORD a]", "BAD: KEYWORD needs a keyword.");
 	assert_parse("NOT", "BAD: NOT needs a search key.");
 	assert_parse("OR SEEN", "BAD: OR needs two search keys.");
 	assert_parse("OR", "BAD: OR needs two search keys.");
