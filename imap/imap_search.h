@@ -39,7 +39,6 @@ struct store_msg;
 
 enum search_key_type {
 	SEARCH_ALL,		/* ALL, a string key with "" */
-	SEARCH_NONE,		/* matches nothing */
 	SEARCH_AND,		/* a parenthesized list, and the top level */
 	SEARCH_OR,		/* two children */
 	SEARCH_NOT,		/* one child */

@@ -164,8 +164,6 @@ static enum tri eval(const struct imap_search_run *run, const struct search_key 
 	switch (k->type) {
 	case SEARCH_ALL:
 		return YES;
-	case SEARCH_NONE:
-		return NO;
 	case SEARCH_AND:
 		r = YES;
 		for (const struct search_key *ch = k->children; ch != NULL && r != NO; ch = ch->next)

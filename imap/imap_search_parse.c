@@ -432,9 +432,6 @@ void imap_search_key_dump(struct buf *b, const struct search_key *k)
 	case SEARCH_ALL:
 		buf_printf(b, "ALL");
 		return;
-	case SEARCH_NONE:
-		buf_printf(b, "NONE");
-		return;
 	case SEARCH_AND:
 	case SEARCH_OR:
 	case SEARCH_NOT:

@@ -557,6 +557,128 @@ done:
 	logout(fd);
 }
 
+/* Runs SEARCH args straight against the store; the matches as a bit set
+ * of sequence numbers (bit 0 = message 1), the reads in *opened_r. */
+static unsigned run_search(struct store *st, struct mailbox *box, const char *args,
+			   unsigned *opened_r, uint64_t *bytes_r)
+{
+	struct imap_parser_limits limits = { 1 << 20, 1 << 20, 4096, 32, 100000 };
+	struct imap_parser *p = imap_parser_new(&limits);
+	struct search_key *key;
+	struct imap_search_run *run;
+	char line[4096], err_text[128];
+	unsigned got = 0, opened;
+	uint64_t bytes;
+
+	snprintf(line, sizeof(line), "t SEARCH %s", args);
+	assert_int_equal(imap_parser_line(p, line, strlen(line)), IMAP_PARSE_DONE);
+	const struct imap_command *cmd = imap_parser_command(p);
+	if (imap_search_parse(cmd->args, cmd->nargs, &key, err_text, sizeof(err_text)) !=
+	    IMAP_SEARCH_OK)
+		fail_msg("SEARCH %s: %s", args, err_text);
+	assert_int_equal(imap_search_resolve(key, mailbox_count(box),
+					     mailbox_msg(box, mailbox_count(box) - 1)->uid,
+					     err_text, sizeof(err_text)), 0);
+	run = imap_search_run_new(key, st);
+	for (unsigned i = 0; i < mailbox_count(box); i++) {
+		int r = imap_search_run_match(run, box, i + 1, mailbox_msg(box, i));
+
+		assert_true(r >= 0);
+		if (r)
+			got |= 1u << i;
+	}
+	imap_search_run_stats(run, &opened, &bytes);
+	if (opened_r != NULL)
+		*opened_r = opened;
+	if (bytes_r != NULL)
+		*bytes_r = bytes;
+	imap_search_run_free(&run);
+	assert_null(run);
+	imap_search_key_free(&key);
+	imap_parser_free(&p);
+	return got;
+}
+
+static const char *const logic_leaves[] = {
+	"SEEN", "FLAGGED", "DRAFT", "UNDELETED", "RECENT", "KEYWORD Work", "UID 3:5",
+	"2:4", "LARGER 1000", "SINCE 1-Jan-2026", "SENTBEFORE 1-Jan-2025", "SENTON 1-Mar-2024",
+	"FROM example.org", "SUBJECT \"gr\xc3\xbc\"", "HEADER X-Priority \"\"",
+	"BODY needle", "BODY \"caf\xc3\xa9\"", "TEXT quarterly", "TEXT dave", "BODY lorem",
+};
+#define NLEAVES (sizeof(logic_leaves) / sizeof(logic_leaves[0]))
+#define ALL5 ((1u << 5) - 1)
+
+/* Writes a random expression of at most depth d to b and returns the set
+ * it must match, by set algebra over what each leaf matches alone. */
+static unsigned random_expr(struct buf *b, int d, unsigned *seed, const unsigned *leaf_sets)
+{
+	unsigned x, y;
+	int choice = d == 0 ? 3 : (int)(rand_r(seed) % 4);
+
+	switch (choice) {
+	case 0:
+		buf_printf(b, "OR (");
+		x = random_expr(b, d - 1, seed, leaf_sets);
+		buf_printf(b, ") (");
+		y = random_expr(b, d - 1, seed, leaf_sets);
+		buf_printf(b, ")");
+		return x | y;
+	case 1:		/* a list: implicit AND */
+		buf_printf(b, "(");
+		x = random_expr(b, d - 1, seed, leaf_sets);
+		buf_printf(b, " ");
+		y = random_expr(b, d - 1, seed, leaf_sets);
+		buf_printf(b, ")");
+		return x & y;
+	case 2:
+		buf_printf(b, "NOT ");
+		return ALL5 & ~random_expr(b, d - 1, seed, leaf_sets);
+	default: {
+		size_t l = rand_r(seed) % NLEAVES;
+
+		buf_printf(b, "%s", logic_leaves[l]);
+		return leaf_sets[l];
+	}
+	}
+}
+
+/* Random trees of keys that the index, the header and the body decide,
+ * against set algebra: stopping early (a NO decides an AND, a YES an OR,
+ * MAYBE waits for more of the message) never changes a result. */
+static void test_logic_random(void **state)
+{
+	unsigned leaf_sets[NLEAVES], seed = 6444;
+	struct store *st;
+	struct mailbox *box;
+	enum store_error err;
+
+	assert_int_equal(store_open(lb_root, "alice", &st, &err), 0);
+	assert_int_equal(mailbox_open(st, "INBOX", &box), 0);
+	assert_int_equal(mailbox_claim_recent(box), 0);
+	for (size_t i = 0; i < NLEAVES; i++)
+		leaf_sets[i] = run_search(st, box, logic_leaves[i], NULL, NULL);
+	assert_int_equal(leaf_sets[15], 1u << 3);	/* BODY needle: message 4 */
+	assert_int_equal(leaf_sets[5], 1u << 4);	/* KEYWORD Work: message 5 */
+
+	for (int round = 0; round < 400; round++) {
+		struct buf b;
+		unsigned want;
+
+		buf_init(&b, 4000);
+		want = random_expr(&b, 1 + round % 4, &seed, leaf_sets);
+		if (rand_r(&seed) % 2) {	/* and the top level's implicit AND */
+			buf_printf(&b, " ");
+			want &= random_expr(&b, 2, &seed, leaf_sets);
+		}
+		unsigned got = run_search(st, box, buf_ptr(&b), NULL, NULL);
+		if (got != want)
+			fail_msg("SEARCH %s: got %#x, want %#x", buf_ptr(&b), got, want);
+		buf_free(&b);
+	}
+	mailbox_close(&box);
+	store_close(&st);
+}
+
 /* What evaluation reads, straight against the store: keys the index
  * answers open no file; header keys stop early; body keys read it all. */
 static void test_cost(void **state)
@@ -564,6 +686,7 @@ static void test_cost(void **state)
 	struct store *st;
 	struct mailbox *box;
 	enum store_error err;
+	uint64_t bytes;
 
 	assert_int_equal(store_open(lb_root, "alice", &st, &err), 0);
 	assert_int_equal(mailbox_open(st, "INBOX", &box), 0);
@@ -585,39 +708,16 @@ static void test_cost(void **state)
 	};
 
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-		struct imap_parser_limits limits = { 1 << 20, 1 << 20, 4096, 32, 1000 };
-		struct imap_parser *p = imap_parser_new(&limits);
-		struct search_key *key;
-		struct imap_search_run *run;
-		char line[256], err_text[128], got[16] = "";
-		unsigned opened;
-		uint64_t bytes;
+		unsigned opened, set = run_search(st, box, cases[c].args, &opened, &bytes);
+		char got[8] = "";
 
-		snprintf(line, sizeof(line), "t SEARCH %s", cases[c].args);
-		assert_int_equal(imap_parser_line(p, line, strlen(line)), IMAP_PARSE_DONE);
-		const struct imap_command *cmd = imap_parser_command(p);
-		assert_int_equal(imap_search_parse(cmd->args, cmd->nargs, &key, err_text,
-						   sizeof(err_text)), IMAP_SEARCH_OK);
-		assert_int_equal(imap_search_resolve(key, mailbox_count(box),
-						     mailbox_msg(box, mailbox_count(box) - 1)->uid,
-						     err_text, sizeof(err_text)), 0);
-		run = imap_search_run_new(key, st);
-		for (unsigned i = 0; i < mailbox_count(box); i++) {
-			int r = imap_search_run_match(run, box, i + 1, mailbox_msg(box, i));
-
-			assert_true(r >= 0);
-			if (r)
+		for (unsigned i = 0; i < 5; i++)
+			if (set & (1u << i))
 				got[strlen(got)] = (char)('1' + i);
-		}
-		imap_search_run_stats(run, &opened, &bytes);
 		if (strcmp(got, cases[c].matches) != 0 || opened != cases[c].opened ||
 		    bytes > cases[c].max_bytes)
 			fail_msg("SEARCH %s: matched %s, read %u messages, %llu bytes", cases[c].args,
 				 got, opened, (unsigned long long)bytes);
-		imap_search_run_free(&run);
-		assert_null(run);
-		imap_search_key_free(&key);
-		imap_parser_free(&p);
 	}
 	mailbox_close(&box);
 	store_close(&st);
@@ -634,6 +734,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_expunged_in_view, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pipelining_and_leaving, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cost, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_logic_random, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_big_result, setup_bob, teardown),
 	};
 

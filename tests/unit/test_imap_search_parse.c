@@ -307,6 +307,61 @@ static void test_dates(void **state)
 	assert_int_equal(imap_search_parse_date("1 Jan 1970", 10, &d), -1);
 }
 
+/* Random token soup: every command the command parser takes is either a
+ * tree or a BAD from ours, never a crash or a leak (ASan). */
+static void test_random(void **state)
+{
+	static const char *const tokens[] = {
+		"ALL", "SEEN", "NOT", "OR", "(", ")", "FROM", "\"x\"", "HEADER", "Subject",
+		"\"\"", "1:*", "*", "0", "UID", "BEFORE", "1-Feb-1994", "32-Feb-1994", "LARGER",
+		"123", "-5", "CHARSET", "UTF-8", "KOI8-R", "KEYWORD", "$x", "TEXT", "BODY", "NIL",
+		"{3+}\r\nabc", "SENTON", "\"5-may-2020\"", "UNKEYWORD", "NEW", "x", "()",
+	};
+	unsigned seed = 3501, done = 0, ok = 0;
+	struct imap_parser *p = imap_parser_new(&limits);
+
+	for (int round = 0; round < 20000; round++) {
+		char line[2048] = "t SEARCH";
+		int n = 1 + rand_r(&seed) % 12;
+		bool literal = false;
+
+		for (int i = 0; i < n && !literal; i++) {
+			const char *t = tokens[rand_r(&seed) % (sizeof(tokens) / sizeof(tokens[0]))];
+
+			strcat(line, " ");
+			strcat(line, t);
+			literal = strchr(t, '{') != NULL;
+		}
+		char *lf = strchr(line, '\r');
+		enum imap_parse_result r;
+
+		if (lf != NULL) {
+			/* "{3+}" CRLF "abc": a literal, then the line goes on */
+			*lf = '\0';
+			r = imap_parser_line(p, line, strlen(line));
+			if (r != IMAP_PARSE_LITERAL)
+				continue;
+			imap_parser_literal_data(p, "abc", 3);
+			r = imap_parser_line(p, "", 0);
+		} else {
+			r = imap_parser_line(p, line, strlen(line));
+		}
+		if (r != IMAP_PARSE_DONE)
+			continue;
+		char *out = parse_args(imap_parser_command(p));
+
+		done++;
+		ok += out[0] == '(';
+		assert_true(out[0] == '(' || strncmp(out, "BAD: ", 5) == 0 ||
+			    strcmp(out, "BADCHARSET") == 0);
+		free(out);
+	}
+	imap_parser_free(&p);
+	/* the soup reaches the search parser, and some of it is good */
+	assert_true(done > 5000);
+	assert_true(ok > 500);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +374,7 @@ int main(void)
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_dates),
+		cmocka_unit_test(test_random),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
