@@ -6,7 +6,8 @@
  * encoded words including the RFC's own section 8 examples, charset
  * conversion with iconv (stateful, multibyte cut across feeds, invalid
  * sequences, unknown charsets), the fold table against glibc, streaming
- * substring search, and random input through all of them under ASan.
+ * substring search, the day of an RFC 5322 Date:, and random input through
+ * all of them under ASan.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +23,7 @@
 
 #include "core/buf.h"
 #include "store/message_charset.h"
+#include "store/message_date.h"
 #include "store/message_decode.h"
 #include "store/text_find.h"
 #include "store/text_fold.h"
@@ -447,6 +449,51 @@ static void test_find(void **state)
 	text_find_free(&f);
 }
 
+/* ---- Date: days (RFC 5322 §3.3, §4.3) ---- */
+
+static uint32_t day_of(const char *value)
+{
+	uint32_t d = 12345;
+
+	if (message_date_day(value, &d) < 0) {
+		assert_int_equal(d, 12345);	/* untouched */
+		return 0;
+	}
+	return d;
+}
+
+static void test_date(void **state)
+{
+	/* RFC 5322 Appendix A examples */
+	assert_int_equal(day_of("Fri, 21 Nov 1997 09:55:06 -0600"), 19971121);
+	assert_int_equal(day_of("Tue, 1 Jul 2003 10:52:37 +0200"), 20030701);
+	/* A.5: folding white space everywhere, a comment at the end (the
+	 * header reader has unfolded it) */
+	assert_int_equal(day_of("Thu,\r\n      13\r\n        Feb\r\n          1969\r\n"
+				"      23:32\r\n               -0330 (Newfoundland Time)"), 19690213);
+	/* no day name, no comma, comments, full month names, "-" between */
+	assert_int_equal(day_of("7 Feb 1994 21:52:25 -0800"), 19940207);
+	assert_int_equal(day_of("(sent) Mon (day) 7 (x) feb (y) 1994"), 19940207);
+	assert_int_equal(day_of("Mon 07 February 1994 10:00"), 19940207);
+	assert_int_equal(day_of("7-Feb-1994"), 19940207);
+	/* §4.3: two-digit years 00-49 are 20xx, 50-99 19xx, three digits +1900 */
+	assert_int_equal(day_of("21 Nov 97 09:55:06 GMT"), 19971121);
+	assert_int_equal(day_of("1 Jan 49"), 20490101);
+	assert_int_equal(day_of("1 Jan 50"), 19500101);
+	assert_int_equal(day_of("1 Jan 103"), 20030101);
+	/* what is no date */
+	assert_int_equal(day_of(""), 0);
+	assert_int_equal(day_of("Mon Feb  7 21:52:25 1994"), 0);	/* asctime */
+	assert_int_equal(day_of("32 Jan 2020"), 0);
+	assert_int_equal(day_of("0 Jan 2020"), 0);
+	assert_int_equal(day_of("123 Jan 2020"), 0);
+	assert_int_equal(day_of("7 Foo 1994"), 0);
+	assert_int_equal(day_of("7 Feb"), 0);
+	assert_int_equal(day_of("7 Feb 1"), 0);
+	assert_int_equal(day_of("7 Feb 123456"), 0);
+	assert_int_equal(day_of("(unterminated comment 7 Feb 1994"), 0);
+}
+
 /* Random input through every decoder, whole and in random chunks: no
  * crash, no overrun (ASan), and the chunking never changes the result. */
 static void test_random(void **state)
@@ -476,6 +523,9 @@ static void test_random(void **state)
 		assert_memory_equal(a, b, n1);
 		free(a);
 		free(b);
+
+		uint32_t day;
+		(void)message_date_day(in, &day);
 
 		struct buf hb;
 		buf_init(&hb, 1 << 16);
@@ -519,6 +569,7 @@ int main(void)
 		cmocka_unit_test(test_fold),
 		cmocka_unit_test(test_fold_table),
 		cmocka_unit_test(test_find),
+		cmocka_unit_test(test_date),
 		cmocka_unit_test(test_random),
 	};
 
