@@ -105,7 +105,8 @@ int imap_search_parse_date(const char *s, size_t len, uint32_t *date_r);
 /* ---- evaluation (imap_search_eval.c) ---- */
 
 /* Puts the mailbox's numbers in for "*" in every set: count for message
- * numbers, last_uid for UIDs (the UIDNEXT of an empty mailbox, §9).
+ * numbers, last_uid for UIDs (§9 says UIDNEXT for an empty mailbox; any
+ * value does there, as no message can match).
  * Returns 0, or -1 with a text in error if a message number is past count
  * (including "*" in an empty mailbox). */
 int imap_search_resolve(struct search_key *key, unsigned count, uint32_t last_uid,
@@ -120,9 +121,10 @@ void imap_search_run_free(struct imap_search_run **run);
 
 /* Does message seq (msg, in box) match?  1 yes, 0 no, -1 the store failed
  * (store_last_error() says why).  Reads the message only when a key needs
- * it, only as far as it needs (flags, UID, size and dates need no read;
- * header keys stop at the end of the header), in bounded memory.  Blocks on
- * disk: for the thread pool.  A message expunged meanwhile matches nothing. */
+ * it and only as far as it needs (flags, keywords, UID, size and internal
+ * date need no read; header keys stop after the header), in bounded
+ * memory.  Blocks on disk: for the thread pool.  A message expunged
+ * meanwhile matches nothing. */
 int imap_search_run_match(struct imap_search_run *run, struct mailbox *box, unsigned seq,
 			  const struct store_msg *msg);
 

@@ -251,7 +251,6 @@ static int read_message(struct imap_search_run *run, struct mailbox *box)
 
 		if (want < READ_CHUNK)
 			want *= 2;
-
 		if (n < 0) {
 			msg_stream_close(&stream);
 			return -1;
