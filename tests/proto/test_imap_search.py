@@ -78,6 +78,12 @@ class TestSearch(unittest.TestCase):
         self.assertEqual(self.search("FLAGGED"), "2")
         self.assertEqual(self.search("UNSEEN"), "1 3")
         self.assertEqual(self.search("NEW"), "1 3")
+        # keywords STORE made are searchable at once, by name in any case
+        typ, _ = self.m.store("3", "+FLAGS", "(Project-X)")
+        self.assertEqual(typ, "OK")
+        self.assertEqual(self.search("KEYWORD", "project-x"), "3")
+        self.assertEqual(self.search("UNKEYWORD", "Project-X"), "1 2")
+        self.assertEqual(self.search("KEYWORD", "Never-Used"), "")
         typ, data = self.m.uid("SEARCH", "FLAGGED")
         self.assertEqual(typ, "OK")
         typ, uids = self.m.uid("SEARCH", "ALL")
