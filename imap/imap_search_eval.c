@@ -62,7 +62,9 @@ int imap_search_resolve(struct search_key *k, unsigned count, uint32_t last_uid,
 		for (size_t i = 0; i < k->set.count; i++) {
 			const struct seq_range *r = &k->set.ranges[i];
 
-			if (r->lo > count || r->hi > count || (count == 0 && (r->lo == 0 || r->hi == 0))) {
+			bool star = r->lo == 0 || r->hi == 0;
+
+			if (r->lo > count || r->hi > count || (count == 0 && star)) {
 				snprintf(error, size, "Invalid message sequence number.");
 				return -1;
 			}
@@ -166,12 +168,12 @@ static enum tri eval(const struct imap_search_run *run, const struct search_key 
 		return YES;
 	case SEARCH_AND:
 		r = YES;
-		for (const struct search_key *ch = k->children; ch != NULL && r != NO; ch = ch->next)
+		for (const struct search_key *ch = k->children; ch && r != NO; ch = ch->next)
 			if ((c = eval(run, ch)) != YES)
 				r = c;
 		return r;
 	case SEARCH_OR:
-		for (const struct search_key *ch = k->children; ch != NULL && r != YES; ch = ch->next)
+		for (const struct search_key *ch = k->children; ch && r != YES; ch = ch->next)
 			if ((c = eval(run, ch)) != NO)
 				r = c;
 		return r;

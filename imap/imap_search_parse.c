@@ -313,8 +313,8 @@ static int parse_args(struct cursor *c, const struct key_def *def, unsigned dept
 
 			if (c->i == c->n) {
 				imap_search_key_free(&k);
-				return bad(c, "%s needs %s.", def->name,
-					   def->arg == ARG_KEY ? "a search key" : "two search keys");
+				return bad(c, "%s needs %s.", def->name, def->arg == ARG_KEY ?
+					   "a search key" : "two search keys");
 			}
 			if (parse_key(c, depth + 1, slot) < 0) {
 				imap_search_key_free(&k);
@@ -435,7 +435,8 @@ void imap_search_key_dump(struct buf *b, const struct search_key *k)
 	case SEARCH_AND:
 	case SEARCH_OR:
 	case SEARCH_NOT:
-		buf_printf(b, "%s(", k->type == SEARCH_AND ? "" : k->type == SEARCH_OR ? "OR" : "NOT");
+		buf_printf(b, "%s(", k->type == SEARCH_AND ? "" :
+				     k->type == SEARCH_OR ? "OR" : "NOT");
 		for (const struct search_key *c = k->children; c != NULL; c = c->next) {
 			if (c != k->children)
 				buf_printf(b, " ");

@@ -52,7 +52,9 @@ static bool sane_name(const char *name)
 
 static bool is_utf8_or_ascii(const char *name)
 {
-	static const char *const same[] = { "utf-8", "utf8", "us-ascii", "ascii", "ansi_x3.4-1968" };
+	static const char *const same[] = {
+		"utf-8", "utf8", "us-ascii", "ascii", "ansi_x3.4-1968",
+	};
 
 	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++)
 		if (strcasecmp(name, same[i]) == 0)

@@ -262,7 +262,10 @@ static void decode_word(const struct encoded_word *w, struct buf *raw)
 
 		base64_decoder_init(&d);
 		for (size_t i = 0; i < w->text_len; i += sizeof(out)) {
-			size_t chunk = w->text_len - i < sizeof(out) ? w->text_len - i : sizeof(out);
+			size_t chunk = w->text_len - i;
+
+			if (chunk > sizeof(out))
+				chunk = sizeof(out);
 
 			n = base64_decode(&d, w->text + i, chunk, out);
 			buf_append(raw, out, n);

@@ -217,7 +217,9 @@ static void body_utf8(void *ctx, const char *data, size_t len)
 	for (size_t i = 0; i < len; i += FOLD_CHUNK) {
 		size_t chunk = len - i < FOLD_CHUNK ? len - i : FOLD_CHUNK;
 
-		match_body_folded(ms, ms->folded, text_fold(&ms->folder, data + i, chunk, ms->folded));
+		size_t n = text_fold(&ms->folder, data + i, chunk, ms->folded);
+
+		match_body_folded(ms, ms->folded, n);
 	}
 }
 
@@ -258,8 +260,10 @@ static bool wants_field(const struct message_search *ms, const char *name)
 	for (unsigned i = 0; i < ms->count; i++) {
 		const struct needle *n = &ms->needles[i];
 
-		if (!n->found && (n->scope == MESSAGE_SEARCH_TEXT ||
-				  (n->scope == MESSAGE_SEARCH_HEADER && strcasecmp(n->field, name) == 0)))
+		if (n->found)
+			continue;
+		if (n->scope == MESSAGE_SEARCH_TEXT ||
+		    (n->scope == MESSAGE_SEARCH_HEADER && strcasecmp(n->field, name) == 0))
 			return true;
 	}
 	return false;

@@ -209,7 +209,7 @@ size_t text_fold(struct text_folder *f, const char *in, size_t len, char *out)
 	while (i < len) {
 		if (p[i] < 0x80) {
 			if (p[i] != '\r')
-				out[olen++] = p[i] >= 'A' && p[i] <= 'Z' ? (char)(p[i] + 32) : (char)p[i];
+				out[olen++] = (char)text_fold_cp(p[i]);
 			i++;
 			continue;
 		}
