@@ -110,11 +110,19 @@ void mailbox_close(struct mailbox **boxp)
 {
 	if (*boxp == NULL)
 		return;
+	mailbox_structures_free(*boxp);
 	(*boxp)->st->ops->mailbox_close(*boxp);
 	*boxp = NULL;
 }
 
-int mailbox_sync(struct mailbox *box) { return box->st->ops->mailbox_sync(box); }
+int mailbox_sync(struct mailbox *box)
+{
+	int ret = box->st->ops->mailbox_sync(box);
+
+	mailbox_structures_prune(box);
+	return ret;
+}
+
 int mailbox_claim_recent(struct mailbox *box) { return box->st->ops->claim_recent(box); }
 
 unsigned mailbox_recent_count(const struct mailbox *box)
@@ -162,6 +170,11 @@ ssize_t msg_stream_read(struct msg_stream *stream, void *buf, size_t len)
 	return stream->st->ops->msg_read(stream, buf, len);
 }
 
+int msg_stream_seek(struct msg_stream *stream, uint64_t offset)
+{
+	return stream->st->ops->msg_seek(stream, offset);
+}
+
 void msg_stream_close(struct msg_stream **streamp)
 {
 	if (*streamp == NULL)
@@ -177,7 +190,10 @@ int mailbox_update_flags(struct mailbox *box, uint32_t uid, unsigned add, unsign
 
 int mailbox_expunge(struct mailbox *box, const uint32_t *uids, size_t count)
 {
-	return box->st->ops->expunge(box, uids, count);
+	int ret = box->st->ops->expunge(box, uids, count);
+
+	mailbox_structures_prune(box);
+	return ret;
 }
 
 int mailbox_set_pop3_retrieved(struct mailbox *box, const uint32_t *uids, size_t count, time_t when)
