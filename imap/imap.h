@@ -50,6 +50,10 @@ struct imap_session {
 	/* A command producing bulk output (FETCH) that stopped on
 	 * conn_output_full() sets this; it is called when output drains. */
 	void (*on_drain)(struct imap_session *s);
+	/* That command's own state, and how to free it should the session
+	 * end while it waits for on_drain (the client left mid-FETCH). */
+	void *cmd_ctx;
+	void (*cmd_ctx_free)(void *ctx);
 
 	struct sasl *sasl;		/* AUTHENTICATE in progress */
 	char *user;
@@ -137,6 +141,7 @@ bool cmd_delete(struct imap_session *s, const struct imap_command *cmd);
 bool cmd_rename(struct imap_session *s, const struct imap_command *cmd);
 bool cmd_subscribe(struct imap_session *s, const struct imap_command *cmd);
 bool cmd_unsubscribe(struct imap_session *s, const struct imap_command *cmd);
+bool cmd_fetch(struct imap_session *s, const struct imap_command *cmd);	/* and UID FETCH */
 /* imap_login.c: a SASL response line during AUTHENTICATE */
 void imap_authenticate_continue(struct imap_session *s, char *line, size_t len);
 

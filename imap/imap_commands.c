@@ -23,6 +23,7 @@ static const struct imap_cmd_def commands[] = {
 	{ "RENAME", cmd_rename, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
 	{ "SUBSCRIBE", cmd_subscribe, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
 	{ "UNSUBSCRIBE", cmd_unsubscribe, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
+	{ "FETCH", cmd_fetch, IMAP_CMD_SELECTED },
 };
 
 const struct imap_cmd_def *imap_command_find(const char *name)

@@ -211,6 +211,8 @@ void imap_command_done(struct imap_session *s)
 
 void imap_session_free(struct imap_session *s)
 {
+	if (s->cmd_ctx_free != NULL)
+		s->cmd_ctx_free(s->cmd_ctx);	/* before the mailbox it reads goes */
 	imap_parser_free(&s->parser);
 	sasl_free(&s->sasl);
 	imap_deselect(s);
