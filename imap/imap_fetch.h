@@ -14,8 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/message.h"
+
 struct imap_arg;
-struct message_part;
 
 /* Deeper than the MIME parser ever nests (store/message.c), so a longer
  * path can only be a client's mistake. */
@@ -69,6 +70,9 @@ struct fetch_items {
 	unsigned count;
 	unsigned atts;			/* 1u << FETCH_* present */
 	bool need_structure;		/* the MIME tree is needed */
+	bool need_header;		/* only where the top-level header ends
+					 * (HEADER, TEXT): found by reading the
+					 * header, not the whole message */
 	bool need_content;		/* message bytes are read */
 	bool set_seen;			/* some item sets \Seen (§6.4.5) */
 };
@@ -97,6 +101,22 @@ struct fetch_range {
  * as vsize. */
 void imap_fetch_locate(const struct message_part *root, const struct fetch_section *sec,
 		       uint64_t psize, uint64_t vsize, struct fetch_range *range_r);
+
+/* Finds where the top-level header ends exactly as store/message.c does
+ * (after the first empty line, LF or CRLF; the whole message if there is
+ * none), from the first byte on, so HEADER and TEXT need no full parse. */
+struct fetch_header_scan {
+	uint64_t raw, vsize;	/* the header so far: stored bytes, sent bytes */
+	unsigned line_len;	/* bytes of the current line, counted to 2 */
+	bool prev_cr;
+	bool done;
+};
+
+void imap_fetch_header_scan_init(struct fetch_header_scan *h);
+/* Feeds the next stored bytes; true once the end is found (raw and vsize
+ * are then final).  At the end of the message without that, the header is
+ * all of it: raw and vsize are final as they are. */
+bool imap_fetch_header_scan(struct fetch_header_scan *h, const char *data, size_t len);
 
 /* Turns stored bytes into sent bytes, streaming: bare LF becomes CRLF
  * (RFC 3501 §2.3.4 counts octets with CRLF line ends), NUL becomes 0x80
@@ -160,6 +180,8 @@ struct fetch_msg {
 	unsigned seq;
 	const struct store_msg *sm;
 	const struct message_part *tree;	/* if items need_structure */
+	struct message_part top;	/* else, if they need_header: only the
+					 * top level's offsets and sizes */
 	struct msg_stream *stream;		/* if items need_content */
 	bool seen_set;			/* this FETCH set \Seen: FLAGS go out */
 	bool started;			/* "* n FETCH (" is written */

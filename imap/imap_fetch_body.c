@@ -114,6 +114,33 @@ void imap_fetch_locate(const struct message_part *root, const struct fetch_secti
 	}
 }
 
+/* ---- the end of the top-level header ---- */
+
+void imap_fetch_header_scan_init(struct fetch_header_scan *h)
+{
+	memset(h, 0, sizeof(*h));
+}
+
+bool imap_fetch_header_scan(struct fetch_header_scan *h, const char *data, size_t len)
+{
+	for (size_t i = 0; i < len && !h->done; i++) {
+		char c = data[i];
+
+		h->raw++;
+		h->vsize += c == '\n' && !h->prev_cr ? 2 : 1;
+		if (c == '\n') {
+			/* "\n" or "\r\n" alone is the blank line: a CR right
+			 * before the LF is no content (as store/message.c counts) */
+			h->done = h->line_len == 0 || (h->line_len == 1 && h->prev_cr);
+			h->line_len = 0;
+		} else if (h->line_len < 2) {
+			h->line_len++;
+		}
+		h->prev_cr = c == '\r';
+	}
+	return h->done;
+}
+
 /* ---- stored bytes to sent bytes ---- */
 
 void imap_fetch_xform_init(struct fetch_xform *x, const struct fetch_section *filter)

@@ -435,9 +435,14 @@ int imap_fetch_items_parse(const struct imap_arg *arg, bool uid, struct fetch_it
 		if (it->att != FETCH_SECTION)
 			continue;
 		items.need_content = true;
-		/* BODY[] alone is the whole stored message: no tree needed */
-		if (it->section.depth > 0 || it->section.text != FETCH_TEXT_NONE)
+		/* BODY[] is the whole stored message, and the top-level
+		 * HEADER and TEXT need only the header's end: the common
+		 * "list the mailbox" FETCH reads a few KB per message, not
+		 * the whole of it (clients ask BODY.PEEK[HEADER.FIELDS (...)]) */
+		if (it->section.depth > 0)
 			items.need_structure = true;
+		else if (it->section.text != FETCH_TEXT_NONE)
+			items.need_header = true;
 		if (!it->peek)
 			items.set_seen = true;
 	}

@@ -97,6 +97,31 @@ static int filtered_size(struct fetch_ctx *ctx, struct fetch_msg *m, const struc
 	return 0;
 }
 
+/* Where the top-level header ends, reading only the header: a stand-in
+ * for the tree that is enough for HEADER, HEADER.FIELDS and TEXT. */
+static int find_header_end(struct fetch_ctx *ctx, struct fetch_msg *m)
+{
+	struct fetch_header_scan h;
+	ssize_t n;
+
+	imap_fetch_header_scan_init(&h);
+	if (msg_stream_seek(m->stream, 0) < 0)
+		return -1;
+	while ((n = msg_stream_read(m->stream, ctx->chunk, FETCH_CHUNK)) > 0) {
+		ctx->bytes_read += (uint64_t)n;
+		if (imap_fetch_header_scan(&h, ctx->chunk, (size_t)n))
+			break;
+	}
+	if (n < 0)
+		return -1;
+	m->top.body_offset = h.raw;
+	m->top.header_vsize = h.vsize;
+	m->top.end_offset = h.raw > m->sm->psize ? h.raw : m->sm->psize;
+	m->top.body_vsize = m->sm->vsize > h.vsize ? m->sm->vsize - h.vsize : 0;
+	m->tree = &m->top;
+	return 0;
+}
+
 static int locate_sections(struct fetch_ctx *ctx, struct fetch_msg *m)
 {
 	const struct fetch_items *items = ctx->items;
@@ -133,7 +158,8 @@ int imap_fetch_msg_begin(struct fetch_ctx *ctx, unsigned seq, struct fetch_msg *
 	if (items->need_content) {
 		if (mailbox_msg_open(s->box, uid, &m->stream) < 0)
 			return gone_or_failed(s);
-		if (locate_sections(ctx, m) < 0) {
+		if ((m->tree == NULL && items->need_header && find_header_end(ctx, m) < 0) ||
+		    locate_sections(ctx, m) < 0) {
 			imap_fetch_msg_end(m);
 			return -1;
 		}

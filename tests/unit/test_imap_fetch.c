@@ -650,11 +650,15 @@ static void test_uid_fetch(void **state)
 		assert_memory_equal(r, want, strlen(want));
 	}
 	free(r);
-	/* an expunged message is left out without a word (§6.4.8) */
+	/* an expunged message is left out without a word (§6.4.8).  If the
+	 * change was seen before the command, EXPUNGE came first (allowed
+	 * before a UID command, §7.4.1) and numbers moved down; if not, the
+	 * message is still counted and its file is gone. */
 	expunge_elsewhere(3);
 	r = expect_status(fd, "u6", "UID FETCH 1:4 BODY.PEEK[1]<0.2>", "OK");
 	assert_non_null(strstr(r, "* 1 FETCH (UID 1 "));
-	assert_non_null(strstr(r, "* 3 FETCH (UID 4 "));
+	assert_non_null(strstr(r, strstr(r, "* 2 EXPUNGE\r\n") ? "* 2 FETCH (UID 4 " :
+				  "* 3 FETCH (UID 4 "));
 	assert_null(strstr(r, "UID 3"));
 	free(r);
 	free(expect_status(fd, "u7", "UID FETCH 0:x FLAGS", "BAD"));
@@ -849,8 +853,8 @@ static void test_many_messages(void **state)
 	finish(fd);
 }
 
-/* The parsed structure is cached: a second BODYSTRUCTURE of a 2 MB
- * message reads nothing of it. */
+/* A header fetch reads only the header; the parsed structure is cached:
+ * a second BODYSTRUCTURE of a 2 MB message reads nothing of it. */
 static void test_structure_cached(void **state)
 {
 	size_t len = 2u << 20;
@@ -866,6 +870,17 @@ static void test_structure_cached(void **state)
 	deliver(data, len, JAN12, 0);
 	free(data);
 	fd = login_select("SELECT INBOX");
+	/* the top-level header and its fields: only the header is read
+	 * (64 KB of 2 MB at most: one chunk twice, plus the response) */
+	io_counts(&rchar0, &syscr0);
+	first = expect_status(fd, "c0", "FETCH 1 (BODY.PEEK[HEADER.FIELDS (Subject)] RFC822.HEADER)",
+			      "OK");
+	io_counts(&rchar1, &syscr1);
+	if (rchar1 - rchar0 >= 256 * 1024)
+		fail_msg("a header fetch read %llu bytes", rchar1 - rchar0);
+	assert_non_null(strstr(first, "{18}\r\nSubject: cache\r\n\r\n "));
+	free(first);
+
 	io_counts(&rchar0, &syscr0);
 	first = expect_status(fd, "c1", "FETCH 1 BODYSTRUCTURE", "OK");
 	io_counts(&rchar1, &syscr1);

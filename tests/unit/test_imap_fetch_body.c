@@ -473,6 +473,57 @@ static void test_digest(void **state)
 	expect("digest.eml", "3", NULL);
 }
 
+/* The header's end found by reading only the header is where the MIME
+ * parser puts it, on every corpus file, fed whole and byte by byte. */
+static void check_scan(const char *data, size_t len)
+{
+	struct message_parser *p = message_parser_new();
+	struct message_part *root;
+
+	message_parser_feed(p, data, len);
+	root = message_parser_finish(&p);
+	for (size_t chunk = 1; chunk <= len + 1; chunk = chunk < 8 ? chunk + 1 : chunk * 16) {
+		struct fetch_header_scan h;
+		bool done = false;
+
+		imap_fetch_header_scan_init(&h);
+		for (size_t i = 0; i < len && !done; i += chunk)
+			done = imap_fetch_header_scan(&h, data + i, len - i < chunk ? len - i : chunk);
+		if (h.raw != root->body_offset || h.vsize != root->header_vsize)
+			fail_msg("'%.40s': scan %llu/%llu, parser %llu/%llu (chunk %zu)", data,
+				 (unsigned long long)h.raw, (unsigned long long)h.vsize,
+				 (unsigned long long)root->body_offset,
+				 (unsigned long long)root->header_vsize, chunk);
+		/* a body follows: the scan stopped at the blank line */
+		if (root->body_offset < len)
+			assert_true(done);
+	}
+	message_part_free(&root);
+}
+
+static void test_header_scan(void **state)
+{
+	static const char *const files[] = {
+		"simple.eml", "nested.eml", "forward.eml", "encoded.eml", "broken_noboundary.eml",
+		"broken_unclosed.eml", "eightbit.eml", "no_trailing_newline.eml",
+		"huge_header.eml", "header_only.eml", "digest.eml",
+	};
+	static const char *const texts[] = {
+		"\nbody\n", "\r\nbody", "A: b\r\r\n\r\nbody", "A: b\n\r\r\n\nx", "A: b\r\n \r\n\r\nx",
+		"A: b", "A: b\n", "A: b\r\n", "", "\r", "\r\n", "A: b\n\n", "A: b\n\r\n",
+		"A\rB: c\n\nd", "X: y\n\r\n\r\n",
+	};
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		struct file f = load(files[i]);
+
+		check_scan(f.data, f.len);
+		free(f.data);
+	}
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		check_scan(texts[i], strlen(texts[i]));
+}
+
 /* The transform alone: bare LF, CRLF split between chunks, a last line
  * with no line end that a header subset still decides. */
 static void test_xform(void **state)
@@ -518,6 +569,7 @@ int main(void)
 		cmocka_unit_test(test_header_only),
 		cmocka_unit_test(test_huge_header),
 		cmocka_unit_test(test_digest),
+		cmocka_unit_test(test_header_scan),
 		cmocka_unit_test(test_xform),
 	};
 

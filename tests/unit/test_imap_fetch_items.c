@@ -224,6 +224,7 @@ static void test_flags_needed(void **state)
 
 	/* metadata only: no file is opened, nothing parsed */
 	assert_false(items.need_structure);
+	assert_false(items.need_header);
 	assert_false(items.need_content);
 	assert_false(items.set_seen);
 	imap_fetch_items_free(&items);
@@ -234,10 +235,22 @@ static void test_flags_needed(void **state)
 	assert_true(items.set_seen);
 	imap_fetch_items_free(&items);
 
-	items = parse_ok("BODY.PEEK[HEADER]", false);
-	assert_true(items.need_structure);
+	/* the top-level header and text: only the header is read */
+	items = parse_ok("(BODY.PEEK[HEADER] BODY.PEEK[HEADER.FIELDS (A)] RFC822.TEXT)", false);
+	assert_false(items.need_structure);
+	assert_true(items.need_header);
 	assert_true(items.need_content);
+	assert_true(items.set_seen);
+	imap_fetch_items_free(&items);
+
+	items = parse_ok("BODY.PEEK[1]", false);
+	assert_true(items.need_structure);		/* parts need the tree */
+	assert_false(items.need_header);
 	assert_false(items.set_seen);
+	imap_fetch_items_free(&items);
+
+	items = parse_ok("BODY.PEEK[2.HEADER]", false);
+	assert_true(items.need_structure);
 	imap_fetch_items_free(&items);
 
 	items = parse_ok("ENVELOPE", false);
