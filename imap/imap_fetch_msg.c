@@ -153,8 +153,14 @@ int imap_fetch_msg_begin(struct fetch_ctx *ctx, unsigned seq, struct fetch_msg *
 	if (m->sm == NULL)
 		return 0;
 	uid = m->sm->uid;
-	if (items->need_structure && mailbox_msg_structure(s->box, uid, &m->tree) < 0)
-		return gone_or_failed(s);
+	if (items->need_structure) {
+		if (mailbox_msg_structure(s->box, uid, &m->tree) < 0)
+			return gone_or_failed(s);
+		/* A parse reads it all (a cache hit does not, but which it
+		 * was is the store's business): count it against the batch
+		 * so one job does not parse a thousand big messages. */
+		ctx->bytes_read += m->sm->psize;
+	}
 	if (items->need_content) {
 		if (mailbox_msg_open(s->box, uid, &m->stream) < 0)
 			return gone_or_failed(s);
