@@ -199,7 +199,7 @@ static void told(struct fetch_ctx *ctx, const struct fetch_msg *m)
 static void write_flags(struct fetch_ctx *ctx, const struct fetch_msg *m, struct buf *out)
 {
 	buf_append(out, "FLAGS ", 6);
-	imap_buf_flags(out, m->sm->flags);
+	imap_buf_msg_flags(out, ctx->s, m->sm);	/* keywords by name too */
 	told(ctx, m);
 }
 

@@ -342,6 +342,7 @@ static void finish(int fd)
 
 static void test_metadata(void **state)
 {
+	char *r;
 	int fd;
 
 	/* (the store numbers new mail in the order it was received) */
@@ -383,6 +384,16 @@ static void test_metadata(void **state)
 		 "NIL NIL NIL NIL NIL) "
 		 "BODY (\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0))\r\n"
 		 "a7 OK Fetch completed.\r\n");
+	/* keywords (RFC 3501 §2.3.2) by name in FLAGS, also in the FLAGS an
+	 * implicit \Seen adds */
+	free(expect_status(fd, "k1", "STORE 2 +FLAGS.SILENT ($Forwarded)", "OK"));
+	r = expect_status(fd, "k2", "FETCH 2 FLAGS", "OK");
+	assert_non_null(strstr(r, "* 2 FETCH (FLAGS (\\Flagged \\Recent $Forwarded))\r\n"));
+	free(r);
+	r = expect_status(fd, "k3", "FETCH 2 BODY[]<0.6>", "OK");
+	assert_non_null(strstr(r, "* 2 FETCH (BODY[]<0> {6}\r\nReturn "
+			       "FLAGS (\\Flagged \\Seen \\Recent $Forwarded))\r\n"));
+	free(r);
 	finish(fd);
 }
 
