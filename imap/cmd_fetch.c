@@ -128,16 +128,15 @@ static enum fetch_step deliver(struct fetch_job *j)
 	struct imap_session *s = j->s;
 	struct fetch_ctx *ctx = &j->ctx;
 
-	if (ctx->short_uid != 0) {
+	/* (s->conn is gone with the client: nothing of it after s->gone) */
+	if (!s->gone && ctx->short_uid != 0)
 		log_error("%s: uid %u in %s is shorter than its size: padded", conn_id(s->conn),
 			  ctx->short_uid, s->box_name);
-		ctx->short_uid = 0;
-	}
-	if (ctx->seen_failed_uid != 0) {
+	if (!s->gone && ctx->seen_failed_uid != 0)
 		log_warn("%s: cannot set \\Seen on uid %u in %s", conn_id(s->conn),
 			 ctx->seen_failed_uid, s->box_name);
-		ctx->seen_failed_uid = 0;
-	}
+	ctx->short_uid = 0;
+	ctx->seen_failed_uid = 0;
 	if (s->gone || conn_is_closing(s->conn)) {
 		finish(j);
 		return FETCH_DONE;

@@ -908,6 +908,52 @@ static void test_structure_cached(void **state)
 	finish(fd);
 }
 
+/* Truncates every message file in cur/ to len bytes behind the store. */
+static void truncate_files(off_t len)
+{
+	char dir[256], path[600];
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/alice/cur", lb_root);
+	d = opendir(dir);
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		assert_int_equal(truncate(path, len), 0);
+	}
+	closedir(d);
+}
+
+/* A file shorter than the size the store knows (damaged behind its back):
+ * the literal still has the announced length, padded, so the client stays
+ * in step and the session goes on. */
+static void test_short_file(void **state)
+{
+	size_t len, vlen, lit_len;
+	char *data = file_text("simple.eml", &len), *whole = crlf(data, len, &vlen), *r;
+	const char *lit;
+	int fd;
+
+	deliver(data, len, JAN12, 0);
+	fd = login_select("SELECT INBOX");
+	truncate_files(100);
+	r = expect_status(fd, "t1", "FETCH 1 (BODY.PEEK[] UID)", "OK");
+	lit = literal_of(r, "BODY[]", &lit_len);
+	assert_int_equal(lit_len, vlen);
+	assert_memory_equal(lit, whole, 100);
+	for (size_t i = 100; i < vlen; i++)
+		assert_int_equal(lit[i], ' ');
+	assert_memory_equal(lit + vlen, " UID 1)\r\nt1 OK", 14);
+	free(r);
+	free(expect_status(fd, "t2", "NOOP", "OK"));
+	free(data);
+	free(whole);
+	finish(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -923,6 +969,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_disconnect_mid_fetch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_messages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_structure_cached, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_short_file, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
