@@ -77,7 +77,7 @@ static void search_write(struct imap_session *s)
 		if (conn_output_full(s->conn)) {
 			buf_free(&b);
 			s->on_drain = search_write;
-			s->cmd_free = search_job_free;
+			s->cmd_ctx_free = search_job_free;
 			/* from a job's done callback nothing else flushes */
 			conn_flush(s->conn);
 			return;
@@ -90,6 +90,8 @@ static void search_write(struct imap_session *s)
 	buf_free(&b);
 	conn_write(s->conn, "\r\n", 2);
 	imap_tagged(s, s->cmd_tag, "OK", "%sSearch completed.", j->uid ? "UID " : "");
+	s->cmd_ctx = NULL;
+	s->cmd_ctx_free = NULL;
 	search_job_free(j);
 	imap_command_done(s);
 }

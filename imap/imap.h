@@ -50,10 +50,10 @@ struct imap_session {
 	/* A command producing bulk output (FETCH) that stopped on
 	 * conn_output_full() sets this; it is called when output drains. */
 	void (*on_drain)(struct imap_session *s);
-	/* Its state meanwhile; cmd_free(cmd_ctx) runs if the session ends
-	 * first (the client left while output waited). */
+	/* That command's own state, and how to free it should the session
+	 * end while it waits for on_drain (the client left mid-FETCH). */
 	void *cmd_ctx;
-	void (*cmd_free)(void *ctx);
+	void (*cmd_ctx_free)(void *ctx);
 
 	struct sasl *sasl;		/* AUTHENTICATE in progress */
 	char *user;
@@ -153,6 +153,7 @@ bool cmd_expunge(struct imap_session *s, const struct imap_command *cmd);
 bool cmd_uid(struct imap_session *s, const struct imap_command *cmd);
 bool cmd_idle(struct imap_session *s, const struct imap_command *cmd);
 bool cmd_search(struct imap_session *s, const struct imap_command *cmd);
+bool cmd_fetch(struct imap_session *s, const struct imap_command *cmd);	/* and UID FETCH */
 /* imap_login.c: a SASL response line during AUTHENTICATE */
 void imap_authenticate_continue(struct imap_session *s, char *line, size_t len);
 

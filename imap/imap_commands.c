@@ -27,6 +27,7 @@ static const struct imap_cmd_def commands[] = {
 	{ "EXPUNGE", cmd_expunge, IMAP_CMD_SELECTED },
 	{ "UID", cmd_uid, IMAP_CMD_SELECTED },
 	{ "IDLE", cmd_idle, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },	/* RFC 2177 */
+	{ "FETCH", cmd_fetch, IMAP_CMD_SELECTED },
 	{ "SEARCH", cmd_search, IMAP_CMD_SELECTED },
 };
 

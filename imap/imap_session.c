@@ -224,8 +224,6 @@ void imap_command_done(struct imap_session *s)
 	s->busy = false;
 	s->uid = false;
 	s->on_drain = NULL;
-	s->cmd_ctx = NULL;
-	s->cmd_free = NULL;
 	if (s->gone) {
 		if (s->jobs > 0)
 			return;		/* the last job's done comes back here */
@@ -238,8 +236,8 @@ void imap_command_done(struct imap_session *s)
 
 void imap_session_free(struct imap_session *s)
 {
-	if (s->cmd_free != NULL)
-		s->cmd_free(s->cmd_ctx);
+	if (s->cmd_ctx_free != NULL)
+		s->cmd_ctx_free(s->cmd_ctx);	/* before the mailbox it reads goes */
 	imap_parser_free(&s->parser);
 	sasl_free(&s->sasl);
 	imap_deselect(s);

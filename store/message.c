@@ -316,6 +316,18 @@ static void start_part(struct message_parser *p, struct pos at)
 	f->header_start = at;
 }
 
+/* RFC 2045 §5.2: no (usable) Content-Type is "text/plain; charset=us-ascii",
+ * whether or not the header ended with a blank line. */
+static void default_text_plain(struct message_part *part)
+{
+	part->type = xstrdup("text");
+	part->subtype = xstrdup("plain");
+	part->params = xcalloc(1, sizeof(*part->params));
+	part->params[0].name = xstrdup("charset");
+	part->params[0].value = xstrdup("us-ascii");
+	part->nparams = 1;
+}
+
 /* The blank line ended the header; the body starts at at. */
 static void end_header(struct message_parser *p, struct pos at)
 {
@@ -333,13 +345,11 @@ static void end_header(struct message_parser *p, struct pos at)
 		bool digest = parent != NULL && strcmp(parent->type, "multipart") == 0 &&
 			      strcmp(parent->subtype, "digest") == 0;
 
-		part->type = xstrdup(digest ? "message" : "text");
-		part->subtype = xstrdup(digest ? "rfc822" : "plain");
-		if (!digest) {
-			part->params = xcalloc(1, sizeof(*part->params));
-			part->params[0].name = xstrdup("charset");
-			part->params[0].value = xstrdup("us-ascii");
-			part->nparams = 1;
+		if (digest) {
+			part->type = xstrdup("message");
+			part->subtype = xstrdup("rfc822");
+		} else {
+			default_text_plain(part);
 		}
 	}
 	if (p->depth >= MSG_MAX_DEPTH)
@@ -367,10 +377,8 @@ static void end_part(struct message_parser *p, struct pos end, bool ends_lf)
 		part->header_vsize = end.v - f->header_start.v;
 		parse_header(p, part);
 		f->body_start = end;
-		if (part->type == NULL) {
-			part->type = xstrdup("text");
-			part->subtype = xstrdup("plain");
-		}
+		if (part->type == NULL)
+			default_text_plain(part);
 	}
 	if (end.raw < f->body_start.raw)
 		end = f->body_start;

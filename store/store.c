@@ -112,11 +112,18 @@ void mailbox_close(struct mailbox **boxp)
 {
 	if (*boxp == NULL)
 		return;
+	mailbox_structures_free(*boxp);
 	(*boxp)->st->ops->mailbox_close(*boxp);
 	*boxp = NULL;
 }
 
-int mailbox_sync(struct mailbox *box) { return box->st->ops->mailbox_sync(box); }
+int mailbox_sync(struct mailbox *box)
+{
+	int ret = box->st->ops->mailbox_sync(box);
+
+	mailbox_structures_prune(box);
+	return ret;
+}
 
 int mailbox_watch_dirs(const struct mailbox *box, char ***dirs_r, size_t *count_r)
 {
@@ -169,6 +176,11 @@ ssize_t msg_stream_read(struct msg_stream *stream, void *buf, size_t len)
 	return stream->st->ops->msg_read(stream, buf, len);
 }
 
+int msg_stream_seek(struct msg_stream *stream, uint64_t offset)
+{
+	return stream->st->ops->msg_seek(stream, offset);
+}
+
 void msg_stream_close(struct msg_stream **streamp)
 {
 	if (*streamp == NULL)
@@ -216,7 +228,10 @@ int mailbox_keyword_add(struct mailbox *box, const char *name, unsigned *index_r
 
 int mailbox_expunge(struct mailbox *box, const uint32_t *uids, size_t count)
 {
-	return box->st->ops->expunge(box, uids, count);
+	int ret = box->st->ops->expunge(box, uids, count);
+
+	mailbox_structures_prune(box);
+	return ret;
 }
 
 int mailbox_set_pop3_retrieved(struct mailbox *box, const uint32_t *uids, size_t count, time_t when)

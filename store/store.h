@@ -153,7 +153,21 @@ int mailbox_find_uid(const struct mailbox *box, uint32_t uid);
 int mailbox_msg_open(struct mailbox *box, uint32_t uid, struct msg_stream **stream_r);
 /* Reads up to len bytes: >0 count, 0 end of message, -1 I/O error. */
 ssize_t msg_stream_read(struct msg_stream *stream, void *buf, size_t len);
+/* Moves to offset (bytes as stored) so the next read starts there, for a
+ * part of a message (IMAP BODY[1.2]) without reading what comes before.
+ * An offset past the end is not an error: reads then return 0. */
+int msg_stream_seek(struct msg_stream *stream, uint64_t offset);
 void msg_stream_close(struct msg_stream **stream);
+
+/* The MIME structure of uid (store/message.h), parsed from its bytes the
+ * first time and then kept in a small cache of this view (store/message_cache.h:
+ * bounded by entries and bytes, least recently used first out, entries of
+ * expunged messages dropped by the next sync/expunge).  The tree stays valid
+ * until the next mailbox_msg_structure(), sync, expunge or close of box.
+ * Reads the whole message on a miss: call it off the loop.  -1 with
+ * STORE_ERR_EXPUNGED if the message is gone. */
+struct message_part;
+int mailbox_msg_structure(struct mailbox *box, uint32_t uid, const struct message_part **part_r);
 
 /* Adds and removes flags on uid.  A message that is already gone is not an
  * error (it is simply skipped). */

@@ -31,6 +31,7 @@ struct store_ops {
 	int (*claim_recent)(struct mailbox *box);
 	int (*msg_open)(struct mailbox *box, uint32_t uid, struct msg_stream **stream_r);
 	ssize_t (*msg_read)(struct msg_stream *stream, void *buf, size_t len);
+	int (*msg_seek)(struct msg_stream *stream, uint64_t offset);
 	void (*msg_close)(struct msg_stream *stream);
 	int (*update_flags)(struct mailbox *box, uint32_t uid, unsigned add, unsigned remove,
 			    uint32_t kw_add, uint32_t kw_remove);
@@ -62,6 +63,9 @@ struct mailbox {
 	struct store_msg *msgs;
 	char *keywords[STORE_MAX_KEYWORDS];	/* names; NULL past nkeywords */
 	unsigned nkeywords;
+	/* parsed MIME structures (mailbox_structure.c), of this UIDVALIDITY */
+	struct message_cache *structures;
+	uint32_t structures_uidvalidity;
 };
 
 struct msg_stream {
@@ -75,6 +79,12 @@ struct store_save {
 /* Records a failure on st; returns -1 for "return store_fail(...)". */
 int store_fail(struct store *st, enum store_error err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* mailbox_structure.c: after a sync or expunge, forget the structures of
+ * messages that left the view (all of them if UIDVALIDITY changed); on
+ * close, all. */
+void mailbox_structures_prune(struct mailbox *box);
+void mailbox_structures_free(struct mailbox *box);
 
 extern const struct store_ops maildir_store_ops;
 

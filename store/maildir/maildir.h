@@ -151,6 +151,7 @@ uint64_t maildir_count_bare_lf(const void *data, size_t len, bool *prev_cr);
 /* ---- maildir_msg.c: reading messages ---- */
 int maildir_msg_open(struct mailbox *box, uint32_t uid, struct msg_stream **stream_r);
 ssize_t maildir_msg_read(struct msg_stream *stream, void *buf, size_t len);
+int maildir_msg_seek(struct msg_stream *stream, uint64_t offset);
 void maildir_msg_close(struct msg_stream *stream);
 
 /* ---- maildir_keywords.c: the folder's keyword names (dovecot-keywords) ---- */

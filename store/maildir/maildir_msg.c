@@ -82,6 +82,19 @@ ssize_t maildir_msg_read(struct msg_stream *stream, void *buf, size_t len)
 	return n;
 }
 
+int maildir_msg_seek(struct msg_stream *stream, uint64_t offset)
+{
+	struct maildir_stream *s = (struct maildir_stream *)stream;
+
+	if (offset > INT64_MAX)
+		return store_fail(stream->st, STORE_ERR_INVALID, "seek to %llu",
+				  (unsigned long long)offset);
+	/* Past the end is fine for lseek: read() then returns 0. */
+	if (lseek(s->fd, (off_t)offset, SEEK_SET) < 0)
+		return store_fail(stream->st, STORE_ERR_TEMP, "lseek: %s", strerror(errno));
+	return 0;
+}
+
 void maildir_msg_close(struct msg_stream *stream)
 {
 	struct maildir_stream *s = (struct maildir_stream *)stream;

@@ -426,6 +426,7 @@ const struct store_ops maildir_store_ops = {
 	.claim_recent = md_claim_recent,
 	.msg_open = maildir_msg_open,
 	.msg_read = maildir_msg_read,
+	.msg_seek = maildir_msg_seek,
 	.msg_close = maildir_msg_close,
 	.update_flags = maildir_update_flags,
 	.keyword_add = maildir_keyword_add,
