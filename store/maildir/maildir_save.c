@@ -40,8 +40,7 @@ static enum store_error write_error(int err)
 								STORE_ERR_TEMP;
 }
 
-/* The Maildir unique name (cr.yp.to/proto/maildir.html, in Dovecot's form). */
-static char *unique_name(void)
+char *maildir_unique_name(void)
 {
 	struct timeval tv;
 	char host[256];
@@ -97,7 +96,7 @@ int maildir_save_begin(struct store *st, const char *mailbox, time_t received, u
 	for (int i = 0; i < CREATE_TRIES && s->fd < 0; i++) {
 		free(s->unique);
 		free(s->tmp_path);
-		s->unique = unique_name();
+		s->unique = maildir_unique_name();
 		s->tmp_path = xasprintf("%s/tmp/%s", folder, s->unique);
 		s->fd = open(s->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		err = errno;
@@ -156,7 +155,8 @@ void maildir_save_abort(struct store_save *save)
 }
 
 /* Gives the new message its UID now (APPENDUID): a sync under the lock. */
-static uint32_t assign_uid(struct store *st, const char *folder, const char *base)
+static uint32_t assign_uid(struct store *st, const char *folder, const char *base,
+			   uint32_t *uidvalidity_r)
 {
 	struct maildir_box *box = maildir_box_new(st, xstrdup(folder));
 	int lockfd = maildir_lock(st, folder);
@@ -166,6 +166,8 @@ static uint32_t assign_uid(struct store *st, const char *folder, const char *bas
 		for (unsigned i = 0; i < box->base.count && uid == 0; i++)
 			if (strcmp(box->extra[i].base, base) == 0)
 				uid = box->base.msgs[i].uid;
+		if (uid != 0 && uidvalidity_r != NULL)
+			*uidvalidity_r = box->base.uidvalidity;
 	}
 	if (uid == 0) {
 		const char *text;
@@ -179,7 +181,7 @@ static uint32_t assign_uid(struct store *st, const char *folder, const char *bas
 	return uid;
 }
 
-int maildir_save_commit(struct store_save *save, uint32_t *uid_r)
+int maildir_save_commit(struct store_save *save, uint32_t *uidvalidity_r, uint32_t *uid_r)
 {
 	struct maildir_save *s = (struct maildir_save *)save;
 	struct store *st = save->st;
@@ -229,7 +231,7 @@ int maildir_save_commit(struct store_save *save, uint32_t *uid_r)
 	free(dir);
 	free(name);
 	if (ret == 0 && uid_r != NULL)
-		*uid_r = assign_uid(st, s->folder, base);
+		*uid_r = assign_uid(st, s->folder, base, uidvalidity_r);
 out:
 	free(base);
 	save_free(s);
