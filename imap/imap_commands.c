@@ -23,6 +23,12 @@ static const struct imap_cmd_def commands[] = {
 	{ "RENAME", cmd_rename, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
 	{ "SUBSCRIBE", cmd_subscribe, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
 	{ "UNSUBSCRIBE", cmd_unsubscribe, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
+	{ "APPEND", cmd_append, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
+	{ "COPY", cmd_copy, IMAP_CMD_SELECTED },
+	{ "MOVE", cmd_move, IMAP_CMD_SELECTED },		/* RFC 6851 */
+	{ "CHECK", cmd_check, IMAP_CMD_SELECTED },
+	{ "NAMESPACE", cmd_namespace, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },	/* RFC 2342 */
+	{ "ENABLE", cmd_enable, IMAP_CMD_AUTH },		/* RFC 5161 */
 };
 
 const struct imap_cmd_def *imap_command_find(const char *name)
