@@ -8,6 +8,7 @@
 #include "core/conn.h"
 #include "core/log.h"
 #include "core/tls.h"
+#include "imap/imap_session.h"
 #include "pop3/pop3_session.h"
 
 #include <signal.h>
@@ -44,6 +45,9 @@ static const struct conn_handler *handler_for(enum listen_kind kind, bool *impli
 	case LISTEN_POP3:
 	case LISTEN_POP3S:
 		return &pop3_handler;
+	case LISTEN_IMAP:
+	case LISTEN_IMAPS:
+		return &imap_handler;
 	default:
 		return NULL;
 	}

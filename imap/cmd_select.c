@@ -5,6 +5,7 @@
  * no mailbox selected.
  */
 #include "imap/imap.h"
+#include "imap/imap_sync.h"
 #include "core/async.h"
 #include "core/log.h"
 #include "store/store.h"
@@ -23,6 +24,9 @@ struct select_job {
 
 void imap_deselect(struct imap_session *s)
 {
+	imap_sync_unwatch(s);
+	imap_view_free(&s->view);
+	s->box_dirty = false;
 	mailbox_close(&s->box);
 	xfree(&s->box_name);
 	if (s->state == IMAP_STATE_SELECTED)
@@ -60,6 +64,8 @@ static void select_done(void *arg)
 		j->name = NULL;
 		s->readonly = j->readonly;
 		s->state = IMAP_STATE_SELECTED;
+		imap_view_init(s);
+		imap_sync_watch(s);
 		imap_untagged(s, "FLAGS (" SYSTEM_FLAGS ")");
 		/* Keywords are not kept yet, so no \* here. */
 		imap_untagged(s, "OK [PERMANENTFLAGS (%s)] Flags permitted.",

@@ -15,7 +15,7 @@
 #include "imap/imap_view.h"
 
 struct imap_append;
-struct imap_watch;
+struct watch_sub;
 struct sasl;
 struct store;
 
@@ -65,12 +65,15 @@ struct imap_session {
 	bool readonly;			/* EXAMINE */
 	struct imap_view view;		/* what the client was told (imap_view.h) */
 	bool box_dirty;			/* a change was noticed: sync before the next command */
-	struct imap_watch *watch;	/* change notification for box */
+	struct watch_sub *watch;	/* change notification for box */
 
 	/* IDLE (RFC 2177) */
 	bool idling;
 	bool idle_sync_running;
 	bool idle_done;			/* DONE arrived while a sync job ran */
+	bool idle_bad;			/* ... or something that was not DONE */
+
+	struct imap_command uid_cmd;	/* "UID FETCH ..." as "FETCH ..." */
 };
 
 /* Allowed states of a command, and its handler. */
@@ -90,6 +93,10 @@ const struct imap_cmd_def *imap_command_find(const char *name);
 
 /* imap_session.c */
 const struct config *imap_config(const struct imap_session *s);
+/* Runs a command's handler (its state already checked): true when it
+ * finished, false when it goes on asynchronously. */
+bool imap_command_run(struct imap_session *s, const struct imap_cmd_def *def,
+		      const struct imap_command *cmd);
 /* Ends an asynchronous command (handler returned false): input goes on. */
 void imap_command_done(struct imap_session *s);
 /* Input goes on after a pause within a command (s->busy set around an
@@ -145,6 +152,10 @@ bool cmd_delete(struct imap_session *s, const struct imap_command *cmd);
 bool cmd_rename(struct imap_session *s, const struct imap_command *cmd);
 bool cmd_subscribe(struct imap_session *s, const struct imap_command *cmd);
 bool cmd_unsubscribe(struct imap_session *s, const struct imap_command *cmd);
+bool cmd_store(struct imap_session *s, const struct imap_command *cmd);
+bool cmd_expunge(struct imap_session *s, const struct imap_command *cmd);
+bool cmd_uid(struct imap_session *s, const struct imap_command *cmd);
+bool cmd_idle(struct imap_session *s, const struct imap_command *cmd);
 bool cmd_append(struct imap_session *s, const struct imap_command *cmd);
 /* COPY and MOVE (RFC 6851), and UID COPY / UID MOVE with s->uid set */
 bool cmd_copy(struct imap_session *s, const struct imap_command *cmd);

@@ -23,6 +23,10 @@ static const struct imap_cmd_def commands[] = {
 	{ "RENAME", cmd_rename, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
 	{ "SUBSCRIBE", cmd_subscribe, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
 	{ "UNSUBSCRIBE", cmd_unsubscribe, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
+	{ "STORE", cmd_store, IMAP_CMD_SELECTED },
+	{ "EXPUNGE", cmd_expunge, IMAP_CMD_SELECTED },
+	{ "UID", cmd_uid, IMAP_CMD_SELECTED },
+	{ "IDLE", cmd_idle, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },	/* RFC 2177 */
 	{ "APPEND", cmd_append, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
 	{ "COPY", cmd_copy, IMAP_CMD_SELECTED },
 	{ "MOVE", cmd_move, IMAP_CMD_SELECTED },		/* RFC 6851 */

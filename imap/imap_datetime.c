@@ -71,12 +71,8 @@ int imap_datetime_parse(const char *s, size_t len, time_t *t_r)
 		pos++;
 	if (!digits(s, len, &pos, 1, &day))
 		return -1;
-	if (pos < len && s[pos] >= '0' && s[pos] <= '9' && s[0] != ' ') {
-		int second;
-
-		digits(s, len, &pos, 1, &second);
-		day = day * 10 + second;
-	}
+	if (s[0] != ' ' && pos < len && s[pos] >= '0' && s[pos] <= '9')
+		day = day * 10 + (s[pos++] - '0');
 	if (!expect(s, len, &pos, '-') || pos + 3 > len)
 		return -1;
 	for (int i = 0; i < 12 && month < 0; i++)

@@ -7,6 +7,7 @@
 #include "imap/imap.h"
 #include "imap/imap_append.h"
 #include "imap/imap_session.h"
+#include "imap/imap_sync.h"
 
 #include "core/async.h"
 #include "core/config.h"
@@ -66,6 +67,19 @@ void imap_async(struct imap_session *s, void (*work)(void *arg), void (*done)(vo
 	async_run(conn_loop(s->conn), job_work, job_done, j);
 }
 
+bool imap_command_run(struct imap_session *s, const struct imap_cmd_def *def,
+		      const struct imap_command *cmd)
+{
+	free(s->cmd_tag);
+	s->cmd_tag = xstrdup(cmd->tag);
+	if (def->func(s, cmd)) {
+		s->uid = false;
+		return true;
+	}
+	s->busy = true;
+	return false;
+}
+
 static void dispatch(struct imap_session *s, const struct imap_command *cmd)
 {
 	const struct imap_cmd_def *def = imap_command_find(cmd->name);
@@ -79,11 +93,16 @@ static void dispatch(struct imap_session *s, const struct imap_command *cmd)
 			 "Not logged in." : "Command not valid in this state.");
 		return;
 	}
-	if (!def->func(s, cmd)) {
+	if (imap_sync_needed(s, cmd)) {
+		/* The command's arguments stay in the parser's arena: no
+		 * line is parsed while the session is busy. */
 		s->busy = true;
 		free(s->cmd_tag);
 		s->cmd_tag = xstrdup(cmd->tag);
+		imap_sync_then_run(s, def, cmd);
+		return;
 	}
+	imap_command_run(s, def, cmd);
 }
 
 /* The parser announced a literal: refuse it, skip it, or start reading it. */
@@ -165,7 +184,10 @@ static void handle_parse(struct imap_session *s, enum imap_parse_result r)
 			}
 		}
 		dispatch(s, cmd);
-		imap_append_drop(s);	/* unless APPEND took it */
+		/* Not taken by APPEND (refused, say); if the command waits for
+		 * a sync first, imap_command_done() cleans up after it. */
+		if (!s->busy)
+			imap_append_drop(s);
 		return;
 	case IMAP_PARSE_LITERAL:
 		literal_start(s);
@@ -192,7 +214,9 @@ static void handle_parse(struct imap_session *s, enum imap_parse_result r)
 
 static void imap_process_input(struct imap_session *s)
 {
-	while (!s->busy && !conn_is_closing(s->conn) && !conn_output_full(s->conn)) {
+	/* IDLE is a running command that still reads: its DONE. */
+	while ((!s->busy || (s->idling && !s->idle_done)) && !conn_is_closing(s->conn) &&
+	       !conn_output_full(s->conn)) {
 		char *line;
 		size_t len;
 		int ret;
@@ -217,6 +241,10 @@ static void imap_process_input(struct imap_session *s)
 			imap_authenticate_continue(s, line, len);
 			continue;
 		}
+		if (s->idling) {
+			imap_idle_line(s, line, len);
+			continue;
+		}
 		handle_parse(s, imap_parser_line(s->parser, line, len));
 	}
 }
@@ -225,6 +253,7 @@ void imap_command_done(struct imap_session *s)
 {
 	s->uid = false;
 	s->on_drain = NULL;
+	imap_append_drop(s);	/* an APPEND that never ran (deselected meanwhile) */
 	imap_input_resume(s);
 }
 

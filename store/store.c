@@ -116,6 +116,11 @@ void mailbox_close(struct mailbox **boxp)
 }
 
 int mailbox_sync(struct mailbox *box) { return box->st->ops->mailbox_sync(box); }
+
+int mailbox_watch_dirs(const struct mailbox *box, char ***dirs_r, size_t *count_r)
+{
+	return box->st->ops->watch_dirs(box, dirs_r, count_r);
+}
 int mailbox_claim_recent(struct mailbox *box) { return box->st->ops->claim_recent(box); }
 
 unsigned mailbox_recent_count(const struct mailbox *box)

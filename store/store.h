@@ -146,6 +146,11 @@ void mailbox_close(struct mailbox **box);
 /* Re-reads disk changes made by others since open / the last sync. */
 int mailbox_sync(struct mailbox *box);
 
+/* Directories whose changes mean the mailbox may have changed (for a
+ * watcher, core/watch.h); new strings in *dirs_r, free each and the array.
+ * 0 directories: the backend has no such thing and the caller must poll. */
+int mailbox_watch_dirs(const struct mailbox *box, char ***dirs_r, size_t *count_r);
+
 /* \Recent (RFC 3501 §2.3.2): messages that came since some session last
  * selected the mailbox read-write.  mailbox_recent_count() only counts them
  * (STATUS, EXAMINE); mailbox_claim_recent() makes them this view's (SELECT):

@@ -27,6 +27,7 @@ struct store_ops {
 	int (*mailbox_open)(struct store *st, const char *name, struct mailbox **box_r);
 	void (*mailbox_close)(struct mailbox *box);
 	int (*mailbox_sync)(struct mailbox *box);
+	int (*watch_dirs)(const struct mailbox *box, char ***dirs_r, size_t *count_r);
 	int (*claim_recent)(struct mailbox *box);
 	int (*msg_open)(struct mailbox *box, uint32_t uid, struct msg_stream **stream_r);
 	ssize_t (*msg_read)(struct msg_stream *stream, void *buf, size_t len);

@@ -379,6 +379,20 @@ static int md_claim_recent(struct mailbox *mbox)
 	return with_lock(maildir_box(mbox), claim);
 }
 
+/* Deliveries land in new/, flag changes and our own moves rename in cur/;
+ * the index beside them changes only with what those show. */
+static int md_watch_dirs(const struct mailbox *mbox, char ***dirs_r, size_t *count_r)
+{
+	const struct maildir_box *box = (const struct maildir_box *)mbox;
+	char **dirs = xcalloc(2, sizeof(*dirs));
+
+	dirs[0] = xasprintf("%s/new", box->path);
+	dirs[1] = xasprintf("%s/cur", box->path);
+	*dirs_r = dirs;
+	*count_r = 2;
+	return 0;
+}
+
 const struct store_ops maildir_store_ops = {
 	.name = "maildir",
 	.open = md_open,
@@ -395,6 +409,7 @@ const struct store_ops maildir_store_ops = {
 	.mailbox_open = md_mailbox_open,
 	.mailbox_close = md_mailbox_close,
 	.mailbox_sync = md_mailbox_sync,
+	.watch_dirs = md_watch_dirs,
 	.claim_recent = md_claim_recent,
 	.msg_open = maildir_msg_open,
 	.msg_read = maildir_msg_read,

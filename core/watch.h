@@ -1,0 +1,29 @@
+#ifndef DUOMAIL_WATCH_H
+#define DUOMAIL_WATCH_H
+/*
+ * Directory change notification for one worker's loop.  Each directory is
+ * watched once (one inotify watch through libuv), however many sessions
+ * care, and its events are fanned out to all of them: the kernel limits
+ * inotify instances and watches per user, so a watch per session would stop
+ * working after a few hundred sessions (DESIGN.md, "Change notification
+ * scales").  Bursts (a delivery is a create and a rename) are coalesced:
+ * subscribers hear once, WATCH_DELAY_MS after the first event.
+ *
+ * Loop thread only.
+ */
+#include <stddef.h>
+
+#define WATCH_DELAY_MS 20
+
+struct watch_sub;
+
+/* Calls cb(ctx) whenever something changes in any of dirs.  Returns NULL
+ * if a directory cannot be watched (the caller then has to poll). */
+struct watch_sub *watch_add(void *loop, char *const *dirs, size_t ndirs,
+			    void (*cb)(void *ctx), void *ctx);
+void watch_remove(struct watch_sub **sub);
+
+/* Directories being watched right now (for tests and `duomail stats`). */
+size_t watch_dir_count(void);
+
+#endif
