@@ -111,8 +111,10 @@ void imap_view_report(struct imap_session *s, bool allow_expunge)
 	}
 	if (v->count != old_count)
 		imap_untagged(s, "%u EXISTS", v->count);
+	/* RECENT goes with EXISTS; after expunges alone the client counts
+	 * down itself (RFC 3501 §7.3.2, §7.4.1). */
 	recent = mailbox_recent_count(box);
-	if (recent != v->recent || v->count > old_count) {
+	if (v->count > old_count) {
 		v->recent = recent;
 		imap_untagged(s, "%u RECENT", recent);
 	}
