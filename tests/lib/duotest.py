@@ -143,7 +143,8 @@ class Server:
                 return self._start()
             except PortTaken:
                 self.ports = {k: free_port() for k in self.ports}
-                text = open(self.config_path).read()
+                with open(self.config_path) as f:
+                    text = f.read()
                 text = re.sub(r"^(\w+) = 127\.0\.0\.1:\d+$",
                               lambda m: "%s = 127.0.0.1:%d" % (m.group(1), self.ports[m.group(1)])
                               if m.group(1) in self.ports else m.group(0), text, flags=re.M)
