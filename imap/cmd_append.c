@@ -25,8 +25,13 @@ static void commit_work(void *arg)
 		return;
 	}
 	a->ret = store_save_commit_uid(&a->save, &a->uidvalidity, &a->uid);
-	if (a->ret == 0 && a->to_selected)
-		a->sync_ret = mailbox_sync(a->s->box);
+	if (a->ret != 0 || !a->to_selected)
+		return;
+	a->sync_ret = mailbox_sync(a->s->box);
+	/* RFC 3501 §6.3.11: the new message is \Recent, and to this session
+	 * when it has the mailbox selected read-write (§2.3.2). */
+	if (a->sync_ret == 0 && !a->s->readonly)
+		a->sync_ret = mailbox_claim_recent(a->s->box);
 }
 
 static void commit_done(void *arg)
