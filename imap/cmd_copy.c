@@ -87,6 +87,10 @@ static void copy_work(void *arg)
 	} else if (j->to_selected) {
 		j->sync_ret = mailbox_sync(box);
 	}
+	/* Copies into the mailbox selected read-write are new mail here:
+	 * \Recent to this session (RFC 3501 §2.3.2, §6.4.7). */
+	if (j->to_selected && j->map.count > 0 && j->sync_ret == 0 && !j->s->readonly)
+		j->sync_ret = mailbox_claim_recent(box);
 }
 
 /* "[COPYUID uidvalidity source-set dest-set]": written without the fixed
