@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int store_fail(struct store *st, enum store_error err, const char *fmt, ...)
 {
@@ -178,7 +179,39 @@ void msg_stream_close(struct msg_stream **streamp)
 
 int mailbox_update_flags(struct mailbox *box, uint32_t uid, unsigned add, unsigned remove)
 {
-	return box->st->ops->update_flags(box, uid, add, remove);
+	return box->st->ops->update_flags(box, uid, add, remove, 0, 0);
+}
+
+int mailbox_update_flags_keywords(struct mailbox *box, uint32_t uid, unsigned add,
+				  unsigned remove, uint32_t kw_add, uint32_t kw_remove)
+{
+	return box->st->ops->update_flags(box, uid, add, remove, kw_add, kw_remove);
+}
+
+unsigned mailbox_keyword_count(const struct mailbox *box) { return box->nkeywords; }
+
+const char *mailbox_keyword(const struct mailbox *box, unsigned i)
+{
+	return i < box->nkeywords ? box->keywords[i] : NULL;
+}
+
+int mailbox_keyword_find(const struct mailbox *box, const char *name)
+{
+	for (unsigned i = 0; i < box->nkeywords; i++)
+		if (strcasecmp(box->keywords[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int mailbox_keyword_add(struct mailbox *box, const char *name, unsigned *index_r)
+{
+	int i = mailbox_keyword_find(box, name);
+
+	if (i >= 0) {
+		*index_r = (unsigned)i;
+		return 0;
+	}
+	return box->st->ops->keyword_add(box, name, index_r);
 }
 
 int mailbox_expunge(struct mailbox *box, const uint32_t *uids, size_t count)

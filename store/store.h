@@ -56,6 +56,7 @@ struct store_msg {
 	time_t received;	/* IMAP INTERNALDATE */
 	time_t pop3_retrieved;	/* when a POP3 RETR last fetched it, 0 = never */
 	unsigned flags;		/* MSG_FLAG_* */
+	uint32_t keywords;	/* bit i: the mailbox's keyword i (mailbox_keyword()) */
 	const char *uidl;	/* POP3 UIDL: fixed for the life of the message, even
 				 * across a lost index and a new UIDVALIDITY; 1..70
 				 * chars in 0x21..0x7E (RFC 1939 §7) */
@@ -176,6 +177,22 @@ void msg_stream_close(struct msg_stream **stream);
 /* Adds and removes flags on uid.  A message that is already gone is not an
  * error (it is simply skipped). */
 int mailbox_update_flags(struct mailbox *box, uint32_t uid, unsigned add, unsigned remove);
+
+/* Keywords (IMAP's user-defined flags, RFC 3501 §2.3.2) are per mailbox: a
+ * list of names, and per message a bit set over it.  Names are compared
+ * case-insensitively.  A mailbox holds at most STORE_MAX_KEYWORDS. */
+#define STORE_MAX_KEYWORDS 26
+unsigned mailbox_keyword_count(const struct mailbox *box);
+const char *mailbox_keyword(const struct mailbox *box, unsigned i);
+/* The index of keyword name, or -1 if the mailbox has no such keyword. */
+int mailbox_keyword_find(const struct mailbox *box, const char *name);
+/* The index of name, adding it to the mailbox's list if it is new (durably,
+ * visible to every session).  -1 with STORE_ERR_NOSPACE when the list is
+ * full. */
+int mailbox_keyword_add(struct mailbox *box, const char *name, unsigned *index_r);
+/* Flags and keywords in one change (one rename on Maildir). */
+int mailbox_update_flags_keywords(struct mailbox *box, uint32_t uid, unsigned add,
+				  unsigned remove, uint32_t kw_add, uint32_t kw_remove);
 
 /* Removes the messages durably (the change is fsync'd before return) and
  * re-reads the view, which then no longer lists them.  UIDs that are

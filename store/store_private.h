@@ -32,7 +32,9 @@ struct store_ops {
 	int (*msg_open)(struct mailbox *box, uint32_t uid, struct msg_stream **stream_r);
 	ssize_t (*msg_read)(struct msg_stream *stream, void *buf, size_t len);
 	void (*msg_close)(struct msg_stream *stream);
-	int (*update_flags)(struct mailbox *box, uint32_t uid, unsigned add, unsigned remove);
+	int (*update_flags)(struct mailbox *box, uint32_t uid, unsigned add, unsigned remove,
+			    uint32_t kw_add, uint32_t kw_remove);
+	int (*keyword_add)(struct mailbox *box, const char *name, unsigned *index_r);
 	int (*expunge)(struct mailbox *box, const uint32_t *uids, size_t count);
 	int (*set_pop3_retrieved)(struct mailbox *box, const uint32_t *uids, size_t count,
 				  time_t when);
@@ -61,6 +63,8 @@ struct mailbox {
 	uint32_t first_recent_uid;	/* messages from this UID on are \Recent */
 	unsigned count;
 	struct store_msg *msgs;
+	char *keywords[STORE_MAX_KEYWORDS];	/* names; NULL past nkeywords */
+	unsigned nkeywords;
 };
 
 struct msg_stream {

@@ -44,10 +44,19 @@ struct maildir_msg_extra {
 	char *fname;		/* its name in cur/ when last seen */
 };
 
+/* What the folder's directories and index looked like at the last sync. */
+struct maildir_stamp {
+	bool valid;
+	struct timespec cur, new, index, taken;
+	ino_t index_ino;
+	off_t index_size;
+};
+
 struct maildir_box {
 	struct mailbox base;
 	char *path;		/* the folder directory (holds cur/ new/ tmp/ and the index) */
 	struct maildir_msg_extra *extra;	/* parallel to base.msgs */
+	struct maildir_stamp stamp;
 };
 
 /* ---- maildir_store.c: the user's store, folders' paths, locks ---- */
@@ -69,6 +78,14 @@ unsigned maildir_next_counter(void);
 /* A view of the folder at path (taking path); not yet synced. */
 struct maildir_box *maildir_box_new(struct store *st, char *path);
 void maildir_box_free(struct maildir_box **box);
+
+/* ---- maildir_stamp.c: skipping a sync when nothing changed ---- */
+/* Reads the directories' and index's times now (cur/ and new/ only when
+ * dirs is true).  -1 if any cannot be read: then sync. */
+int maildir_stamp_take(const char *path, bool dirs, struct maildir_stamp *st);
+/* May a sync be skipped: nothing differs from the stamp, and the stamp is
+ * old enough that a change in the same clock tick cannot hide behind it? */
+bool maildir_stamp_unchanged(const struct maildir_stamp *then, const struct maildir_stamp *now);
 
 /* ---- maildir_index.c: the duomail-index file ---- */
 struct maildir_index_entry {
@@ -116,6 +133,11 @@ char *maildir_find_base(const char *dir, const char *base);
 unsigned maildir_flags_from_name(const char *fname);
 /* "base:2,LETTERS" with flags set, keeping unknown letters of old_fname. */
 char *maildir_name_with_flags(const char *base, const char *old_fname, unsigned flags);
+/* The same with the keyword letters a-z set from keywords. */
+char *maildir_name_with_flags_kw(const char *base, const char *old_fname, unsigned flags,
+				 uint32_t keywords);
+/* Keyword bits from the letters a-z of fname's info. */
+uint32_t maildir_keywords_from_name(const char *fname);
 /* The base name: fname up to ':' (new string). */
 char *maildir_base_of(const char *fname);
 /* The POP3 UIDL for a base name (RFC 1939 §7 limits).  New string. */
@@ -131,8 +153,16 @@ int maildir_msg_open(struct mailbox *box, uint32_t uid, struct msg_stream **stre
 ssize_t maildir_msg_read(struct msg_stream *stream, void *buf, size_t len);
 void maildir_msg_close(struct msg_stream *stream);
 
+/* ---- maildir_keywords.c: the folder's keyword names (dovecot-keywords) ---- */
+#define MAILDIR_KEYWORDS	"dovecot-keywords"
+/* (Re)reads the names into box->base.keywords; a missing file is no names. */
+void maildir_keywords_load(struct maildir_box *box);
+void maildir_keywords_free(struct maildir_box *box);
+int maildir_keyword_add(struct mailbox *box, const char *name, unsigned *index_r);
+
 /* ---- maildir_update.c: flags, expunge, POP3 retrieval times ---- */
-int maildir_update_flags(struct mailbox *box, uint32_t uid, unsigned add, unsigned remove);
+int maildir_update_flags(struct mailbox *box, uint32_t uid, unsigned add, unsigned remove,
+			 uint32_t kw_add, uint32_t kw_remove);
 int maildir_expunge(struct mailbox *box, const uint32_t *uids, size_t count);
 int maildir_set_pop3_retrieved(struct mailbox *box, const uint32_t *uids, size_t count,
 			       time_t when);

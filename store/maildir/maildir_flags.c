@@ -50,7 +50,26 @@ unsigned maildir_flags_from_name(const char *fname)
 	return flags;
 }
 
+uint32_t maildir_keywords_from_name(const char *fname)
+{
+	const char *info = info_of(fname);
+	uint32_t kw = 0;
+
+	/* Dovecot's convention: keyword i is the letter 'a' + i. */
+	for (; info != NULL && *info != '\0'; info++)
+		if (*info >= 'a' && *info <= 'z')
+			kw |= 1u << (*info - 'a');
+	return kw;
+}
+
 char *maildir_name_with_flags(const char *base, const char *old_fname, unsigned flags)
+{
+	return maildir_name_with_flags_kw(base, old_fname, flags,
+					  old_fname != NULL ? maildir_keywords_from_name(old_fname) : 0);
+}
+
+char *maildir_name_with_flags_kw(const char *base, const char *old_fname, unsigned flags,
+				 uint32_t keywords)
 {
 	const char *info = old_fname != NULL ? info_of(old_fname) : NULL;
 	bool set[128] = { false };
@@ -67,6 +86,8 @@ char *maildir_name_with_flags(const char *base, const char *old_fname, unsigned 
 	}
 	for (size_t i = 0; i < NLETTERS; i++)
 		set[(unsigned char)letters[i].letter] = (flags & letters[i].flag) != 0;
+	for (int k = 0; k < 26; k++)
+		set['a' + k] = (keywords & (1u << k)) != 0;
 	for (int c = 0x21; c < 0x7f; c++)
 		if (set[c])
 			out[o++] = (char)c;

@@ -301,6 +301,7 @@ void maildir_box_free(struct maildir_box **boxp)
 	if (box == NULL)
 		return;
 	maildir_view_free(box);
+	maildir_keywords_free(box);
 	free(box->path);
 	free(box);
 	*boxp = NULL;
@@ -311,13 +312,27 @@ void maildir_box_free(struct maildir_box **boxp)
 static int with_lock(struct maildir_box *box, int (*fn)(struct maildir_box *box))
 {
 	int lockfd = maildir_lock(box->base.st, box->path);
+	struct maildir_stamp before;
 	int ret;
 
 	if (lockfd < 0)
 		return -1;
+	/* The directories' times from before the scan: a change during it
+	 * makes the next sync look again.  The index's from after: it is
+	 * ours to write while we hold the lock. */
+	box->stamp.valid = false;
+	before.valid = maildir_stamp_take(box->path, true, &before) == 0;
 	ret = maildir_sync_locked(box, lockfd);
 	if (ret == 0 && fn != NULL)
 		ret = fn(box);
+	if (ret == 0 && before.valid) {
+		struct maildir_stamp after = before;
+
+		if (maildir_stamp_take(box->path, false, &after) == 0) {
+			after.taken = before.taken;
+			box->stamp = after;
+		}
+	}
 	maildir_unlock(&lockfd);
 	return ret;
 }
@@ -357,7 +372,13 @@ static void md_mailbox_close(struct mailbox *mbox)
 
 static int md_mailbox_sync(struct mailbox *mbox)
 {
-	return with_lock(maildir_box(mbox), NULL);
+	struct maildir_box *box = maildir_box(mbox);
+	struct maildir_stamp now;
+
+	if (maildir_stamp_take(box->path, true, &now) == 0 &&
+	    maildir_stamp_unchanged(&box->stamp, &now))
+		return 0;
+	return with_lock(box, NULL);
 }
 
 static int claim(struct maildir_box *box)
@@ -415,6 +436,7 @@ const struct store_ops maildir_store_ops = {
 	.msg_read = maildir_msg_read,
 	.msg_close = maildir_msg_close,
 	.update_flags = maildir_update_flags,
+	.keyword_add = maildir_keyword_add,
 	.expunge = maildir_expunge,
 	.set_pop3_retrieved = maildir_set_pop3_retrieved,
 	.copy = maildir_copy,

@@ -265,6 +265,7 @@ static void items_add(struct items *it, struct disk_file *f, uint32_t uid, uint6
 	i->m.received = f->mtime;
 	i->m.pop3_retrieved = retrieved;
 	i->m.flags = maildir_flags_from_name(f->fname);
+	i->m.keywords = maildir_keywords_from_name(f->fname);
 	i->m.uidl = maildir_uidl(f->base);
 	i->x.base = f->base;
 	i->x.fname = f->fname;
@@ -494,6 +495,8 @@ int maildir_sync_locked(struct maildir_box *box, int lockfd)
 	if (c.changed && write_items(st, box->path, &c.idx, c.items.v, c.items.count) < 0)
 		goto out;
 	install_view(box, &c);
+	/* Names first used by another session come with its renames. */
+	maildir_keywords_load(box);
 	ret = 0;
 out:
 	/* Fresh files that got no UID (items_add took the others). */

@@ -28,7 +28,8 @@ static bool refind(struct maildir_box *box, unsigned i)
 	return true;
 }
 
-int maildir_update_flags(struct mailbox *mbox, uint32_t uid, unsigned add, unsigned remove)
+int maildir_update_flags(struct mailbox *mbox, uint32_t uid, unsigned add, unsigned remove,
+			 uint32_t kw_add, uint32_t kw_remove)
 {
 	struct maildir_box *box = maildir_box(mbox);
 	int found = mailbox_find_uid(mbox, uid);
@@ -45,13 +46,15 @@ int maildir_update_flags(struct mailbox *mbox, uint32_t uid, unsigned add, unsig
 		unsigned recent = mbox->msgs[i].flags & MSG_FLAG_RECENT;
 		/* From the current name, so others' changes are kept. */
 		unsigned flags = (maildir_flags_from_name(x->fname) | add) & ~remove;
-		char *newname = maildir_name_with_flags(x->base, x->fname, flags);
+		uint32_t kw = (maildir_keywords_from_name(x->fname) | kw_add) & ~kw_remove;
+		char *newname = maildir_name_with_flags_kw(x->base, x->fname, flags, kw);
 		char *from, *to;
 		int ret, err;
 
 		if (strcmp(newname, x->fname) == 0) {
 			free(newname);
 			mbox->msgs[i].flags = flags | recent;
+			mbox->msgs[i].keywords = kw;
 			return 0;
 		}
 		from = xasprintf("%s/cur/%s", box->path, x->fname);
@@ -64,6 +67,7 @@ int maildir_update_flags(struct mailbox *mbox, uint32_t uid, unsigned add, unsig
 			free(x->fname);
 			x->fname = newname;
 			mbox->msgs[i].flags = flags | recent;
+			mbox->msgs[i].keywords = kw;
 			return 0;
 		}
 		free(newname);
