@@ -213,7 +213,8 @@ struct store_copy_map {
  * the copies are on disk and hold their new UIDs, given in the order of
  * uids, so map_r can answer COPYUID (RFC 4315 §3).  A copy keeps its
  * message's flags as they are on disk now (never \Recent, which belongs to
- * a view) and its internal date; in dest it is \Recent like any new
+ * a view), its keywords by name (dest learns names it lacks, as far as it
+ * has room) and its internal date; in dest it is \Recent like any new
  * message (RFC 3501 §6.4.7).  Messages that are gone from disk meanwhile
  * (expunged by another session) or not in the view are skipped: they are
  * missing from the map, which may end up empty.  On failure dest is as it

@@ -159,6 +159,8 @@ void maildir_msg_close(struct msg_stream *stream);
 void maildir_keywords_load(struct maildir_box *box);
 void maildir_keywords_free(struct maildir_box *box);
 int maildir_keyword_add(struct mailbox *box, const char *name, unsigned *index_r);
+/* The same for a caller that holds the folder's index lock (COPY). */
+int maildir_keyword_add_locked(struct maildir_box *box, const char *name, unsigned *index_r);
 
 /* ---- maildir_update.c: flags, expunge, POP3 retrieval times ---- */
 int maildir_update_flags(struct mailbox *box, uint32_t uid, unsigned add, unsigned remove,

@@ -6,11 +6,13 @@
  * name, UID and POP3 UIDL) without the bytes being written twice; where the
  * file system refuses the link, the bytes are copied and fsync'd.  Then,
  * under the target's index lock, the copies are renamed into cur/ with
- * their flags, cur/ is fsync'd, and they get the next UIDs in the order they
- * were asked for, written to the index before the lock is released.  Any
- * failure on the way undoes what was done, so the target is as it was
- * (RFC 3501 §6.4.7); a crash leaves at worst stray files in tmp/, or copies
- * in cur/ that nobody acknowledged, which the next sync takes in.
+ * their flags and keywords (by name: the letters a-z mean what each
+ * folder's dovecot-keywords says), cur/ is fsync'd, and they get the next
+ * UIDs in the order they were asked for, written to the index before the
+ * lock is released.  Any failure on the way undoes what was done, so the
+ * target is as it was (RFC 3501 §6.4.7); a crash leaves at worst stray
+ * files in tmp/, or copies in cur/ that nobody acknowledged, which the next
+ * sync takes in.
  */
 #include "store/maildir/maildir.h"
 #include "core/log.h"
@@ -34,6 +36,8 @@ struct copy_item {
 	char *base;		/* unique,S=..,W=.. */
 	char *fname;		/* base:2,FLAGS, its name in dest/cur */
 	struct store_msg m;	/* sizes, date and flags for the index */
+	uint32_t src_keywords;	/* in the source's numbering */
+	char kept[32];		/* ":2," and the source's other capital letters */
 	bool in_cur;
 };
 
@@ -58,21 +62,56 @@ static void items_free(struct copy_ctx *c)
 	c->count = c->alloc = 0;
 }
 
-/* The copy's name in cur/.  It keeps the IMAP flags and the other capital
- * letters ('P', passed) of the source as it is now, but not the keyword
- * letters a-z: those stand for whatever the source folder's keyword list
- * says, which means nothing in the target. */
-static char *dest_fname(const char *base, const char *src_fname, unsigned flags)
+/* The capital letters of the source's name as it is now, so the copy keeps
+ * those we have no IMAP flag for ('P', passed) too.  Not the keyword
+ * letters a-z: they stand for the source folder's keyword list, and are
+ * carried over by name (map_keywords()). */
+static void kept_letters(const char *src_fname, char *kept, size_t size)
 {
 	const char *info = strstr(src_fname, ":2,");
-	char kept[64] = ":2,";
 	size_t k = 3;
 
+	memcpy(kept, ":2,", 4);
 	for (const char *p = info != NULL ? info + 3 : ""; *p != '\0'; p++)
-		if (*p >= 'A' && *p <= 'Z' && k < sizeof(kept) - 1)
+		if (*p >= 'A' && *p <= 'Z' && k < size - 1)
 			kept[k++] = *p;
 	kept[k] = '\0';
-	return maildir_name_with_flags(base, kept, flags);
+}
+
+/* The copy's keywords in the target's numbering: by name, adding the names
+ * the target has not had yet (we hold its lock).  A letter the source has
+ * no name for is left out, and so is a name the target has no room for
+ * (STORE_MAX_KEYWORDS): a COPY should not fail over a keyword. */
+static int map_keywords(struct copy_ctx *c, struct maildir_box *box, uint32_t src_kw,
+			uint32_t *kw_r)
+{
+	struct mailbox *src = &c->src->base;
+	uint32_t kw = 0;
+
+	for (unsigned k = 0; k < STORE_MAX_KEYWORDS; k++) {
+		unsigned idx;
+		int found;
+
+		if ((src_kw & (1u << k)) == 0)
+			continue;
+		if (k >= src->nkeywords)
+			maildir_keywords_load(c->src);	/* named after our last sync */
+		if (k >= src->nkeywords)
+			continue;
+		found = mailbox_keyword_find(&box->base, src->keywords[k]);
+		if (found >= 0) {
+			idx = (unsigned)found;
+		} else if (maildir_keyword_add_locked(box, src->keywords[k], &idx) < 0) {
+			if (store_last_error(c->st, NULL) != STORE_ERR_NOSPACE)
+				return -1;
+			log_warn("maildir %s: no room for keyword %s; copied without it", c->dest,
+				 src->keywords[k]);
+			continue;
+		}
+		kw |= 1u << idx;
+	}
+	*kw_r = kw;
+	return 0;
 }
 
 static bool link_refused(int err)
@@ -165,8 +204,9 @@ static int describe(struct copy_ctx *c, unsigned i, struct copy_item *it)
 	it->m.vsize = vsize;
 	it->m.received = sb.st_mtime;
 	it->m.flags = maildir_flags_from_name(c->src->extra[i].fname) & ~MSG_FLAG_RECENT;
+	it->src_keywords = maildir_keywords_from_name(c->src->extra[i].fname);
+	kept_letters(c->src->extra[i].fname, it->kept, sizeof(it->kept));
 	it->base = xasprintf("%s,S=%" PRIu64 ",W=%" PRIu64, it->unique, it->m.psize, vsize);
-	it->fname = dest_fname(it->base, c->src->extra[i].fname, it->m.flags);
 	return 0;
 }
 
@@ -268,6 +308,10 @@ static int commit_locked(struct copy_ctx *c, struct maildir_box *box, int lockfd
 	for (size_t i = 0; i < c->count; i++) {
 		struct copy_item *it = &c->items[i];
 
+		if (map_keywords(c, box, it->src_keywords, &it->m.keywords) < 0)
+			return -1;
+		it->fname = maildir_name_with_flags_kw(it->base, it->kept, it->m.flags,
+						       it->m.keywords);
 		if (renameat(c->tmpfd, it->unique, c->curfd, it->fname) < 0)
 			return store_fail(c->st, maildir_errno(errno), "copy into %s: %s",
 					  c->dest, strerror(errno));

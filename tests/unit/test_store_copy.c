@@ -1,9 +1,8 @@
 /*
  * mailbox_copy(), the store side of IMAP COPY and MOVE: copies keep their
- * flags and internal date but not \Recent and not the source folder's
- * keyword letters, are \Recent in the target (RFC 3501 §6.4.7), get new
- * UIDs in the order asked for (the COPYUID mapping, RFC 4315 §3), also
- * within one mailbox; a missing target is NOTFOUND and leaves nothing
+ * flags, keywords (by name) and internal date but not \Recent, are \Recent
+ * in the target (RFC 3501 §6.4.7), get new UIDs in the order asked for (the
+ * COPYUID mapping, RFC 4315 §3), also within one mailbox; a missing target is NOTFOUND and leaves nothing
  * behind; messages expunged meanwhile are skipped, renamed ones followed;
  * the target's index holds the new UIDs before the call returns; a failure
  * late in the copy takes everything back; a target on another file system
@@ -166,7 +165,8 @@ static void test_copy_letters(void **state)
 
 	save_full(st, "Subject: one\n\n1\n", 0, MSG_FLAG_SEEN, NULL);
 	assert_int_equal(mailbox_open(st, "INBOX", &in), 0);
-	/* another MUA marks it passed ('P') and with keyword letter 'a' */
+	/* another MUA marks it passed ('P') and with a keyword letter 'a' that
+	 * has no name in dovecot-keywords: 'P' is kept, 'a' means nothing */
 	assert_int_equal(count_files("", "cur", name, sizeof(name)), 1);
 	snprintf(from, sizeof(from), "%s/cur/%s", user_dir, name);
 	colon = strchr(name, ':');
@@ -181,6 +181,50 @@ static void test_copy_letters(void **state)
 	assert_non_null(colon);
 	assert_string_equal(colon, ":2,PS");
 	store_copy_map_free(&map);
+	mailbox_close(&in);
+	store_close(&st);
+}
+
+/* Keywords are per mailbox (store.h): a copy keeps its keywords by name,
+ * whatever letter each has in the target, and the target learns the names
+ * it did not have. */
+static void test_copy_keywords(void **state)
+{
+	static const uint32_t uids[] = { 1, 2 };
+	struct store *st = open_store();
+	struct store_copy_map map;
+	struct mailbox *in, *dest;
+	unsigned fwd, work, other;
+	int w, f;
+
+	three_messages(st);
+	assert_int_equal(store_mailbox_create(st, "Dest"), 0);
+	assert_int_equal(mailbox_open(st, "Dest", &dest), 0);
+	assert_int_equal(mailbox_keyword_add(dest, "Other", &other), 0);
+	assert_int_equal(mailbox_keyword_add(dest, "Work", &work), 0);
+	assert_int_equal(work, 1);
+	mailbox_close(&dest);
+	assert_int_equal(mailbox_open(st, "INBOX", &in), 0);
+	assert_int_equal(mailbox_keyword_add(in, "Work", &work), 0);
+	assert_int_equal(mailbox_keyword_add(in, "$Forwarded", &fwd), 0);
+	assert_int_equal(work, 0);
+	assert_int_equal(fwd, 1);
+	assert_int_equal(mailbox_update_flags_keywords(in, 1, 0, 0, 1u << work, 0), 0);
+	assert_int_equal(mailbox_update_flags_keywords(in, 2, 0, 0, (1u << work) | (1u << fwd),
+						       0), 0);
+	assert_int_equal(mailbox_copy(in, uids, 2, "Dest", &map), 0);
+	assert_int_equal(map.count, 2);
+	store_copy_map_free(&map);
+
+	assert_int_equal(mailbox_open(st, "Dest", &dest), 0);
+	w = mailbox_keyword_find(dest, "Work");
+	f = mailbox_keyword_find(dest, "$Forwarded");
+	assert_int_equal(w, 1);
+	assert_int_equal(f, 2);			/* new to the target */
+	assert_int_equal(mailbox_msg(dest, 0)->keywords, 1u << w);
+	assert_int_equal(mailbox_msg(dest, 1)->keywords, (1u << w) | (1u << f));
+	assert_int_equal(mailbox_msg(dest, 1)->flags, MSG_FLAG_FLAGGED | MSG_FLAG_ANSWERED);
+	mailbox_close(&dest);
 	mailbox_close(&in);
 	store_close(&st);
 }
@@ -435,6 +479,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_copy_keeps_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_copy_letters, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy_keywords, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_copy_uid_mapping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_copy_target_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_copy_source_vanished, setup, teardown),
