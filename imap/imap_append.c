@@ -134,6 +134,7 @@ bool imap_append_literal_start(struct imap_session *s, const struct imap_literal
 		 * offer.  It has answered already if it was refused. */
 		if (!s->append->answered)
 			imap_bad(s, s->append->tag, "MULTIAPPEND is not supported.");
+		s->append->sync = li->sync;	/* this literal's kind decides */
 		refused(s);
 		return true;
 	}

@@ -300,6 +300,11 @@ static void test_append_refusals(void **state)
 	lb_expect(fd, "f1 BAD", false);
 	lb_send_slowly(fd, "f2 NOOP\r\n");
 	lb_expect(fd, "f2 OK", false);
+	/* ... and the second one synchronising: no "+" for it either */
+	lb_send_slowly(fd, "f3 APPEND INBOX {1+}\r\na {1}\r\n");
+	lb_expect(fd, "f3 BAD", false);
+	lb_send_slowly(fd, "f4 NOOP\r\n");
+	lb_expect(fd, "f4 OK", false);
 	assert_int_equal(messages_in(""), 0);
 	assert_int_equal(files_in("", "tmp", NULL, 0), 0);
 	logout(fd);
