@@ -12,8 +12,6 @@
 
 #include <string.h>
 
-#define SYSTEM_FLAGS "\\Answered \\Flagged \\Deleted \\Seen \\Draft"
-
 struct select_job {
 	struct imap_session *s;
 	char *name;
@@ -66,10 +64,7 @@ static void select_done(void *arg)
 		s->state = IMAP_STATE_SELECTED;
 		imap_view_init(s);
 		imap_sync_watch(s);
-		imap_untagged(s, "FLAGS (" SYSTEM_FLAGS ")");
-		/* Keywords are not kept yet, so no \* here. */
-		imap_untagged(s, "OK [PERMANENTFLAGS (%s)] Flags permitted.",
-			      j->readonly ? "" : SYSTEM_FLAGS);
+		imap_send_mailbox_flags(s);
 		imap_untagged(s, "%u EXISTS", n);
 		imap_untagged(s, "%u RECENT", mailbox_recent_count(box));
 		if (unseen > 0)

@@ -22,18 +22,56 @@ struct store_job {
 	unsigned *seqs;
 	uint32_t *uids;		/* 0 for a message already expunged */
 	size_t count;
+	char op;		/* '+', '-' or 0 (replace) */
 	unsigned add, remove;
+	char **keywords;	/* names given */
+	unsigned nkeywords;
 	bool silent;
 	int ret;
 };
 
+/* Keyword names to bits: made when they are to be set (durably, for every
+ * session); only looked up when they are to be removed. */
+static int keyword_bits(struct store_job *j, uint32_t *bits_r)
+{
+	struct mailbox *box = j->s->box;
+	uint32_t bits = 0;
+
+	for (unsigned i = 0; i < j->nkeywords; i++) {
+		unsigned idx;
+
+		if (j->op == '-') {
+			int found = mailbox_keyword_find(box, j->keywords[i]);
+
+			if (found < 0)
+				continue;
+			idx = (unsigned)found;
+		} else if (mailbox_keyword_find(box, j->keywords[i]) < 0 &&
+			   mailbox_keyword_count(box) == STORE_MAX_KEYWORDS) {
+			return -2;	/* no room for another name */
+		} else if (mailbox_keyword_add(box, j->keywords[i], &idx) < 0) {
+			return -1;
+		}
+		bits |= 1u << idx;
+	}
+	*bits_r = bits;
+	return 0;
+}
+
 static void store_work(void *arg)
 {
 	struct store_job *j = arg;
+	uint32_t kw = 0, kw_add, kw_remove;
 
+	j->ret = keyword_bits(j, &kw);
+	if (j->ret < 0)
+		return;
+	kw_add = j->op == '-' ? 0 : kw;
+	kw_remove = j->op == '-' ? kw : j->op == '+' ? 0 : ~kw;
 	for (size_t i = 0; i < j->count && j->ret == 0; i++)
 		if (j->uids[i] != 0)
-			j->ret = mailbox_update_flags(j->s->box, j->uids[i], j->add, j->remove);
+			j->ret = mailbox_update_flags_keywords(j->s->box, j->uids[i], j->add,
+							       j->remove, kw_add, kw_remove);
 }
 
 static void store_done(void *arg)
@@ -45,6 +83,8 @@ static void store_done(void *arg)
 
 	if (s->gone)
 		goto out;
+	if (mailbox_keyword_count(s->box) > s->view.nkeywords)
+		imap_send_mailbox_flags(s);	/* RFC 3501 §7.2.6: new names first */
 	buf_init(&b, (size_t)-1);
 	for (size_t i = 0; i < j->count; i++) {
 		const struct store_msg *m = imap_view_store_msg(s, j->seqs[i]);
@@ -58,14 +98,16 @@ static void store_done(void *arg)
 			continue;
 		buf_reset(&b);
 		buf_printf(&b, "* %u FETCH (FLAGS ", j->seqs[i]);
-		imap_buf_flags(&b, m->flags);
+		imap_buf_msg_flags(&b, s, m);
 		if (s->uid)	/* RFC 3501 §6.4.8: UID STORE's FETCHes carry the UID */
 			buf_printf(&b, " UID %u", m->uid);
 		buf_append(&b, ")\r\n", 3);
 		conn_write(s->conn, buf_ptr(&b), buf_len(&b));
 	}
 	buf_free(&b);
-	if (j->ret < 0)
+	if (j->ret == -2)
+		imap_tagged(s, s->cmd_tag, "NO", "[LIMIT] Too many keywords in this mailbox.");
+	else if (j->ret < 0)
 		imap_store_error(s, s->cmd_tag, "Store");
 	else if (missing && !s->uid)
 		/* RFC 2180 §4.2.1; the code is RFC 5530's */
@@ -74,6 +116,9 @@ static void store_done(void *arg)
 	else
 		imap_tagged(s, s->cmd_tag, "OK", "Store completed.");
 out:
+	for (unsigned i = 0; i < j->nkeywords; i++)
+		free(j->keywords[i]);
+	free(j->keywords);
 	free(j->seqs);
 	free(j->uids);
 	free(j);
@@ -84,6 +129,7 @@ bool cmd_store(struct imap_session *s, const struct imap_command *cmd)
 {
 	struct store_job *j;
 	const char *item;
+	struct imap_keyword_names kw = { 0 };
 	unsigned flags = 0, *seqs;
 	size_t count;
 	char op = 0;
@@ -108,18 +154,20 @@ bool cmd_store(struct imap_session *s, const struct imap_command *cmd)
 		return true;
 	}
 	for (unsigned i = 2; i < cmd->nargs; i++) {
-		unsigned f;
-
-		if (imap_arg_flags(s, cmd->tag, &cmd->args[i], &f) < 0)
+		if (imap_arg_flags_kw(s, cmd->tag, &cmd->args[i], &flags, &kw) < 0) {
+			free(kw.names);
 			return true;
-		flags |= f;
+		}
 	}
 	if (s->readonly) {
+		free(kw.names);
 		imap_tagged(s, cmd->tag, "NO", "Mailbox is read-only (EXAMINE).");
 		return true;
 	}
-	if (imap_view_seqset(s, cmd->tag, &cmd->args[0], s->uid, &seqs, &count) < 0)
+	if (imap_view_seqset(s, cmd->tag, &cmd->args[0], s->uid, &seqs, &count) < 0) {
+		free(kw.names);
 		return true;
+	}
 	j = xcalloc(1, sizeof(*j));
 	j->s = s;
 	j->seqs = seqs;
@@ -129,6 +177,12 @@ bool cmd_store(struct imap_session *s, const struct imap_command *cmd)
 		if (imap_view_store_msg(s, seqs[i]) != NULL)
 			j->uids[i] = s->view.msgs[seqs[i] - 1].uid;
 	j->silent = silent;
+	j->op = op;
+	j->keywords = xcalloc(kw.count ? kw.count : 1, sizeof(*j->keywords));
+	for (unsigned i = 0; i < kw.count; i++)
+		j->keywords[i] = xstrdup(kw.names[i]);
+	j->nkeywords = kw.count;
+	free(kw.names);
 	j->add = op == '-' ? 0 : flags;
 	j->remove = op == '-' ? flags : op == '+' ? 0 : ALL_FLAGS & ~flags;
 	imap_async(s, store_work, store_done, j);

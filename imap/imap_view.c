@@ -26,9 +26,11 @@ void imap_view_init(struct imap_session *s)
 
 		v->msgs[i].uid = m->uid;
 		v->msgs[i].flags = m->flags;
+		v->msgs[i].keywords = m->keywords;
 	}
 	v->count = n;
 	v->recent = mailbox_recent_count(s->box);
+	v->nkeywords = mailbox_keyword_count(s->box);
 }
 
 void imap_view_free(struct imap_view *v)
@@ -37,13 +39,13 @@ void imap_view_free(struct imap_view *v)
 	memset(v, 0, sizeof(*v));
 }
 
-static void send_flags(struct imap_session *s, unsigned seq, unsigned flags)
+static void send_flags(struct imap_session *s, unsigned seq, const struct store_msg *m)
 {
 	struct buf b;
 
 	buf_init(&b, (size_t)-1);
 	buf_printf(&b, "* %u FETCH (FLAGS ", seq);
-	imap_buf_flags(&b, flags);
+	imap_buf_msg_flags(&b, s, m);
 	/* RFC 3501 §6.4.8: UIDs in unsolicited FETCH help clients that use
 	 * UID commands only; Dovecot sends them too. */
 	buf_printf(&b, " UID %u)\r\n", s->view.msgs[seq - 1].uid);
@@ -58,6 +60,10 @@ void imap_view_report(struct imap_session *s, bool allow_expunge)
 	unsigned n = mailbox_count(box), old_count = v->count, j = 0, expunged = 0;
 	unsigned recent;
 
+	/* Keywords first named by others: the client hears the names before
+	 * it sees them on messages. */
+	if (mailbox_keyword_count(box) > v->nkeywords)
+		imap_send_mailbox_flags(s);
 	/* Both lists ascend by UID: one merge pass finds what vanished and
 	 * whose flags changed; what is left in the store is new. */
 	for (unsigned i = 0; i < v->count; i++) {
@@ -66,11 +72,12 @@ void imap_view_report(struct imap_session *s, bool allow_expunge)
 		while (j < n && mailbox_msg(box, j)->uid < vm->uid)
 			j++;	/* a UID below a known one cannot be new: skip */
 		if (j < n && mailbox_msg(box, j)->uid == vm->uid) {
-			unsigned now = mailbox_msg(box, j)->flags;
+			const struct store_msg *m = mailbox_msg(box, j);
 
-			if (!vm->expunged && now != vm->flags) {
-				vm->flags = now;
-				send_flags(s, i + 1, now);
+			if (!vm->expunged && (m->flags != vm->flags || m->keywords != vm->keywords)) {
+				vm->flags = m->flags;
+				vm->keywords = m->keywords;
+				send_flags(s, i + 1, m);
 			}
 			j++;
 		} else {
@@ -105,6 +112,7 @@ void imap_view_report(struct imap_session *s, bool allow_expunge)
 
 				vm->uid = mailbox_msg(box, k)->uid;
 				vm->flags = mailbox_msg(box, k)->flags;
+				vm->keywords = mailbox_msg(box, k)->keywords;
 				vm->expunged = false;
 			}
 		}
@@ -213,11 +221,17 @@ int imap_view_seqset(struct imap_session *s, const char *tag, const struct imap_
 
 void imap_view_set_flags(struct imap_session *s, unsigned seq, unsigned flags)
 {
-	if (seq >= 1 && seq <= s->view.count)
-		s->view.msgs[seq - 1].flags = flags;
+	const struct store_msg *m = imap_view_store_msg(s, seq);
+
+	if (seq < 1 || seq > s->view.count)
+		return;
+	s->view.msgs[seq - 1].flags = flags;
+	if (m != NULL)
+		s->view.msgs[seq - 1].keywords = m->keywords;
 }
 
-void imap_buf_flags(struct buf *b, unsigned flags)
+/* The names of flags, space-separated, without the parentheses. */
+static void buf_flag_names(struct buf *b, unsigned flags)
 {
 	static const struct { unsigned flag; const char *name; } names[] = {
 		{ MSG_FLAG_ANSWERED, "\\Answered" }, { MSG_FLAG_FLAGGED, "\\Flagged" },
@@ -226,20 +240,68 @@ void imap_buf_flags(struct buf *b, unsigned flags)
 	};
 	bool first = true;
 
-	buf_append(b, "(", 1);
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if ((flags & names[i].flag) == 0)
 			continue;
-		if (!first)
-			buf_append(b, " ", 1);
-		buf_printf(b, "%s", names[i].name);
+		buf_printf(b, first ? "%s" : " %s", names[i].name);
+		first = false;
+	}
+}
+
+void imap_buf_flags(struct buf *b, unsigned flags)
+{
+	buf_append(b, "(", 1);
+	buf_flag_names(b, flags);
+	buf_append(b, ")", 1);
+}
+
+void imap_buf_msg_flags(struct buf *b, const struct imap_session *s, const struct store_msg *m)
+{
+	bool first = (m->flags & (MSG_FLAG_ANSWERED | MSG_FLAG_FLAGGED | MSG_FLAG_DELETED |
+				  MSG_FLAG_SEEN | MSG_FLAG_DRAFT | MSG_FLAG_RECENT)) == 0;
+
+	buf_append(b, "(", 1);
+	buf_flag_names(b, m->flags);
+	for (unsigned i = 0; i < STORE_MAX_KEYWORDS; i++) {
+		const char *name = (m->keywords & (1u << i)) ? mailbox_keyword(s->box, i) : NULL;
+
+		if (name == NULL)
+			continue;
+		buf_printf(b, first ? "%s" : " %s", name);
 		first = false;
 	}
 	buf_append(b, ")", 1);
 }
 
-/* One flag: a system flag's bit, 0 for a keyword (accepted, not kept), or
- * -1 for something that is not a flag at all. */
+#define SYSTEM_FLAGS "\\Answered \\Flagged \\Deleted \\Seen \\Draft"
+
+void imap_send_mailbox_flags(struct imap_session *s)
+{
+	struct buf b;
+	unsigned n = mailbox_keyword_count(s->box);
+
+	buf_init(&b, (size_t)-1);
+	buf_printf(&b, "* FLAGS (" SYSTEM_FLAGS);
+	for (unsigned i = 0; i < n; i++)
+		buf_printf(&b, " %s", mailbox_keyword(s->box, i));
+	buf_printf(&b, ")\r\n");
+	/* \* : new keywords may be made, while the list has room */
+	buf_printf(&b, "* OK [PERMANENTFLAGS (");
+	if (!s->readonly) {
+		buf_printf(&b, SYSTEM_FLAGS);
+		for (unsigned i = 0; i < n; i++)
+			buf_printf(&b, " %s", mailbox_keyword(s->box, i));
+		if (n < STORE_MAX_KEYWORDS)
+			buf_printf(&b, " \\*");
+	}
+	buf_printf(&b, ")] Flags permitted.\r\n");
+	conn_write(s->conn, buf_ptr(&b), buf_len(&b));
+	buf_free(&b);
+	s->view.nkeywords = n;
+}
+
+/* One flag: a system flag's bit, 0 for a keyword, or -1 for something that
+ * is not a flag at all. */
 static int flag_of(const struct imap_arg *a)
 {
 	static const struct { const char *name; unsigned flag; } sys[] = {
@@ -253,20 +315,23 @@ static int flag_of(const struct imap_arg *a)
 	if (a->str[0] != '\\') {
 		/* RFC 3501 §9: flag-keyword = atom */
 		for (size_t i = 0; i < a->len; i++)
-			if (strchr("()[]{%*\"\\]", a->str[i]) != NULL)
+			if (strchr("()[]{%*\"\\]", a->str[i]) != NULL ||
+			    (unsigned char)a->str[i] <= 0x20 || (unsigned char)a->str[i] >= 0x7f)
 				return -1;
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(sys) / sizeof(sys[0]); i++)
 		if (strcasecmp(a->str, sys[i].name) == 0)
 			return (int)sys[i].flag;
-	/* \Recent may not be set by clients (§2.3.2); other \Words are
-	 * flag-extensions we do not know. */
+	/* \Recent may not be set by clients (§2.3.2): ignored.  Other
+	 * \Words are flag-extensions we do not know. */
+	if (strcasecmp(a->str, "\\Recent") == 0)
+		return 0;
 	return -1;
 }
 
-int imap_arg_flags(struct imap_session *s, const char *tag, const struct imap_arg *arg,
-		   unsigned *flags_r)
+int imap_arg_flags_kw(struct imap_session *s, const char *tag, const struct imap_arg *arg,
+		      unsigned *flags_r, struct imap_keyword_names *kw)
 {
 	const struct imap_arg *list = arg->type == IMAP_ARG_LIST ? arg->list : arg;
 	unsigned count = arg->type == IMAP_ARG_LIST ? arg->count : 1;
@@ -280,7 +345,18 @@ int imap_arg_flags(struct imap_session *s, const char *tag, const struct imap_ar
 			return -1;
 		}
 		flags |= (unsigned)f;
+		if (f == 0 && kw != NULL && list[i].str[0] != '\\') {
+			kw->names = xrealloc(kw->names, (kw->count + 1) * sizeof(*kw->names));
+			kw->names[kw->count++] = list[i].str;
+		}
 	}
-	*flags_r = flags;
+	*flags_r |= flags;
 	return 0;
+}
+
+int imap_arg_flags(struct imap_session *s, const char *tag, const struct imap_arg *arg,
+		   unsigned *flags_r)
+{
+	*flags_r = 0;
+	return imap_arg_flags_kw(s, tag, arg, flags_r, NULL);
 }

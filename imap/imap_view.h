@@ -24,6 +24,7 @@ struct store_msg;
 struct imap_view_msg {
 	uint32_t uid;
 	unsigned flags;		/* MSG_FLAG_*, as last reported to the client */
+	uint32_t keywords;	/* the mailbox's keyword bits, likewise */
 	bool expunged;		/* gone from the store, EXPUNGE not sent yet */
 };
 
@@ -31,6 +32,7 @@ struct imap_view {
 	struct imap_view_msg *msgs;	/* index = sequence number - 1 */
 	unsigned count;			/* the EXISTS the client knows */
 	unsigned recent;		/* the RECENT the client knows */
+	unsigned nkeywords;		/* keywords named in the last FLAGS response */
 };
 
 /* Fills the view from s->box (just opened): no responses. */
@@ -60,17 +62,33 @@ int imap_view_seqset(struct imap_session *s, const char *tag, const struct imap_
 		     bool uid, unsigned **seqs_r, size_t *count_r);
 
 /* Records that the client was told flags for seq (STORE's own FETCH
- * responses, or .SILENT), so no FETCH is sent for it by the next report. */
+ * responses, or .SILENT), so no FETCH is sent for it by the next report.
+ * The keywords are taken from the store's entry. */
 void imap_view_set_flags(struct imap_session *s, unsigned seq, unsigned flags);
 
-/* Appends a flag list "(\Seen \Recent)" for MSG_FLAG_* flags. */
+/* Appends a flag list "(\Seen \Recent)" for MSG_FLAG_* flags only. */
 void imap_buf_flags(struct buf *b, unsigned flags);
+/* The flag list of a message of the selected mailbox: its flags and its
+ * keywords by name ("(\Seen $Forwarded)"). */
+void imap_buf_msg_flags(struct buf *b, const struct imap_session *s, const struct store_msg *m);
+/* The untagged FLAGS and PERMANENTFLAGS of the selected mailbox (SELECT,
+ * and again when a keyword is new: RFC 3501 §7.2.6). */
+void imap_send_mailbox_flags(struct imap_session *s);
+
+/* Flag names from a flag-list argument: keywords to look up or create. */
+struct imap_keyword_names {
+	const char **names;	/* point into the command's arguments */
+	unsigned count;
+};
 
 /* Parses a flag-list argument (a list of flags, or one flag) as STORE and
- * APPEND take it (RFC 3501 §9 flag-list).  System flags only are kept;
- * keywords are accepted and ignored (not in PERMANENTFLAGS).  \Recent is
- * refused.  Returns 0, or -1 after a tagged BAD. */
+ * APPEND take it (RFC 3501 §9 flag-list).  \Recent is ignored (clients may
+ * not set it, §2.3.2).  Returns 0, or -1 after a tagged BAD.
+ * imap_arg_flags() drops keywords; imap_arg_flags_kw() adds their names to
+ * *kw (free kw->names with free()). */
 int imap_arg_flags(struct imap_session *s, const char *tag, const struct imap_arg *arg,
 		   unsigned *flags_r);
+int imap_arg_flags_kw(struct imap_session *s, const char *tag, const struct imap_arg *arg,
+		      unsigned *flags_r, struct imap_keyword_names *kw);
 
 #endif

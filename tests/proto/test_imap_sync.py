@@ -78,11 +78,59 @@ class TestStoreExpunge(ImapTest):
         self.assertEqual(c.ok("STORE 3 FLAGS.SILENT (\\Deleted)"), [])
         # flags without parentheses, several of them (RFC 3501 §9 store-att-flags)
         self.assertEqual(len(c.ok("STORE 2 +FLAGS \\Seen \\Flagged")), 1)
-        # a keyword is accepted but not kept (no \\* in PERMANENTFLAGS)
-        u = c.ok("STORE 1 +FLAGS ($Forwarded)")
-        self.assertEqual(u, [b"* 1 FETCH (FLAGS (\\Seen \\Recent))"])
+        # \\Recent cannot be set by a client; it is ignored (RFC 3501 §2.3.2)
+        self.assertEqual(c.ok("STORE 3 -FLAGS (\\Recent)"),
+                         [b"* 3 FETCH (FLAGS (\\Deleted \\Recent))"])
         flags = self.srv.flags_by_subject("alice")   # Maildir: R is \\Answered, T \\Deleted
         self.assertEqual(flags, {"m1": "S", "m2": "DFRS", "m3": "T"})
+
+    def test_keywords(self):
+        """RFC 3501 §2.3.2 keywords: PERMANENTFLAGS has \\*, a new keyword is
+        announced with FLAGS (§7.2.6) before it is used, kept on disk in
+        Dovecot's format, and other sessions see it."""
+        self.fill(2)
+        c = self.connect()
+        u = c.ok("SELECT INBOX")
+        self.assertIn(b"* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)]"
+                      b" Flags permitted.", u)
+        other = self.connect("INBOX")
+        u = c.ok("STORE 1 +FLAGS ($Forwarded Junk)")
+        self.assertEqual(u, [b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded Junk)",
+                             b"* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft "
+                             b"$Forwarded Junk \\*)] Flags permitted.",
+                             b"* 1 FETCH (FLAGS (\\Recent $Forwarded Junk))"])
+        self.assertEqual(self.srv.flags_by_subject("alice"), {"m1": "ab", "m2": ""})
+        with open(os.path.join(self.srv.maildir("alice"), "dovecot-keywords")) as f:
+            self.assertEqual(f.read(), "0 $Forwarded\n1 Junk\n")
+        # the same name in other case is the same keyword; -FLAGS removes
+        u = c.ok("STORE 1 -FLAGS (junk)")
+        self.assertEqual(u, [b"* 1 FETCH (FLAGS (\\Recent $Forwarded))"])
+        u = c.ok("STORE 2 FLAGS (\\Seen JUNK)")
+        self.assertEqual(u, [b"* 2 FETCH (FLAGS (\\Seen \\Recent Junk))"])
+        # another session learns the names, then the flags
+        time.sleep(0.2)
+        u = other.ok("NOOP")
+        self.assertEqual(u[0], b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded Junk)")
+        self.assertIn(b"* 1 FETCH (FLAGS ($Forwarded) UID 1)", u)
+        self.assertIn(b"* 2 FETCH (FLAGS (\\Seen Junk) UID 2)", u)
+        # removing a keyword nobody ever used is no error
+        self.assertEqual(c.ok("STORE 1 -FLAGS (NeverSeen)"), [b"* 1 FETCH (FLAGS (\\Recent $Forwarded))"])
+        _, tagged = c.cmd("STORE 1 +FLAGS (bad\x01word)")
+        self.assertIn(b" BAD ", tagged)
+
+    def test_keyword_limit(self):
+        """Maildir has 26 keyword letters; the 27th is refused with [LIMIT]
+        (RFC 5530) and PERMANENTFLAGS loses \\*."""
+        self.fill(1)
+        c = self.connect("INBOX")
+        for i in range(26):
+            c.ok("STORE 1 +FLAGS.SILENT (k%d)" % i)
+        _, tagged = c.cmd("STORE 1 +FLAGS (k26)")
+        self.assertIn(b"NO [LIMIT]", tagged)
+        u = c.ok("SELECT INBOX")
+        perm = [x for x in u if b"PERMANENTFLAGS" in x][0]
+        self.assertNotIn(b"\\*", perm)
+        self.assertIn(b" k25", perm)
 
     def test_uid_store_includes_uid(self):
         """RFC 3501 §6.4.8: UID STORE's FETCH responses carry the UID."""
