@@ -23,6 +23,9 @@ void imap_append_free(struct imap_append **ap)
 		return;
 	/* On the loop: only an unlink of the temp file, never its bytes. */
 	store_save_abort(&a->save);
+	for (size_t i = 0; i < a->nkeywords; i++)
+		free(a->keywords[i]);
+	free(a->keywords);
 	free(a->buf);
 	free(a->mailbox);
 	free(a->tag);
@@ -67,8 +70,16 @@ static int parse_args(struct imap_session *s, struct imap_append *a,
 		return -1;
 	a->mailbox = xstrdup(name);
 	if (i < cmd->nargs && cmd->args[i].type == IMAP_ARG_LIST) {
-		if (imap_arg_flags(s, a->tag, &cmd->args[i], &a->flags) < 0)
+		struct imap_keyword_names kw = { 0 };
+
+		if (imap_arg_flags_kw(s, a->tag, &cmd->args[i], &a->flags, &kw) < 0)
 			return -1;
+		/* The names point into the parser's arena, which the next
+		 * line reuses: keep copies until the save is open. */
+		a->keywords = xcalloc(kw.count ? kw.count : 1, sizeof(*a->keywords));
+		for (unsigned k = 0; k < kw.count; k++)
+			a->keywords[a->nkeywords++] = xstrdup(kw.names[k]);
+		free(kw.names);
 		i++;
 	}
 	if (i < cmd->nargs && cmd->args[i].type == IMAP_ARG_QUOTED) {
@@ -90,6 +101,11 @@ static void begin_work(void *arg)
 	struct imap_append *a = arg;
 
 	a->ret = store_save_begin(a->s->store, a->mailbox, a->received, a->flags, &a->save);
+	if (a->ret == 0 && a->nkeywords > 0 &&
+	    store_save_keywords(a->save, (const char *const *)a->keywords, a->nkeywords) < 0) {
+		store_save_abort(&a->save);
+		a->ret = -1;
+	}
 }
 
 static void begin_done(void *arg)

@@ -33,6 +33,8 @@ struct imap_append {
 	char *tag;
 	char *mailbox;		/* as the store names it */
 	unsigned flags;		/* MSG_FLAG_* */
+	char **keywords;	/* names (RFC 3501 §2.3.2), nkeywords of them */
+	size_t nkeywords;
 	time_t received;	/* 0: now */
 	unsigned nargs;		/* arguments before the message literal */
 	bool sync;		/* the client waits for "+" */

@@ -269,6 +269,11 @@ int store_save_write(struct store_save *save, const void *data, size_t len)
 	return save->st->ops->save_write(save, data, len);
 }
 
+int store_save_keywords(struct store_save *save, const char *const *names, size_t count)
+{
+	return save->st->ops->save_keywords(save, names, count);
+}
+
 int store_save_commit(struct store_save **savep, uint32_t *uid_r)
 {
 	struct store_save *save = *savep;

@@ -234,6 +234,12 @@ int mailbox_set_pop3_retrieved(struct mailbox *box, const uint32_t *uids, size_t
 int store_save_begin(struct store *st, const char *mailbox, time_t received, unsigned flags,
 		     struct store_save **save_r);
 int store_save_write(struct store_save *save, const void *data, size_t len);
+/* Gives the message being saved these keywords (names, RFC 3501 §2.3.2),
+ * before the commit.  The mailbox learns the names it does not have yet;
+ * one it has no room for (STORE_MAX_KEYWORDS) is left out, as APPEND's
+ * flags are a SHOULD (RFC 3501 §6.3.11) and the message matters more.
+ * Takes the mailbox's lock briefly: thread pool. */
+int store_save_keywords(struct store_save *save, const char *const *names, size_t count);
 /* Makes the message durable and visible: fsync file, move into place, fsync
  * the directory.  If uid_r is not NULL the message's UID is assigned now and
  * returned; *uid_r is 0 if the message is saved but could not get its UID

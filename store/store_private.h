@@ -44,6 +44,7 @@ struct store_ops {
 	int (*save_begin)(struct store *st, const char *mailbox, time_t received, unsigned flags,
 			  struct store_save **save_r);
 	int (*save_write)(struct store_save *save, const void *data, size_t len);
+	int (*save_keywords)(struct store_save *save, const char *const *names, size_t count);
 	/* uidvalidity_r and uid_r may be NULL; uid_r NULL: no UID wanted */
 	int (*save_commit)(struct store_save *save, uint32_t *uidvalidity_r, uint32_t *uid_r);
 	void (*save_abort)(struct store_save *save);

@@ -173,6 +173,7 @@ int maildir_set_pop3_retrieved(struct mailbox *box, const uint32_t *uids, size_t
 int maildir_save_begin(struct store *st, const char *mailbox, time_t received, unsigned flags,
 		       struct store_save **save_r);
 int maildir_save_write(struct store_save *save, const void *data, size_t len);
+int maildir_save_keywords(struct store_save *save, const char *const *names, size_t count);
 int maildir_save_commit(struct store_save *save, uint32_t *uidvalidity_r, uint32_t *uid_r);
 /* A new Maildir unique name, <time>.M<usec>P<pid>Q<counter>.<host>
  * (cr.yp.to/proto/maildir.html, in Dovecot's form). */

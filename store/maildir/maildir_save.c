@@ -29,6 +29,7 @@ struct maildir_save {
 	int fd;
 	time_t received;
 	unsigned flags;
+	uint32_t keywords;	/* in the folder's numbering (dovecot-keywords) */
 	uint64_t psize, bare_lf;
 	bool prev_cr;
 	bool failed;		/* the temp file is gone already */
@@ -145,6 +146,32 @@ int maildir_save_write(struct store_save *save, const void *data, size_t len)
 	return 0;
 }
 
+int maildir_save_keywords(struct store_save *save, const char *const *names, size_t count)
+{
+	struct maildir_save *s = (struct maildir_save *)save;
+	struct maildir_box *box = maildir_box_new(save->st, xstrdup(s->folder));
+	int lockfd = maildir_lock(save->st, s->folder), ret = 0;
+
+	if (lockfd < 0) {
+		maildir_box_free(&box);
+		return -1;
+	}
+	for (size_t i = 0; i < count && ret == 0; i++) {
+		unsigned idx;
+
+		if (maildir_keyword_add_locked(box, names[i], &idx) == 0)
+			s->keywords |= 1u << idx;
+		else if (store_last_error(save->st, NULL) == STORE_ERR_NOSPACE)
+			log_warn("maildir %s: no room for keyword %s; saved without it", s->folder,
+				 names[i]);
+		else
+			ret = -1;
+	}
+	maildir_unlock(&lockfd);
+	maildir_box_free(&box);
+	return ret;
+}
+
 void maildir_save_abort(struct store_save *save)
 {
 	struct maildir_save *s = (struct maildir_save *)save;
@@ -210,8 +237,8 @@ int maildir_save_commit(struct store_save *save, uint32_t *uidvalidity_r, uint32
 	s->fd = -1;
 	base = xasprintf("%s,S=%" PRIu64 ",W=%" PRIu64, s->unique, s->psize,
 			 s->psize + s->bare_lf);
-	if (s->flags != 0) {
-		name = maildir_name_with_flags(base, NULL, s->flags);
+	if (s->flags != 0 || s->keywords != 0) {
+		name = maildir_name_with_flags_kw(base, NULL, s->flags, s->keywords);
 		dir = xasprintf("%s/cur", s->folder);
 	} else {
 		name = xstrdup(base);

@@ -442,6 +442,7 @@ const struct store_ops maildir_store_ops = {
 	.copy = maildir_copy,
 	.save_begin = maildir_save_begin,
 	.save_write = maildir_save_write,
+	.save_keywords = maildir_save_keywords,
 	.save_commit = maildir_save_commit,
 	.save_abort = maildir_save_abort,
 };

@@ -206,9 +206,9 @@ static void test_append_flags_and_date(void **state)
 	enum store_error err;
 	int fd = login();
 
-	/* RFC 3501 §6.3.11: flags set on the message, date-time its
-	 * INTERNALDATE; keywords are taken and not kept */
-	lb_send_slowly(fd, "c1 APPEND Sent (\\Seen \\Draft $Forwarded) "
+	/* RFC 3501 §6.3.11: flags and keywords (§2.3.2) set on the message,
+	 * date-time its INTERNALDATE; \Recent is not the client's to set */
+	lb_send_slowly(fd, "c1 APPEND Sent (\\Seen \\Draft $Forwarded \\Recent) "
 		       "\"17-Jul-1996 02:44:25 -0700\" {5}\r\n");
 	lb_expect(fd, "+ ", false);
 	lb_send_slowly(fd, "one\r\n\r\n");
@@ -221,6 +221,9 @@ static void test_append_flags_and_date(void **state)
 	assert_int_equal(mailbox_open(st, "Sent", &box), 0);
 	assert_int_equal(mailbox_count(box), 3);
 	assert_int_equal(mailbox_msg(box, 0)->flags, MSG_FLAG_SEEN | MSG_FLAG_DRAFT);
+	assert_int_equal(mailbox_keyword_count(box), 1);
+	assert_string_equal(mailbox_keyword(box, 0), "$Forwarded");
+	assert_int_equal(mailbox_msg(box, 0)->keywords, 1u);
 	assert_int_equal(mailbox_msg(box, 0)->received, 837596665);	/* 09:44:25 UTC */
 	assert_int_equal(mailbox_msg(box, 1)->flags, 0);
 	assert_int_equal(mailbox_msg(box, 1)->received, 760654345);	/* 20:52:25 UTC */
@@ -232,7 +235,7 @@ static void test_append_flags_and_date(void **state)
 	/* bad arguments are refused before the literal is asked for */
 	lb_send_slowly(fd, "c4 APPEND Sent \"30-Feb-2020 10:00:00 +0000\" {5}\r\n");
 	lb_expect(fd, "c4 BAD", false);
-	lb_send_slowly(fd, "c5 APPEND Sent (\\Recent) {5}\r\n");
+	lb_send_slowly(fd, "c5 APPEND Sent (\\Bogus) {5}\r\n");
 	lb_expect(fd, "c5 BAD", false);
 	lb_send_slowly(fd, "c6 APPEND Sent (\\Seen) \"17-Jul-1996 02:44:25 -0700\" extra {5}\r\n");
 	lb_expect(fd, "c6 BAD", false);
@@ -426,6 +429,14 @@ static void test_append_selected(void **state)
 	lb_expect(fd, "j4 OK [APPENDUID", false);
 	lb_send_slowly(fd, "j5 NOOP\r\n");
 	lb_expect(fd, "j5 OK", false);
+	/* a keyword new to the mailbox is announced before it is used
+	 * (RFC 3501 §7.2.6) */
+	lb_send_slowly(fd, "j6 APPEND INBOX ($Label1) {5+}\r\nlabel\r\n");
+	lb_expect(fd, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label1)", false);
+	lb_expect(fd, "* OK [PERMANENTFLAGS (", false);
+	lb_expect(fd, "* 3 EXISTS", false);
+	lb_expect(fd, "* 3 RECENT", false);
+	lb_expect(fd, "j6 OK [APPENDUID", false);
 	logout(fd);
 }
 
