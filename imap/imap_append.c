@@ -222,8 +222,10 @@ bool imap_append_literal_read(struct imap_session *s)
 		s->lit_len += n;
 		if (!keep)
 			continue;
+		/* No bigger than the message: many small APPENDs at once are
+		 * normal, many big ones are not. */
 		if (a->buf == NULL)
-			a->buf = xmalloc(APPEND_CHUNK);
+			a->buf = xmalloc(s->lit_size < APPEND_CHUNK ? s->lit_size : APPEND_CHUNK);
 		memcpy(a->buf + a->len, data, n);
 		a->len += n;
 		if (a->len == APPEND_CHUNK) {
