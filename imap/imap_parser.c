@@ -94,6 +94,7 @@ const struct imap_command *imap_parser_command_so_far(struct imap_parser *p, uns
 	*depth_r = p->depth;
 	return &p->partial;
 }
+
 const struct imap_parse_error *imap_parser_error(const struct imap_parser *p) { return &p->err; }
 
 /* Does the line end in "{N+}" / "~{N+}"?  Then the client sends N octets
