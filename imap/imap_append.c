@@ -82,6 +82,8 @@ static int parse_args(struct imap_session *s, struct imap_append *a,
 		free(kw.names);
 		i++;
 	}
+	/* (The one instant 1-Jan-1970 00:00:00 UTC reads as 0, which the
+	 * store takes for "now"; no mail client has a message from then.) */
 	if (i < cmd->nargs && cmd->args[i].type == IMAP_ARG_QUOTED) {
 		if (imap_datetime_parse(cmd->args[i].str, cmd->args[i].len, &a->received) < 0) {
 			imap_bad(s, a->tag, "Invalid date-time.");
