@@ -1,8 +1,10 @@
 /*
  * LIST and LSUB (RFC 3501 §6.3.8, §6.3.9), with the CHILDREN attributes
- * (RFC 3348).  The hierarchy delimiter is "/".  A level that does not exist
- * but has matching children is listed as \Noselect, as RFC 3501 asks for
- * "%" patterns.
+ * (RFC 3348) and the special-use ones (RFC 6154 §2: \Sent \Drafts \Trash
+ * \Junk \Archive, on the mailboxes store.h says have those uses, for LSUB
+ * too when they exist).  The hierarchy delimiter is "/".  A level that does
+ * not exist but has matching children is listed as \Noselect, as RFC 3501
+ * asks for "%" patterns.
  */
 #include "imap/imap.h"
 #include "imap/imap_match.h"
@@ -32,17 +34,33 @@ static bool has_child(char **names, size_t n, const char *name)
 	return false;
 }
 
-static void list_line(struct imap_session *s, const char *kind, const char *attrs,
-		      const char *name)
+/* The RFC 6154 attribute of an existing mailbox, or "". */
+static const char *special_attr(const char *name)
 {
-	conn_printf(s->conn, "* %s (%s) \"/\" ", kind, attrs);
+	switch (store_special_use(name)) {
+	case STORE_USE_SENT: return "\\Sent";
+	case STORE_USE_DRAFTS: return "\\Drafts";
+	case STORE_USE_TRASH: return "\\Trash";
+	case STORE_USE_JUNK: return "\\Junk";
+	case STORE_USE_ARCHIVE: return "\\Archive";
+	case STORE_USE_NONE: break;
+	}
+	return "";
+}
+
+static void list_line(struct imap_session *s, const char *kind, const char *attrs,
+		      const char *use, const char *name)
+{
+	conn_printf(s->conn, "* %s (%s%s%s) \"/\" ", kind, attrs, attrs[0] && use[0] ? " " : "",
+		    use);
 	imap_write_string(s, name, strlen(name));
 	conn_puts(s->conn, "\r\n");
 }
 
-/* Lists names (sorted) that match pattern, plus missing parents. */
+/* Lists names (sorted) that match pattern, plus missing parents.  exist
+ * (sorted) are the mailboxes that exist: names itself for LIST. */
 static void list_names(struct imap_session *s, const char *kind, char **names, size_t n,
-		       const char *pattern, bool children_attrs)
+		       char **exist, size_t nexist, const char *pattern, bool children_attrs)
 {
 	char **shown = NULL;
 	size_t nshown = 0;
@@ -54,7 +72,8 @@ static void list_names(struct imap_session *s, const char *kind, char **names, s
 			const char *attrs = !children_attrs ? "" :
 				has_child(names, n, name) ? "\\HasChildren" : "\\HasNoChildren";
 
-			list_line(s, kind, attrs, name);
+			list_line(s, kind, attrs,
+				  in_sorted(exist, nexist, name) ? special_attr(name) : "", name);
 		}
 		/* a parent level that does not exist itself */
 		char *copy = xstrdup(name);
@@ -68,7 +87,7 @@ static void list_names(struct imap_session *s, const char *kind, char **names, s
 			if (seen)
 				continue;
 			list_line(s, kind, children_attrs ? "\\Noselect \\HasChildren" : "\\Noselect",
-				  copy);
+				  "", copy);
 			shown = xrealloc(shown, (nshown + 1) * sizeof(*shown));
 			shown[nshown++] = xstrdup(copy);
 		}
@@ -94,6 +113,32 @@ static char *full_pattern(struct imap_session *s, const struct imap_command *cmd
 	return xasprintf("%s%s", ref, pat);
 }
 
+/* The mailboxes that exist, sorted.  Free with names_free(). */
+static int existing_names(struct imap_session *s, struct store_mailbox_info **list_r,
+			  char ***names_r, size_t *n_r)
+{
+	char **names;
+	size_t n;
+
+	if (store_mailbox_list(s->store, list_r, &n) < 0)
+		return -1;
+	names = xcalloc(n ? n : 1, sizeof(*names));
+	for (size_t i = 0; i < n; i++)
+		names[i] = (*list_r)[i].name;
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_str);
+	*names_r = names;
+	*n_r = n;
+	return 0;
+}
+
+/* names borrows the strings of list. */
+static void names_free(struct store_mailbox_info **list, char **names, size_t n)
+{
+	free(names);
+	store_mailbox_list_free(list, n);
+}
+
 bool cmd_list(struct imap_session *s, const struct imap_command *cmd)
 {
 	struct store_mailbox_info *list;
@@ -109,19 +154,13 @@ bool cmd_list(struct imap_session *s, const struct imap_command *cmd)
 		free(pattern);
 		return true;
 	}
-	if (store_mailbox_list(s->store, &list, &n) < 0) {
+	if (existing_names(s, &list, &names, &n) < 0) {
 		imap_store_error(s, cmd->tag, "List");
 		free(pattern);
 		return true;
 	}
-	names = xcalloc(n ? n : 1, sizeof(*names));
-	for (size_t i = 0; i < n; i++)
-		names[i] = list[i].name;
-	if (n > 1)
-		qsort(names, n, sizeof(*names), cmp_str);
-	list_names(s, "LIST", names, n, pattern, true);
-	free(names);
-	store_mailbox_list_free(&list, n);
+	list_names(s, "LIST", names, n, names, n, pattern, true);
+	names_free(&list, names, n);
 	free(pattern);
 	imap_tagged(s, cmd->tag, "OK", "List completed.");
 	return true;
@@ -129,22 +168,30 @@ bool cmd_list(struct imap_session *s, const struct imap_command *cmd)
 
 bool cmd_lsub(struct imap_session *s, const struct imap_command *cmd)
 {
-	char *pattern = full_pattern(s, cmd), **names;
-	size_t n;
+	struct store_mailbox_info *list;
+	char *pattern = full_pattern(s, cmd), **names, **exist;
+	size_t n, nexist;
 
 	if (pattern == NULL)
 		return true;
+	if (existing_names(s, &list, &exist, &nexist) < 0) {
+		imap_store_error(s, cmd->tag, "Lsub");
+		free(pattern);
+		return true;
+	}
 	if (store_subscriptions(s->store, &names, &n) < 0) {
 		imap_store_error(s, cmd->tag, "Lsub");
+		names_free(&list, exist, nexist);
 		free(pattern);
 		return true;
 	}
 	if (n > 1)
 		qsort(names, n, sizeof(*names), cmp_str);
-	list_names(s, "LSUB", names, n, pattern, false);
+	list_names(s, "LSUB", names, n, exist, nexist, pattern, false);
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
+	names_free(&list, exist, nexist);
 	free(pattern);
 	imap_tagged(s, cmd->tag, "OK", "Lsub completed.");
 	return true;

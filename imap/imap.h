@@ -14,6 +14,7 @@
 #include "imap/imap_parser.h"
 #include "imap/imap_view.h"
 
+struct imap_append;
 struct watch_sub;
 struct sasl;
 struct store;
@@ -35,9 +36,12 @@ struct imap_session {
 	struct imap_parser *parser;
 	unsigned bad_commands;
 
-	/* a literal being read: into lit_buf, or skipped (refused APPEND) */
+	/* a literal being read: into lit_buf, or skipped (refused APPEND), or
+	 * streamed into the store (an APPEND message, imap_append.h) */
 	bool in_literal;
 	bool lit_skip;
+	bool lit_append;
+	struct imap_append *append;	/* APPEND with its message under way */
 	char *lit_buf;
 	size_t lit_len, lit_size;
 
@@ -99,6 +103,10 @@ bool imap_command_run(struct imap_session *s, const struct imap_cmd_def *def,
 		      const struct imap_command *cmd);
 /* Ends an asynchronous command (handler returned false): input goes on. */
 void imap_command_done(struct imap_session *s);
+/* Input goes on after a pause within a command (s->busy set around an
+ * imap_async() job while a literal streams), or the session is freed if the
+ * client left and no job runs any more. */
+void imap_input_resume(struct imap_session *s);
 /* Runs work on the thread pool, then done on the loop.  The session lives
  * until done returns; if the client left meanwhile s->gone is true: done
  * must then send nothing, free its job and still call imap_command_done()
@@ -154,6 +162,13 @@ bool cmd_uid(struct imap_session *s, const struct imap_command *cmd);
 bool cmd_idle(struct imap_session *s, const struct imap_command *cmd);
 bool cmd_search(struct imap_session *s, const struct imap_command *cmd);
 bool cmd_fetch(struct imap_session *s, const struct imap_command *cmd);	/* and UID FETCH */
+bool cmd_append(struct imap_session *s, const struct imap_command *cmd);
+/* COPY and MOVE (RFC 6851), and UID COPY / UID MOVE with s->uid set */
+bool cmd_copy(struct imap_session *s, const struct imap_command *cmd);
+bool cmd_move(struct imap_session *s, const struct imap_command *cmd);
+bool cmd_check(struct imap_session *s, const struct imap_command *cmd);
+bool cmd_namespace(struct imap_session *s, const struct imap_command *cmd);
+bool cmd_enable(struct imap_session *s, const struct imap_command *cmd);
 /* imap_login.c: a SASL response line during AUTHENTICATE */
 void imap_authenticate_continue(struct imap_session *s, char *line, size_t len);
 

@@ -28,6 +28,12 @@ static const struct imap_cmd_def commands[] = {
 	{ "UID", cmd_uid, IMAP_CMD_SELECTED },
 	{ "IDLE", cmd_idle, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },	/* RFC 2177 */
 	{ "FETCH", cmd_fetch, IMAP_CMD_SELECTED },
+	{ "APPEND", cmd_append, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
+	{ "COPY", cmd_copy, IMAP_CMD_SELECTED },
+	{ "MOVE", cmd_move, IMAP_CMD_SELECTED },		/* RFC 6851 */
+	{ "CHECK", cmd_check, IMAP_CMD_SELECTED },
+	{ "NAMESPACE", cmd_namespace, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },	/* RFC 2342 */
+	{ "ENABLE", cmd_enable, IMAP_CMD_AUTH },		/* RFC 5161 */
 	{ "SEARCH", cmd_search, IMAP_CMD_SELECTED },
 };
 

@@ -32,6 +32,7 @@ struct imap_parser {
 	bool need_sep;		/* an argument just ended: SP or ')' is next */
 	struct imap_literal_info lit;
 	struct imap_command cmd;
+	struct imap_command partial;	/* imap_parser_command_so_far() */
 	struct imap_parse_error err;
 };
 
@@ -79,6 +80,21 @@ void imap_parser_reset(struct imap_parser *p)
 const struct imap_literal_info *imap_parser_literal(const struct imap_parser *p) { return &p->lit; }
 const char *imap_parser_command_name(const struct imap_parser *p) { return p->name; }
 const struct imap_command *imap_parser_command(const struct imap_parser *p) { return &p->cmd; }
+
+const struct imap_command *imap_parser_command_so_far(struct imap_parser *p, unsigned *depth_r)
+{
+	if (p->state != ST_LITERAL)
+		fatal("imap_parser_command_so_far() without a literal due");
+	/* The top frame's array itself: it only grows when an argument is
+	 * added, which takes another parser call. */
+	p->partial.tag = p->tag;
+	p->partial.name = p->name;
+	p->partial.args = p->stack[0].args;
+	p->partial.nargs = p->stack[0].count;
+	*depth_r = p->depth;
+	return &p->partial;
+}
+
 const struct imap_parse_error *imap_parser_error(const struct imap_parser *p) { return &p->err; }
 
 /* Does the line end in "{N+}" / "~{N+}"?  Then the client sends N octets
@@ -237,12 +253,13 @@ static const char *parse_literal_spec(struct imap_parser *p, const char *line, s
 	if (pos + 1 != len)
 		return "Literal must end the line";
 	p->lit.size = n;
-	if (n > p->lim.max_literal || (!p->lit.sync && n > p->lim.max_nonsync))
-		return "[TOOBIG] Literal too big";
 	p->lit.fits_inline = p->size + n <= p->lim.max_command;
 	/* Only an APPEND may have a literal the caller streams elsewhere. */
-	if (!p->lit.fits_inline && strcmp(p->name, "APPEND") != 0)
+	if (n > p->lim.max_literal || (!p->lit.sync && n > p->lim.max_nonsync) ||
+	    (!p->lit.fits_inline && strcmp(p->name, "APPEND") != 0)) {
+		p->err.too_big = true;
 		return "[TOOBIG] Literal too big";
+	}
 	return NULL;
 }
 

@@ -72,6 +72,8 @@ struct imap_parse_error {
 	const char *tag;	/* NULL if no tag could be read: answer "* BAD" */
 	bool fatal;		/* a non-synchronising literal is on its way that
 				 * we will not read: close the connection */
+	bool too_big;		/* a literal over the limits (APPEND answers NO
+				 * [TOOBIG] to that, RFC 7888 §4, RFC 4469) */
 };
 
 struct imap_parser;
@@ -86,6 +88,13 @@ enum imap_parse_result imap_parser_line(struct imap_parser *parser, const char *
  * caller can tell an APPEND message literal it wants to stream). */
 const struct imap_literal_info *imap_parser_literal(const struct imap_parser *parser);
 const char *imap_parser_command_name(const struct imap_parser *parser);
+/* After IMAP_PARSE_LITERAL: the command so far, with the top-level
+ * arguments before the literal (lists among them complete), and in
+ * *depth_r how many lists the literal itself is inside.  APPEND needs its
+ * mailbox, flags and date before the message literal streams by.  Valid
+ * until the next call into the parser. */
+const struct imap_command *imap_parser_command_so_far(struct imap_parser *parser,
+						      unsigned *depth_r);
 /* The literal's octets (exactly the announced size).  The command goes on
  * with the next imap_parser_line(). */
 void imap_parser_literal_data(struct imap_parser *parser, const char *data, size_t len);

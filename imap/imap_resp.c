@@ -72,7 +72,8 @@ const char *imap_capabilities(const struct imap_session *s)
 	const char *mechs = sasl_mechanisms(conn_is_secure(s->conn));
 
 	snprintf(caps, sizeof(caps), "IMAP4rev1 LITERAL+ SASL-IR ID%s%s",
-		 s->state == IMAP_STATE_NOT_AUTH ? "" : " CHILDREN UNSELECT IDLE",
+		 s->state == IMAP_STATE_NOT_AUTH ? "" :
+		 " CHILDREN UNSELECT IDLE UIDPLUS MOVE NAMESPACE ENABLE SPECIAL-USE",
 		 s->state == IMAP_STATE_NOT_AUTH && conn_can_start_tls(s->conn) ? " STARTTLS" : "");
 	if (s->state == IMAP_STATE_NOT_AUTH) {
 		if (mechs[0] == '\0') {

@@ -5,6 +5,7 @@
  * check on the thread pool) input stays buffered.
  */
 #include "imap/imap.h"
+#include "imap/imap_append.h"
 #include "imap/imap_session.h"
 #include "imap/imap_sync.h"
 
@@ -109,14 +110,16 @@ static void literal_start(struct imap_session *s)
 {
 	const struct imap_literal_info *li = imap_parser_literal(s->parser);
 
+	if (imap_append_literal_start(s, li))
+		return;
 	s->in_literal = true;
 	s->lit_len = 0;
 	s->lit_size = (size_t)li->size;
 	s->lit_skip = !li->fits_inline;
 	if (s->lit_skip) {
-		/* Only an APPEND message gets here, and APPEND is not built
-		 * yet: refuse before the bytes come (a sync literal), or let
-		 * a non-sync one pass unread. */
+		/* Only an APPEND gets here, with a literal that is not its
+		 * message (a huge mailbox name): refuse before the bytes come
+		 * (a sync literal), or let a non-sync one pass unread. */
 		if (li->sync) {
 			imap_tagged(s, NULL, "BAD", "Literal too big.");
 			imap_parser_reset(s->parser);
@@ -132,6 +135,14 @@ static void literal_start(struct imap_session *s)
 /* Reads literal bytes; true when the literal is complete. */
 static bool literal_read(struct imap_session *s)
 {
+	if (s->lit_append) {
+		if (!imap_append_literal_read(s))
+			return false;
+		s->in_literal = false;
+		s->lit_append = false;
+		imap_parser_literal_external(s->parser);
+		return true;
+	}
 	while (s->lit_len < s->lit_size) {
 		const char *data;
 		size_t n = conn_read_bytes(s->conn, s->lit_size - s->lit_len, &data);
@@ -156,27 +167,45 @@ static void handle_parse(struct imap_session *s, enum imap_parse_result r)
 {
 	const struct imap_parse_error *err;
 	const struct imap_command *cmd;
+	const char *name;
+	bool answered;
 
 	switch (r) {
 	case IMAP_PARSE_DONE:
 		cmd = imap_parser_command(s->parser);
-		for (unsigned i = 0; i < cmd->nargs; i++) {
+		if (imap_append_answered(s)) {
+			imap_append_drop(s);	/* refused when its message came */
+			return;
+		}
+		for (unsigned i = 0; i < cmd->nargs && s->append == NULL; i++) {
 			if (cmd->args[i].type == IMAP_ARG_LITERAL_EXTERNAL) {
 				imap_tagged(s, cmd->tag, "NO", "[TOOBIG] Message too big.");
 				return;
 			}
 		}
 		dispatch(s, cmd);
+		/* Not taken by APPEND (refused, say); if the command waits for
+		 * a sync first, imap_command_done() cleans up after it. */
+		if (!s->busy)
+			imap_append_drop(s);
 		return;
 	case IMAP_PARSE_LITERAL:
 		literal_start(s);
 		return;
 	case IMAP_PARSE_ERROR:
 		err = imap_parser_error(s->parser);
-		imap_bad(s, err->tag, err->text);
+		name = imap_parser_command_name(s->parser);
+		answered = imap_append_answered(s);
+		imap_append_drop(s);
+		if (err->too_big && !err->fatal && name != NULL && strcmp(name, "APPEND") == 0)
+			/* Refused before the client sent it (RFC 7888 §4). */
+			imap_tagged(s, err->tag, "NO", "[TOOBIG] Message too big.");
+		else if (!answered)
+			imap_bad(s, err->tag, err->text);
 		if (err->fatal) {
 			/* Octets we cannot read as commands are on their way. */
-			imap_untagged(s, "BYE Invalid literal.");
+			imap_untagged(s, err->too_big ? "BYE [TOOBIG] Literal too big." :
+					 "BYE Invalid literal.");
 			conn_close(s->conn);
 		}
 		return;
@@ -203,6 +232,7 @@ static void imap_process_input(struct imap_session *s)
 		if (ret < 0) {
 			/* Whatever command it was is lost; the line is skipped. */
 			imap_parser_reset(s->parser);
+			imap_append_drop(s);
 			sasl_free(&s->sasl);
 			imap_bad(s, NULL, "Line too long.");
 			continue;
@@ -221,9 +251,15 @@ static void imap_process_input(struct imap_session *s)
 
 void imap_command_done(struct imap_session *s)
 {
-	s->busy = false;
 	s->uid = false;
 	s->on_drain = NULL;
+	imap_append_drop(s);	/* an APPEND that never ran (deselected meanwhile) */
+	imap_input_resume(s);
+}
+
+void imap_input_resume(struct imap_session *s)
+{
+	s->busy = false;
 	if (s->gone) {
 		if (s->jobs > 0)
 			return;		/* the last job's done comes back here */
@@ -241,6 +277,7 @@ void imap_session_free(struct imap_session *s)
 	imap_parser_free(&s->parser);
 	sasl_free(&s->sasl);
 	imap_deselect(s);
+	imap_append_drop(s);	/* a message cut off: its temp file goes */
 	store_close(&s->store);
 	free(s->lit_buf);
 	free(s->cmd_tag);

@@ -96,7 +96,10 @@ static void command_sync_done(void *arg)
 		return;
 	}
 	sync_report(s, j);
-	if (s->state != IMAP_STATE_SELECTED) {
+	if ((j->def->states & (1u << s->state)) == 0) {
+		/* Nothing deselects during a sync today; if that changes, the
+		 * command still gets its answer. */
+		imap_bad(s, s->cmd_tag, "Command not valid in this state.");
 		free(j);
 		imap_command_done(s);
 		return;

@@ -234,6 +234,40 @@ int mailbox_expunge(struct mailbox *box, const uint32_t *uids, size_t count)
 	return ret;
 }
 
+int mailbox_copy(struct mailbox *box, const uint32_t *uids, size_t count, const char *dest,
+		 struct store_copy_map *map_r)
+{
+	memset(map_r, 0, sizeof(*map_r));
+	return box->st->ops->copy(box, uids, count, dest, map_r);
+}
+
+void store_copy_map_free(struct store_copy_map *map)
+{
+	free(map->src_uids);
+	free(map->dest_uids);
+	memset(map, 0, sizeof(*map));
+}
+
+/* In the order of enum store_special_use, from STORE_USE_SENT on. */
+static const char *const special_names[STORE_USE_COUNT] = {
+	"Sent", "Drafts", "Trash", "Junk", "Archive",
+};
+
+enum store_special_use store_special_use(const char *name)
+{
+	for (int i = 0; i < STORE_USE_COUNT; i++)
+		if (strcmp(name, special_names[i]) == 0)
+			return (enum store_special_use)(STORE_USE_SENT + i);
+	return STORE_USE_NONE;
+}
+
+const char *store_special_name(enum store_special_use use)
+{
+	if (use < STORE_USE_SENT || use > STORE_USE_ARCHIVE)
+		return NULL;
+	return special_names[use - STORE_USE_SENT];
+}
+
 int mailbox_set_pop3_retrieved(struct mailbox *box, const uint32_t *uids, size_t count, time_t when)
 {
 	return box->st->ops->set_pop3_retrieved(box, uids, count, when);
@@ -250,12 +284,27 @@ int store_save_write(struct store_save *save, const void *data, size_t len)
 	return save->st->ops->save_write(save, data, len);
 }
 
+int store_save_keywords(struct store_save *save, const char *const *names, size_t count)
+{
+	return save->st->ops->save_keywords(save, names, count);
+}
+
 int store_save_commit(struct store_save **savep, uint32_t *uid_r)
 {
 	struct store_save *save = *savep;
 
 	*savep = NULL;
-	return save->st->ops->save_commit(save, uid_r);
+	return save->st->ops->save_commit(save, NULL, uid_r);
+}
+
+int store_save_commit_uid(struct store_save **savep, uint32_t *uidvalidity_r, uint32_t *uid_r)
+{
+	struct store_save *save = *savep;
+
+	*savep = NULL;
+	*uidvalidity_r = 0;
+	*uid_r = 0;
+	return save->st->ops->save_commit(save, uidvalidity_r, uid_r);
 }
 
 void store_save_abort(struct store_save **savep)

@@ -112,6 +112,25 @@ int store_mailbox_delete(struct store *st, const char *name);
  * moves its messages into a new mailbox and leaves INBOX empty. */
 int store_mailbox_rename(struct store *st, const char *old_name, const char *new_name);
 
+/* Special-use mailboxes (RFC 6154 §2).  A new account's store starts with
+ * one of each: store_open() makes and subscribes them when it creates the
+ * account, and only then, so one the user deletes stays deleted.  The use
+ * goes with the top-level name (as in Dovecot's usual configuration), so a
+ * "Trash" made again later is the trash again. */
+enum store_special_use {
+	STORE_USE_NONE,
+	STORE_USE_SENT,
+	STORE_USE_DRAFTS,
+	STORE_USE_TRASH,
+	STORE_USE_JUNK,
+	STORE_USE_ARCHIVE,
+};
+#define STORE_USE_COUNT 5	/* the uses above but NONE */
+
+enum store_special_use store_special_use(const char *name);
+/* The mailbox name of a use ("Sent"), NULL for STORE_USE_NONE. */
+const char *store_special_name(enum store_special_use use);
+
 /* Subscriptions (RFC 3501 §6.3.6): names, whether or not they exist. */
 int store_subscription_set(struct store *st, const char *name, bool subscribed);
 /* Free the array and each name with free(). */
@@ -194,6 +213,32 @@ int mailbox_update_flags_keywords(struct mailbox *box, uint32_t uid, unsigned ad
  * already gone are ignored. */
 int mailbox_expunge(struct mailbox *box, const uint32_t *uids, size_t count);
 
+/* What mailbox_copy() did: copy i of the message src_uids[i] is dest_uids[i]
+ * in the target, whose UIDVALIDITY is uidvalidity.  Both arrays ascend. */
+struct store_copy_map {
+	uint32_t uidvalidity;
+	size_t count;
+	uint32_t *src_uids;
+	uint32_t *dest_uids;
+};
+
+/* Copies the messages uids (ascending UIDs of box's view) into mailbox dest
+ * of the same store, which may be box's own mailbox.  Durable on return:
+ * the copies are on disk and hold their new UIDs, given in the order of
+ * uids, so map_r can answer COPYUID (RFC 4315 §3).  A copy keeps its
+ * message's flags as they are on disk now (never \Recent, which belongs to
+ * a view), its keywords by name (dest learns names it lacks, as far as it
+ * has room) and its internal date; in dest it is \Recent like any new
+ * message (RFC 3501 §6.4.7).  Messages that are gone from disk meanwhile
+ * (expunged by another session) or not in the view are skipped: they are
+ * missing from the map, which may end up empty.  On failure dest is as it
+ * was (RFC 3501 §6.4.7): STORE_ERR_NOTFOUND if dest does not exist,
+ * STORE_ERR_NOSPACE if the disk is full.  Blocking: belongs on the thread
+ * pool.  Free the map with store_copy_map_free() either way. */
+int mailbox_copy(struct mailbox *box, const uint32_t *uids, size_t count, const char *dest,
+		 struct store_copy_map *map_r);
+void store_copy_map_free(struct store_copy_map *map);
+
 /* Records that POP3 retrieved these messages at when (for EXPIRE). */
 int mailbox_set_pop3_retrieved(struct mailbox *box, const uint32_t *uids, size_t count, time_t when);
 
@@ -203,6 +248,12 @@ int mailbox_set_pop3_retrieved(struct mailbox *box, const uint32_t *uids, size_t
 int store_save_begin(struct store *st, const char *mailbox, time_t received, unsigned flags,
 		     struct store_save **save_r);
 int store_save_write(struct store_save *save, const void *data, size_t len);
+/* Gives the message being saved these keywords (names, RFC 3501 §2.3.2),
+ * before the commit.  The mailbox learns the names it does not have yet;
+ * one it has no room for (STORE_MAX_KEYWORDS) is left out, as APPEND's
+ * flags are a SHOULD (RFC 3501 §6.3.11) and the message matters more.
+ * Takes the mailbox's lock briefly: thread pool. */
+int store_save_keywords(struct store_save *save, const char *const *names, size_t count);
 /* Makes the message durable and visible: fsync file, move into place, fsync
  * the directory.  If uid_r is not NULL the message's UID is assigned now and
  * returned; *uid_r is 0 if the message is saved but could not get its UID
@@ -210,6 +261,9 @@ int store_save_write(struct store_save *save, const void *data, size_t len);
  * succeeds, since failing would make the client save it twice.  *save is
  * freed either way. */
 int store_save_commit(struct store_save **save, uint32_t *uid_r);
+/* The same, also giving the mailbox's UIDVALIDITY with the UID (UIDPLUS
+ * APPENDUID, RFC 4315 §3); both are 0 when the UID is not known yet. */
+int store_save_commit_uid(struct store_save **save, uint32_t *uidvalidity_r, uint32_t *uid_r);
 void store_save_abort(struct store_save **save);
 
 const char *store_strerror(enum store_error err);

@@ -39,11 +39,15 @@ struct store_ops {
 	int (*expunge)(struct mailbox *box, const uint32_t *uids, size_t count);
 	int (*set_pop3_retrieved)(struct mailbox *box, const uint32_t *uids, size_t count,
 				  time_t when);
+	int (*copy)(struct mailbox *box, const uint32_t *uids, size_t count, const char *dest,
+		    struct store_copy_map *map_r);
 
 	int (*save_begin)(struct store *st, const char *mailbox, time_t received, unsigned flags,
 			  struct store_save **save_r);
 	int (*save_write)(struct store_save *save, const void *data, size_t len);
-	int (*save_commit)(struct store_save *save, uint32_t *uid_r);
+	int (*save_keywords)(struct store_save *save, const char *const *names, size_t count);
+	/* uidvalidity_r and uid_r may be NULL; uid_r NULL: no UID wanted */
+	int (*save_commit)(struct store_save *save, uint32_t *uidvalidity_r, uint32_t *uid_r);
 	void (*save_abort)(struct store_save *save);
 };
 

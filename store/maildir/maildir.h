@@ -160,6 +160,8 @@ void maildir_msg_close(struct msg_stream *stream);
 void maildir_keywords_load(struct maildir_box *box);
 void maildir_keywords_free(struct maildir_box *box);
 int maildir_keyword_add(struct mailbox *box, const char *name, unsigned *index_r);
+/* The same for a caller that holds the folder's index lock (COPY). */
+int maildir_keyword_add_locked(struct maildir_box *box, const char *name, unsigned *index_r);
 
 /* ---- maildir_update.c: flags, expunge, POP3 retrieval times ---- */
 int maildir_update_flags(struct mailbox *box, uint32_t uid, unsigned add, unsigned remove,
@@ -172,7 +174,15 @@ int maildir_set_pop3_retrieved(struct mailbox *box, const uint32_t *uids, size_t
 int maildir_save_begin(struct store *st, const char *mailbox, time_t received, unsigned flags,
 		       struct store_save **save_r);
 int maildir_save_write(struct store_save *save, const void *data, size_t len);
-int maildir_save_commit(struct store_save *save, uint32_t *uid_r);
+int maildir_save_keywords(struct store_save *save, const char *const *names, size_t count);
+int maildir_save_commit(struct store_save *save, uint32_t *uidvalidity_r, uint32_t *uid_r);
+/* A new Maildir unique name, <time>.M<usec>P<pid>Q<counter>.<host>
+ * (cr.yp.to/proto/maildir.html, in Dovecot's form). */
+char *maildir_unique_name(void);
+
+/* ---- maildir_copy.c: COPY and MOVE ---- */
+int maildir_copy(struct mailbox *box, const uint32_t *uids, size_t count, const char *dest,
+		 struct store_copy_map *map_r);
 void maildir_save_abort(struct store_save *save);
 
 /* ---- maildir_folders.c: the mailbox list and subscriptions ---- */
@@ -182,5 +192,8 @@ int maildir_mailbox_delete(struct store *st, const char *name);
 int maildir_mailbox_rename(struct store *st, const char *old_name, const char *new_name);
 int maildir_subscription_set(struct store *st, const char *name, bool subscribed);
 int maildir_subscriptions(struct store *st, char ***names_r, size_t *count_r);
+/* A new account's special-use folders (store.h), made and subscribed;
+ * failures are logged, not returned: the account works without them. */
+void maildir_create_special(struct store *st);
 
 #endif

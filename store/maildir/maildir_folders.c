@@ -400,3 +400,21 @@ out:
 	free_strings(names, n);
 	return ret;
 }
+
+void maildir_create_special(struct store *st)
+{
+	for (int use = STORE_USE_SENT; use <= STORE_USE_ARCHIVE; use++) {
+		const char *name = store_special_name((enum store_special_use)use);
+		const char *text;
+
+		/* Subscribed too: many clients show only subscribed folders. */
+		if (maildir_mailbox_create(st, name) < 0 ||
+		    maildir_subscription_set(st, name, true) < 0) {
+			store_last_error(st, &text);
+			log_warn("maildir %s: cannot set up %s: %s", maildir_store(st)->dir, name,
+				 text);
+		}
+	}
+	st->error = STORE_OK;
+	st->error_text[0] = '\0';
+}

@@ -119,13 +119,25 @@ static int write_keywords(struct maildir_box *box)
 int maildir_keyword_add(struct mailbox *mbox, const char *name, unsigned *index_r)
 {
 	struct maildir_box *box = maildir_box(mbox);
-	int lockfd, found, ret = 0;
+	int lockfd, ret;
 
 	if (!name_ok(name))
 		return store_fail(mbox->st, STORE_ERR_INVALID, "invalid keyword");
 	lockfd = maildir_lock(mbox->st, box->path);
 	if (lockfd < 0)
 		return -1;
+	ret = maildir_keyword_add_locked(box, name, index_r);
+	maildir_unlock(&lockfd);
+	return ret;
+}
+
+int maildir_keyword_add_locked(struct maildir_box *box, const char *name, unsigned *index_r)
+{
+	struct mailbox *mbox = &box->base;
+	int found, ret = 0;
+
+	if (!name_ok(name))
+		return store_fail(mbox->st, STORE_ERR_INVALID, "invalid keyword");
 	/* Another session may have added names since we read the file. */
 	maildir_keywords_load(box);
 	found = mailbox_keyword_find(mbox, name);
@@ -141,6 +153,5 @@ int maildir_keyword_add(struct mailbox *mbox, const char *name, unsigned *index_
 		else
 			*index_r = box->base.nkeywords - 1;
 	}
-	maildir_unlock(&lockfd);
 	return ret;
 }

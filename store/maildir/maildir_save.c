@@ -29,6 +29,7 @@ struct maildir_save {
 	int fd;
 	time_t received;
 	unsigned flags;
+	uint32_t keywords;	/* in the folder's numbering (dovecot-keywords) */
 	uint64_t psize, bare_lf;
 	bool prev_cr;
 	bool failed;		/* the temp file is gone already */
@@ -40,8 +41,7 @@ static enum store_error write_error(int err)
 								STORE_ERR_TEMP;
 }
 
-/* The Maildir unique name (cr.yp.to/proto/maildir.html, in Dovecot's form). */
-static char *unique_name(void)
+char *maildir_unique_name(void)
 {
 	struct timeval tv;
 	char host[256];
@@ -97,7 +97,7 @@ int maildir_save_begin(struct store *st, const char *mailbox, time_t received, u
 	for (int i = 0; i < CREATE_TRIES && s->fd < 0; i++) {
 		free(s->unique);
 		free(s->tmp_path);
-		s->unique = unique_name();
+		s->unique = maildir_unique_name();
 		s->tmp_path = xasprintf("%s/tmp/%s", folder, s->unique);
 		s->fd = open(s->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		err = errno;
@@ -146,6 +146,32 @@ int maildir_save_write(struct store_save *save, const void *data, size_t len)
 	return 0;
 }
 
+int maildir_save_keywords(struct store_save *save, const char *const *names, size_t count)
+{
+	struct maildir_save *s = (struct maildir_save *)save;
+	struct maildir_box *box = maildir_box_new(save->st, xstrdup(s->folder));
+	int lockfd = maildir_lock(save->st, s->folder), ret = 0;
+
+	if (lockfd < 0) {
+		maildir_box_free(&box);
+		return -1;
+	}
+	for (size_t i = 0; i < count && ret == 0; i++) {
+		unsigned idx;
+
+		if (maildir_keyword_add_locked(box, names[i], &idx) == 0)
+			s->keywords |= 1u << idx;
+		else if (store_last_error(save->st, NULL) == STORE_ERR_NOSPACE)
+			log_warn("maildir %s: no room for keyword %s; saved without it", s->folder,
+				 names[i]);
+		else
+			ret = -1;
+	}
+	maildir_unlock(&lockfd);
+	maildir_box_free(&box);
+	return ret;
+}
+
 void maildir_save_abort(struct store_save *save)
 {
 	struct maildir_save *s = (struct maildir_save *)save;
@@ -156,7 +182,8 @@ void maildir_save_abort(struct store_save *save)
 }
 
 /* Gives the new message its UID now (APPENDUID): a sync under the lock. */
-static uint32_t assign_uid(struct store *st, const char *folder, const char *base)
+static uint32_t assign_uid(struct store *st, const char *folder, const char *base,
+			   uint32_t *uidvalidity_r)
 {
 	struct maildir_box *box = maildir_box_new(st, xstrdup(folder));
 	int lockfd = maildir_lock(st, folder);
@@ -166,6 +193,8 @@ static uint32_t assign_uid(struct store *st, const char *folder, const char *bas
 		for (unsigned i = 0; i < box->base.count && uid == 0; i++)
 			if (strcmp(box->extra[i].base, base) == 0)
 				uid = box->base.msgs[i].uid;
+		if (uid != 0 && uidvalidity_r != NULL)
+			*uidvalidity_r = box->base.uidvalidity;
 	}
 	if (uid == 0) {
 		const char *text;
@@ -179,7 +208,7 @@ static uint32_t assign_uid(struct store *st, const char *folder, const char *bas
 	return uid;
 }
 
-int maildir_save_commit(struct store_save *save, uint32_t *uid_r)
+int maildir_save_commit(struct store_save *save, uint32_t *uidvalidity_r, uint32_t *uid_r)
 {
 	struct maildir_save *s = (struct maildir_save *)save;
 	struct store *st = save->st;
@@ -208,8 +237,8 @@ int maildir_save_commit(struct store_save *save, uint32_t *uid_r)
 	s->fd = -1;
 	base = xasprintf("%s,S=%" PRIu64 ",W=%" PRIu64, s->unique, s->psize,
 			 s->psize + s->bare_lf);
-	if (s->flags != 0) {
-		name = maildir_name_with_flags(base, NULL, s->flags);
+	if (s->flags != 0 || s->keywords != 0) {
+		name = maildir_name_with_flags_kw(base, NULL, s->flags, s->keywords);
 		dir = xasprintf("%s/cur", s->folder);
 	} else {
 		name = xstrdup(base);
@@ -229,7 +258,7 @@ int maildir_save_commit(struct store_save *save, uint32_t *uid_r)
 	free(dir);
 	free(name);
 	if (ret == 0 && uid_r != NULL)
-		*uid_r = assign_uid(st, s->folder, base);
+		*uid_r = assign_uid(st, s->folder, base, uidvalidity_r);
 out:
 	free(base);
 	save_free(s);

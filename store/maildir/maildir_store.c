@@ -159,6 +159,7 @@ static int md_open(const char *root, const char *user, struct store **st_r,
 		   enum store_error *err_r)
 {
 	struct maildir_store *ms;
+	bool fresh;
 
 	if (!user_name_ok(user)) {
 		*err_r = STORE_ERR_INVALID;
@@ -170,6 +171,7 @@ static int md_open(const char *root, const char *user, struct store **st_r,
 	ms->dir = xasprintf("%s/%s", root, user);
 	/* root itself is not made: if it is missing, the mail file system is
 	 * probably not mounted, and mail must not go to the wrong disk. */
+	fresh = mkdir(ms->dir, 0700) == 0;
 	if (maildir_make(ms->dir) < 0) {
 		*err_r = maildir_errno(errno);
 		log_error("maildir %s: %s", ms->dir, strerror(errno));
@@ -177,6 +179,12 @@ static int md_open(const char *root, const char *user, struct store **st_r,
 		free(ms);
 		return -1;
 	}
+	/* Only the process whose mkdir made the account sets it up, so two
+	 * first logins at once do it once, and a folder deleted later is not
+	 * made again.  (A crash in between leaves some of them out for good:
+	 * an account without them still works.) */
+	if (fresh)
+		maildir_create_special(&ms->base);
 	*st_r = &ms->base;
 	return 0;
 }
@@ -432,8 +440,10 @@ const struct store_ops maildir_store_ops = {
 	.keyword_add = maildir_keyword_add,
 	.expunge = maildir_expunge,
 	.set_pop3_retrieved = maildir_set_pop3_retrieved,
+	.copy = maildir_copy,
 	.save_begin = maildir_save_begin,
 	.save_write = maildir_save_write,
+	.save_keywords = maildir_save_keywords,
 	.save_commit = maildir_save_commit,
 	.save_abort = maildir_save_abort,
 };

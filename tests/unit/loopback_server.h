@@ -8,6 +8,7 @@
 #define DUOMAIL_TEST_LOOPBACK_SERVER_H
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -140,6 +141,54 @@ static void lb_send_slowly(int fd, const char *text)
 {
 	for (const char *p = text; *p; p++) {
 		assert_int_equal(write(fd, p, 1), 1);
+		uv_run(&lb_loop, UV_RUN_NOWAIT);
+	}
+}
+
+/* Runs the loop until a whole line arrives and takes it (without its CRLF)
+ * into out, for tests that look at more than a prefix.  Bounded: about 5 s. */
+__attribute__((unused)) static void lb_line(int fd, char *out, size_t outlen)
+{
+	for (int i = 0; i < 5000; i++) {
+		char *end = strstr(lb_rbuf, "\r\n");
+
+		if (end != NULL) {
+			size_t n = (size_t)(end - lb_rbuf);
+
+			snprintf(out, outlen, "%.*s", (int)n, lb_rbuf);
+			memmove(lb_rbuf, end + 2, lb_rlen - n - 2 + 1);
+			lb_rlen -= n + 2;
+			return;
+		}
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		uv_run(&lb_loop, UV_RUN_NOWAIT);
+		if (poll(&p, 1, 1) == 1) {
+			ssize_t n = read(fd, lb_rbuf + lb_rlen, sizeof(lb_rbuf) - lb_rlen - 1);
+			assert_true(n > 0);
+			lb_rlen += n;
+			lb_rbuf[lb_rlen] = '\0';
+		}
+	}
+	fail_msg("timed out waiting for a line; have '%s'", lb_rbuf);
+}
+
+/* Sends len bytes as fast as the server takes them (a big literal),
+ * running the loop whenever the socket is full. */
+__attribute__((unused)) static void lb_send_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_DONTWAIT);
+
+		if (n < 0) {
+			assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+			uv_run(&lb_loop, UV_RUN_NOWAIT);
+			usleep(100);
+			continue;
+		}
+		p += n;
+		len -= (size_t)n;
 		uv_run(&lb_loop, UV_RUN_NOWAIT);
 	}
 }

@@ -1,4 +1,5 @@
-/* The IMAP command parser: RFC 3501 §9 syntax, RFC 7888 literals, limits. */
+/* The IMAP command parser: RFC 3501 §9 syntax, RFC 7888 literals, limits,
+ * the command so far when a literal is announced. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -142,12 +143,56 @@ static void test_literals(void **state)
 	assert_int_equal(c->args[0].len, 0);
 }
 
+/* What APPEND's message literal comes after (imap_append.c needs the
+ * mailbox, flags and date before the message streams by). */
+static void test_command_so_far(void **state)
+{
+	const struct imap_command *c;
+	unsigned depth;
+
+	assert_int_equal(line("t1 APPEND Drafts (\\Seen $Label) \" 7-Feb-1994 21:52:25 -0800\" {9}"),
+			 IMAP_PARSE_LITERAL);
+	c = imap_parser_command_so_far(p, &depth);
+	assert_int_equal(depth, 0);
+	assert_string_equal(c->tag, "t1");
+	assert_string_equal(c->name, "APPEND");
+	assert_int_equal(c->nargs, 3);
+	assert_string_equal(c->args[0].str, "Drafts");
+	assert_int_equal(c->args[1].type, IMAP_ARG_LIST);
+	assert_int_equal(c->args[1].count, 2);
+	assert_string_equal(c->args[1].list[1].str, "$Label");
+	assert_int_equal(c->args[2].type, IMAP_ARG_QUOTED);
+	imap_parser_literal_external(p);
+	c = done("");
+	assert_int_equal(c->nargs, 4);
+	assert_int_equal(c->args[3].type, IMAP_ARG_LITERAL_EXTERNAL);
+	assert_int_equal(c->args[3].len, 9);
+
+	/* the mailbox name as a literal: nothing before it */
+	assert_int_equal(line("t2 APPEND {5}"), IMAP_PARSE_LITERAL);
+	c = imap_parser_command_so_far(p, &depth);
+	assert_int_equal(c->nargs, 0);
+	imap_parser_literal_data(p, "INBOX", 5);
+	/* a literal inside a list is not at the top level */
+	assert_int_equal(line(" (a {3}"), IMAP_PARSE_LITERAL);
+	c = imap_parser_command_so_far(p, &depth);
+	assert_int_equal(depth, 1);
+	assert_int_equal(c->nargs, 1);
+	assert_string_equal(c->args[0].str, "INBOX");
+	imap_parser_literal_data(p, "xyz", 3);
+	c = done(")");
+	assert_int_equal(c->nargs, 2);
+}
+
 static void test_literal_limits(void **state)
 {
 	/* Refused before a byte of it is read (issue 3, "Bad input"). */
 	assert_string_equal(error("a APPEND box {100001}"), "[TOOBIG] Literal too big");
 	assert_false(imap_parser_error(p)->fatal);	/* sync: the client waits */
+	assert_true(imap_parser_error(p)->too_big);	/* APPEND answers NO [TOOBIG] */
 	assert_string_equal(imap_parser_error(p)->tag, "a");
+	error("a APPEND box (");
+	assert_false(imap_parser_error(p)->too_big);
 	/* non-sync over LITERAL-'s 4096: the bytes come anyway, so close */
 	error("a APPEND box {5000+}");
 	assert_true(imap_parser_error(p)->fatal);
@@ -249,6 +294,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_simple, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_literals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_command_so_far, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_literal_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),

@@ -62,7 +62,8 @@ static void test_not_authenticated(void **state)
 	lb_send_slowly(fd, "b1 LOGIN alice s3cret\r\n");
 	lb_expect(fd, "b1 BAD", false);			/* already logged in */
 	lb_send_slowly(fd, "b2 CAPABILITY\r\n");
-	lb_expect(fd, "* CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID CHILDREN UNSELECT IDLE\r", false);
+	lb_expect(fd, "* CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID CHILDREN UNSELECT IDLE UIDPLUS MOVE "
+		  "NAMESPACE ENABLE SPECIAL-USE\r", false);
 	lb_expect(fd, "b2 OK", false);
 	lb_send_slowly(fd, "b3 LOGOUT\r\n");
 	lb_expect(fd, "* BYE", false);
@@ -132,11 +133,16 @@ static void test_mailboxes(void **state)
 	lb_send_slowly(fd, "m7 LIST \"\" \"\"\r\n");
 	lb_expect(fd, "* LIST (\\Noselect) \"/\" \"\"", false);
 	lb_expect(fd, "m7 OK", false);
+	/* with the special-use folders of a new account (RFC 6154 §2) */
 	lb_send_slowly(fd, "m8 LIST \"\" *\r\n");
-	lb_expect(fd, "* LIST (\\HasChildren) \"/\" \"Archive\"", false);
+	lb_expect(fd, "* LIST (\\HasChildren \\Archive) \"/\" \"Archive\"", false);
 	lb_expect(fd, "* LIST (\\HasNoChildren) \"/\" \"Archive/2026\"", false);
+	lb_expect(fd, "* LIST (\\HasNoChildren \\Drafts) \"/\" \"Drafts\"", false);
 	lb_expect(fd, "* LIST (\\HasNoChildren) \"/\" \"Entw&APw-rfe\"", false);
 	lb_expect(fd, "* LIST (\\HasNoChildren) \"/\" \"INBOX\"", false);
+	lb_expect(fd, "* LIST (\\HasNoChildren \\Junk) \"/\" \"Junk\"", false);
+	lb_expect(fd, "* LIST (\\HasNoChildren \\Sent) \"/\" \"Sent\"", false);
+	lb_expect(fd, "* LIST (\\HasNoChildren \\Trash) \"/\" \"Trash\"", false);
 	lb_expect(fd, "m8 OK", false);
 	lb_send_slowly(fd, "m9 LIST Archive/ %\r\n");
 	lb_expect(fd, "* LIST (\\HasNoChildren) \"/\" \"Archive/2026\"", false);
@@ -154,11 +160,16 @@ static void test_mailboxes(void **state)
 	lb_send_slowly(fd, "n6 SUBSCRIBE Old/sub\r\n");
 	lb_expect(fd, "n6 OK", false);
 	lb_send_slowly(fd, "n7 LSUB \"\" %\r\n");
+	lb_expect(fd, "* LSUB () \"/\" \"Archive\"", false);	/* subscribed, renamed away */
+	lb_expect(fd, "* LSUB (\\Drafts) \"/\" \"Drafts\"", false);
+	lb_expect(fd, "* LSUB (\\Junk) \"/\" \"Junk\"", false);
 	lb_expect(fd, "* LSUB (\\Noselect) \"/\" \"Old\"", false);
+	lb_expect(fd, "* LSUB (\\Sent) \"/\" \"Sent\"", false);
+	lb_expect(fd, "* LSUB (\\Trash) \"/\" \"Trash\"", false);
 	lb_expect(fd, "n7 OK", false);
 	lb_send_slowly(fd, "n8 UNSUBSCRIBE Old/sub\r\n");
 	lb_expect(fd, "n8 OK", false);
-	lb_send_slowly(fd, "n9 LSUB \"\" *\r\n");
+	lb_send_slowly(fd, "n9 LSUB \"\" Old/*\r\n");
 	lb_expect(fd, "n9 OK", false);
 	close(fd);
 	lb_run_for(50);

@@ -2,7 +2,8 @@
  * Keywords in the Maildir store (store/maildir/maildir_keywords.c): names
  * in Dovecot's dovecot-keywords file, letters a-z in file names, shared by
  * every view, found case-insensitively (RFC 3501 §2.3.2: flags are not case
- * sensitive), a full list refused, a Dovecot-written folder read as is.
+ * sensitive), a full list refused, a Dovecot-written folder read as is,
+ * keywords given to a message being saved.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -150,6 +151,55 @@ static void test_dovecot_written_folder(void **state)
 	store_close(&st);
 }
 
+/* store_save_keywords(): a saved message gets its keywords by name, in the
+ * mailbox's numbering, the mailbox learning new names; a name past the
+ * list's room is dropped rather than the message (APPEND, RFC 3501 §6.3.11). */
+static void test_save_with_keywords(void **state)
+{
+	static const char *const names[] = { "work", "$Forwarded" };
+	struct store *st = open_store();
+	struct store_save *save;
+	struct mailbox *box;
+	char info[64], name[16];
+	const char *many[STORE_MAX_KEYWORDS + 1];
+	unsigned idx;
+	uint32_t uid;
+
+	assert_int_equal(mailbox_open(st, "INBOX", &box), 0);
+	assert_int_equal(mailbox_keyword_add(box, "Work", &idx), 0);	/* known already, as 'a' */
+	mailbox_close(&box);
+	assert_int_equal(store_save_begin(st, "INBOX", 0, MSG_FLAG_SEEN, &save), 0);
+	assert_int_equal(store_save_write(save, "Subject: k\n\nk\n", 14), 0);
+	assert_int_equal(store_save_keywords(save, names, 2), 0);
+	assert_int_equal(store_save_commit(&save, &uid), 0);
+	only_info(info, sizeof(info));
+	assert_string_equal(info, "Sab");
+	assert_int_equal(mailbox_open(st, "INBOX", &box), 0);
+	assert_string_equal(mailbox_keyword(box, 1), "$Forwarded");
+	assert_int_equal(mailbox_msg(box, 0)->keywords, 3u);
+	mailbox_close(&box);
+
+	/* more names than room: the message is saved with those that fit */
+	for (int i = 0; i <= STORE_MAX_KEYWORDS; i++)
+		many[i] = i == 0 ? "Work" : NULL;
+	for (int i = 1; i <= STORE_MAX_KEYWORDS; i++) {
+		snprintf(name, sizeof(name), "k%d", i);
+		many[i] = strdup(name);
+	}
+	assert_int_equal(store_save_begin(st, "Sent", 0, 0, &save), 0);
+	assert_int_equal(store_save_write(save, "x\n", 2), 0);
+	assert_int_equal(store_save_keywords(save, many, STORE_MAX_KEYWORDS + 1), 0);
+	assert_int_equal(store_save_commit(&save, &uid), 0);
+	assert_int_equal(mailbox_open(st, "Sent", &box), 0);
+	assert_int_equal(mailbox_count(box), 1);
+	assert_int_equal(mailbox_keyword_count(box), STORE_MAX_KEYWORDS);
+	assert_int_equal(mailbox_msg(box, 0)->keywords, (1u << STORE_MAX_KEYWORDS) - 1);
+	mailbox_close(&box);
+	for (int i = 1; i <= STORE_MAX_KEYWORDS; i++)
+		free((char *)many[i]);
+	store_close(&st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -157,6 +207,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_names_added_by_two_views, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_list_and_bad_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dovecot_written_folder, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_save_with_keywords, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
