@@ -48,10 +48,17 @@ static void job_work(void *arg)
 static void job_done(void *arg)
 {
 	struct imap_job *j = arg;
+	/* The conn outlives this callback even if the session ends in it
+	 * (on_close comes later from the loop); a gone session has none. */
+	struct conn *c = j->s->gone ? NULL : j->s->conn;
 
 	j->s->jobs--;
 	j->done(j->arg);
 	free(j);
+	/* Not a conn callback, so nothing else sends what done queued: a
+	 * command that now waits for on_drain would wait forever. */
+	if (c != NULL)
+		conn_flush(c);
 }
 
 void imap_async(struct imap_session *s, void (*work)(void *arg), void (*done)(void *arg),
