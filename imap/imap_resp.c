@@ -138,7 +138,8 @@ void imap_store_error(struct imap_session *s, const char *tag, const char *what)
 	case STORE_ERR_EXISTS: code = "ALREADYEXISTS"; break;
 	case STORE_ERR_EXPUNGED: code = "EXPUNGEISSUED"; break;
 	case STORE_ERR_INUSE: code = "INUSE"; break;
-	case STORE_ERR_NOSPACE: code = "OVERQUOTA"; break;
+	case STORE_ERR_NOSPACE:
+	case STORE_ERR_OVERQUOTA: code = "OVERQUOTA"; break;
 	case STORE_ERR_PERM:
 	case STORE_ERR_INVALID: code = "CANNOT"; break;
 	case STORE_ERR_TEMP:

@@ -30,6 +30,7 @@ const char *store_strerror(enum store_error err)
 	case STORE_ERR_INUSE: return "in use by another session";
 	case STORE_ERR_PERM: return "permission denied";
 	case STORE_ERR_INVALID: return "invalid name or argument";
+	case STORE_ERR_OVERQUOTA: return "over quota";
 	}
 	return "unknown error";
 }

@@ -31,6 +31,7 @@ enum store_error {
 	STORE_ERR_INUSE,	/* exclusive lock held by another session */
 	STORE_ERR_PERM,		/* permission denied / not allowed */
 	STORE_ERR_INVALID,	/* bad name or argument */
+	STORE_ERR_OVERQUOTA,	/* the user's quota would be exceeded (issue 4) */
 };
 
 /* Message flags, as in IMAP.  Maildir keeps them in the file name. */
