@@ -25,7 +25,10 @@ void buf_free(struct buf *b);
 /* Returns 0, or -1 when len would pass max (buffer unchanged). */
 int buf_append(struct buf *b, const void *data, size_t len);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+/* The format attribute lets the compiler check buf_printf-style wrappers
+ * and keeps -Wformat-nonliteral meaningful for the vprintf call inside. */
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 
 static inline char *buf_ptr(const struct buf *b) { return b->data ? b->data + b->start : (char *)""; }
 static inline size_t buf_len(const struct buf *b) { return b->len; }

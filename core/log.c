@@ -23,6 +23,11 @@ bool log_enabled(enum log_level level)
 	return level >= min_level;
 }
 
+/* The format attribute marks fmt as log_msg()'s checked format, so the
+ * vsnprintf() below is not a non-literal format to the compiler. */
+static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
 static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
 	char line[2048];

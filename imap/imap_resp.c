@@ -17,6 +17,10 @@
 
 #define IMAP_MAX_BAD_COMMANDS 20
 
+/* fmt is imap_tagged()'s checked format (the attribute says so). */
+static void vline(struct imap_session *s, const char *prefix, const char *status,
+		  const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+
 static void vline(struct imap_session *s, const char *prefix, const char *status,
 		  const char *fmt, va_list ap)
 {

@@ -54,6 +54,10 @@ const struct config *pop3_config(const struct pop3_session *s)
 	return conn_server(s->conn)->cfg;
 }
 
+/* fmt is pop3_reply_ok/err()'s checked format (the attribute says so). */
+static void reply(struct pop3_session *s, const char *status, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
 static void reply(struct pop3_session *s, const char *status, const char *fmt, va_list ap)
 {
 	char text[512];
