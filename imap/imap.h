@@ -30,6 +30,10 @@ enum imap_state {
 #define IMAP_MAX_COMMAND	(1u << 20)	/* lines plus inline literals */
 #define IMAP_MAX_LITERAL	(64u << 20)	/* an APPEND message */
 
+/* The parser limits of every session (imap_session.c); the fuzz target
+ * drives the parser with these very values. */
+extern const struct imap_parser_limits imap_session_limits;
+
 struct imap_session {
 	struct conn *conn;
 	enum imap_state state;

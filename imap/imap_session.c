@@ -18,7 +18,7 @@
 
 #include <string.h>
 
-static const struct imap_parser_limits imap_limits = {
+const struct imap_parser_limits imap_session_limits = {
 	.max_command = IMAP_MAX_COMMAND,
 	.max_literal = IMAP_MAX_LITERAL,
 	.max_nonsync = IMAP_MAX_LITERAL,	/* LITERAL+ (RFC 7888 §3) */
@@ -298,7 +298,7 @@ static void imap_on_open(struct conn *c)
 
 	s->conn = c;
 	s->state = IMAP_STATE_NOT_AUTH;
-	s->parser = imap_parser_new(&imap_limits);
+	s->parser = imap_parser_new(&imap_session_limits);
 	conn_set_ctx(c, s);
 	conn_set_max_line(c, IMAP_MAX_LINE);
 	/* RFC 3501 §5.4: an autologout timer of at least 30 minutes. */

@@ -371,9 +371,15 @@ static void end_part(struct message_parser *p, struct pos end, bool ends_lf)
 		f->body_start = end;
 		if (part->type == NULL)
 			default_text_plain(part);
+	} else if (end.raw < f->body_start.raw) {
+		/* The blank line that ended the header was the line break
+		 * before the boundary, which belongs to the boundary (RFC 2046
+		 * §5.1.1): all of the part is header, and it ends inside its
+		 * parent (a message in a digest part ran one byte past it). */
+		part->body_offset = end.raw;
+		part->header_vsize = end.v - f->header_start.v;
+		f->body_start = end;
 	}
-	if (end.raw < f->body_start.raw)
-		end = f->body_start;
 	part->end_offset = end.raw;
 	part->body_vsize = end.v - f->body_start.v;
 	part->body_lines = end.lfs - f->body_start.lfs +

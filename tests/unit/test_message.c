@@ -216,6 +216,27 @@ static void test_broken(void **state)
 	free(d);
 }
 
+/*
+ * The line break before a boundary belongs to the boundary (RFC 2046
+ * §5.1.1), also when it is the blank line that would end a header: found
+ * by fuzz_mime (tests/fuzz/corpus/fuzz_mime/crash-digest-inner-header),
+ * where a digest part's message ended past the part holding it.
+ */
+static void test_boundary_takes_blank_line(void **state)
+{
+	/* an empty part: no header, no body */
+	check("Content-Type: multipart/mixed; boundary=b\n\n--b\n\n--b--\n",
+	      "multipart/mixed h=0+45 b=43+14 l=3 e=54 [text/plain h=47+0 b=47+0 l=0 e=47]");
+	/* a message inside a digest part whose header ends at the boundary:
+	 * all header, inside the part (it ended one byte past it) */
+	check("Content-Type: multipart/digest; boundary=d\n\n--d\n\nSubject: a\n\n--d--\n",
+	      "multipart/digest h=0+46 b=44+28 l=5 e=67 [message/rfc822 h=48+2 b=49+12 l=1 e=60"
+	      " [text/plain h=49+12 b=60+0 l=0 e=60]]");
+	/* a part with a header and nothing after it */
+	check("Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/html\n\n--b--\n",
+	      "multipart/mixed h=0+45 b=43+39 l=4 e=78 [text/html h=47+25 b=71+0 l=0 e=71]");
+}
+
 static void test_deep_and_long(void **state)
 {
 	struct buf b;
@@ -292,6 +313,7 @@ int main(void)
 		cmocka_unit_test(test_multipart),
 		cmocka_unit_test(test_nested),
 		cmocka_unit_test(test_broken),
+		cmocka_unit_test(test_boundary_takes_blank_line),
 		cmocka_unit_test(test_deep_and_long),
 		cmocka_unit_test(test_random),
 	};
