@@ -94,6 +94,33 @@ bool charset_conv_passthrough(const struct charset_conv *cv)
 	return cv->cd == (iconv_t)-1;
 }
 
+/* Hands iconv's output on as UTF-8 (RFC 3629).  glibc writes code points
+ * past U+10FFFF, which its UCS-4 and UTF-8 decoders let through (UTF-8
+ * arrives here under names like "utf+8"), in 4- to 6-byte forms that are
+ * no UTF-8; each becomes U+FFFD.  iconv writes whole characters, so one
+ * never straddles two calls. */
+static void emit_utf8(const char *s, size_t len, charset_emit_fn *emit, void *ctx)
+{
+	size_t start = 0, i = 0;
+
+	while (i < len) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0xf5 && !(c == 0xf4 && i + 1 < len && (unsigned char)s[i + 1] >= 0x90)) {
+			i++;
+			continue;
+		}
+		if (i > start)
+			emit(ctx, s + start, i - start);
+		emit(ctx, replacement, 3);
+		for (i++; i < len && ((unsigned char)s[i] & 0xc0) == 0x80; i++)
+			;
+		start = i;
+	}
+	if (i > start)
+		emit(ctx, s + start, i - start);
+}
+
 /* Converts stage[0..avail); returns how many bytes at the end are the start
  * of a character still to come. */
 static size_t convert(struct charset_conv *cv, size_t avail, charset_emit_fn *emit, void *ctx)
@@ -107,8 +134,7 @@ static size_t convert(struct charset_conv *cv, size_t avail, charset_emit_fn *em
 		size_t r = iconv(cv->cd, &in, &inleft, &out, &outleft);
 		int err = r == (size_t)-1 ? errno : 0;
 
-		if (out > cv->out)
-			emit(ctx, cv->out, (size_t)(out - cv->out));
+		emit_utf8(cv->out, (size_t)(out - cv->out), emit, ctx);
 		if (err == EILSEQ) {
 			emit(ctx, replacement, 3);
 			in++;
@@ -160,8 +186,7 @@ void charset_conv_finish(struct charset_conv *cv, charset_emit_fn *emit, void *c
 	cv->npend = 0;
 	/* back to the initial shift state (ISO-2022-JP, UTF-7) */
 	iconv(cv->cd, NULL, NULL, &out, &outleft);
-	if (out > cv->out)
-		emit(ctx, cv->out, (size_t)(out - cv->out));
+	emit_utf8(cv->out, (size_t)(out - cv->out), emit, ctx);
 }
 
 static void emit_buf(void *ctx, const char *data, size_t len)

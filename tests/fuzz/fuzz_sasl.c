@@ -99,14 +99,21 @@ static void raw(const uint8_t *data, size_t size)
 	p = data + 1;
 	end = data + size;
 	if (!initial)
-		r = sasl_step(s, false, NULL, 0, &challenge, &clen, &err);
+		/* data is never NULL: sasl_step_text() passes "" too */
+		r = sasl_step(s, false, (const unsigned char *)"", 0, &challenge, &clen, &err);
 	else
 		r = SASL_CONTINUE;
 	while (r == SASL_CONTINUE && more) {
 		const unsigned char *lf = p < end ? memchr(p, '\n', (size_t)(end - p)) : NULL;
 		size_t n = lf ? (size_t)(lf - p) : (size_t)(end - p);
 
-		r = sasl_step(s, true, p, n, &challenge, &clen, &err);
+		/* NUL-terminated, as sasl_b64_decode() leaves what it decodes */
+		unsigned char *piece = malloc(n + 1);
+
+		memcpy(piece, p, n);
+		piece[n] = '\0';
+		r = sasl_step(s, true, piece, n, &challenge, &clen, &err);
+		free(piece);
 		FUZZ_CHECK(err != NULL);
 		if (r == SASL_CONTINUE)
 			FUZZ_CHECK(challenge != NULL && strlen((const char *)challenge) == clen);

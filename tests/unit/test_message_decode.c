@@ -293,6 +293,13 @@ static void test_charset(void **state)
 		assert_decoded(conv(NULL, "x\xe9", 2, k), "x\xe9");
 		assert_decoded(conv("x-unknown", "x\xe9", 2, k), "x\xe9");
 		assert_decoded(conv("utf-8//IGNORE", "x\xe9", 2, k), "x\xe9");
+		/* code points past U+10FFFF, which glibc's UCS-4 and UTF-8
+		 * decoders let through, are no UTF-8: U+FFFD (found by
+		 * fuzz_decode, tests/fuzz/corpus/fuzz_decode/crash-utf8-past-10ffff) */
+		assert_decoded(conv("UCS-4BE", "\0\0\0a\0\x20\0\0\x7f\0\0\0\0\x10\xff\xff", 16, k),
+			       "a\xef\xbf\xbd\xef\xbf\xbd\xf4\x8f\xbf\xbf");
+		assert_decoded(conv("utf+8", "\xf4\x8d\x8d\x8d\xf4\xb6\xac\xb0!", 9, k),
+			       "\xf4\x8d\x8d\x8d\xef\xbf\xbd!");
 	}
 	struct charset_conv *cv = charset_conv_new("us-ascii");
 	assert_true(charset_conv_passthrough(cv));
