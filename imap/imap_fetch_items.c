@@ -392,6 +392,8 @@ static const char *parse_list(const struct imap_arg *arg, struct fetch_items *it
 		return "FETCH items must be atoms or a list of them";
 	if (arg->count == 0)
 		return "Empty FETCH item list";
+	if (arg->count > FETCH_MAX_ITEMS)
+		return "Too many FETCH items";
 	for (unsigned i = 0; i < arg->count; i++) {
 		const struct imap_arg *a = &arg->list[i];
 		struct fetch_item it = { 0 };

@@ -285,6 +285,44 @@ static void test_duplicates(void **state)
 	check("(RFC822 BODY[])", false, "RFC822 BODY[]");
 }
 
+/* A list of n distinct items, BODY[1] ... BODY[n], parsed. */
+static int parse_many(unsigned n, struct fetch_items *items, const char **err)
+{
+	struct imap_arg *list = calloc(n, sizeof(*list));
+	struct imap_arg arg = { .type = IMAP_ARG_LIST, .list = list, .count = n };
+	int r;
+
+	for (unsigned i = 0; i < n; i++) {
+		char *s = malloc(32);
+
+		snprintf(s, 32, "BODY[%u]", i + 1);
+		list[i].type = IMAP_ARG_ATOM;
+		list[i].str = s;
+		list[i].len = strlen(s);
+	}
+	r = imap_fetch_items_parse(&arg, false, items, err);
+	for (unsigned i = 0; i < n; i++)
+		free((char *)list[i].str);
+	free(list);
+	return r;
+}
+
+/* Each item is checked against those before it for a duplicate: a list
+ * is capped, so a command of 80,000 items (10 s of the loop's time) is a
+ * BAD at once (found reviewing what fuzz_imap_fetch_items drives). */
+static void test_item_limit(void **state)
+{
+	struct fetch_items items;
+	const char *err = NULL;
+
+	assert_int_equal(parse_many(FETCH_MAX_ITEMS, &items, &err), 0);
+	assert_int_equal(items.count, FETCH_MAX_ITEMS);
+	imap_fetch_items_free(&items);
+	assert_int_equal(parse_many(FETCH_MAX_ITEMS + 1, &items, &err), -1);
+	assert_string_equal(err, "Too many FETCH items");
+	assert_int_equal(parse_many(80000, &items, &err), -1);
+}
+
 static void test_bad_items(void **state)
 {
 	check_bad("FOO");
@@ -347,6 +385,7 @@ int main(void)
 		cmocka_unit_test(test_flags_needed),
 		cmocka_unit_test(test_uid_fetch),
 		cmocka_unit_test(test_duplicates),
+		cmocka_unit_test(test_item_limit),
 		cmocka_unit_test(test_bad_items),
 		cmocka_unit_test(test_bad_sections),
 	};
