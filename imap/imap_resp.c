@@ -152,6 +152,9 @@ void imap_store_error(struct imap_session *s, const char *tag, const char *what)
 	if ((err == STORE_ERR_PERM || err == STORE_ERR_INVALID || err == STORE_ERR_EXISTS ||
 	     err == STORE_ERR_NOTFOUND) && text[0] != '/')
 		imap_tagged(s, tag, "NO", "[%s] %s: %s.", code, what, text);
+	else if (err == STORE_ERR_OVERQUOTA)
+		/* Not "try again": it fails until the user makes room. */
+		imap_tagged(s, tag, "NO", "[OVERQUOTA] %s failed: quota exceeded.", what);
 	else
 		imap_tagged(s, tag, "NO", "[%s] %s failed, try again later.", code, what);
 }
