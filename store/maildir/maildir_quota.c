@@ -17,13 +17,16 @@
  * without our lock; each append is one write() with O_APPEND, as theirs are.
  *
  * The file is recounted from the directories (and replaced by a rename)
- * when it is missing, when its limits are not the account's, when a line
+ * when it is missing, when a line
  * does not parse or the sum is negative, when it has grown past 5120 bytes
  * (the Maildir++ rule: that keeps reads small and lets drift from programs
  * that do not keep it, like an MTA writing into new/, heal), and, before a
  * save is refused, when it has not changed for 15 minutes (the same rule as
  * Courier's and Dovecot's: an over-quota verdict from an old file may be
- * drift).  Lock order: a folder's index lock, then this one; never the
+ * drift).  A header with other limits than ours is rewritten with the
+ * same sum (no recount: a session that logged in before the admin changed
+ * the limits keeps its own, and must not cost a full count per save).
+ * Lock order: a folder's index lock, then this one; never the
  * other way round.
  */
 #include "store/maildir/maildir.h"
@@ -158,37 +161,42 @@ static void format_limits(const struct store *st, char *buf, size_t size)
 		snprintf(buf, size, "%" PRIu64 "S", st->quota_storage);
 }
 
-/* Replaces maildirsize with one holding the limits and the counted usage.
- * A failure to write is logged: the numbers in q are right anyway. */
-static int recount(struct store *st, struct maildir_quota *q)
+/* Replaces maildirsize with one holding st's limits and q's usage.  A
+ * failure is logged: the numbers in q are right anyway, and the next
+ * process tries again. */
+static void rewrite(struct store *st, struct maildir_quota *q)
 {
 	char *path = quota_path(st, MAILDIR_QUOTA_FILE);
 	char *tmp = quota_path(st, MAILDIR_QUOTA_FILE ".duomail-tmp");
-	uint64_t bytes, count;
 	char limits[64];
 	FILE *f;
 
-	if (scan_account(st, &bytes, &count) < 0) {
-		free(path);
-		free(tmp);
-		return -1;
-	}
-	q->bytes = (int64_t)bytes;
-	q->messages = (int64_t)count;
-	q->recounted = true;
-	q->mtime = time(NULL);
 	format_limits(st, limits, sizeof(limits));
 	/* A fixed temp name: only the quota lock's holder writes it.  No
 	 * fsync: a file lost in a crash is recounted. */
 	f = fopen(tmp, "we");
-	if (f == NULL || fprintf(f, "%s\n%" PRIu64 " %" PRIu64 "\n", limits, bytes, count) < 0 ||
-	    fclose(f) != 0 || rename(tmp, path) < 0) {
+	if (f == NULL || fprintf(f, "%s\n%" PRId64 " %" PRId64 "\n", limits, q->bytes,
+				 q->messages) < 0 || fclose(f) != 0 || rename(tmp, path) < 0) {
 		log_warn("maildir %s: cannot write %s: %s", maildir_store(st)->dir,
 			 MAILDIR_QUOTA_FILE, strerror(errno));
 		unlink(tmp);
 	}
+	q->mtime = time(NULL);
 	free(path);
 	free(tmp);
+}
+
+/* Counts the account from its folders and rewrites the record. */
+static int recount(struct store *st, struct maildir_quota *q)
+{
+	uint64_t bytes, count;
+
+	if (scan_account(st, &bytes, &count) < 0)
+		return -1;
+	q->bytes = (int64_t)bytes;
+	q->messages = (int64_t)count;
+	q->recounted = true;
+	rewrite(st, q);
 	return 0;
 }
 
@@ -244,8 +252,9 @@ static bool parse_delta(const char *line, int64_t *bytes_r, int64_t *count_r)
 	return true;
 }
 
-/* Sums maildirsize into q.  1 read and plausible, 0 needs a recount
- * (missing, damaged, too big, other limits), -1 I/O error. */
+/* Sums maildirsize into q.  1 read and plausible, 2 the same but with
+ * other limits in its header, 0 needs a recount (missing, damaged, too
+ * big), -1 I/O error. */
 static int read_usage(struct store *st, struct maildir_quota *q)
 {
 	char *path = quota_path(st, MAILDIR_QUOTA_FILE);
@@ -284,8 +293,6 @@ static int read_usage(struct store *st, struct maildir_quota *q)
 	if (line == NULL || !parse_limits(line, &storage, &messages))
 		goto out;
 	q->header_ok = true;
-	if (limits_set(st) && (storage != st->quota_storage || messages != st->quota_messages))
-		goto out;
 	while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
 		int64_t b, c;
 
@@ -298,7 +305,10 @@ static int read_usage(struct store *st, struct maildir_quota *q)
 		goto out;
 	q->bytes = bytes;
 	q->messages = count;
-	ret = 1;
+	/* Other limits (changed by the admin, or a session that logged in
+	 * before the change): the sum is good, only the header is rewritten. */
+	ret = limits_set(st) && (storage != st->quota_storage || messages != st->quota_messages) ?
+		2 : 1;
 out:
 	if (fd >= 0)
 		close(fd);
@@ -336,6 +346,10 @@ int maildir_quota_begin(struct store *st, struct maildir_quota *q)
 	}
 	if (ret == 1)
 		return 0;
+	if (ret == 2) {
+		rewrite(st, q);
+		return 0;
+	}
 	if (!limits_set(st)) {
 		/* Needs a recount, but without limits we cannot write its
 		 * header: leave it to a process that has them. */

@@ -3,7 +3,8 @@
  * by saves, expunges, copies, moves and folder deletes; saves refused with
  * STORE_ERR_OVERQUOTA at begin, during the write and at commit, leaving
  * nothing behind; copies refused unless for a move; recounts when the file
- * is missing, damaged, too big, for other limits, or stale when over; a
+ * is missing, damaged, too big, or stale when over, and a new header for
+ * other limits; a
  * store without limits keeping an existing file right; and several
  * processes saving at once never going over the limit.
  */
@@ -183,7 +184,7 @@ static void test_save_and_limits(void **state)
 	/* the message count limit */
 	store_set_quota(st, 0, 6);
 	assert_int_equal(try_save(st, "INBOX", msg100), STORE_OK);
-	assert_true(strncmp(maildirsize(), "6C\n", 3) == 0);	/* recounted for new limits */
+	assert_true(strncmp(maildirsize(), "6C\n", 3) == 0);	/* the new limits' header */
 	usage(st, 450, 6);
 	assert_int_equal(try_save(st, "Junk", msg100), STORE_ERR_OVERQUOTA);
 	store_set_quota(st, 1000, 10);
@@ -277,6 +278,20 @@ static void test_recount(void **state)
 		write_maildirsize(damaged[i]);
 		usage(st, 200, 2);
 		assert_string_equal(maildirsize(), "1000S\n200 2\n");
+	}
+	/* other limits in the header: rewritten with the same sum, no count
+	 * (the sum here is wrong on purpose, to show it is not recounted) */
+	write_maildirsize("5000S,7C\n250 2\n-50 0\n");
+	{
+		struct store_quota q;
+
+		assert_int_equal(store_quota_get(st, &q), 0);
+		assert_true(q.storage_used == 200 && q.messages_used == 2);
+		write_maildirsize("5000S,7C\n260 2\n");
+		assert_int_equal(store_quota_get(st, &q), 0);
+		assert_true(q.storage_used == 260);
+		assert_string_equal(maildirsize(), "1000S\n260 2\n");
+		write_maildirsize("1000S\n200 2\n");
 	}
 	/* other programs' formats are read: blanks around the numbers */
 	write_maildirsize("1000S\n   150    1\n  50 1\n");
