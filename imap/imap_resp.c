@@ -73,7 +73,8 @@ const char *imap_capabilities(const struct imap_session *s)
 
 	snprintf(caps, sizeof(caps), "IMAP4rev1 LITERAL+ SASL-IR ID%s%s",
 		 s->state == IMAP_STATE_NOT_AUTH ? "" :
-		 " CHILDREN UNSELECT IDLE UIDPLUS MOVE NAMESPACE ENABLE SPECIAL-USE",
+		 " CHILDREN UNSELECT IDLE UIDPLUS MOVE NAMESPACE ENABLE SPECIAL-USE"
+		 " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE",
 		 s->state == IMAP_STATE_NOT_AUTH && conn_can_start_tls(s->conn) ? " STARTTLS" : "");
 	if (s->state == IMAP_STATE_NOT_AUTH) {
 		if (mechs[0] == '\0') {

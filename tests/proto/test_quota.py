@@ -4,13 +4,15 @@ it; APPEND over quota answered NO [OVERQUOTA] (RFC 5530), before the
 literal is sent when its size says so; COPY refused the same way, MOVE
 not; `duomail deliver` over quota exits 75 (temporary failure, the MTA
 retries); POP3 and IMAP deletions make room again, and the Maildir++
-maildirsize file agrees with what is on disk."""
+maildirsize file agrees with what is on disk; the QUOTA extension (RFC 9208)
+reports it."""
 import imaplib
 import os
 import socket
 import unittest
 
 import duotest
+from duoimap import RawImap
 from test_pop3 import Pop3Client
 
 
@@ -136,6 +138,52 @@ class QuotaTest(unittest.TestCase):
         self.assertTrue(line.startswith(b"b NO [OVERQUOTA]"), line)
         s.sendall(b"c LOGOUT\r\n")
         s.close()
+
+
+    def test_quota_extension(self):
+        self.assertEqual(self.srv.deliver("alice", message("m1", 700)), 0)
+        self.assertEqual(self.srv.deliver("alice", message("m2", 100)), 0)
+        c = RawImap(self.srv.port("imap"))
+        try:
+            c.login("alice", "pw")
+            caps = c.ok("CAPABILITY")[0]
+            for cap in (b" QUOTA ", b" QUOTA=RES-STORAGE", b" QUOTA=RES-MESSAGE"):
+                self.assertIn(cap, caps + b" ")
+            self.assertNotIn(b"QUOTASET", caps)
+            # 800 bytes: 1 KiB of 1 KiB (rounded up), 2 of 5 messages
+            untagged = c.ok("GETQUOTAROOT INBOX")
+            self.assertEqual(untagged, [b'* QUOTAROOT "INBOX" "User quota"',
+                                        b'* QUOTA "User quota" (STORAGE 1 1 MESSAGE 2 5)'])
+            # any mailbox, even one that does not exist (RFC 9208 §4.1.2)
+            self.assertEqual(c.ok("GETQUOTAROOT NoSuchBox")[0],
+                             b'* QUOTAROOT "NoSuchBox" "User quota"')
+            self.assertEqual(c.ok('GETQUOTA "User quota"'),
+                             [b'* QUOTA "User quota" (STORAGE 1 1 MESSAGE 2 5)'])
+            self.assertIn(b"NO [NONEXISTENT]", c.cmd('GETQUOTA "other"')[1])
+            self.assertIn(b"NO [NOPERM]", c.cmd('SETQUOTA "User quota" (STORAGE 10)')[1])
+            c.ok("SELECT INBOX")
+            c.ok("STORE 1 +FLAGS (\\Deleted)")
+            self.assertEqual(c.ok("STATUS INBOX (MESSAGES DELETED DELETED-STORAGE)"),
+                             [b'* STATUS "INBOX" (MESSAGES 2 DELETED 1 DELETED-STORAGE 700)'])
+            c.ok("EXPUNGE")
+            self.assertIn(b'* QUOTA "User quota" (STORAGE 1 1 MESSAGE 1 5)',
+                          c.ok("GETQUOTAROOT INBOX"))
+        finally:
+            c.close()
+        # bob: messages only; dave: no quota root at all
+        c = RawImap(self.srv.port("imap"))
+        try:
+            c.login("bob", "pw")
+            self.assertIn(b'* QUOTA "User quota" (MESSAGE 0 3)', c.ok("GETQUOTAROOT INBOX"))
+        finally:
+            c.close()
+        c = RawImap(self.srv.port("imap"))
+        try:
+            c.login("dave", "pw")
+            self.assertEqual(c.ok("GETQUOTAROOT INBOX"), [b'* QUOTAROOT "INBOX"'])
+            self.assertIn(b"NO [NONEXISTENT]", c.cmd('GETQUOTA "User quota"')[1])
+        finally:
+            c.close()
 
 
 if __name__ == "__main__":
