@@ -188,9 +188,14 @@ int pop3_maildrop_open(struct store *st, const struct account_policy *policy, in
 			err = store_last_error(st, NULL);
 			/* A folder the account does not have (yet): nothing to see.
 			 * INBOX always exists; failing to open it is a failure. */
-			if ((err == STORE_ERR_NOTFOUND || err == STORE_ERR_INVALID) &&
-			    strcmp(name, "INBOX") != 0) {
-				log_debug("pop3: folder %s skipped: %s", name, store_strerror(err));
+			if (err == STORE_ERR_NOTFOUND && strcmp(name, "INBOX") != 0) {
+				log_debug("pop3: folder %s skipped: the account has none", name);
+				continue;
+			}
+			/* A name the store refuses is the admin's mistake: said
+			 * every time, but the rest of the maildrop still works. */
+			if (err == STORE_ERR_INVALID && strcmp(name, "INBOX") != 0) {
+				log_warn("pop3: folder %s skipped: not a valid folder name", name);
 				continue;
 			}
 			log_store_error(st, "cannot open", name);
