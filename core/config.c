@@ -118,7 +118,8 @@ static int handle_pop3_policy(struct parse_ctx *ctx, const char *section, const 
 
 	if (strcmp(name, "delete") == 0) {
 		if (policy_parse_delete(value, &cfg->pop3_delete) < 0)
-			return fail(ctx, section, name, "'%s' is not expunge, hide or trash", value);
+			return fail(ctx, section, name, "'%s' is not expunge, hide or trash",
+				    value);
 	} else if (strcmp(name, "folders") == 0) {
 		struct policy_folders f;
 

@@ -277,7 +277,8 @@ int maildir_save_commit(struct store_save *save, uint32_t *uidvalidity_r, uint32
 	s->fd = -1;
 	/* The check and the rename under one quota lock: two saves cannot
 	 * both take the last room. */
-	if (maildir_quota_begin(st, &quota) < 0 || maildir_quota_fits(st, &quota, s->psize, 1) < 0) {
+	if (maildir_quota_begin(st, &quota) < 0 ||
+	    maildir_quota_fits(st, &quota, s->psize, 1) < 0) {
 		drop_temp(s);
 		goto out;
 	}

@@ -42,7 +42,8 @@ static void test_sizes(void **state)
 	uint64_t v;
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		assert_int_equal(policy_parse_size(ok[i].text, ok[i].unit, &v, err, sizeof(err)), 0);
+		assert_int_equal(policy_parse_size(ok[i].text, ok[i].unit, &v, err, sizeof(err)),
+				 0);
 		assert_true(v == ok[i].want);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -136,7 +137,8 @@ static void test_extra_duomail_keys(void **state)
 	assert_int_equal(parse("pop3_delete=hide  pop3_folders=INBOX,Junk\tpop3_retr_seen=no "
 			       "quota_storage=1G quota_messages=10000", &us, err, sizeof(err)), 0);
 	assert_int_equal(us.set, USER_SET_POP3_DELETE | USER_SET_POP3_FOLDERS |
-			 USER_SET_POP3_RETR_SEEN | USER_SET_QUOTA_STORAGE | USER_SET_QUOTA_MESSAGES);
+			 USER_SET_POP3_RETR_SEEN | USER_SET_QUOTA_STORAGE |
+			 USER_SET_QUOTA_MESSAGES);
 	assert_int_equal(us.pop3_delete, POP3_DELETE_HIDE);
 	assert_int_equal(us.pop3_folders.count, 2);
 	assert_string_equal(us.pop3_folders.names[1], "Junk");

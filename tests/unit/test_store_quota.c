@@ -368,7 +368,8 @@ static void test_processes(void **state)
 				_exit(100);
 			store_set_quota(cst, 0, LIMIT);
 			for (int i = 0; i < EACH; i++) {
-				enum store_error e = try_save(cst, c % 2 ? "Junk" : "INBOX", msg100);
+				const char *box = c % 2 ? "Junk" : "INBOX";
+				enum store_error e = try_save(cst, box, msg100);
 
 				if (e == STORE_OK)
 					ok++;
