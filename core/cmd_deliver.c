@@ -1,7 +1,8 @@
 /*
  * `duomail deliver --config FILE USER`: one message on stdin into USER's
  * INBOX, for an MTA's pipe transport.  Exit codes are sysexits.h, which
- * Postfix and Exim map to a bounce (67, 65) or a retry later (75).  Exit 0
+ * Postfix and Exim map to a bounce (67, 65) or a retry later (75, also for
+ * an account over its quota: CONTRACT.md).  Exit 0
  * only after the message is durable (store_save_commit fsyncs file and dir).
  *
  * The message is stored byte for byte: LF or CRLF line ends stay as they
@@ -9,6 +10,7 @@
  * its size costs no memory; whether it looks like a message is decided from
  * what went by, and a rejected message is removed again.
  */
+#include "core/account.h"
 #include "core/auth.h"
 #include "core/commands.h"
 #include "core/config.h"
@@ -141,9 +143,8 @@ int cmd_deliver(int argc, char **argv)
 	struct store *st = NULL;
 	struct store_save *save = NULL;
 	struct shape sh = { .line_empty = true };
-	enum store_error serr;
 	char err[512];
-	int ret, exists;
+	int ret;
 
 	for (int i = 1; i < argc; i++) {
 		enum cmd_arg arg = cmd_common_arg(argc, argv, &i, &config_path);
@@ -173,19 +174,17 @@ int cmd_deliver(int argc, char **argv)
 		ret = EX_TEMPFAIL;
 		goto out;
 	}
-	exists = auth_db_user_exists(db, user);
-	if (exists <= 0) {
-		if (exists == 0)
-			log_error("deliver: no such user: %s", user);
-		else
-			log_error("deliver: the user database is unavailable");
-		ret = exists == 0 ? EX_NOUSER : EX_TEMPFAIL;
+	/* The account with its quota set: over quota is a temporary failure
+	 * (75), so the MTA keeps the message and retries. */
+	switch (account_open(cfg, db, user, &st, NULL)) {
+	case ACCOUNT_OK:
+		break;
+	case ACCOUNT_NOUSER:
+		log_error("deliver: no such user: %s", user);
+		ret = EX_NOUSER;
 		goto out;
-	}
-	if (store_open(cfg->store_root, user, &st, &serr) < 0) {
-		log_error("deliver: cannot open the store of %s: %s", user, store_strerror(serr));
-		/* A name the store refuses can never have a mailbox. */
-		ret = serr == STORE_ERR_INVALID ? EX_NOUSER : EX_TEMPFAIL;
+	case ACCOUNT_TEMPFAIL:
+		ret = EX_TEMPFAIL;
 		goto out;
 	}
 	if (store_save_begin(st, "INBOX", 0, 0, &save) < 0) {

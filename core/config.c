@@ -109,6 +109,51 @@ static void set_str(char **field, const char *value)
 	*field = xstrdup(value);
 }
 
+/* [pop3] delete, folders, retr_sets_seen: the account policy's defaults. */
+static int handle_pop3_policy(struct parse_ctx *ctx, const char *section, const char *name,
+			      const char *value)
+{
+	struct config *cfg = ctx->cfg;
+	char why[160];
+
+	if (strcmp(name, "delete") == 0) {
+		if (policy_parse_delete(value, &cfg->pop3_delete) < 0)
+			return fail(ctx, section, name, "'%s' is not expunge, hide or trash",
+				    value);
+	} else if (strcmp(name, "folders") == 0) {
+		struct policy_folders f;
+
+		if (policy_folders_parse(value, &f, why, sizeof(why)) < 0)
+			return fail(ctx, section, name, "%s", why);
+		policy_folders_free(&cfg->pop3_folders);
+		cfg->pop3_folders = f;
+	} else if (strcmp(name, "retr_sets_seen") == 0) {
+		if (policy_parse_bool(value, &cfg->pop3_retr_seen) < 0)
+			return fail(ctx, section, name, "'%s' is not yes or no", value);
+	} else {
+		return fail(ctx, section, name, "unknown key");
+	}
+	return 1;
+}
+
+static int handle_quota(struct parse_ctx *ctx, const char *section, const char *name,
+			const char *value)
+{
+	struct config *cfg = ctx->cfg;
+	char why[160];
+
+	if (strcmp(name, "storage") == 0) {
+		if (policy_parse_size(value, 1, &cfg->quota_storage, why, sizeof(why)) < 0)
+			return fail(ctx, section, name, "%s", why);
+	} else if (strcmp(name, "messages") == 0) {
+		if (policy_parse_count(value, &cfg->quota_messages, why, sizeof(why)) < 0)
+			return fail(ctx, section, name, "%s", why);
+	} else {
+		return fail(ctx, section, name, "unknown key");
+	}
+	return 1;
+}
+
 static int handle_key(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_ctx *ctx = user;
@@ -203,8 +248,10 @@ static int handle_key(void *user, const char *section, const char *name, const c
 				return fail(ctx, section, name, "'%s' is not a number 1..1000", value);
 			cfg->pop3_max_bad_commands = (unsigned)n;
 		} else {
-			return fail(ctx, section, name, "unknown key");
+			return handle_pop3_policy(ctx, section, name, value);
 		}
+	} else if (strcmp(section, "quota") == 0) {
+		return handle_quota(ctx, section, name, value);
 	} else {
 		snprintf(ctx->problem, sizeof(ctx->problem), "unknown section [%s]", section);
 		return 0;
@@ -228,6 +275,13 @@ static void config_defaults(struct config *cfg)
 	cfg->pop3_login_delay = 0;
 	cfg->pop3_expire_days = -1;
 	cfg->pop3_max_bad_commands = 20;
+	cfg->pop3_delete = POP3_DELETE_EXPUNGE;
+	cfg->pop3_folders.names = xcalloc(1, sizeof(char *));
+	cfg->pop3_folders.names[0] = xstrdup("INBOX");
+	cfg->pop3_folders.count = 1;
+	cfg->pop3_retr_seen = true;
+	cfg->quota_storage = 0;
+	cfg->quota_messages = 0;
 }
 
 /* Checks that need the whole file: required keys and key pairs. */
@@ -318,6 +372,7 @@ void config_free(struct config **cfgp)
 	free(cfg->tls_priority);
 	free(cfg->passwd_file);
 	free(cfg->store_root);
+	policy_folders_free(&cfg->pop3_folders);
 	free(cfg);
 	*cfgp = NULL;
 }

@@ -7,6 +7,9 @@
  */
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "core/policy.h"
 
 struct listen_addr {
 	bool enabled;
@@ -46,6 +49,14 @@ struct config {
 	unsigned pop3_login_delay;	/* seconds between logins; 0 = not limited */
 	int pop3_expire_days;		/* -1 = NEVER (default), 0.. days after RETR */
 	unsigned pop3_max_bad_commands;	/* disconnect after this many errors */
+	/* the account policy's defaults (core/policy.h); users may override */
+	enum pop3_delete_mode pop3_delete;	/* delete = expunge (default) | hide | trash */
+	struct policy_folders pop3_folders;	/* folders = INBOX (default) */
+	bool pop3_retr_seen;			/* retr_sets_seen = yes (default) */
+
+	/* [quota]: limits per account, 0 = unlimited (the default) */
+	uint64_t quota_storage;		/* bytes as stored */
+	uint64_t quota_messages;
 };
 
 const char *listen_kind_name(enum listen_kind kind);
