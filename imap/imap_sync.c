@@ -96,6 +96,11 @@ static void command_sync_done(void *arg)
 		return;
 	}
 	sync_report(s, j);
+	if (conn_is_closing(s->conn)) {	/* the report said BYE */
+		free(j);
+		imap_command_done(s);
+		return;
+	}
 	if ((j->def->states & (1u << s->state)) == 0) {
 		/* Nothing deselects during a sync today; if that changes, the
 		 * command still gets its answer. */

@@ -31,6 +31,7 @@ void imap_view_init(struct imap_session *s)
 	v->count = n;
 	v->recent = mailbox_recent_count(s->box);
 	v->nkeywords = mailbox_keyword_count(s->box);
+	v->uidvalidity = mailbox_uidvalidity(s->box);
 }
 
 void imap_view_free(struct imap_view *v)
@@ -60,6 +61,17 @@ void imap_view_report(struct imap_session *s, bool allow_expunge)
 	unsigned n = mailbox_count(box), old_count = v->count, j = 0, expunged = 0;
 	unsigned recent;
 
+	/* The store renumbered the mailbox (its index was lost): the UIDs
+	 * the client holds mean other messages now, and nothing we could send
+	 * makes that right within the session (RFC 3501 §2.3.1.1).  It has to
+	 * select again and see the new UIDVALIDITY. */
+	if (mailbox_uidvalidity(box) != v->uidvalidity) {
+		log_warn("%s: UIDVALIDITY of %s changed, closing the session", conn_id(s->conn),
+			 s->box_name);
+		imap_untagged(s, "BYE Mailbox renumbered (UIDVALIDITY changed); please reconnect.");
+		conn_close(s->conn);
+		return;
+	}
 	/* Keywords first named by others: the client hears the names before
 	 * it sees them on messages. */
 	if (mailbox_keyword_count(box) > v->nkeywords)

@@ -33,6 +33,7 @@ struct imap_view {
 	unsigned count;			/* the EXISTS the client knows */
 	unsigned recent;		/* the RECENT the client knows */
 	unsigned nkeywords;		/* keywords named in the last FLAGS response */
+	uint32_t uidvalidity;		/* the one SELECT reported */
 };
 
 /* Fills the view from s->box (just opened): no responses. */

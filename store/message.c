@@ -7,6 +7,7 @@
  * of the line before the boundary ends.
  */
 #include "store/message.h"
+#include "store/message_lex.h"
 #include "core/buf.h"
 #include "core/log.h"
 
@@ -67,16 +68,7 @@ static const char *skip_cfws(const char *s)
 			s++;
 		if (*s != '(')
 			return s;
-		for (int depth = 0; *s; s++) {
-			if (*s == '\\' && s[1])
-				s++;
-			else if (*s == '(')
-				depth++;
-			else if (*s == ')' && --depth == 0) {
-				s++;
-				break;
-			}
-		}
+		s = message_skip_comment(s);
 	}
 }
 
@@ -390,26 +382,6 @@ static void end_part(struct message_parser *p, struct pos end, bool ends_lf)
 	p->depth--;
 }
 
-/* "--boundary" or "--boundary--", then only transport padding. */
-static int boundary_match(const char *line, size_t len, const char *boundary)
-{
-	size_t blen = strlen(boundary), i;
-	int final = 0;
-
-	if (len < blen + 2 || line[0] != '-' || line[1] != '-' ||
-	    memcmp(line + 2, boundary, blen) != 0)
-		return 0;
-	i = blen + 2;
-	if (i + 1 < len && line[i] == '-' && line[i + 1] == '-') {
-		final = 1;
-		i += 2;
-	}
-	for (; i < len; i++)
-		if (line[i] != ' ' && line[i] != '\t')
-			return 0;
-	return final ? 2 : 1;
-}
-
 /* One complete line: kept text (capped), its full raw content length, and
  * where the next line will start. */
 static void process_line(struct message_parser *p, uint64_t content, struct pos next)
@@ -437,7 +409,7 @@ static void process_line(struct message_parser *p, uint64_t content, struct pos 
 			int r;
 
 			if (m->boundary == NULL || m->closed ||
-			    (r = boundary_match(p->line, kept, m->boundary)) == 0)
+			    (r = message_boundary_match(p->line, kept, m->boundary)) == 0)
 				continue;
 			/* RFC 2046 §5.1.1: the line break before the boundary
 			 * belongs to it. */

@@ -8,6 +8,7 @@
  * disagree on, and ENVELOPE does not require it.
  */
 #include "store/message_address.h"
+#include "store/message_lex.h"
 #include "core/buf.h"
 #include "core/log.h"
 
@@ -51,18 +52,7 @@ static void tokenize(const char *s, struct toks *t)
 			continue;
 		}
 		if (*s == '(') {	/* comment, nested, with quoted-pairs */
-			int depth = 0;
-
-			for (; *s != '\0'; s++) {
-				if (*s == '\\' && s[1] != '\0')
-					s++;
-				else if (*s == '(')
-					depth++;
-				else if (*s == ')' && --depth == 0) {
-					s++;
-					break;
-				}
-			}
+			s = message_skip_comment(s);
 			space = true;
 			continue;
 		}

@@ -1,5 +1,6 @@
 /* The day of an RFC 5322 date-time.  See message_date.h. */
 #include "store/message_date.h"
+#include "store/message_lex.h"
 
 #include <stdbool.h>
 #include <string.h>
@@ -13,16 +14,7 @@ static const char *skip(const char *s)
 			s++;
 		if (*s != '(')
 			return s;
-		for (int depth = 0; *s; s++) {
-			if (*s == '\\' && s[1] != '\0')
-				s++;
-			else if (*s == '(')
-				depth++;
-			else if (*s == ')' && --depth == 0) {
-				s++;
-				break;
-			}
-		}
+		s = message_skip_comment(s);
 	}
 }
 

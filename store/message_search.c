@@ -15,6 +15,7 @@
 #include "store/message.h"
 #include "store/message_charset.h"
 #include "store/message_decode.h"
+#include "store/message_lex.h"
 #include "store/text_find.h"
 #include "store/text_fold.h"
 #include "core/buf.h"
@@ -507,26 +508,6 @@ static void end_body(struct message_search *ms)
 	ms->text = false;
 }
 
-/* "--boundary" or "--boundary--", then only transport padding: 1 or 2. */
-static int boundary_match(const char *line, size_t len, const char *boundary)
-{
-	size_t blen = strlen(boundary), i;
-	int final = 0;
-
-	if (len < blen + 2 || line[0] != '-' || line[1] != '-' ||
-	    memcmp(line + 2, boundary, blen) != 0)
-		return 0;
-	i = blen + 2;
-	if (i + 1 < len && line[i] == '-' && line[i + 1] == '-') {
-		final = 1;
-		i += 2;
-	}
-	for (; i < len; i++)
-		if (line[i] != ' ' && line[i] != '\t')
-			return 0;
-	return final ? 2 : 1;
-}
-
 /* A held line ended: a boundary of an open multipart, or text after all. */
 static void held_line(struct message_search *ms)
 {
@@ -539,7 +520,7 @@ static void held_line(struct message_search *ms)
 		struct frame *f = &ms->stack[i];
 		int r;
 
-		if (f->closed || (r = boundary_match(ms->line, len, f->boundary)) == 0)
+		if (f->closed || (r = message_boundary_match(ms->line, len, f->boundary)) == 0)
 			continue;
 		ms->pending_nl = false;		/* it belongs to the boundary */
 		end_body(ms);

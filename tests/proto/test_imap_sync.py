@@ -229,6 +229,24 @@ class TestViewAcrossSessions(ImapTest):
         self.assertTrue([x for x in u if x.startswith(b"* 2 FETCH (FLAGS (\\Answered")], u)
 
 
+    def test_uidvalidity_change_ends_session(self):
+        """RFC 3501 §2.3.1.1: UIDs may not change meaning within a session.
+        If the index is lost and the mailbox renumbered, the session is
+        closed with BYE rather than shown wrong UIDs; a new one sees the
+        new UIDVALIDITY."""
+        self.fill(2)
+        a = self.connect()
+        before = [x for x in a.ok("SELECT INBOX") if b"UIDVALIDITY" in x][0]
+        os.unlink(os.path.join(self.srv.maildir("alice"), "duomail-index"))
+        self.srv.deliver("alice", msg("m3"))
+        time.sleep(0.2)
+        a.send("n1 NOOP\r\n")
+        self.assertTrue(a.line().startswith(b"* BYE"))
+        b = self.connect()
+        after = [x for x in b.ok("SELECT INBOX") if b"UIDVALIDITY" in x][0]
+        self.assertNotEqual(before, after)
+
+
 class TestIdle(ImapTest):
     def idle(self, c):
         c.send("i1 IDLE\r\n")

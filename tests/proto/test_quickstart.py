@@ -1,7 +1,8 @@
 """The README's first command: etc/quickstart on a copy of the tree builds,
 creates the demo account once, and serves it; curl then reads the first
-demo message over pop3 and over pop3s with the generated certificate
-(CONTRACT.md, "README: two commands")."""
+demo message over imap, imaps, pop3 and pop3s with the generated
+certificate, and mbsync syncs the demo INBOX over imaps (CONTRACT.md,
+"README: two commands")."""
 import os
 import shutil
 import signal
@@ -28,8 +29,8 @@ def port_free(port):
 @unittest.skipUnless(os.geteuid() == 0, "etc/quickstart is documented to run as root")
 class TestQuickstart(unittest.TestCase):
     def setUp(self):
-        if not all(port_free(p) for p in (1110, 1995)):
-            self.skipTest("ports 1110/1995 are taken (another quickstart running?)")
+        if not all(port_free(p) for p in (1110, 1995, 1143, 1993)):
+            self.skipTest("ports 1110/1995/1143/1993 are taken (another quickstart running?)")
         self.tree = tempfile.mkdtemp(prefix="duomail-qs-")
         # What a clone would have, plus files not committed yet (but not
         # ignored ones such as build trees).
@@ -59,7 +60,8 @@ class TestQuickstart(unittest.TestCase):
         while True:
             self.assertIsNone(self.proc.poll(), self.read_log())
             try:
-                socket.create_connection(("127.0.0.1", 1995), timeout=1).close()
+                for port in (1995, 1993):
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 return
             except OSError:
                 self.assertLess(time.time(), deadline, self.read_log())
@@ -79,16 +81,40 @@ class TestQuickstart(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         return r.stdout
 
+    def mbsync_count(self):
+        """Syncs the demo INBOX over imaps into a fresh Maildir, as the
+        quick start's help tells; returns how many messages arrived."""
+        home = os.path.join(self.tree, "mbsync-home")
+        local = os.path.join(home, "mail")
+        os.makedirs(local)
+        with open(os.path.join(home, "rc"), "w") as f:
+            f.write("IMAPAccount demo\nHost localhost\nPort 1993\nUser demo\nPass demo\n"
+                    "SSLType IMAPS\nCertificateFile %s/demo/cert.pem\n\n"
+                    "IMAPStore remote\nAccount demo\n\n"
+                    "MaildirStore local\nPath %s/\nInbox %s/INBOX\n\n"
+                    "Channel demo\nFar :remote:INBOX\nNear :local:INBOX\nCreate Near\n"
+                    "SyncState *\n" % (self.tree, local, local))
+        r = subprocess.run(["mbsync", "-c", os.path.join(home, "rc"), "-a"], cwd=home,
+                           capture_output=True, timeout=120, env=dict(os.environ, HOME=home))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        inbox = os.path.join(local, "INBOX")
+        return sum(len(os.listdir(os.path.join(inbox, d))) for d in ("new", "cur"))
+
     def test_quickstart_serves_demo(self):
         with open(os.path.join(SOURCE, "etc/demo-mail/01-welcome.eml"), "rb") as f:
             first = f.read().replace(b"\n", b"\r\n")
         self.start()
-        self.assertIn("curl pop3://demo:demo@127.0.0.1:1110/1", self.read_log())
+        self.assertIn("curl pop3://demo:demo@127.0.0.1:1110/", self.read_log())
         self.assertEqual(self.curl("pop3://demo:demo@127.0.0.1:1110/1"), first)
         self.assertEqual(self.curl("--cacert", "demo/cert.pem",
                                    "pop3s://demo:demo@localhost:1995/1"), first)
         listing = self.curl("pop3://demo:demo@127.0.0.1:1110/")
         self.assertEqual(len(listing.splitlines()), 5)
+        self.assertIn("curl imap://demo:demo@127.0.0.1:1143/", self.read_log())
+        self.assertEqual(self.curl("imap://demo:demo@127.0.0.1:1143/INBOX;UID=1"), first)
+        self.assertEqual(self.curl("--cacert", "demo/cert.pem",
+                                   "imaps://demo:demo@localhost:1993/INBOX;UID=1"), first)
+        self.assertEqual(self.mbsync_count(), 5)
         self.stop()
         # Run again: the account, mail and certificate are not made anew.
         with open(os.path.join(self.tree, "demo/cert.pem"), "rb") as f:
