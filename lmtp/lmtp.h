@@ -44,7 +44,6 @@ struct lmtp_session {
 	struct auth_db *auth;
 	char *helo;			/* LHLO's domain; NULL before LHLO */
 	unsigned bad_commands;
-	unsigned long transactions;	/* for the Received id */
 
 	/* The mail transaction (RFC 5321 §3.3): MAIL, RCPTs, DATA. */
 	bool mail;			/* MAIL was accepted */
