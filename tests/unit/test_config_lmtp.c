@@ -140,12 +140,50 @@ static void test_errors(void **state)
 		expect_error(cases[i].text, cases[i].want);
 }
 
+/* etc/duomail.conf.example loads (with its lmtp line switched on), and its
+ * [lmtp] values are the defaults it claims to show. */
+static void test_example_file(void **state)
+{
+	FILE *f = fopen(DUOMAIL_TEST_DATA "/../../etc/duomail.conf.example", "r");
+	char *text = calloc(1, 65536), err[256];
+	struct config *cfg = NULL, *defaults;
+	size_t n;
+	char *line;
+
+	assert_non_null(f);
+	n = fread(text, 1, 65535, f);
+	fclose(f);
+	text[n] = '\0';
+	line = strstr(text, "# lmtp  = 127.0.0.1:24");
+	assert_non_null(line);
+	memcpy(line, "  ", 2);
+	write_config(text);
+	if (config_load(path, &cfg, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	unlink(path);
+	assert_true(cfg->listen[LISTEN_LMTP].enabled);
+	assert_int_equal(cfg->listen[LISTEN_LMTP].port, 24);
+	defaults = load("127.0.0.1:24", "");
+	assert_true(cfg->lmtp_max_message_size == defaults->lmtp_max_message_size);
+	assert_int_equal(cfg->lmtp_max_recipients, defaults->lmtp_max_recipients);
+	assert_int_equal(cfg->lmtp_quota_tempfail, defaults->lmtp_quota_tempfail);
+	assert_string_equal(cfg->lmtp_recipient_delimiter, defaults->lmtp_recipient_delimiter);
+	assert_int_equal(cfg->lmtp_idle_timeout, defaults->lmtp_idle_timeout);
+	assert_int_equal(cfg->lmtp_socket_mode, defaults->lmtp_socket_mode);
+	assert_int_equal(cfg->lmtp_socket_gid, defaults->lmtp_socket_gid);
+	assert_string_equal(cfg->lmtp_spool_dir, defaults->lmtp_spool_dir);
+	config_free(&defaults);
+	config_free(&cfg);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_example_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
