@@ -556,6 +556,41 @@ class TestDiskFull(unittest.TestCase):
             srv.stop()
 
 
+class TestQuota(unittest.TestCase):
+    """Over quota (README "Account policy"): 552 5.2.2 by default, a bounce
+    the MTA reports at once (RFC 3463 X.2.2 mailbox full), or 452 4.2.2 with
+    [lmtp] quota_full_tempfail = yes, so the MTA keeps the mail and retries;
+    only the recipient over quota is refused."""
+
+    def run_with(self, tempfail):
+        config = {"lmtp": {"quota_full_tempfail": "yes" if tempfail else "no"}}
+        srv = duotest.Server(users={"bob": "pw"}, listen=("lmtp",), config=config)
+        srv.add_user("alice", "pw", extra="quota_storage=4K")
+        srv.start()
+        try:
+            c = smtplib.LMTP("127.0.0.1", srv.port("lmtp"), timeout=60)
+            c.ehlo("client.example")
+            _, dr = LmtpTest.transaction(self, c, "s@x", ["alice", "bob"], msg("fits"))
+            self.assertEqual([code for code, _ in dr], [250, 250], dr)
+            body = b"Subject: too big for alice\r\n\r\n" + b"q" * 8000 + b"\r\n"
+            _, dr = LmtpTest.transaction(self, c, "s@x", ["alice", "bob"], body)
+            want = (452, b"4.2.2 ") if tempfail else (552, b"5.2.2 ")
+            self.assertEqual(dr[0][0], want[0], dr)
+            self.assertTrue(dr[0][1].startswith(want[1]), dr)
+            self.assertEqual(dr[1][0], 250, dr)
+            c.quit()
+            self.assertEqual(len(srv.message_files("alice")), 1)
+            self.assertEqual(len(srv.message_files("bob")), 2)
+        finally:
+            srv.stop()
+
+    def test_over_quota_bounces(self):
+        self.run_with(tempfail=False)
+
+    def test_over_quota_tempfail(self):
+        self.run_with(tempfail=True)
+
+
 class TestUnixSocket(unittest.TestCase):
     """[listen] lmtp = unix:/path, as Postfix's virtual_transport =
     lmtp:unix:/path uses it: made with [lmtp] socket_mode, a stale one is
