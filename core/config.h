@@ -15,6 +15,9 @@ struct listen_addr {
 	bool enabled;
 	char host[64];		/* numeric address: 127.0.0.1, ::1, 0.0.0.0 */
 	int port;
+	/* "unix:/path" (lmtp only): a unix socket instead of host:port.  Empty
+	 * for TCP.  108 is Linux's sun_path, terminator included. */
+	char unix_path[108];
 };
 
 enum listen_kind { LISTEN_IMAP, LISTEN_IMAPS, LISTEN_POP3, LISTEN_POP3S, LISTEN_LMTP, LISTEN_COUNT };
@@ -57,6 +60,16 @@ struct config {
 	/* [quota]: limits per account, 0 = unlimited (the default) */
 	uint64_t quota_storage;		/* bytes as stored */
 	uint64_t quota_messages;
+
+	/* [lmtp] */
+	uint64_t lmtp_max_message_size;	/* bytes, announced as SIZE (RFC 1870) */
+	unsigned lmtp_max_recipients;	/* per transaction, then 452 4.5.3 */
+	bool lmtp_quota_tempfail;	/* over quota: 452 4.2.2 instead of 552 5.2.2 */
+	char *lmtp_recipient_delimiter;	/* each char starts a detail: user+x; "" = none */
+	unsigned lmtp_idle_timeout;	/* seconds; RFC 5321 §4.5.3.2.7: 5 minutes */
+	unsigned lmtp_socket_mode;	/* permissions of the unix socket */
+	long lmtp_socket_gid;		/* its group (socket_group), -1 = unchanged */
+	char *lmtp_spool_dir;		/* big messages wait here, unlinked, during DATA */
 };
 
 const char *listen_kind_name(enum listen_kind kind);

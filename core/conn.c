@@ -48,7 +48,12 @@ struct write_req {
 };
 
 struct conn {
-	uv_tcp_t tcp;
+	/* A TCP client, or one on a unix socket (LMTP from Postfix): the
+	 * stream calls below work on either through the same address. */
+	union {
+		uv_tcp_t tcp;
+		uv_pipe_t pipe;
+	};
 	uv_timer_t timer;
 	uv_shutdown_t shutdown_req;
 	int handles_open;
@@ -106,6 +111,11 @@ bool conn_is_secure(const struct conn *c)
 bool conn_is_closing(const struct conn *c) { return c->phase >= PHASE_CLOSING; }
 struct conn *conn_next(const struct conn *c) { return c->next; }
 size_t conn_input_pending(const struct conn *c) { return buf_len(&c->in) - c->taken; }
+
+void conn_unread(struct conn *c, size_t n)
+{
+	c->taken -= n < c->taken ? n : c->taken;
+}
 
 bool conn_can_start_tls(const struct conn *c)
 {
@@ -727,12 +737,19 @@ void conn_notify_shutdown(struct conn *c)
 
 /* ---- accepting ---- */
 
-static void conn_set_peer(struct conn *c)
+static void conn_set_peer(struct conn *c, bool local)
 {
 	struct sockaddr_storage ss;
 	int len = sizeof(ss);
 	int port = 0;
 
+	if (local) {
+		/* A unix socket peer is on this machine, like loopback. */
+		strcpy(c->peer_ip, "unix");
+		c->loopback = true;
+		snprintf(c->id, sizeof(c->id), "%s#%u unix", c->h->name, ++conn_counter);
+		return;
+	}
 	strcpy(c->peer_ip, "?");
 	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
 		if (ss.ss_family == AF_INET) {
@@ -760,11 +777,15 @@ void conn_accept(struct server *srv, void *listener, const struct conn_handler *
 		 bool implicit_tls)
 {
 	struct conn *c = xcalloc(1, sizeof(*c));
+	bool local = ((uv_stream_t *)listener)->type == UV_NAMED_PIPE;
 
 	c->srv = srv;
 	c->h = handler;
+	if (local)
+		uv_pipe_init(srv->loop, &c->pipe, 0);
+	else
+		uv_tcp_init(srv->loop, &c->tcp);
 	c->tcp.data = c->timer.data = c;
-	uv_tcp_init(srv->loop, &c->tcp);
 	uv_timer_init(srv->loop, &c->timer);
 	c->handles_open = 2;
 	buf_init(&c->out, CONN_OUT_MAX);
@@ -781,8 +802,9 @@ void conn_accept(struct server *srv, void *listener, const struct conn_handler *
 		conn_hard_close(c);
 		return;
 	}
-	conn_set_peer(c);
-	uv_tcp_nodelay(&c->tcp, 1);	/* we coalesce writes ourselves */
+	conn_set_peer(c, local);
+	if (!local)
+		uv_tcp_nodelay(&c->tcp, 1);	/* we coalesce writes ourselves */
 	if (srv->nconns > srv->cfg->max_connections) {
 		log_warn("%s: too many connections (%u), refusing", c->id, srv->nconns - 1);
 		conn_hard_close(c);
