@@ -45,6 +45,10 @@ const struct config *lmtp_config(const struct lmtp_session *s)
 	return s->cfg;
 }
 
+/* fmt is lmtp_reply()'s checked format (the attribute says so). */
+static void vreply(struct lmtp_session *s, int code, const char *status, const char *fmt,
+		   va_list ap) __attribute__((format(printf, 4, 0)));
+
 static void vreply(struct lmtp_session *s, int code, const char *status, const char *fmt,
 		   va_list ap)
 {
