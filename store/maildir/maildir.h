@@ -81,6 +81,12 @@ unsigned maildir_next_counter(void);
 struct maildir_box *maildir_box_new(struct store *st, char *path);
 void maildir_box_free(struct maildir_box **box);
 
+/* ---- maildir_replace.c: our small files, replaced crash-safely ---- */
+/* Makes dir/name hold exactly data (temp file, fsync, rename, fsync dir).
+ * 0, or -1 with the error recorded on st.  Caller holds the file's lock. */
+int maildir_replace_file(struct store *st, const char *dir, const char *name,
+			 const char *data, size_t len);
+
 /* ---- maildir_stamp.c: skipping a sync when nothing changed ---- */
 /* Reads the directories' and index's times now (cur/ and new/ only when
  * dirs is true).  -1 if any cannot be read: then sync. */
