@@ -3,7 +3,7 @@
  * file: it is put in a memory file and read by path, as duomail serve
  * reads it.  Checked: a refused file gets a one-line message naming the
  * file; an accepted one has a listener, ports in range, and the keys
- * config_check() requires.
+ * config_check() requires (an LMTP unix socket instead of host:port).
  */
 #include "fuzz_common.h"
 #include "core/config.h"
@@ -37,6 +37,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!a->enabled)
 			continue;
 		any = true;
+		FUZZ_CHECK(memchr(a->unix_path, '\0', sizeof(a->unix_path)) != NULL);
+		if (a->unix_path[0] != '\0') {
+			/* LMTP on a unix socket: an absolute path, no port */
+			FUZZ_CHECK(k == LISTEN_LMTP && a->unix_path[0] == '/');
+			continue;
+		}
 		FUZZ_CHECK(a->port >= 1 && a->port <= 65535);
 		FUZZ_CHECK(a->host[0] != '\0' && memchr(a->host, '\0', sizeof(a->host)) != NULL);
 	}
