@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Tries of a rename or unlink that keeps losing to concurrent renames. */
@@ -26,6 +27,17 @@ static bool refind(struct maildir_box *box, unsigned i)
 	free(box->extra[i].fname);
 	box->extra[i].fname = now;
 	return true;
+}
+
+/* Is cur/fname still there under that name?  (Unless we cannot tell.) */
+static bool name_current(struct maildir_box *box, const char *fname)
+{
+	char *path = xasprintf("%s/cur/%s", box->path, fname);
+	struct stat sb;
+	int ret = lstat(path, &sb), err = errno;
+
+	free(path);
+	return ret == 0 || err != ENOENT;
 }
 
 int maildir_update_flags(struct mailbox *mbox, uint32_t uid, unsigned add, unsigned remove,
@@ -52,6 +64,16 @@ int maildir_update_flags(struct mailbox *mbox, uint32_t uid, unsigned add, unsig
 		int ret, err;
 
 		if (strcmp(newname, x->fname) == 0) {
+			/* Nothing to rename, if our name is still the file's: another
+			 * process may have renamed it since (its flags changed), and
+			 * then "no change" computed from our stale name would drop
+			 * this change while answering that it was made. */
+			if (!name_current(box, x->fname)) {
+				free(newname);
+				if (!refind(box, i))
+					return 0;	/* expunged meanwhile */
+				continue;
+			}
 			free(newname);
 			mbox->msgs[i].flags = flags | recent;
 			mbox->msgs[i].keywords = kw;

@@ -73,6 +73,13 @@ def _die_with_parent():
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def _own_group_die_with_parent():
+    # A process group of its own, so kill9() reaches the master and all of
+    # its workers with one signal, as a crash or an OOM kill would.
+    os.setpgid(0, 0)
+    _die_with_parent()
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -91,7 +98,8 @@ class Server:
     """
 
     def __init__(self, users=None, plain_users=None, config=None, workers=2,
-                 listen=("pop3", "pop3s")):
+                 listen=("pop3", "pop3s"), own_group=False):
+        self.own_group = own_group   # needed for kill9()
         self.dir = tempfile.mkdtemp(prefix="duomail-srv-")
         self.root = os.path.join(self.dir, "mail")
         os.mkdir(self.root)
@@ -158,7 +166,8 @@ class Server:
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:exitcode=99")
         self.proc = subprocess.Popen([DUOMAIL, "serve", "--config", self.config_path],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=env,
-                                     preexec_fn=_die_with_parent)
+                                     preexec_fn=_own_group_die_with_parent if self.own_group
+                                     else _die_with_parent)
         deadline = time.time() + 15
         for kind, port in self.ports.items():
             while True:
@@ -177,6 +186,15 @@ class Server:
                         raise RuntimeError("server did not listen on %s" % kind)
                     time.sleep(0.05)
         return self
+
+    def kill9(self):
+        """SIGKILL to the master and its workers at once (own_group=True);
+        returns the log of the run, which the caller checks."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
+        self.proc = None
+        self.log.close()
+        return self.log_text()
 
     def reload(self):
         self.proc.send_signal(signal.SIGHUP)
