@@ -153,26 +153,58 @@ int maildir_expunge(struct mailbox *mbox, const uint32_t *uids, size_t count)
 	return ret;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 int maildir_set_pop3_retrieved(struct mailbox *mbox, const uint32_t *uids, size_t count,
 			       time_t when)
 {
 	struct maildir_box *box = maildir_box(mbox);
+	struct maildir_box *fresh;
+	char **bases = xcalloc(count ? count : 1, sizeof(*bases));
+	size_t nbases = 0;
 	int lockfd, ret;
 
-	lockfd = maildir_lock(mbox->st, box->path);
-	if (lockfd < 0)
-		return -1;
-	/* Re-read first: others may have changed the index since our view. */
-	ret = maildir_sync_locked(box, lockfd);
-	if (ret == 0) {
-		for (size_t k = 0; k < count; k++) {
-			int i = mailbox_find_uid(mbox, uids[k]);
+	/* The UIDs are the caller's (a POP3 snapshot): what they name is
+	 * decided by its view, now.  The index is updated through a view of
+	 * its own, so that the caller's keeps its numbering even if the index
+	 * was rebuilt with a new UIDVALIDITY meanwhile; otherwise the expunge
+	 * that follows at QUIT would take the UIDs in the new numbering, and
+	 * remove other messages than the session deleted. */
+	for (size_t k = 0; k < count; k++) {
+		int i = mailbox_find_uid(mbox, uids[k]);
 
-			if (i >= 0)
-				mbox->msgs[i].pop3_retrieved = when;
+		if (i < 0)
+			continue;
+		mbox->msgs[i].pop3_retrieved = when;
+		bases[nbases++] = box->extra[i].base;	/* borrowed */
+	}
+	if (nbases == 0) {
+		free(bases);
+		return 0;
+	}
+	qsort(bases, nbases, sizeof(*bases), cmp_str);
+	lockfd = maildir_lock(mbox->st, box->path);
+	if (lockfd < 0) {
+		free(bases);
+		return -1;
+	}
+	/* Re-read first: others may have changed the index since our view. */
+	fresh = maildir_box_new(mbox->st, xstrdup(box->path));
+	ret = maildir_sync_locked(fresh, lockfd);
+	if (ret == 0) {
+		for (unsigned i = 0; i < fresh->base.count; i++) {
+			const char *base = fresh->extra[i].base;
+
+			if (bsearch(&base, bases, nbases, sizeof(*bases), cmp_str) != NULL)
+				fresh->base.msgs[i].pop3_retrieved = when;
 		}
-		ret = maildir_box_write_index(box);
+		ret = maildir_box_write_index(fresh);
 	}
 	maildir_unlock(&lockfd);
+	maildir_box_free(&fresh);
+	free(bases);
 	return ret;
 }

@@ -199,6 +199,17 @@ class Server:
     def reload(self):
         self.proc.send_signal(signal.SIGHUP)
 
+    def restart(self):
+        """stop() and start() again, keeping the mail and the config."""
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=30)
+        self.proc = None
+        self.log.close()
+        text = self.log_text()
+        if code != 0 or re.search(r"AddressSanitizer|LeakSanitizer|runtime error", text):
+            raise AssertionError("server exit %s, log:\n%s" % (code, text[-20000:]))
+        return self.start()
+
     def stop(self, check=True):
         """SIGTERM, wait (bounded); returns the exit code."""
         if self.proc is None:

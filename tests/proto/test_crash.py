@@ -116,6 +116,7 @@ class Ledger:
         self.seen_required = set()
         self.failures = []
         self.counts = {}
+        self.history = {}                           # mid -> what happened, for failures
 
     def fail(self, text):
         with self.lock:
@@ -182,14 +183,20 @@ class Ledger:
                 self.failures.append("%s: UIDL %s names %s and %s"
                                      % (where, uidl, self.mid_of_uidl[uidl], mid))
 
-    def flag_pending(self, mid, want):
+    def flag_pending(self, mid, want, who):
         with self.lock:
             self.flag_ok[mid] = {self.flag_acked.get(mid, False), want}
+            self.history.setdefault(mid, []).append("%.3f %s %s sent" % (time.time(), who, want))
 
-    def flag_done(self, mid, want):
+    def flag_done(self, mid, want, who):
         with self.lock:
             self.flag_acked[mid] = want
             self.flag_ok[mid] = {want}
+            self.history.setdefault(mid, []).append("%.3f %s %s acked" % (time.time(), who, want))
+
+    def note(self, mid, text):
+        with self.lock:
+            self.history.setdefault(mid, []).append("%.3f %s" % (time.time(), text))
 
 
 class Round:
@@ -332,11 +339,12 @@ class Round:
                 continue
             try:
                 want = rnd.random() < 0.5
-                self.ledger.flag_pending(mid, want)
+                who = "%s/%s" % (threading.current_thread().name, c.sock.getsockname()[1])
+                self.ledger.flag_pending(mid, want, who)
                 _, tagged = c.cmd("UID STORE %d %sFLAGS.SILENT (\\Flagged)"
                                   % (uid, "+" if want else "-"))
                 if b" OK " in tagged:
-                    self.ledger.flag_done(mid, want)
+                    self.ledger.flag_done(mid, want, who)
                     self.ledger.count("flag stored")
             finally:
                 self.ledger.release(mid)
@@ -505,14 +513,16 @@ class TestCrash(unittest.TestCase):
         self.ledger = Ledger()
         self.ids = 0
         self.ids_lock = threading.Lock()
+        self.passed = False
 
     def tearDown(self):
         if self.srv.proc is not None:
             self.srv.kill9()
-        if not self.ledger.failures:
+        if self.passed:
             self.srv.stop(check=False)   # removes the directory
         else:
-            print("crash test: keeping %s for inspection" % self.srv.dir, file=sys.stderr)
+            print("crash test: keeping %s for inspection; the server's log ends:\n%s"
+                  % (self.srv.dir, self.srv.log_text()[-6000:]), file=sys.stderr)
 
     def next_id(self):
         with self.ids_lock:
@@ -569,8 +579,8 @@ class TestCrash(unittest.TestCase):
             flagged = "F" in info
             allowed = L.flag_ok.get(mid, {False})
             if flagged not in allowed:
-                L.fail("INBOX: %s has \\Flagged=%s, clients were told %s (%s)"
-                       % (mid, flagged, allowed, names[0]))
+                L.fail("INBOX: %s has \\Flagged=%s, clients were told %s (%s); history:\n  %s"
+                       % (mid, flagged, allowed, names[0], "\n  ".join(L.history.get(mid, []))))
             L.flag_acked[mid] = flagged
             L.flag_ok[mid] = {flagged}
             if mid in L.seen_required and "S" not in info:
@@ -744,6 +754,8 @@ class TestCrash(unittest.TestCase):
                     self.ledger.count("worker killed")
                 time.sleep(rnd.uniform(0.2, 0.8))
             t0 = time.time()
+            for mids in self.ledger.history.values():
+                mids.append("%.3f kill" % t0)
             log = self.srv.kill9()
             kill_times.append(time.time() - t0)
             load.join()
@@ -759,6 +771,7 @@ class TestCrash(unittest.TestCase):
         for f in FOLDERS:
             left = sum(1 for s in self.ledger.state[f].values() if s == PRESENT)
             print("crash test: %s holds %d messages at the end" % (f, left), file=sys.stderr)
+        self.passed = True
 
     @staticmethod
     def _ppid(pid):

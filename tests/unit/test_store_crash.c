@@ -93,10 +93,80 @@ static void test_flag_change_from_stale_view(void **state)
 	store_close(&st);
 }
 
+/* The text of the message with this UID in box's view, or NULL. */
+static const char *text_of(struct mailbox *box, uint32_t uid)
+{
+	static char buf[256];
+	struct msg_stream *s;
+	ssize_t n;
+
+	if (mailbox_find_uid(box, uid) < 0 || mailbox_msg_open(box, uid, &s) < 0)
+		return NULL;
+	n = msg_stream_read(s, buf, sizeof(buf) - 1);
+	msg_stream_close(&s);
+	assert_true(n >= 0);
+	buf[n] = '\0';
+	return buf;
+}
+
+static void remove_index(const char *dir)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/duomail-index", dir);
+	assert_int_equal(unlink(path), 0);
+}
+
+/* A POP3 session's view is its RFC 1939 snapshot: its UIDs must keep
+ * naming its messages until QUIT, even when the index is lost and rebuilt
+ * with a new UIDVALIDITY meanwhile (another session opened the mailbox).
+ * Recording the retrieved messages at QUIT used to re-read the session's
+ * own view, which then numbered the messages anew, so the expunge after it
+ * removed the wrong message and kept the deleted one. */
+static void test_pop3_quit_after_renumbering(void **state)
+{
+	struct store *st = open_store();
+	struct mailbox *pop, *other;
+	uint32_t a, b, c, uidvalidity;
+	time_t when = 1700000000;
+
+	save(st, "Subject: a\n\na\n", &a);
+	save(st, "Subject: b\n\nb\n", &b);
+	save(st, "Subject: c\n\nc\n", &c);
+	/* a is expunged, so a renumbering moves b and c down */
+	assert_int_equal(mailbox_open(st, "INBOX", &other), 0);
+	assert_int_equal(mailbox_expunge(other, &a, 1), 0);
+	mailbox_close(&other);
+
+	assert_int_equal(mailbox_open(st, "INBOX", &pop), 0);
+	uidvalidity = mailbox_uidvalidity(pop);
+	remove_index(user_dir);
+	assert_int_equal(mailbox_open(st, "INBOX", &other), 0);
+	assert_true(mailbox_uidvalidity(other) > uidvalidity);
+	assert_int_equal(mailbox_find_uid(other, c), -1);	/* c has another UID now */
+	mailbox_close(&other);
+
+	/* QUIT: b was retrieved, c deleted (pop3/pop3_cmds.c's order) */
+	assert_int_equal(mailbox_update_flags(pop, b, MSG_FLAG_SEEN, 0), 0);
+	assert_int_equal(mailbox_set_pop3_retrieved(pop, &b, 1, when), 0);
+	assert_string_equal(text_of(pop, b), "Subject: b\n\nb\n");
+	assert_int_equal(mailbox_expunge(pop, &c, 1), 0);
+	mailbox_close(&pop);
+
+	assert_int_equal(mailbox_open(st, "INBOX", &other), 0);
+	assert_int_equal(mailbox_count(other), 1);
+	assert_string_equal(text_of(other, mailbox_msg(other, 0)->uid), "Subject: b\n\nb\n");
+	assert_int_equal(mailbox_msg(other, 0)->pop3_retrieved, when);
+	assert_true(mailbox_msg(other, 0)->flags & MSG_FLAG_SEEN);
+	mailbox_close(&other);
+	store_close(&st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_flag_change_from_stale_view, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pop3_quit_after_renumbering, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
