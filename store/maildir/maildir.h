@@ -57,6 +57,7 @@ struct maildir_box {
 	char *path;		/* the folder directory (holds cur/ new/ tmp/ and the index) */
 	struct maildir_msg_extra *extra;	/* parallel to base.msgs */
 	struct maildir_stamp stamp;
+	int lockfd;		/* the index lock of the last sync; valid while it is held */
 };
 
 /* ---- maildir_store.c: the user's store, folders' paths, locks ---- */
@@ -72,6 +73,10 @@ char *maildir_folder_path(struct maildir_store *ms, const char *name);
  * error recorded on st (STORE_ERR_TEMP on timeout). */
 int maildir_lock(struct store *st, const char *path);
 void maildir_unlock(int *fd);
+/* Is the lock on fd the one on path: not deleted or replaced (by an admin
+ * cleaning up) since it was taken?  If not, another process may hold the
+ * lock on the file now at path at the same time. */
+bool maildir_lock_is_current(int fd, const char *path);
 int maildir_fsync_dir(const char *path);
 /* A process-wide counter for unique names; the only mutable global. */
 unsigned maildir_next_counter(void);
@@ -112,8 +117,11 @@ enum maildir_index_state {
  * name (for lookups), with unique bases and UIDs below uidnext. */
 enum maildir_index_state maildir_index_read(const char *dir, struct maildir_index *idx);
 /* Replaces dir's index with idx (entries in UID order) crash-safely:
- * temp file, fsync, rename, fsync dir.  Caller holds the index lock. */
-int maildir_index_write(struct store *st, const char *dir, const struct maildir_index *idx);
+ * temp file, fsync, rename, fsync dir.  Caller holds the index lock on
+ * lockfd; if that lock file was deleted meanwhile, nothing is replaced
+ * (-1, STORE_ERR_TEMP): another process may be writing too. */
+int maildir_index_write(struct store *st, const char *dir, const struct maildir_index *idx,
+			int lockfd);
 void maildir_index_free(struct maildir_index *idx);
 /* A UIDVALIDITY for a rebuilt index: strictly above known and above any
  * value handed out before in this folder (remembered in the lock file). */
@@ -123,7 +131,8 @@ uint32_t maildir_index_new_uidvalidity(int lockfd, uint32_t known);
 /* Brings box's view up to date with disk: new/ -> cur/, UIDs for new
  * files, vanished files forgotten, flags re-read.  Caller holds lockfd. */
 int maildir_sync_locked(struct maildir_box *box, int lockfd);
-/* Writes the index from box's view; caller holds the lock. */
+/* Writes the index from box's view; caller holds the lock it last synced
+ * box with (box->lockfd). */
 int maildir_box_write_index(struct maildir_box *box);
 void maildir_view_free(struct maildir_box *box);
 /* base's current name in dir/cur (another process may have renamed it), or NULL. */

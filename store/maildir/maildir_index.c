@@ -202,8 +202,10 @@ static enum store_error write_error(int err)
 	return err == ENOSPC || err == EDQUOT ? STORE_ERR_NOSPACE : STORE_ERR_TEMP;
 }
 
-int maildir_index_write(struct store *st, const char *dir, const struct maildir_index *idx)
+int maildir_index_write(struct store *st, const char *dir, const struct maildir_index *idx,
+			int lockfd)
 {
+	char *lock = xasprintf("%s/%s", dir, MAILDIR_INDEX_LOCK);
 	char *tmp = xasprintf("%s/%s", dir, MAILDIR_INDEX_TMP);
 	char *path = xasprintf("%s/%s", dir, MAILDIR_INDEX);
 	FILE *f = NULL;
@@ -237,6 +239,15 @@ int maildir_index_write(struct store *st, const char *dir, const struct maildir_
 		store_fail(st, write_error(err), "%s: %s", tmp, strerror(err));
 		goto out;
 	}
+	/* The last moment before the commit: is our lock still the one
+	 * everybody takes?  (The README lets admins delete the lock file.) */
+	if (!maildir_lock_is_current(lockfd, lock)) {
+		fclose(f);
+		unlink(tmp);
+		store_fail(st, STORE_ERR_TEMP, "%s was removed while we held it; not writing %s",
+			   lock, path);
+		goto out;
+	}
 	if (fclose(f) != 0 || rename(tmp, path) < 0) {
 		err = errno;
 		unlink(tmp);
@@ -249,6 +260,7 @@ int maildir_index_write(struct store *st, const char *dir, const struct maildir_
 	}
 	ret = 0;
 out:
+	free(lock);
 	free(tmp);
 	free(path);
 	return ret;

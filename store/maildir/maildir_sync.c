@@ -343,7 +343,7 @@ static void take_fresh(struct sync_ctx *c, struct disk_file *fresh, size_t nfres
 	}
 }
 
-static int write_items(struct store *st, const char *path, const struct maildir_index *hdr,
+static int write_items(struct maildir_box *box, const struct maildir_index *hdr,
 		       const struct item *v, size_t count)
 {
 	struct maildir_index idx = *hdr;
@@ -358,7 +358,7 @@ static int write_items(struct store *st, const char *path, const struct maildir_
 		idx.entries[i].retrieved = v[i].m.pop3_retrieved;
 		idx.entries[i].base = v[i].x.base;	/* borrowed */
 	}
-	ret = maildir_index_write(st, path, &idx);
+	ret = maildir_index_write(box->base.st, box->path, &idx, box->lockfd);
 	free(idx.entries);
 	return ret;
 }
@@ -377,7 +377,7 @@ int maildir_box_write_index(struct maildir_box *box)
 		v[i].m = box->base.msgs[i];
 		v[i].x = box->extra[i];
 	}
-	ret = write_items(box->base.st, box->path, &hdr, v, box->base.count);
+	ret = write_items(box, &hdr, v, box->base.count);
 	free(v);
 	return ret;
 }
@@ -457,6 +457,7 @@ int maildir_sync_locked(struct maildir_box *box, int lockfd)
 	char *cur = xasprintf("%s/cur", box->path);
 	int ret = -1;
 
+	box->lockfd = lockfd;	/* for the index writes under this lock */
 	if (load_index(&c, lockfd) < 0)
 		goto out;
 	c.curfd = open(cur, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -492,7 +493,7 @@ int maildir_sync_locked(struct maildir_box *box, int lockfd)
 		qsort(c.items.v, c.items.count, sizeof(*c.items.v), cmp_item_uid);
 	/* The index first: UIDs handed out must be durable before anyone
 	 * sees them.  On failure the old view stays as it was. */
-	if (c.changed && write_items(st, box->path, &c.idx, c.items.v, c.items.count) < 0)
+	if (c.changed && write_items(box, &c.idx, c.items.v, c.items.count) < 0)
 		goto out;
 	install_view(box, &c);
 	/* Names first used by another session come with its renames. */

@@ -149,6 +149,7 @@ int maildir_expunge(struct mailbox *mbox, const uint32_t *uids, size_t count)
 	if (maildir_sync_locked(box, lockfd) < 0)
 		ret = -1;
 	maildir_unlock(&lockfd);
+	box->lockfd = -1;
 	free(cur);
 	return ret;
 }

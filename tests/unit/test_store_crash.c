@@ -14,9 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "store/maildir/maildir.h"
 #include "store/store.h"
 #include "store_fixture.h"
@@ -162,11 +165,101 @@ static void test_pop3_quit_after_renumbering(void **state)
 	store_close(&st);
 }
 
+static void lock_path(char path[256])
+{
+	snprintf(path, 256, "%s/duomail-index.lock", user_dir);
+}
+
+/* README: duomail's own files may be deleted at any time, the lock file
+ * too.  A process that waited for the lock on a file that was deleted
+ * meanwhile must not count it as held: others lock the new file at that
+ * path, and two processes handing out UIDs at once reuse them. */
+static void test_lock_on_deleted_file_not_held(void **state)
+{
+	struct store *st = open_store();
+	char path[256], c;
+	int a, b, pipefd[2];
+	pid_t pid;
+
+	lock_path(path);
+	a = maildir_lock(st, user_dir);
+	assert_true(a >= 0);
+	assert_int_equal(pipe(pipefd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* waits on the old file, which A holds (A's lock is the parent's
+		 * open file description: not ours to keep alive) */
+		int fd;
+
+		close(a);
+		fd = maildir_lock(st, user_dir);
+
+		c = fd >= 0 && maildir_lock_is_current(fd, path) ? 'y' : 'n';
+		_exit(write(pipefd[1], &c, 1) == 1 ? 0 : 1);
+	}
+	usleep(100000);
+	assert_int_equal(unlink(path), 0);	/* an admin cleans up */
+	b = maildir_lock(st, user_dir);		/* C: the new file */
+	assert_true(b >= 0);
+	maildir_unlock(&a);		/* the child gets the old file's lock now */
+	{
+		struct timeval tv = { 0, 400000 };
+		fd_set r;
+
+		FD_ZERO(&r);
+		FD_SET(pipefd[0], &r);
+		/* ... and must go on waiting, for C */
+		assert_int_equal(select(pipefd[0] + 1, &r, NULL, NULL, &tv), 0);
+	}
+	maildir_unlock(&b);
+	assert_int_equal(read(pipefd[0], &c, 1), 1);
+	assert_int_equal(c, 'y');
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	store_close(&st);
+}
+
+/* The lock file is deleted while a process holds it: from then on another
+ * process can take "the" lock, so the holder must not commit an index
+ * (its UIDs could clash with the other's).  It fails, and the next try
+ * works under the new lock file. */
+static void test_index_not_written_after_lock_deleted(void **state)
+{
+	struct store *st = open_store();
+	struct maildir_box *box;
+	char path[256];
+	uint32_t uid;
+	int fd;
+
+	save(st, "Subject: a\n\na\n", &uid);
+	lock_path(path);
+	box = maildir_box_new(st, xstrdup(user_dir));
+	fd = maildir_lock(st, user_dir);
+	assert_true(fd >= 0);
+	assert_int_equal(maildir_sync_locked(box, fd), 0);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(maildir_box_write_index(box), -1);
+	assert_int_equal(store_last_error(st, NULL), STORE_ERR_TEMP);
+	maildir_unlock(&fd);
+	fd = maildir_lock(st, user_dir);
+	assert_true(fd >= 0);
+	assert_int_equal(maildir_sync_locked(box, fd), 0);
+	assert_int_equal(maildir_box_write_index(box), 0);
+	maildir_unlock(&fd);
+	maildir_box_free(&box);
+	store_close(&st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_flag_change_from_stale_view, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pop3_quit_after_renumbering, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_on_deleted_file_not_held, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_index_not_written_after_lock_deleted, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
