@@ -84,6 +84,11 @@ unsigned maildir_next_counter(void);
 struct maildir_box *maildir_box_new(struct store *st, char *path);
 void maildir_box_free(struct maildir_box **box);
 
+/* ---- maildir_once.c: problems with one file logged once ---- */
+/* True the first time this process asks about (folder, name, kind): then
+ * the caller logs the problem; later it stays quiet. */
+bool maildir_once(const char *folder, const char *name, const char *kind);
+
 /* ---- maildir_stamp.c: skipping a sync when nothing changed ---- */
 /* Reads the directories' and index's times now (cur/ and new/ only when
  * dirs is true).  -1 if any cannot be read: then sync. */
@@ -104,17 +109,24 @@ struct maildir_index {
 	uint32_t uidvalidity, uidnext, first_recent;
 	struct maildir_index_entry *entries;
 	size_t count;
+	size_t lost;		/* MAILDIR_INDEX_PARTIAL: entry lines that were bad */
 };
 
 enum maildir_index_state {
 	MAILDIR_INDEX_OK,
 	MAILDIR_INDEX_MISSING,
-	MAILDIR_INDEX_DAMAGED,	/* idx->uidvalidity is kept if the header was readable */
+	/* The header is good, some entries are not (version 3, see
+	 * maildir_index.c): the good ones and the UID epoch stay. */
+	MAILDIR_INDEX_PARTIAL,
+	/* Nothing to trust; idx->uidvalidity is kept if the header was
+	 * readable (versions 1 and 2; a version 3 header must check out). */
+	MAILDIR_INDEX_DAMAGED,
 	MAILDIR_INDEX_IOERR,	/* errno says why; nothing is to be rebuilt */
 };
 
-/* Reads dir's index.  With MAILDIR_INDEX_OK the entries are sorted by base
- * name (for lookups), with unique bases and UIDs below uidnext. */
+/* Reads dir's index.  With MAILDIR_INDEX_OK or _PARTIAL the entries are
+ * sorted by base name (for lookups), with unique bases and UIDs below
+ * uidnext. */
 enum maildir_index_state maildir_index_read(const char *dir, struct maildir_index *idx);
 /* Replaces dir's index with idx (entries in UID order) crash-safely:
  * temp file, fsync, rename, fsync dir.  Caller holds the index lock on

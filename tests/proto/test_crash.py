@@ -35,6 +35,7 @@ import threading
 import time
 import traceback
 import unittest
+import zlib
 
 import duotest
 from duoimap import ImapError, RawImap
@@ -653,15 +654,22 @@ class TestCrash(unittest.TestCase):
             c.close()
 
     def check_index(self, folder):
+        """After the checks' syncs the index is whole again: every line
+        carries the CRC-32 of the rest (store/maildir/maildir_index.c)."""
         path = os.path.join(self.folder_dir(folder), "duomail-index")
         try:
             with open(path, "rb") as f:
-                head = f.readline()
+                lines = f.read().split(b"\n")
         except FileNotFoundError:
             self.ledger.fail("%s: no index after a sync" % folder)
             return
-        if not head.startswith(b"duomail-index "):
-            self.ledger.fail("%s: index not rebuilt: %r" % (folder, head[:80]))
+        if not lines[0].startswith(b"duomail-index 3 ") or lines[-1] != b"":
+            self.ledger.fail("%s: index not rebuilt: %r" % (folder, lines[0][:80]))
+            return
+        for line in lines[:-1]:
+            text, _, crc = line.rpartition(b" ")
+            if b"%08x" % zlib.crc32(text) != crc:
+                self.ledger.fail("%s: index line %r does not check out" % (folder, line[:100]))
 
     def verify(self, damaged):
         disks = {f: self.scan_disk(f) for f in FOLDERS}

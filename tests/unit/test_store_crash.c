@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "core/log.h"
 #include "store/maildir/maildir.h"
@@ -252,6 +253,178 @@ static void test_index_not_written_after_lock_deleted(void **state)
 	store_close(&st);
 }
 
+/* ---- index salvage (maildir_index.c) ---- */
+
+static char *read_index(void)
+{
+	static char buf[65536];
+	char path[256];
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/duomail-index", user_dir);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void write_index(const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/duomail-index", user_dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* The line of the index that starts with prefix. */
+static char *index_line(char *text, const char *prefix)
+{
+	for (char *p = text; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (strncmp(p, prefix, strlen(prefix)) == 0)
+			return p;
+	fail_msg("no index line %s", prefix);
+	return NULL;
+}
+
+/* Four messages a b c d with UIDs 1..4, b expunged (UIDNEXT 5). */
+static struct store *four_minus_b(uint32_t *uidvalidity_r)
+{
+	struct store *st = open_store();
+	struct mailbox *box;
+	uint32_t uid;
+
+	save(st, "Subject: a\n\na\n", &uid);
+	save(st, "Subject: b\n\nb\n", &uid);
+	save(st, "Subject: c\n\nc\n", &uid);
+	save(st, "Subject: d\n\nd\n", &uid);
+	assert_int_equal(mailbox_open(st, "INBOX", &box), 0);
+	uid = 2;
+	assert_int_equal(mailbox_expunge(box, &uid, 1), 0);
+	*uidvalidity_r = mailbox_uidvalidity(box);
+	mailbox_close(&box);
+	return st;
+}
+
+/* Issue 4: rebuilt keeping UIDs where the data allows.  A changed byte in
+ * one entry line costs that message its UID, not the mailbox its epoch:
+ * the others keep theirs, and the damaged one gets the next UID, one that
+ * was never handed out in this epoch. */
+static void test_damaged_entry_keeps_the_others(void **state)
+{
+	uint32_t validity;
+	struct store *st = four_minus_b(&validity);
+	struct mailbox *box;
+	char *text = read_index(), *line;
+
+	line = index_line(text, "3 ");
+	line[strcspn(line, " ") + 1] ^= 1;	/* VSIZE 14 -> 04: the CRC says no */
+	write_index(text);
+	assert_int_equal(mailbox_open(st, "INBOX", &box), 0);
+	assert_int_equal(mailbox_uidvalidity(box), validity);
+	assert_int_equal(mailbox_count(box), 3);
+	assert_string_equal(text_of(box, 1), "Subject: a\n\na\n");
+	assert_string_equal(text_of(box, 4), "Subject: d\n\nd\n");
+	assert_null(text_of(box, 3));
+	assert_string_equal(text_of(box, 5), "Subject: c\n\nc\n");
+	assert_int_equal(mailbox_uidnext(box), 6);
+	mailbox_close(&box);
+	/* written whole again: nothing lost the next time */
+	assert_non_null(index_line(read_index(), "5 "));
+	assert_int_equal(mailbox_open(st, "INBOX", &box), 0);
+	assert_int_equal(mailbox_uidvalidity(box), validity);
+	assert_string_equal(text_of(box, 5), "Subject: c\n\nc\n");
+	mailbox_close(&box);
+	store_close(&st);
+}
+
+/* Cut short (a torn copy, a full disk under an editor): the lines before
+ * the cut are good, the torn one is not. */
+static void test_truncated_index_keeps_the_rest(void **state)
+{
+	uint32_t validity;
+	struct store *st = four_minus_b(&validity);
+	struct mailbox *box;
+	char *text = read_index(), *line;
+
+	line = index_line(text, "4 ");
+	line[5] = '\0';
+	write_index(text);
+	assert_int_equal(mailbox_open(st, "INBOX", &box), 0);
+	assert_int_equal(mailbox_uidvalidity(box), validity);
+	assert_string_equal(text_of(box, 1), "Subject: a\n\na\n");
+	assert_string_equal(text_of(box, 3), "Subject: c\n\nc\n");
+	assert_string_equal(text_of(box, 5), "Subject: d\n\nd\n");
+	mailbox_close(&box);
+	store_close(&st);
+}
+
+/* Lines that pass their CRC but that we never wrote (the same UID twice, a
+ * UID past UIDNEXT: someone edited the file and its CRCs) are not trusted
+ * either; the rest is. */
+static void test_impossible_entries_dropped(void **state)
+{
+	uint32_t validity;
+	struct store *st = four_minus_b(&validity);
+	struct mailbox *box;
+	char text[4096], head[64], l1[256], l3[256], l4[256], *idx = read_index();
+	const char *l[3];
+
+	/* the same lines with UIDs 1 and 3 swapped for 3 and 9 */
+	snprintf(head, sizeof(head), "duomail-index 3 %u 5 5", validity);
+	snprintf(l1, sizeof(l1), "%.*s", (int)(strchr(index_line(idx, "1 "), '\n') -
+					       index_line(idx, "1 ") - 9), index_line(idx, "1 "));
+	snprintf(l3, sizeof(l3), "%.*s", (int)(strchr(index_line(idx, "3 "), '\n') -
+					       index_line(idx, "3 ") - 9), index_line(idx, "3 "));
+	snprintf(l4, sizeof(l4), "%.*s", (int)(strchr(index_line(idx, "4 "), '\n') -
+					       index_line(idx, "4 ") - 9), index_line(idx, "4 "));
+	l1[0] = '3';	/* a: UID 3, like c */
+	l4[0] = '9';	/* d: UID 9 >= UIDNEXT */
+	l[0] = l1;
+	l[1] = l3;
+	l[2] = l4;
+	snprintf(text, sizeof(text), "%s %08lx\n", head,
+		 crc32(0, (const Bytef *)head, (uInt)strlen(head)));
+	for (int i = 0; i < 3; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s %08lx\n", l[i],
+			 crc32(0, (const Bytef *)l[i], (uInt)strlen(l[i])));
+	write_index(text);
+	assert_int_equal(mailbox_open(st, "INBOX", &box), 0);
+	assert_int_equal(mailbox_uidvalidity(box), validity);
+	assert_int_equal(mailbox_count(box), 3);
+	for (uint32_t uid = 1; uid < 5; uid++)
+		assert_null(text_of(box, uid));		/* all three renumbered */
+	assert_int_equal(mailbox_msg(box, 0)->uid, 5);
+	mailbox_close(&box);
+	store_close(&st);
+}
+
+/* A header that fails its CRC: nothing of it is used.  A changed digit in
+ * UIDVALIDITY must not become the next epoch's lower bound (it could be
+ * near 2^32 and wrap, or name an old epoch). */
+static void test_bad_header_new_epoch(void **state)
+{
+	uint32_t validity;
+	struct store *st = four_minus_b(&validity);
+	struct mailbox *box;
+	char *text = read_index(), hacked[8192];
+
+	snprintf(hacked, sizeof(hacked), "duomail-index 3 4294967290%s", strchr(text + 16, ' '));
+	write_index(hacked);
+	assert_int_equal(mailbox_open(st, "INBOX", &box), 0);
+	assert_true(mailbox_uidvalidity(box) > validity);
+	assert_true(mailbox_uidvalidity(box) < 4294967290u);
+	assert_int_equal(mailbox_count(box), 3);
+	mailbox_close(&box);
+	store_close(&st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -260,6 +433,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lock_on_deleted_file_not_held, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_not_written_after_lock_deleted, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_entry_keeps_the_others, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncated_index_keeps_the_rest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_impossible_entries_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_header_new_epoch, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
