@@ -210,6 +210,7 @@ class Round:
         self.rnd = rnd
         self.stop = threading.Event()
         self.threads = []
+        self.conns = []       # closed at the end of the round
 
     def spawn(self, name, fn, *args):
         seed = self.rnd.random()
@@ -227,6 +228,8 @@ class Round:
 
     def join(self):
         self.stop.set()
+        for c in self.conns:
+            c.close()
         deadline = time.time() + 60
         for th in self.threads:
             th.join(max(0.1, deadline - time.time()))
@@ -280,6 +283,7 @@ class Round:
 
     def imap(self, folder="INBOX"):
         c = RawImap(self.srv.port("imap"), timeout=15)
+        self.conns.append(c)
         c.login(USER, PASSWORD)
         u = c.ok("SELECT %s" % folder)
         m = re.search(rb"\[UIDVALIDITY (\d+)\]", b"\n".join(u))
@@ -417,6 +421,7 @@ class Round:
 
     def appender(self, rnd):
         c = RawImap(self.srv.port("imap"), timeout=15)
+        self.conns.append(c)
         c.login(USER, PASSWORD)
         while not self.stop.is_set():
             if len(self.ledger.present("INBOX")) > MAX_INBOX:
@@ -605,6 +610,8 @@ class TestCrash(unittest.TestCase):
                     L.fail("%s: UIDVALIDITY changed %d -> %d with the index intact"
                            % (folder, before, uv))
                 L.count("new uidvalidity")
+            elif before is not None and damaged:
+                L.count("uidvalidity kept after damage")
             L.uidvalidity[folder] = uv
             u = c.ok("UID FETCH 1:* (UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
             seen = {}
@@ -736,6 +743,7 @@ class TestCrash(unittest.TestCase):
         self.srv.start()
         c = RawImap(self.srv.port("imap"))
         c.login(USER, PASSWORD)    # makes the account with its Archive folder
+        c.ok("LOGOUT")
         c.close()
         damaged = {f: False for f in FOLDERS}
         rounds = 0
