@@ -89,6 +89,12 @@ void maildir_box_free(struct maildir_box **box);
  * the caller logs the problem; later it stays quiet. */
 bool maildir_once(const char *folder, const char *name, const char *kind);
 
+/* ---- maildir_tmp.c: leftovers of interrupted writers ---- */
+#define MAILDIR_TMP_STALE	(36 * 3600)	/* the Maildir convention */
+/* Removes the files in folder/tmp that were last read, written and changed
+ * before older_than.  Problems are logged, not returned. */
+void maildir_tmp_clean(const char *folder, time_t older_than);
+
 /* ---- maildir_stamp.c: skipping a sync when nothing changed ---- */
 /* Reads the directories' and index's times now (cur/ and new/ only when
  * dirs is true).  -1 if any cannot be read: then sync. */

@@ -374,6 +374,9 @@ static int md_mailbox_open(struct store *st, const char *name, struct mailbox **
 		free(path);
 		return store_fail(st, STORE_ERR_NOTFOUND, "no mailbox %s", name);
 	}
+	/* At open, not at every sync: a readdir of a (nearly always empty)
+	 * tmp/ per POP3 login or IMAP SELECT. */
+	maildir_tmp_clean(path, time(NULL) - MAILDIR_TMP_STALE);
 	box = maildir_box_new(st, path);
 	if (with_lock(box, NULL) < 0) {
 		maildir_box_free(&box);

@@ -425,6 +425,37 @@ static void test_bad_header_new_epoch(void **state)
 	store_close(&st);
 }
 
+/* A writer killed before its rename leaves a file in tmp/: never shown,
+ * and removed once nobody has touched it for MAILDIR_TMP_STALE. */
+static void test_stale_tmp_removed(void **state)
+{
+	struct store *st = open_store();
+	char path[256];
+	struct stat sb;
+	FILE *f;
+
+	/* what a writer killed halfway leaves */
+	snprintf(path, sizeof(path), "%s/tmp/1700000000.M1P2Q3.host", user_dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("Subject: half", f);
+	assert_int_equal(fclose(f), 0);
+	/* fresh: kept, and not a message */
+	maildir_tmp_clean(user_dir, time(NULL) - MAILDIR_TMP_STALE);
+	assert_int_equal(stat(path, &sb), 0);
+	{
+		struct mailbox *box;
+
+		assert_int_equal(mailbox_open(st, "INBOX", &box), 0);
+		assert_int_equal(mailbox_count(box), 0);
+		mailbox_close(&box);
+	}
+	/* ctime cannot be set back, so the cut-off moves forward instead */
+	maildir_tmp_clean(user_dir, time(NULL) + 2);
+	assert_int_equal(stat(path, &sb), -1);
+	store_close(&st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -437,6 +468,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_truncated_index_keeps_the_rest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_impossible_entries_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_header_new_epoch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_tmp_removed, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
