@@ -1,7 +1,8 @@
 """Crash safety (issue 4): the server is killed with SIGKILL in a loop while
-deliveries, IMAP sessions (flags, UID EXPUNGE, COPY, MOVE, APPEND) and POP3
-sessions (RETR, DELE, QUIT) run against one account, and `duomail deliver`
-processes are killed in the middle of their input.  Between rounds the
+deliveries (`duomail deliver`, and a foreign program writing into new/), IMAP
+sessions (flags, UID EXPUNGE, COPY, MOVE, APPEND) and POP3 sessions (RETR,
+DELE, QUIT) run against one account, and `duomail deliver` processes are
+killed in the middle of their input or while they commit.  Between rounds the
 index is sometimes deleted, truncated or damaged.  After every restart the
 test proves, from the files on disk and through both protocols:
 
@@ -248,7 +249,9 @@ class Round:
                 continue
             mid = self.new_mid(rnd)
             data = make_message(rnd, mid, big=rnd.random() < 0.1)
-            kill = rnd.random() < 0.15
+            r = rnd.random()
+            kill = r < 0.15              # in the middle of its input
+            kill_late = 0.15 <= r < 0.25  # after its input, maybe while it commits
             self.ledger.set("INBOX", mid, PENDING)
             p = subprocess.Popen([duotest.DUOMAIL, "deliver", "--config", self.srv.config_path,
                                   USER], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
@@ -272,6 +275,19 @@ class Round:
                 self.ledger.set("INBOX", mid, GONE)
                 self.ledger.count("deliver killed")
                 continue
+            if kill_late:
+                try:
+                    p.stdin.write(data)
+                    p.stdin.close()
+                except BrokenPipeError:
+                    pass
+                time.sleep(rnd.random() * 0.03)
+                p.kill()
+                p.wait()
+                p.stderr.close()
+                # either whole or not there (PENDING), never half, never twice
+                self.ledger.count("deliver killed after its input")
+                continue
             _, err = p.communicate(data, timeout=60)
             if b"Sanitizer" in err or b"runtime error" in err:
                 self.ledger.fail("deliver: %s" % err.decode("utf-8", "replace"))
@@ -280,6 +296,29 @@ class Round:
                 self.ledger.count("delivered")
             else:
                 self.ledger.count("deliver exit %d" % p.returncode)
+
+    def foreign(self, rnd):
+        """Another program delivering the Maildir way (tmp/, then a rename
+        into new/): its message is there once the rename is durable."""
+        md = self.srv.maildir(USER)
+        while not self.stop.is_set():
+            if len(self.ledger.present("INBOX")) > MAX_INBOX:
+                time.sleep(0.05)
+                continue
+            mid = self.new_mid(rnd)
+            name = "%d.M%dP%d.foreign" % (time.time(), self.t.next_id(), os.getpid())
+            self.ledger.set("INBOX", mid, PENDING)
+            with open(os.path.join(md, "tmp", name), "wb") as f:
+                f.write(make_message(rnd, mid))
+                f.flush()
+                os.fsync(f.fileno())
+            os.rename(os.path.join(md, "tmp", name), os.path.join(md, "new", name))
+            fd = os.open(os.path.join(md, "new"), os.O_RDONLY)
+            os.fsync(fd)
+            os.close(fd)
+            self.ledger.set("INBOX", mid, PRESENT)
+            self.ledger.count("foreign delivered")
+            time.sleep(rnd.random() * 0.1)
 
     def imap(self, folder="INBOX"):
         c = RawImap(self.srv.port("imap"), timeout=15)
@@ -754,6 +793,7 @@ class TestCrash(unittest.TestCase):
             load = Round(self, rnd)
             for _ in range(2):
                 load.spawn("deliver", load.deliverer)
+            load.spawn("foreign", load.foreign)
             load.spawn("flags1", load.flagger)
             load.spawn("flags2", load.flagger)
             load.spawn("expunge", load.expunger)
