@@ -7,6 +7,7 @@
  * on the thread pool.  All functions are thread-safe.
  *
  * passwd-file line: user:{SCHEME}hash[:uid:gid:gecos:home:shell:extra]
+ * (extra: space-separated key=value settings, see core/policy.h)
  * Schemes: PLAIN, CLEAR (alias), SHA512-CRYPT, SHA256-CRYPT, BLF-CRYPT,
  * MD5-CRYPT, CRYPT (crypt(3) with its own $id$ prefix).  A password with no
  * {SCHEME} prefix is taken as CRYPT, as Dovecot does.  If the file becomes
@@ -33,6 +34,15 @@ int auth_db_reload(struct auth_db *db, char *err, size_t errlen);
 
 /* Does the user exist?  1 yes, 0 no, -1 database error. */
 int auth_db_user_exists(struct auth_db *db, const char *user);
+
+/* The user's settings from the extra field (core/policy.h lists the keys).
+ * 1 found: *settings_r is a copy (free with user_settings_free()); 0 no
+ * such user; -1 the user's extra field is invalid (logged with its file
+ * and line when the file was read, and again now): refuse the user with a
+ * temporary failure until the admin fixes the line. */
+struct user_settings;
+int auth_db_user_settings(struct auth_db *db, const char *user,
+			  struct user_settings *settings_r);
 
 /* Checks user's password.  Takes the same time for an unknown user as for a
  * wrong password (a dummy hash is verified). */

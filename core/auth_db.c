@@ -8,6 +8,7 @@
  */
 #include "core/auth.h"
 #include "core/log.h"
+#include "core/policy.h"
 
 #include <errno.h>
 #include <gnutls/crypto.h>
@@ -22,6 +23,20 @@ struct auth_user {
 	char *password;		/* "{SCHEME}hash" */
 	char *fields;		/* uid:gid:gecos:home:shell:extra, kept for later use */
 	unsigned lineno;
+	struct user_settings settings;	/* from the extra field */
+	char *settings_error;	/* why the extra field is unusable, or NULL */
+};
+
+/* Extra fields that are not duomail's, summed up once per load. */
+struct unknown_field {
+	char *name;
+	unsigned first_line, count;
+};
+
+struct unknown_fields {
+	struct unknown_field *v;
+	size_t count;
+	unsigned lineno;	/* of the line being parsed */
 };
 
 struct auth_snapshot {
@@ -43,16 +58,22 @@ static const char dummy_hash[] =
 	"{SHA512-CRYPT}$6$86aF.SToN5od55kw$2xuTPSwTy0u.LrXsjY7TWu2Jo4r8Fl"
 	"8d6f0N3Yvqq1oMaNoI0iNBKzsRKkmPUFSlOOfH2cAB5QkWdsnOoWOra1";
 
+static void user_free(struct auth_user *u)
+{
+	explicit_bzero(u->password, strlen(u->password));
+	free(u->name);
+	free(u->password);
+	free(u->fields);
+	free(u->settings_error);
+	user_settings_free(&u->settings);
+}
+
 static void snapshot_free(struct auth_snapshot *snap)
 {
 	if (snap == NULL)
 		return;
-	for (size_t i = 0; i < snap->count; i++) {
-		explicit_bzero(snap->users[i].password, strlen(snap->users[i].password));
-		free(snap->users[i].name);
-		free(snap->users[i].password);
-		free(snap->users[i].fields);
-	}
+	for (size_t i = 0; i < snap->count; i++)
+		user_free(&snap->users[i]);
 	free(snap->users);
 	free(snap);
 }
@@ -80,9 +101,66 @@ static bool user_name_ok(const char *name)
 	return true;
 }
 
+static void note_unknown(const char *key, size_t len, void *ctx)
+{
+	struct unknown_fields *uf = ctx;
+
+	for (size_t i = 0; i < uf->count; i++) {
+		if (strlen(uf->v[i].name) == len && memcmp(uf->v[i].name, key, len) == 0) {
+			uf->v[i].count++;
+			return;
+		}
+	}
+	/* A bounded summary: a file full of odd names is not a log flood. */
+	if (uf->count == 32)
+		return;
+	uf->v = xrealloc(uf->v, (uf->count + 1) * sizeof(*uf->v));
+	uf->v[uf->count].name = xstrndup(key, len);
+	uf->v[uf->count].first_line = uf->lineno;
+	uf->v[uf->count].count = 1;
+	uf->count++;
+}
+
+/* The extra field is what follows uid:gid:gecos:home:shell; it may hold
+ * ':' itself (Dovecot's quota_rule=*:storage=1G). */
+static void parse_settings(const char *path, struct auth_user *u, struct unknown_fields *uf)
+{
+	const char *extra = u->fields;
+	char err[256];
+
+	for (int i = 0; i < 5 && extra != NULL; i++) {
+		extra = strchr(extra, ':');
+		if (extra != NULL)
+			extra++;
+	}
+	if (extra == NULL)
+		return;
+	uf->lineno = u->lineno;
+	if (user_extra_parse(extra, &u->settings, note_unknown, uf, err, sizeof(err)) < 0)
+		u->settings_error = xasprintf("%s:%u: user %s: %s", path, u->lineno, u->name, err);
+}
+
+/* Logs what a load found wrong in extra fields, and frees the summary. */
+static void report_settings(const struct auth_snapshot *snap, const char *path,
+			    struct unknown_fields *uf)
+{
+	for (size_t i = 0; i < snap->count; i++)
+		if (snap->users[i].settings_error != NULL)
+			log_error("%s; this user cannot log in or get mail (temporary failure) "
+				  "until it is fixed", snap->users[i].settings_error);
+	for (size_t i = 0; i < uf->count; i++) {
+		log_info("%s:%u: extra field '%s' is not a duomail setting, ignored (%u line%s)",
+			 path, uf->v[i].first_line, uf->v[i].name, uf->v[i].count,
+			 uf->v[i].count == 1 ? "" : "s");
+		free(uf->v[i].name);
+	}
+	free(uf->v);
+}
+
 static int snapshot_load(const char *path, struct auth_snapshot **snap_r, char *err, size_t errlen)
 {
 	struct auth_snapshot *snap = xcalloc(1, sizeof(*snap));
+	struct unknown_fields unknown = { 0 };
 	size_t alloc = 0, cap = 0;
 	char *line = NULL;
 	ssize_t n;
@@ -130,6 +208,8 @@ static int snapshot_load(const char *path, struct auth_snapshot **snap_r, char *
 		snap->users[snap->count].password = xstrdup(pw);
 		snap->users[snap->count].fields = xstrdup(rest ? rest : "");
 		snap->users[snap->count].lineno = lineno;
+		memset(&snap->users[snap->count].settings, 0, sizeof(struct user_settings));
+		snap->users[snap->count].settings_error = NULL;
 		snap->count++;
 	}
 	if (line != NULL)
@@ -144,14 +224,17 @@ static int snapshot_load(const char *path, struct auth_snapshot **snap_r, char *
 		struct auth_user *u = &snap->users[i];
 
 		if (kept > 0 && strcmp(snap->users[kept - 1].name, u->name) == 0) {
-			free(u->name);
-			free(u->password);
-			free(u->fields);
+			user_free(u);
 			continue;
 		}
 		snap->users[kept++] = *u;
 	}
 	snap->count = kept;
+	/* A bad extra field refuses that one user, not the whole file: the
+	 * others go on working, and a typo is found in the log. */
+	for (size_t i = 0; i < snap->count; i++)
+		parse_settings(path, &snap->users[i], &unknown);
+	report_settings(snap, path, &unknown);
 	*snap_r = snap;
 	return 0;
 fail:
@@ -256,6 +339,27 @@ static void free_secret(char **p)
 		free(*p);
 		*p = NULL;
 	}
+}
+
+int auth_db_user_settings(struct auth_db *db, const char *user, struct user_settings *us_r)
+{
+	struct auth_user key = { .name = (char *)user }, *u;
+	int ret = 0;
+
+	memset(us_r, 0, sizeof(*us_r));
+	pthread_mutex_lock(&db->lock);
+	maybe_reload_locked(db);
+	u = db->snap->count == 0 ? NULL :
+		bsearch(&key, db->snap->users, db->snap->count, sizeof(*u), cmp_user);
+	if (u != NULL && u->settings_error != NULL) {
+		log_error("refusing %s: %s", user, u->settings_error);
+		ret = -1;
+	} else if (u != NULL) {
+		user_settings_copy(us_r, &u->settings);
+		ret = 1;
+	}
+	pthread_mutex_unlock(&db->lock);
+	return ret;
 }
 
 int auth_db_user_exists(struct auth_db *db, const char *user)

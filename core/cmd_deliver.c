@@ -1,19 +1,23 @@
 /*
- * `duomail deliver --config FILE USER`: one message on stdin into USER's
- * INBOX, for an MTA's pipe transport.  Exit codes are sysexits.h, which
- * Postfix and Exim map to a bounce (67, 65) or a retry later (75).  Exit 0
- * only after the message is durable (store_save_commit fsyncs file and dir).
+ * `duomail deliver --config FILE [-f SENDER] [-a ADDRESS] USER`: one message
+ * on stdin into USER's INBOX, for an MTA's pipe transport.  Exit codes are
+ * sysexits.h, which Postfix and Exim map to a bounce (67, 65) or a retry
+ * later (75).  Exit 0 only after the message is durable (core/deliver.c,
+ * shared with LMTP: store_save_commit fsyncs file and dir).
  *
  * The message is stored byte for byte: LF or CRLF line ends stay as they
- * came (the store computes the CRLF size itself).  It streams to disk, so
- * its size costs no memory; whether it looks like a message is decided from
+ * came (the store computes the CRLF size itself).  -f and -a add the
+ * Return-Path and Delivered-To lines LMTP adds; without them nothing is
+ * added, as an MTA's pipe usually adds those itself (Postfix local(8)
+ * prepends both to mailbox_command input).  It streams to disk, so its
+ * size costs no memory; whether it looks like a message is decided from
  * what went by, and a rejected message is removed again.
  */
 #include "core/auth.h"
 #include "core/commands.h"
 #include "core/config.h"
+#include "core/deliver.h"
 #include "core/log.h"
-#include "store/store.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -25,6 +29,8 @@
 #define DELIVER_MAX_SIZE (100u * 1024 * 1024)
 /* RFC 5322 §2.1.1: a line is at most 998 characters plus CRLF. */
 #define FIRST_LINE_MAX 1000
+/* -f / -a: twice RFC 5321 §4.5.3.1.3's path limit, as LMTP accepts. */
+#define ADDRESS_MAX 512
 
 /* What the input looked like, learnt one chunk at a time. */
 struct shape {
@@ -86,32 +92,64 @@ static bool shape_usable(const struct shape *sh)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: duomail deliver --config FILE USER < message\n"
+	fprintf(f, "usage: duomail deliver --config FILE [-f SENDER] [-a ADDRESS] USER < message\n"
 		   "Delivers one RFC 5322 message to USER's INBOX.\n"
+		   "-f adds Return-Path: <SENDER> (\"\" for <>), -a adds Delivered-To: ADDRESS.\n"
 		   "Exit: 0 delivered, 67 no such user, 75 temporary failure, 65 unusable input,\n"
 		   "64 usage error, 2 bad config.\n");
 }
 
-/* Anything the store says is worth a retry: mail must not bounce because a
- * disk was full or a permission was wrong for a while. */
-static int store_exit(struct store *st, const char *user)
+/* Every store problem is worth a retry, over quota included (CONTRACT.md):
+ * mail must not bounce because a disk was full for a while. */
+static int status_exit(enum deliver_status status)
 {
-	const char *text;
-
-	store_last_error(st, &text);
-	log_error("deliver to %s failed: %s", user, text);
+	switch (status) {
+	case DELIVER_OK:
+		return EX_OK;
+	case DELIVER_NOUSER:
+		return EX_NOUSER;
+	case DELIVER_TEMPFAIL:
+	case DELIVER_NOSPACE:
+	case DELIVER_OVERQUOTA:
+		break;
+	}
 	return EX_TEMPFAIL;
 }
 
-/* Copies stdin into save.  0, or an exit code. */
-static int copy_stdin(struct store *st, struct store_save *save, const char *user,
-		      struct shape *sh)
+/* -f and -a values: printable ASCII (a quoted local part may hold
+ * spaces), at most ADDRESS_MAX; <> around them are dropped. */
+static const char *address_arg(const char *opt, const char *value, char *copy, size_t size)
+{
+	size_t len = strlen(value);
+
+	if (len >= 2 && value[0] == '<' && value[len - 1] == '>') {
+		value++;
+		len -= 2;
+	}
+	if (len >= size || len > ADDRESS_MAX) {
+		fprintf(stderr, "duomail deliver: %s: address too long\n", opt);
+		return NULL;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if ((unsigned char)value[i] < 0x20 || (unsigned char)value[i] > 0x7e) {
+			fprintf(stderr, "duomail deliver: %s: not a printable ASCII address\n", opt);
+			return NULL;
+		}
+	}
+	memcpy(copy, value, len);
+	copy[len] = '\0';
+	return copy;
+}
+
+/* Copies stdin into the delivery.  0, or an exit code. */
+static int copy_stdin(struct delivery *d, const char *user, struct shape *sh)
 {
 	char buf[65536];
 	size_t total = 0;
 
 	for (;;) {
 		ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+		enum deliver_status status;
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -128,22 +166,24 @@ static int copy_stdin(struct store *st, struct store_save *save, const char *use
 			return EX_DATAERR;
 		}
 		shape_feed(sh, buf, (size_t)n);
-		if (store_save_write(save, buf, (size_t)n) < 0)
-			return store_exit(st, user);
+		status = delivery_write(d, buf, (size_t)n);
+		if (status != DELIVER_OK)
+			return status_exit(status);
 	}
 }
 
 int cmd_deliver(int argc, char **argv)
 {
 	const char *config_path = NULL, *user = NULL;
+	char sender[ADDRESS_MAX + 1], recipient[ADDRESS_MAX + 1];
+	struct deliver_env env = { 0 };
 	struct config *cfg = NULL;
 	struct auth_db *db = NULL;
-	struct store *st = NULL;
-	struct store_save *save = NULL;
+	struct delivery *d = NULL;
 	struct shape sh = { .line_empty = true };
-	enum store_error serr;
+	enum deliver_status status;
 	char err[512];
-	int ret, exists;
+	int ret;
 
 	for (int i = 1; i < argc; i++) {
 		enum cmd_arg arg = cmd_common_arg(argc, argv, &i, &config_path);
@@ -153,6 +193,19 @@ int cmd_deliver(int argc, char **argv)
 			return 0;
 		} else if (arg == CMD_ARG_CONFIG) {
 			continue;
+		} else if ((strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "-a") == 0) &&
+			   i + 1 < argc) {
+			bool f = argv[i][1] == 'f';
+			const char *v = address_arg(argv[i], argv[i + 1], f ? sender : recipient,
+						    ADDRESS_MAX + 1);
+
+			if (v == NULL)
+				return EX_USAGE;
+			if (f)
+				env.return_path = v;
+			else
+				env.delivered_to = v;
+			i++;
 		} else if (argv[i][0] != '-' && user == NULL) {
 			user = argv[i];
 		} else {
@@ -173,26 +226,14 @@ int cmd_deliver(int argc, char **argv)
 		ret = EX_TEMPFAIL;
 		goto out;
 	}
-	exists = auth_db_user_exists(db, user);
-	if (exists <= 0) {
-		if (exists == 0)
-			log_error("deliver: no such user: %s", user);
-		else
-			log_error("deliver: the user database is unavailable");
-		ret = exists == 0 ? EX_NOUSER : EX_TEMPFAIL;
+	/* No such user is 67; an account over quota, a bad setting or a store
+	 * problem is 75, so the MTA keeps the mail and retries. */
+	status = delivery_begin(cfg, db, user, &env, &d);
+	if (status != DELIVER_OK) {
+		ret = status_exit(status);
 		goto out;
 	}
-	if (store_open(cfg->store_root, user, &st, &serr) < 0) {
-		log_error("deliver: cannot open the store of %s: %s", user, store_strerror(serr));
-		/* A name the store refuses can never have a mailbox. */
-		ret = serr == STORE_ERR_INVALID ? EX_NOUSER : EX_TEMPFAIL;
-		goto out;
-	}
-	if (store_save_begin(st, "INBOX", 0, 0, &save) < 0) {
-		ret = store_exit(st, user);
-		goto out;
-	}
-	ret = copy_stdin(st, save, user, &sh);
+	ret = copy_stdin(d, user, &sh);
 	if (ret != 0)
 		goto out;
 	if (!shape_usable(&sh)) {
@@ -201,14 +242,9 @@ int cmd_deliver(int argc, char **argv)
 		ret = EX_DATAERR;
 		goto out;
 	}
-	if (store_save_commit(&save, NULL) < 0) {
-		ret = store_exit(st, user);
-		goto out;
-	}
-	ret = EX_OK;
+	ret = status_exit(delivery_commit(&d));
 out:
-	store_save_abort(&save);
-	store_close(&st);
+	delivery_abort(&d);
 	auth_db_close(&db);
 	config_free(&cfg);
 	return ret;

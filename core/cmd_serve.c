@@ -8,6 +8,7 @@
 #include "core/auth.h"
 #include "core/commands.h"
 #include "core/config.h"
+#include "core/listen_unix.h"
 #include "core/log.h"
 #include "core/server.h"
 #include "core/tls.h"
@@ -101,6 +102,13 @@ static int preflight(const struct config *cfg, struct auth_db **db_r, struct tls
 	if (!S_ISDIR(st.st_mode) || access(cfg->store_root, R_OK | W_OK | X_OK) < 0) {
 		fprintf(stderr, "duomail: %s: [store] root: %s is not a writable directory\n",
 			cfg->path, cfg->store_root);
+		return -1;
+	}
+	if (cfg->listen[LISTEN_LMTP].enabled &&
+	    (stat(cfg->lmtp_spool_dir, &st) < 0 || !S_ISDIR(st.st_mode) ||
+	     access(cfg->lmtp_spool_dir, W_OK | X_OK) < 0)) {
+		fprintf(stderr, "duomail: %s: [lmtp] spool_dir: %s is not a writable directory\n",
+			cfg->path, cfg->lmtp_spool_dir);
 		return -1;
 	}
 	if (cfg->tls_cert != NULL &&
@@ -251,6 +259,7 @@ int cmd_serve(int argc, char **argv)
 	const char *config_path = NULL;
 	struct config *cfg;
 	int fds[LISTEN_COUNT];
+	struct unix_listener unix_socks[LISTEN_COUNT] = { 0 };
 	char err[512];
 	struct shared sh;
 	int nworkers, ret;
@@ -292,12 +301,22 @@ int cmd_serve(int argc, char **argv)
 				 listen_kind_name(k), listen_kind_name(k));
 			continue;
 		}
-		fds[k] = bind_listener(&cfg->listen[k], err, sizeof(err));
+		if (cfg->listen[k].unix_path[0] != '\0')
+			fds[k] = unix_listener_bind(&unix_socks[k], cfg->listen[k].unix_path,
+						    cfg->lmtp_socket_mode, cfg->lmtp_socket_gid,
+						    err, sizeof(err));
+		else
+			fds[k] = bind_listener(&cfg->listen[k], err, sizeof(err));
 		if (fds[k] < 0) {
 			fprintf(stderr, "duomail: %s: [listen] %s: %s\n", cfg->path,
 				listen_kind_name(k), err);
 			ret = EXIT_CONFIG;
 			goto out;
+		}
+		if (cfg->listen[k].unix_path[0] != '\0') {
+			log_info("listening: %s on unix:%s", listen_kind_name(k),
+				 cfg->listen[k].unix_path);
+			continue;
 		}
 		log_info("listening: %s on %s%s%s:%d", listen_kind_name(k),
 			 strchr(cfg->listen[k].host, ':') ? "[" : "", cfg->listen[k].host,
@@ -316,9 +335,11 @@ int cmd_serve(int argc, char **argv)
 		 nworkers == 1 ? "" : "s");
 	ret = supervise(cfg, fds, nworkers, &sh);
 out:
-	for (int k = 0; k < LISTEN_COUNT; k++)
+	for (int k = 0; k < LISTEN_COUNT; k++) {
 		if (fds[k] >= 0)
 			close(fds[k]);
+		unix_listener_remove(&unix_socks[k]);
+	}
 	auth_db_close(&sh.auth);
 	tls_ctx_free(&sh.tls);
 	config_free(&cfg);

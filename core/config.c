@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <grp.h>
 #include <ini.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -88,6 +89,59 @@ static int parse_listen(const char *value, struct listen_addr *addr_r)
 	return 0;
 }
 
+/* "unix:/absolute/path", for a listener that takes a unix socket. */
+static int parse_unix_listen(const char *value, struct listen_addr *addr_r)
+{
+	const char *path = value + strlen("unix:");
+	size_t len = strlen(path);
+
+	if (path[0] != '/' || len >= sizeof(addr_r->unix_path))
+		return -1;
+	memcpy(addr_r->unix_path, path, len + 1);
+	addr_r->host[0] = '\0';
+	addr_r->port = 0;
+	addr_r->enabled = true;
+	return 0;
+}
+
+/* A byte count: digits, then an optional K, M or G (powers of 1024). */
+static int parse_size(const char *value, uint64_t min, uint64_t max, uint64_t *n_r)
+{
+	uint64_t n = 0, unit = 1;
+	const char *p = value;
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (n > (UINT64_MAX - 9) / 10)
+			return -1;
+		n = n * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p == 'k' || *p == 'K')
+		unit = 1024;
+	else if (*p == 'm' || *p == 'M')
+		unit = 1024 * 1024;
+	else if (*p == 'g' || *p == 'G')
+		unit = 1024 * 1024 * 1024;
+	if (unit != 1)
+		p++;
+	if (*p != '\0' || n > max / unit || n * unit < min)
+		return -1;
+	*n_r = n * unit;
+	return 0;
+}
+
+static int parse_bool(const char *value, bool *b_r)
+{
+	if (strcmp(value, "yes") == 0)
+		*b_r = true;
+	else if (strcmp(value, "no") == 0)
+		*b_r = false;
+	else
+		return -1;
+	return 0;
+}
+
 static int parse_uint(const char *value, unsigned long max, unsigned long *n_r)
 {
 	char *end;
@@ -107,6 +161,113 @@ static void set_str(char **field, const char *value)
 {
 	free(*field);
 	*field = xstrdup(value);
+}
+
+/* [pop3] delete, folders, retr_sets_seen: the account policy's defaults. */
+static int handle_pop3_policy(struct parse_ctx *ctx, const char *section, const char *name,
+			      const char *value)
+{
+	struct config *cfg = ctx->cfg;
+	char why[160];
+
+	if (strcmp(name, "delete") == 0) {
+		if (policy_parse_delete(value, &cfg->pop3_delete) < 0)
+			return fail(ctx, section, name, "'%s' is not expunge, hide or trash",
+				    value);
+	} else if (strcmp(name, "folders") == 0) {
+		struct policy_folders f;
+
+		if (policy_folders_parse(value, &f, why, sizeof(why)) < 0)
+			return fail(ctx, section, name, "%s", why);
+		policy_folders_free(&cfg->pop3_folders);
+		cfg->pop3_folders = f;
+	} else if (strcmp(name, "retr_sets_seen") == 0) {
+		if (policy_parse_bool(value, &cfg->pop3_retr_seen) < 0)
+			return fail(ctx, section, name, "'%s' is not yes or no", value);
+	} else {
+		return fail(ctx, section, name, "unknown key");
+	}
+	return 1;
+}
+
+static int handle_quota(struct parse_ctx *ctx, const char *section, const char *name,
+			const char *value)
+{
+	struct config *cfg = ctx->cfg;
+	char why[160];
+
+	if (strcmp(name, "storage") == 0) {
+		if (policy_parse_size(value, 1, &cfg->quota_storage, why, sizeof(why)) < 0)
+			return fail(ctx, section, name, "%s", why);
+	} else if (strcmp(name, "messages") == 0) {
+		if (policy_parse_count(value, &cfg->quota_messages, why, sizeof(why)) < 0)
+			return fail(ctx, section, name, "%s", why);
+	} else {
+		return fail(ctx, section, name, "unknown key");
+	}
+	return 1;
+}
+
+static int handle_lmtp_key(struct parse_ctx *ctx, const char *section, const char *name,
+			   const char *value)
+{
+	struct config *cfg = ctx->cfg;
+	unsigned long n;
+	uint64_t size;
+
+	if (strcmp(name, "max_message_size") == 0) {
+		if (parse_size(value, 1024, 1024ull * 1024 * 1024, &size) < 0)
+			return fail(ctx, section, name,
+				    "'%s' is not a size from 1K to 1G (bytes, or with K, M, G)", value);
+		cfg->lmtp_max_message_size = size;
+	} else if (strcmp(name, "max_recipients") == 0) {
+		/* RFC 5321 §4.5.3.1.8: at least 100 must be accepted. */
+		if (parse_uint(value, 100000, &n) < 0 || n < 100)
+			return fail(ctx, section, name,
+				    "'%s' is not a number 100..100000 (RFC 5321 section 4.5.3.1.8)",
+				    value);
+		cfg->lmtp_max_recipients = (unsigned)n;
+	} else if (strcmp(name, "quota_full_tempfail") == 0) {
+		if (parse_bool(value, &cfg->lmtp_quota_tempfail) < 0)
+			return fail(ctx, section, name, "'%s' is not yes or no", value);
+	} else if (strcmp(name, "recipient_delimiter") == 0) {
+		for (const char *p = value; *p != '\0'; p++)
+			if (strchr("+-_.=#%~", *p) == NULL)
+				return fail(ctx, section, name,
+					    "'%s': use characters of + - _ . = # %% ~", value);
+		if (strlen(value) > 8)
+			return fail(ctx, section, name, "at most 8 characters");
+		set_str(&cfg->lmtp_recipient_delimiter, value);
+	} else if (strcmp(name, "idle_timeout") == 0) {
+		/* RFC 5321 §4.5.3.2.7: a server waits at least 5 minutes. */
+		if (parse_uint(value, 86400, &n) < 0 || n < 300)
+			return fail(ctx, section, name,
+				    "'%s' must be 300..86400 seconds (RFC 5321 section 4.5.3.2.7)",
+				    value);
+		cfg->lmtp_idle_timeout = (unsigned)n;
+	} else if (strcmp(name, "socket_mode") == 0) {
+		char *end;
+
+		errno = 0;
+		n = strtoul(value, &end, 8);
+		if (value[0] != '0' || errno != 0 || *end != '\0' || n > 0777 || (n & 0600) != 0600)
+			return fail(ctx, section, name,
+				    "'%s' is not an octal mode like 0660 (the owner needs rw)", value);
+		cfg->lmtp_socket_mode = (unsigned)n;
+	} else if (strcmp(name, "socket_group") == 0) {
+		struct group *gr = getgrnam(value);
+
+		if (gr == NULL)
+			return fail(ctx, section, name, "no such group '%s'", value);
+		cfg->lmtp_socket_gid = (long)gr->gr_gid;
+	} else if (strcmp(name, "spool_dir") == 0) {
+		if (value[0] != '/')
+			return fail(ctx, section, name, "'%s' is not an absolute path", value);
+		set_str(&cfg->lmtp_spool_dir, value);
+	} else {
+		return fail(ctx, section, name, "unknown key");
+	}
+	return 1;
 }
 
 static int handle_key(void *user, const char *section, const char *name, const char *value)
@@ -146,6 +307,19 @@ static int handle_key(void *user, const char *section, const char *name, const c
 		for (int k = 0; k < LISTEN_COUNT; k++) {
 			if (strcmp(name, listen_names[k]) != 0)
 				continue;
+			memset(&cfg->listen[k], 0, sizeof(cfg->listen[k]));
+			if (strncmp(value, "unix:", 5) == 0) {
+				/* Postfix's lmtp:unix:/path; no other front end
+				 * is tested on one. */
+				if (k != LISTEN_LMTP)
+					return fail(ctx, section, name,
+						    "unix: sockets are only for lmtp");
+				if (parse_unix_listen(value, &cfg->listen[k]) < 0)
+					return fail(ctx, section, name,
+						    "'%s' is not unix: and an absolute path "
+						    "of at most 107 bytes", value);
+				return 1;
+			}
 			if (parse_listen(value, &cfg->listen[k]) < 0)
 				return fail(ctx, section, name,
 					    "'%s' is not a numeric host:port (or [v6]:port)", value);
@@ -203,8 +377,12 @@ static int handle_key(void *user, const char *section, const char *name, const c
 				return fail(ctx, section, name, "'%s' is not a number 1..1000", value);
 			cfg->pop3_max_bad_commands = (unsigned)n;
 		} else {
-			return fail(ctx, section, name, "unknown key");
+			return handle_pop3_policy(ctx, section, name, value);
 		}
+	} else if (strcmp(section, "quota") == 0) {
+		return handle_quota(ctx, section, name, value);
+	} else if (strcmp(section, "lmtp") == 0) {
+		return handle_lmtp_key(ctx, section, name, value);
 	} else {
 		snprintf(ctx->problem, sizeof(ctx->problem), "unknown section [%s]", section);
 		return 0;
@@ -228,6 +406,21 @@ static void config_defaults(struct config *cfg)
 	cfg->pop3_login_delay = 0;
 	cfg->pop3_expire_days = -1;
 	cfg->pop3_max_bad_commands = 20;
+	cfg->pop3_delete = POP3_DELETE_EXPUNGE;
+	cfg->pop3_folders.names = xcalloc(1, sizeof(char *));
+	cfg->pop3_folders.names[0] = xstrdup("INBOX");
+	cfg->pop3_folders.count = 1;
+	cfg->pop3_retr_seen = true;
+	cfg->quota_storage = 0;
+	cfg->quota_messages = 0;
+	cfg->lmtp_max_message_size = 50u * 1024 * 1024;
+	cfg->lmtp_max_recipients = 1000;
+	cfg->lmtp_quota_tempfail = false;
+	cfg->lmtp_recipient_delimiter = xstrdup("+");
+	cfg->lmtp_idle_timeout = 300;
+	cfg->lmtp_socket_mode = 0660;
+	cfg->lmtp_socket_gid = -1;
+	cfg->lmtp_spool_dir = xstrdup("/tmp");
 }
 
 /* Checks that need the whole file: required keys and key pairs. */
@@ -318,6 +511,9 @@ void config_free(struct config **cfgp)
 	free(cfg->tls_priority);
 	free(cfg->passwd_file);
 	free(cfg->store_root);
+	policy_folders_free(&cfg->pop3_folders);
+	free(cfg->lmtp_recipient_delimiter);
+	free(cfg->lmtp_spool_dir);
 	free(cfg);
 	*cfgp = NULL;
 }

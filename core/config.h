@@ -7,11 +7,17 @@
  */
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "core/policy.h"
 
 struct listen_addr {
 	bool enabled;
 	char host[64];		/* numeric address: 127.0.0.1, ::1, 0.0.0.0 */
 	int port;
+	/* "unix:/path" (lmtp only): a unix socket instead of host:port.  Empty
+	 * for TCP.  108 is Linux's sun_path, terminator included. */
+	char unix_path[108];
 };
 
 enum listen_kind { LISTEN_IMAP, LISTEN_IMAPS, LISTEN_POP3, LISTEN_POP3S, LISTEN_LMTP, LISTEN_COUNT };
@@ -46,6 +52,24 @@ struct config {
 	unsigned pop3_login_delay;	/* seconds between logins; 0 = not limited */
 	int pop3_expire_days;		/* -1 = NEVER (default), 0.. days after RETR */
 	unsigned pop3_max_bad_commands;	/* disconnect after this many errors */
+	/* the account policy's defaults (core/policy.h); users may override */
+	enum pop3_delete_mode pop3_delete;	/* delete = expunge (default) | hide | trash */
+	struct policy_folders pop3_folders;	/* folders = INBOX (default) */
+	bool pop3_retr_seen;			/* retr_sets_seen = yes (default) */
+
+	/* [quota]: limits per account, 0 = unlimited (the default) */
+	uint64_t quota_storage;		/* bytes as stored */
+	uint64_t quota_messages;
+
+	/* [lmtp] */
+	uint64_t lmtp_max_message_size;	/* bytes, announced as SIZE (RFC 1870) */
+	unsigned lmtp_max_recipients;	/* per transaction, then 452 4.5.3 */
+	bool lmtp_quota_tempfail;	/* over quota: 452 4.2.2 instead of 552 5.2.2 */
+	char *lmtp_recipient_delimiter;	/* each char starts a detail: user+x; "" = none */
+	unsigned lmtp_idle_timeout;	/* seconds; RFC 5321 §4.5.3.2.7: 5 minutes */
+	unsigned lmtp_socket_mode;	/* permissions of the unix socket */
+	long lmtp_socket_gid;		/* its group (socket_group), -1 = unchanged */
+	char *lmtp_spool_dir;		/* big messages wait here, unlinked, during DATA */
 };
 
 const char *listen_kind_name(enum listen_kind kind);

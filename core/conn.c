@@ -48,7 +48,12 @@ struct write_req {
 };
 
 struct conn {
-	uv_tcp_t tcp;
+	/* A TCP client, or one on a unix socket (LMTP from Postfix): the
+	 * stream calls below work on either through the same address. */
+	union {
+		uv_tcp_t tcp;
+		uv_pipe_t pipe;
+	};
 	uv_timer_t timer;
 	uv_shutdown_t shutdown_req;
 	int handles_open;
@@ -106,6 +111,11 @@ bool conn_is_secure(const struct conn *c)
 bool conn_is_closing(const struct conn *c) { return c->phase >= PHASE_CLOSING; }
 struct conn *conn_next(const struct conn *c) { return c->next; }
 size_t conn_input_pending(const struct conn *c) { return buf_len(&c->in) - c->taken; }
+
+void conn_unread(struct conn *c, size_t n)
+{
+	c->taken -= n < c->taken ? n : c->taken;
+}
 
 bool conn_can_start_tls(const struct conn *c)
 {
@@ -443,6 +453,12 @@ int conn_start_tls(struct conn *c)
 
 /* ---- reading ---- */
 
+/* Every read lands in one buffer per process (one loop per worker, and
+ * libuv calls read_cb right after alloc_cb), and only the bytes that came
+ * are copied to the connection: an idle connection then holds no 64 KiB
+ * read buffer, which is what lets one worker keep 10,000 of them. */
+static char read_chunk[CONN_READ_CHUNK];
+
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *ub)
 {
 	struct conn *c = h->data;
@@ -455,7 +471,15 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *ub)
 		*ub = uv_buf_init(NULL, 0);	/* read_cb gets UV_ENOBUFS */
 		return;
 	}
-	*ub = uv_buf_init(buf_reserve(b, want), want);
+	*ub = uv_buf_init(read_chunk, want);
+}
+
+/* Drops an input buffer's storage once everything in it was taken (no
+ * line handed out is still pointed to then: see conn_getline). */
+static void release_if_empty(struct buf *b)
+{
+	if (buf_len(b) == 0 && b->data != NULL)
+		buf_free(b);
 }
 
 static void conn_stop_reading(struct conn *c)
@@ -492,7 +516,9 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *ub)
 		conn_close(c);
 		return;
 	}
-	buf_commit(b, nread);
+	/* alloc_cb offered at most buf_room(b): this cannot fail. */
+	if (buf_append(b, ub->base, (size_t)nread) < 0)
+		fatal("%s: read past the input buffer's limit", c->id);
 	if (c->phase >= PHASE_CLOSING)
 		return;
 	if (!c->tls_handshaking)
@@ -507,6 +533,9 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *ub)
 	if (buf_room(b) == 0)
 		conn_stop_reading(c);
 	dispatch_input(c);
+	release_if_empty(&c->tls_in);
+	if (c->taken == 0)
+		release_if_empty(&c->in);
 }
 
 static void conn_start_reading(struct conn *c)
@@ -708,12 +737,19 @@ void conn_notify_shutdown(struct conn *c)
 
 /* ---- accepting ---- */
 
-static void conn_set_peer(struct conn *c)
+static void conn_set_peer(struct conn *c, bool local)
 {
 	struct sockaddr_storage ss;
 	int len = sizeof(ss);
 	int port = 0;
 
+	if (local) {
+		/* A unix socket peer is on this machine, like loopback. */
+		strcpy(c->peer_ip, "unix");
+		c->loopback = true;
+		snprintf(c->id, sizeof(c->id), "%s#%u unix", c->h->name, ++conn_counter);
+		return;
+	}
 	strcpy(c->peer_ip, "?");
 	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
 		if (ss.ss_family == AF_INET) {
@@ -741,11 +777,15 @@ void conn_accept(struct server *srv, void *listener, const struct conn_handler *
 		 bool implicit_tls)
 {
 	struct conn *c = xcalloc(1, sizeof(*c));
+	bool local = ((uv_stream_t *)listener)->type == UV_NAMED_PIPE;
 
 	c->srv = srv;
 	c->h = handler;
+	if (local)
+		uv_pipe_init(srv->loop, &c->pipe, 0);
+	else
+		uv_tcp_init(srv->loop, &c->tcp);
 	c->tcp.data = c->timer.data = c;
-	uv_tcp_init(srv->loop, &c->tcp);
 	uv_timer_init(srv->loop, &c->timer);
 	c->handles_open = 2;
 	buf_init(&c->out, CONN_OUT_MAX);
@@ -762,8 +802,9 @@ void conn_accept(struct server *srv, void *listener, const struct conn_handler *
 		conn_hard_close(c);
 		return;
 	}
-	conn_set_peer(c);
-	uv_tcp_nodelay(&c->tcp, 1);	/* we coalesce writes ourselves */
+	conn_set_peer(c, local);
+	if (!local)
+		uv_tcp_nodelay(&c->tcp, 1);	/* we coalesce writes ourselves */
 	if (srv->nconns > srv->cfg->max_connections) {
 		log_warn("%s: too many connections (%u), refusing", c->id, srv->nconns - 1);
 		conn_hard_close(c);

@@ -54,7 +54,8 @@ void *conn_loop(const struct conn *c);
 
 /* "pop3#12 127.0.0.1:40312": prefix for every log line of this session. */
 const char *conn_id(const struct conn *c);
-/* Remote IP address as text. */
+/* Remote IP address as text; "unix" on a unix socket (which counts as
+ * loopback for conn_is_secure()). */
 const char *conn_peer_ip(const struct conn *c);
 bool conn_is_tls(const struct conn *c);
 /* TLS, or a loopback peer unless [auth] plaintext_on_loopback = no: plaintext
@@ -86,6 +87,12 @@ int conn_getline(struct conn *c, char **line_r, size_t *len_r);
  * literal streams through a small buffer.
  */
 size_t conn_read_bytes(struct conn *c, size_t max, const char **data_r);
+
+/* Gives back the last n of the bytes conn_read_bytes() just returned: the
+ * next conn_getline()/conn_read_bytes() sees them again (LMTP's DATA ends
+ * inside a chunk; what follows is the next pipelined command).  Only right
+ * after conn_read_bytes(). */
+void conn_unread(struct conn *c, size_t n);
 
 /* Bytes of input buffered and not yet taken. */
 size_t conn_input_pending(const struct conn *c);

@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/tls.h"
 #include "imap/imap_session.h"
+#include "lmtp/lmtp_session.h"
 #include "pop3/pop3_session.h"
 
 #include <signal.h>
@@ -20,7 +21,10 @@
 #define SERVER_STOP_POLL_MS	50
 
 struct listener {
-	uv_tcp_t tcp;		/* first: the handle casts back */
+	union {			/* first: the handle casts back */
+		uv_tcp_t tcp;
+		uv_pipe_t pipe;	/* a unix socket ([listen] lmtp = unix:...) */
+	};
 	struct server *srv;
 	const struct conn_handler *handler;
 	bool implicit_tls;
@@ -48,6 +52,8 @@ static const struct conn_handler *handler_for(enum listen_kind kind, bool *impli
 	case LISTEN_IMAP:
 	case LISTEN_IMAPS:
 		return &imap_handler;
+	case LISTEN_LMTP:
+		return &lmtp_handler;
 	default:
 		return NULL;
 	}
@@ -169,9 +175,14 @@ static int open_listeners(struct worker *w, const int fds[LISTEN_COUNT])
 		if (l->handler == NULL)
 			continue;
 		l->srv = &w->srv;
-		uv_tcp_init(&w->loop, &l->tcp);
 		l->open = true;
-		ret = uv_tcp_open(&l->tcp, fds[k]);
+		if (w->srv.cfg->listen[k].unix_path[0] != '\0') {
+			uv_pipe_init(&w->loop, &l->pipe, 0);
+			ret = uv_pipe_open(&l->pipe, fds[k]);
+		} else {
+			uv_tcp_init(&w->loop, &l->tcp);
+			ret = uv_tcp_open(&l->tcp, fds[k]);
+		}
 		if (ret == 0)
 			ret = uv_listen((uv_stream_t *)&l->tcp, 511, on_connection);
 		if (ret < 0) {

@@ -84,7 +84,9 @@ static void copy_work(void *arg)
 	struct copy_job *j = arg;
 	struct mailbox *box = j->s->box;
 
-	j->ret = mailbox_copy(box, j->uids, j->count, j->dest, &j->map);
+	/* A MOVE does not grow the account: not refused for quota. */
+	j->ret = j->move ? mailbox_copy_for_move(box, j->uids, j->count, j->dest, &j->map) :
+			   mailbox_copy(box, j->uids, j->count, j->dest, &j->map);
 	if (j->ret < 0)
 		return;
 	if (j->move && j->map.count > 0) {

@@ -1,5 +1,8 @@
 /* STATUS (RFC 3501 §6.3.10): counts without selecting, so without
- * claiming \Recent.  Opening syncs the Maildir: thread pool. */
+ * claiming \Recent.  Opening syncs the Maildir: thread pool.  DELETED and
+ * DELETED-STORAGE (RFC 9208 §4.1.4, for QUOTA=RES-MESSAGE/RES-STORAGE):
+ * what an EXPUNGE would free, in messages and in bytes as stored (what the
+ * quota counts). */
 #include "imap/imap.h"
 #include "core/async.h"
 #include "core/buf.h"
@@ -11,7 +14,8 @@
 
 enum {
 	ST_MESSAGES = 1 << 0, ST_RECENT = 1 << 1, ST_UIDNEXT = 1 << 2,
-	ST_UIDVALIDITY = 1 << 3, ST_UNSEEN = 1 << 4,
+	ST_UIDVALIDITY = 1 << 3, ST_UNSEEN = 1 << 4, ST_DELETED = 1 << 5,
+	ST_DELETED_STORAGE = 1 << 6,
 };
 
 static const struct {
@@ -19,7 +23,8 @@ static const struct {
 	unsigned bit;
 } items[] = {
 	{ "MESSAGES", ST_MESSAGES }, { "RECENT", ST_RECENT }, { "UIDNEXT", ST_UIDNEXT },
-	{ "UIDVALIDITY", ST_UIDVALIDITY }, { "UNSEEN", ST_UNSEEN },
+	{ "UIDVALIDITY", ST_UIDVALIDITY }, { "UNSEEN", ST_UNSEEN }, { "DELETED", ST_DELETED },
+	{ "DELETED-STORAGE", ST_DELETED_STORAGE },
 };
 
 struct status_job {
@@ -27,8 +32,9 @@ struct status_job {
 	char *name;
 	unsigned want;	/* bits, in the order asked is not needed: RFC allows any */
 	int ret;
-	unsigned messages, recent, unseen;
+	unsigned messages, recent, unseen, deleted;
 	uint32_t uidnext, uidvalidity;
+	uint64_t deleted_storage;
 };
 
 static void status_work(void *arg)
@@ -41,8 +47,15 @@ static void status_work(void *arg)
 		return;
 	j->messages = mailbox_count(box);
 	j->recent = mailbox_recent_count(box);
-	for (unsigned i = 0; i < j->messages; i++)
-		j->unseen += (mailbox_msg(box, i)->flags & MSG_FLAG_SEEN) == 0;
+	for (unsigned i = 0; i < j->messages; i++) {
+		const struct store_msg *m = mailbox_msg(box, i);
+
+		j->unseen += (m->flags & MSG_FLAG_SEEN) == 0;
+		if (m->flags & MSG_FLAG_DELETED) {
+			j->deleted++;
+			j->deleted_storage += m->psize;
+		}
+	}
 	j->uidnext = mailbox_uidnext(box);
 	j->uidvalidity = mailbox_uidvalidity(box);
 	mailbox_close(&box);
@@ -57,15 +70,15 @@ static void status_done(void *arg)
 		if (j->ret < 0) {
 			imap_store_error(s, s->cmd_tag, "Status");
 		} else {
-			unsigned values[] = { j->messages, j->recent, j->uidnext, j->uidvalidity,
-					      j->unseen };
+			uint64_t values[] = { j->messages, j->recent, j->uidnext, j->uidvalidity,
+					      j->unseen, j->deleted, j->deleted_storage };
 			struct buf b;
 
 			buf_init(&b, 4096);
 			for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++)
 				if (j->want & items[i].bit)
-					buf_printf(&b, "%s%s %u", b.len ? " " : "", items[i].name,
-						   values[i]);
+					buf_printf(&b, "%s%s %llu", b.len ? " " : "", items[i].name,
+						   (unsigned long long)values[i]);
 			conn_puts(s->conn, "* STATUS ");
 			imap_write_string(s, j->name, strlen(j->name));
 			conn_printf(s->conn, " (%s)\r\n", buf_ptr(&b));

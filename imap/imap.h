@@ -169,6 +169,9 @@ bool cmd_move(struct imap_session *s, const struct imap_command *cmd);
 bool cmd_check(struct imap_session *s, const struct imap_command *cmd);
 bool cmd_namespace(struct imap_session *s, const struct imap_command *cmd);
 bool cmd_enable(struct imap_session *s, const struct imap_command *cmd);
+bool cmd_getquotaroot(struct imap_session *s, const struct imap_command *cmd);	/* RFC 9208 */
+bool cmd_getquota(struct imap_session *s, const struct imap_command *cmd);
+bool cmd_setquota(struct imap_session *s, const struct imap_command *cmd);
 /* imap_login.c: a SASL response line during AUTHENTICATE */
 void imap_authenticate_continue(struct imap_session *s, char *line, size_t len);
 

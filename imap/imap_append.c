@@ -102,7 +102,14 @@ static void begin_work(void *arg)
 {
 	struct imap_append *a = arg;
 
+	/* The literal's size is known before it is sent: a message that cannot
+	 * fit is refused now, not after the upload (RFC 3501 §6.3.11 lets the
+	 * server answer NO instead of the continuation). */
 	a->ret = store_save_begin(a->s->store, a->mailbox, a->received, a->flags, &a->save);
+	if (a->ret == 0 && store_quota_check(a->s->store, a->size, 1) < 0) {
+		store_save_abort(&a->save);
+		a->ret = -1;
+	}
 	if (a->ret == 0 && a->nkeywords > 0 &&
 	    store_save_keywords(a->save, (const char *const *)a->keywords, a->nkeywords) < 0) {
 		store_save_abort(&a->save);
@@ -161,6 +168,7 @@ bool imap_append_literal_start(struct imap_session *s, const struct imap_literal
 	a->tag = xstrdup(so_far->tag);
 	a->nargs = so_far->nargs;
 	a->sync = li->sync;
+	a->size = li->size;
 	s->append = a;
 	if (s->state != IMAP_STATE_AUTH && s->state != IMAP_STATE_SELECTED) {
 		imap_bad(s, a->tag, "Not logged in.");

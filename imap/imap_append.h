@@ -37,6 +37,7 @@ struct imap_append {
 	size_t nkeywords;
 	time_t received;	/* 0: now */
 	unsigned nargs;		/* arguments before the message literal */
+	uint64_t size;		/* of the message literal */
 	bool sync;		/* the client waits for "+" */
 	bool answered;		/* refused and answered: drop the octets */
 	bool failed;		/* a write failed: drop the octets, NO at the end */

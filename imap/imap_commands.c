@@ -35,6 +35,10 @@ static const struct imap_cmd_def commands[] = {
 	{ "NAMESPACE", cmd_namespace, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },	/* RFC 2342 */
 	{ "ENABLE", cmd_enable, IMAP_CMD_AUTH },		/* RFC 5161 */
 	{ "SEARCH", cmd_search, IMAP_CMD_SELECTED },
+	/* RFC 9208 */
+	{ "GETQUOTAROOT", cmd_getquotaroot, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
+	{ "GETQUOTA", cmd_getquota, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
+	{ "SETQUOTA", cmd_setquota, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
 };
 
 const struct imap_cmd_def *imap_command_find(const char *name)

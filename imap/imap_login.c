@@ -86,7 +86,7 @@ static void start_login(struct imap_session *s, const char *user, const char *pa
 	j->user = xstrdup(user);
 	j->password = xstrdup(password);
 	j->req.db = conn_server(s->conn)->auth;
-	j->req.store_root = imap_config(s)->store_root;
+	j->req.cfg = imap_config(s);
 	j->req.user = j->user;
 	j->req.password = j->password;
 	s->busy = true;

@@ -73,7 +73,8 @@ const char *imap_capabilities(const struct imap_session *s)
 
 	snprintf(caps, sizeof(caps), "IMAP4rev1 LITERAL+ SASL-IR ID%s%s",
 		 s->state == IMAP_STATE_NOT_AUTH ? "" :
-		 " CHILDREN UNSELECT IDLE UIDPLUS MOVE NAMESPACE ENABLE SPECIAL-USE",
+		 " CHILDREN UNSELECT IDLE UIDPLUS MOVE NAMESPACE ENABLE SPECIAL-USE"
+		 " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE",
 		 s->state == IMAP_STATE_NOT_AUTH && conn_can_start_tls(s->conn) ? " STARTTLS" : "");
 	if (s->state == IMAP_STATE_NOT_AUTH) {
 		if (mechs[0] == '\0') {
@@ -152,6 +153,9 @@ void imap_store_error(struct imap_session *s, const char *tag, const char *what)
 	if ((err == STORE_ERR_PERM || err == STORE_ERR_INVALID || err == STORE_ERR_EXISTS ||
 	     err == STORE_ERR_NOTFOUND) && text[0] != '/')
 		imap_tagged(s, tag, "NO", "[%s] %s: %s.", code, what, text);
+	else if (err == STORE_ERR_OVERQUOTA)
+		/* Not "try again": it fails until the user makes room. */
+		imap_tagged(s, tag, "NO", "[OVERQUOTA] %s failed: quota exceeded.", what);
 	else
 		imap_tagged(s, tag, "NO", "[%s] %s failed, try again later.", code, what);
 }

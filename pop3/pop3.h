@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "core/conn.h"
+#include "core/policy.h"
 #include "pop3/pop3_parser.h"
 
 struct sasl;
@@ -33,10 +34,26 @@ enum pop3_state {
 /* One message as this session numbered it: the RFC 1939 snapshot. */
 struct pop3_msg {
 	uint32_t uid;
+	unsigned folder;	/* index in the maildrop's folders */
 	uint64_t vsize;
-	char *uidl;
+	char *uidl;		/* the maildrop's UIDL (pop3_folder_uidl()) */
 	bool deleted;
 	bool retrieved;
+};
+
+/* A folder of the maildrop, open for the session. */
+struct pop3_folder {
+	char *name;
+	struct mailbox *box;
+};
+
+/* The maildrop: the account policy's folders merged into one numbering,
+ * INBOX first, then each other folder, each in UID order. */
+struct pop3_maildrop {
+	struct pop3_folder *folders;
+	unsigned nfolders;
+	struct pop3_msg *msgs;
+	unsigned nmsgs;
 };
 
 struct pop3_session {
@@ -55,9 +72,8 @@ struct pop3_session {
 	bool stop_requested;		/* server shutdown while busy */
 
 	struct store *store;
-	struct mailbox *box;
-	struct pop3_msg *msgs;
-	unsigned nmsgs;
+	struct account_policy policy;	/* from the login */
+	struct pop3_maildrop drop;
 	time_t login_time;
 
 	struct pop3_transfer *transfer;	/* RETR/TOP in progress */
@@ -101,6 +117,33 @@ void pop3_cmd_noop(struct pop3_session *s, struct pop3_cmdline *cmd);
 struct pop3_msg *pop3_msg_arg(struct pop3_session *s, const char *arg);
 /* Output drained: continue a multi-line LIST/UIDL. */
 void pop3_listing_resume(struct pop3_session *s);
+
+/* ---- pop3_maildrop.c: the maildrop at login and at QUIT ---- */
+/* The UIDL a message of folder shows: its store UIDL in INBOX; elsewhere
+ * "folder/uidl", or the SHA-1 (hex) of that when it would not be a valid
+ * UIDL (RFC 1939 §7: 1..70 characters 0x21..0x7E).  Both are fixed for the
+ * life of the message, and never equal an INBOX message's.  New string. */
+char *pop3_folder_uidl(const char *folder, const char *uidl);
+/* Opens the policy's folders (a missing one is skipped), applies EXPIRE
+ * (RFC 2449 §6.7: messages retrieved expire_days ago or more are deleted
+ * as the policy says; -1 never) and takes the snapshot, without the
+ * messages hidden from POP3.  *expired_r: how many expired.  Blocking. */
+int pop3_maildrop_open(struct store *st, const struct account_policy *policy, int expire_days,
+		       time_t now, struct pop3_maildrop *drop, unsigned *expired_r);
+void pop3_maildrop_free(struct pop3_maildrop *drop);
+
+struct pop3_commit_result {
+	size_t deleted, retrieved;
+	bool delete_failed;	/* some deletions did not happen */
+	bool record_failed;	/* \Seen or retrieval times not all recorded */
+};
+/* The UPDATE state (RFC 1939 §6): RETRieved messages get \Seen (if the
+ * policy says so) and their retrieval time; DELEted ones (and, with
+ * expire_retrieved, RETRieved ones: EXPIRE 0) are deleted as the policy
+ * says.  Blocking: thread pool. */
+void pop3_maildrop_commit(struct store *st, const struct account_policy *policy,
+			  struct pop3_maildrop *drop, bool expire_retrieved, time_t now,
+			  struct pop3_commit_result *result);
 
 /* ---- pop3_retr.c ---- */
 void pop3_cmd_retr(struct pop3_session *s, struct pop3_cmdline *cmd);

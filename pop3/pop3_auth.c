@@ -38,9 +38,9 @@ struct login_job {
 	/* outputs */
 	enum pop3_login_result result;
 	struct store *store;
-	struct mailbox *box;
-	struct pop3_msg *msgs;
-	unsigned nmsgs;
+	struct account_policy policy;
+	bool have_policy;
+	struct pop3_maildrop drop;
 	unsigned expired;
 };
 
@@ -62,35 +62,13 @@ static bool user_name_valid(const char *name)
 	return true;
 }
 
-/* Drops RETRieved messages older than the EXPIRE period (RFC 2449 §6.7). */
-static void expire_old(struct login_job *j, time_t now)
-{
-	unsigned n = mailbox_count(j->box), count = 0;
-	uint32_t *uids;
-	time_t limit = (time_t)j->cfg->pop3_expire_days * 86400;
-
-	if (j->cfg->pop3_expire_days <= 0 || n == 0)
-		return;
-	uids = xcalloc(n, sizeof(*uids));
-	for (unsigned i = 0; i < n; i++) {
-		const struct store_msg *m = mailbox_msg(j->box, i);
-
-		if (m->pop3_retrieved != 0 && now - m->pop3_retrieved >= limit)
-			uids[count++] = m->uid;
-	}
-	/* mailbox_expunge() leaves the view without them: no resync needed. */
-	if (count > 0 && mailbox_expunge(j->box, uids, count) == 0)
-		j->expired = count;
-	free(uids);
-}
-
 static void login_work(void *arg)
 {
 	struct login_job *j = arg;
 	struct login_request req = {
-		.db = j->db, .store_root = j->cfg->store_root, .user = j->user,
+		.db = j->db, .cfg = j->cfg, .user = j->user,
 		.password = j->password, .apop_timestamp = j->apop_timestamp,
-		.apop_digest = j->apop_digest,
+		.apop_digest = j->apop_digest, .policy_r = &j->policy,
 	};
 	enum store_error err;
 	time_t now = time(NULL), prev = 0;
@@ -98,6 +76,7 @@ static void login_work(void *arg)
 
 	switch (login_check(&req, &j->store)) {
 	case LOGIN_OK:
+		j->have_policy = true;
 		break;
 	case LOGIN_FAILED:
 		j->result = POP3_LOGIN_FAILED;
@@ -124,33 +103,20 @@ static void login_work(void *arg)
 			return;
 		}
 	}
-	if (mailbox_open(j->store, "INBOX", &j->box) < 0) {
-		store_last_error(j->store, &text);
-		log_error("pop3: cannot open INBOX of %s: %s", j->user, text);
+	if (pop3_maildrop_open(j->store, &j->policy, j->cfg->pop3_expire_days, now, &j->drop,
+			       &j->expired) < 0) {
 		j->result = POP3_LOGIN_TEMPFAIL;
 		return;
-	}
-	expire_old(j, now);
-	/* The RFC 1939 snapshot: numbering stays fixed for the session. */
-	j->nmsgs = mailbox_count(j->box);
-	j->msgs = xcalloc(j->nmsgs, sizeof(*j->msgs));
-	for (unsigned i = 0; i < j->nmsgs; i++) {
-		const struct store_msg *m = mailbox_msg(j->box, i);
-
-		j->msgs[i].uid = m->uid;
-		j->msgs[i].vsize = m->vsize;
-		j->msgs[i].uidl = xstrdup(m->uidl);
 	}
 	j->result = POP3_LOGIN_OK;
 }
 
 static void login_job_free(struct login_job *j)
 {
-	for (unsigned i = 0; i < j->nmsgs; i++)
-		free(j->msgs[i].uidl);
-	free(j->msgs);
-	mailbox_close(&j->box);
+	pop3_maildrop_free(&j->drop);
 	store_close(&j->store);
+	if (j->have_policy)
+		account_policy_free(&j->policy);
 	if (j->password != NULL) {
 		explicit_bzero(j->password, strlen(j->password));
 		free(j->password);
@@ -174,21 +140,21 @@ static void login_done(void *arg)
 	switch (j->result) {
 	case POP3_LOGIN_OK:
 		s->store = j->store;
-		s->box = j->box;
-		s->msgs = j->msgs;
-		s->nmsgs = j->nmsgs;
+		s->drop = j->drop;
+		s->policy = j->policy;
 		j->store = NULL;
-		j->box = NULL;
-		j->msgs = NULL;
-		j->nmsgs = 0;
+		memset(&j->drop, 0, sizeof(j->drop));
+		j->have_policy = false;
 		s->state = POP3_TRANSACTION;
 		s->login_time = time(NULL);
-		for (unsigned i = 0; i < s->nmsgs; i++)
-			total += s->msgs[i].vsize;
-		log_info("%s: login user=%s messages=%u octets=%llu%s", conn_id(s->conn), s->user,
-			 s->nmsgs, (unsigned long long)total, j->expired ? " (expired some)" : "");
-		pop3_reply_ok(s, "Logged in. %s has %u messages (%llu octets).", s->user, s->nmsgs,
-			      (unsigned long long)total);
+		for (unsigned i = 0; i < s->drop.nmsgs; i++)
+			total += s->drop.msgs[i].vsize;
+		log_info("%s: login user=%s messages=%u octets=%llu folders=%u delete=%s%s",
+			 conn_id(s->conn), s->user, s->drop.nmsgs, (unsigned long long)total,
+			 s->drop.nfolders, policy_delete_name(s->policy.pop3_delete),
+			 j->expired ? " (expired some)" : "");
+		pop3_reply_ok(s, "Logged in. %s has %u messages (%llu octets).", s->user,
+			      s->drop.nmsgs, (unsigned long long)total);
 		break;
 	case POP3_LOGIN_FAILED:
 		log_info("%s: authentication failed user=%s", conn_id(s->conn), s->user);

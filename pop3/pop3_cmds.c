@@ -19,10 +19,10 @@ static void totals(const struct pop3_session *s, unsigned *count_r, uint64_t *oc
 {
 	*count_r = 0;
 	*octets_r = 0;
-	for (unsigned i = 0; i < s->nmsgs; i++) {
-		if (!s->msgs[i].deleted) {
+	for (unsigned i = 0; i < s->drop.nmsgs; i++) {
+		if (!s->drop.msgs[i].deleted) {
 			(*count_r)++;
-			*octets_r += s->msgs[i].vsize;
+			*octets_r += s->drop.msgs[i].vsize;
 		}
 	}
 }
@@ -32,11 +32,11 @@ struct pop3_msg *pop3_msg_arg(struct pop3_session *s, const char *arg)
 	unsigned long n;
 	struct pop3_msg *m;
 
-	if (pop3_parse_number(arg, s->nmsgs, &n) < 0 || n == 0) {
+	if (pop3_parse_number(arg, s->drop.nmsgs, &n) < 0 || n == 0) {
 		pop3_reply_err(s, "No such message.");
 		return NULL;
 	}
-	m = &s->msgs[n - 1];
+	m = &s->drop.msgs[n - 1];
 	if (m->deleted) {
 		/* RFC 1939 §5: a deleted message may not be referred to. */
 		pop3_reply_err(s, "Message %lu is deleted.", n);
@@ -137,8 +137,8 @@ void pop3_cmd_stat(struct pop3_session *s, struct pop3_cmdline *cmd)
 
 static bool listing_pump(struct pop3_session *s)
 {
-	while (s->listing_next < s->nmsgs) {
-		const struct pop3_msg *m = &s->msgs[s->listing_next++];
+	while (s->listing_next < s->drop.nmsgs) {
+		const struct pop3_msg *m = &s->drop.msgs[s->listing_next++];
 
 		if (conn_output_full(s->conn)) {
 			s->listing_next--;
@@ -177,10 +177,10 @@ static void listing_start(struct pop3_session *s, struct pop3_cmdline *cmd, char
 		if (m == NULL)
 			return;
 		if (kind == 'L')
-			conn_printf(s->conn, "+OK %u %llu\r\n", (unsigned)(m - s->msgs) + 1,
+			conn_printf(s->conn, "+OK %u %llu\r\n", (unsigned)(m - s->drop.msgs) + 1,
 				    (unsigned long long)m->vsize);
 		else
-			conn_printf(s->conn, "+OK %u %s\r\n", (unsigned)(m - s->msgs) + 1, m->uidl);
+			conn_printf(s->conn, "+OK %u %s\r\n", (unsigned)(m - s->drop.msgs) + 1, m->uidl);
 		return;
 	}
 	if (kind == 'L') {
@@ -222,7 +222,7 @@ void pop3_cmd_dele(struct pop3_session *s, struct pop3_cmdline *cmd)
 		return;
 	/* Only marked: RFC 1939 §6 removes it in the UPDATE state, at QUIT. */
 	m->deleted = true;
-	pop3_reply_ok(s, "Message %u deleted.", (unsigned)(m - s->msgs) + 1);
+	pop3_reply_ok(s, "Message %u deleted.", (unsigned)(m - s->drop.msgs) + 1);
 }
 
 void pop3_cmd_rset(struct pop3_session *s, struct pop3_cmdline *cmd)
@@ -230,8 +230,8 @@ void pop3_cmd_rset(struct pop3_session *s, struct pop3_cmdline *cmd)
 	unsigned count;
 	uint64_t octets;
 
-	for (unsigned i = 0; i < s->nmsgs; i++)
-		s->msgs[i].deleted = false;
+	for (unsigned i = 0; i < s->drop.nmsgs; i++)
+		s->drop.msgs[i].deleted = false;
 	totals(s, &count, &octets);
 	pop3_reply_ok(s, "Maildrop has %u messages (%llu octets).", count,
 		      (unsigned long long)octets);
@@ -240,30 +240,18 @@ void pop3_cmd_rset(struct pop3_session *s, struct pop3_cmdline *cmd)
 /* ---- QUIT and the UPDATE state ---- */
 
 struct update_job {
-	struct pop3_session *s;
-	struct mailbox *box;	/* the session's; it is busy, so not used meanwhile */
-	uint32_t *expunge;
-	size_t nexpunge;
-	uint32_t *seen;
-	size_t nseen;
-	int result;
+	struct pop3_session *s;	/* busy: its maildrop is not used meanwhile */
+	bool expire_now;
+	struct pop3_commit_result result;
 };
 
 static void update_work(void *arg)
 {
 	struct update_job *j = arg;
-	time_t now = time(NULL);
+	struct pop3_session *s = j->s;
 
-	j->result = 0;
-	/* Flags first: a message both retrieved and deleted needs none. */
-	for (size_t i = 0; i < j->nseen; i++) {
-		if (mailbox_update_flags(j->box, j->seen[i], MSG_FLAG_SEEN, 0) < 0)
-			j->result = -1;
-	}
-	if (j->nseen > 0 && mailbox_set_pop3_retrieved(j->box, j->seen, j->nseen, now) < 0)
-		j->result = -1;
-	if (j->nexpunge > 0 && mailbox_expunge(j->box, j->expunge, j->nexpunge) < 0)
-		j->result = -2;
+	pop3_maildrop_commit(s->store, &s->policy, &s->drop, j->expire_now, time(NULL),
+			     &j->result);
 }
 
 static void update_done(void *arg)
@@ -271,25 +259,24 @@ static void update_done(void *arg)
 	struct update_job *j = arg;
 	struct pop3_session *s = j->s;
 
-	if (j->result == -2)
-		log_error("pop3: user=%s: expunge at QUIT failed", s->user);
-	else if (j->result == -1)
+	if (j->result.delete_failed)
+		log_error("pop3: user=%s: deleting at QUIT failed", s->user);
+	else if (j->result.record_failed)
 		log_warn("pop3: user=%s: could not record retrieved messages", s->user);
 	/* RFC 1939 §6: release the maildrop lock, then reply: a client that
 	 * logs in again right after our +OK must not find it locked. */
-	mailbox_close(&s->box);
+	pop3_maildrop_free(&s->drop);
 	store_close(&s->store);
 	if (!s->gone) {
-		log_info("%s: logout user=%s deleted=%zu retrieved=%zu", conn_id(s->conn), s->user,
-			 j->nexpunge, j->nseen);
-		if (j->result == -2)
+		log_info("%s: logout user=%s deleted=%zu (%s) retrieved=%zu", conn_id(s->conn),
+			 s->user, j->result.deleted, policy_delete_name(s->policy.pop3_delete),
+			 j->result.retrieved);
+		if (j->result.delete_failed)
 			pop3_reply_err(s, "[SYS/TEMP] Some deleted messages were not removed.");
 		else
-			pop3_reply_ok(s, "Logging out, %zu messages deleted.", j->nexpunge);
+			pop3_reply_ok(s, "Logging out, %zu messages deleted.", j->result.deleted);
 		conn_close(s->conn);
 	}
-	free(j->expunge);
-	free(j->seen);
 	free(j);
 	pop3_command_done(s);
 }
@@ -297,7 +284,6 @@ static void update_done(void *arg)
 void pop3_cmd_quit(struct pop3_session *s, struct pop3_cmdline *cmd)
 {
 	struct update_job *j;
-	bool expire_now = pop3_config(s)->pop3_expire_days == 0;
 
 	if (s->state == POP3_AUTHORIZATION) {
 		pop3_reply_ok(s, "Logging out.");
@@ -309,18 +295,8 @@ void pop3_cmd_quit(struct pop3_session *s, struct pop3_cmdline *cmd)
 	s->state = POP3_UPDATE;
 	j = xcalloc(1, sizeof(*j));
 	j->s = s;
-	j->box = s->box;
-	j->expunge = xcalloc(s->nmsgs, sizeof(uint32_t));
-	j->seen = xcalloc(s->nmsgs, sizeof(uint32_t));
-	for (unsigned i = 0; i < s->nmsgs; i++) {
-		const struct pop3_msg *m = &s->msgs[i];
-
-		/* EXPIRE 0 (RFC 2449 §6.7): retrieved mail is not kept. */
-		if (m->deleted || (expire_now && m->retrieved))
-			j->expunge[j->nexpunge++] = m->uid;
-		else if (m->retrieved)
-			j->seen[j->nseen++] = m->uid;
-	}
+	/* EXPIRE 0 (RFC 2449 §6.7): retrieved mail is not kept. */
+	j->expire_now = pop3_config(s)->pop3_expire_days == 0;
 	s->busy = true;
 	async_run(conn_loop(s->conn), update_work, update_done, j);
 }

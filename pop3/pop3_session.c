@@ -173,11 +173,9 @@ void pop3_session_free(struct pop3_session *s)
 {
 	pop3_transfer_free(&s->transfer);
 	sasl_free(&s->sasl);
-	mailbox_close(&s->box);
+	pop3_maildrop_free(&s->drop);
 	store_close(&s->store);	/* also releases the maildrop lock */
-	for (unsigned i = 0; i < s->nmsgs; i++)
-		free(s->msgs[i].uidl);
-	free(s->msgs);
+	account_policy_free(&s->policy);
 	free(s->user);
 	free(s);
 }

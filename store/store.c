@@ -239,7 +239,40 @@ int mailbox_copy(struct mailbox *box, const uint32_t *uids, size_t count, const 
 		 struct store_copy_map *map_r)
 {
 	memset(map_r, 0, sizeof(*map_r));
-	return box->st->ops->copy(box, uids, count, dest, map_r);
+	return box->st->ops->copy(box, uids, count, dest, false, map_r);
+}
+
+int mailbox_copy_for_move(struct mailbox *box, const uint32_t *uids, size_t count,
+			  const char *dest, struct store_copy_map *map_r)
+{
+	memset(map_r, 0, sizeof(*map_r));
+	return box->st->ops->copy(box, uids, count, dest, true, map_r);
+}
+
+int mailbox_set_pop3_hidden(struct mailbox *box, const uint32_t *uids, size_t count)
+{
+	return box->st->ops->set_pop3_hidden(box, uids, count);
+}
+
+void store_set_quota(struct store *st, uint64_t storage, uint64_t messages)
+{
+	st->quota_storage = storage;
+	st->quota_messages = messages;
+}
+
+int store_quota_get(struct store *st, struct store_quota *q_r)
+{
+	memset(q_r, 0, sizeof(*q_r));
+	q_r->storage_limit = st->quota_storage;
+	q_r->messages_limit = st->quota_messages;
+	return st->ops->quota_get(st, q_r);
+}
+
+int store_quota_check(struct store *st, uint64_t bytes, uint64_t messages)
+{
+	if (st->quota_storage == 0 && st->quota_messages == 0)
+		return 0;
+	return st->ops->quota_check(st, bytes, messages);
 }
 
 void store_copy_map_free(struct store_copy_map *map)

@@ -61,6 +61,8 @@ struct store_msg {
 	const char *uidl;	/* POP3 UIDL: fixed for the life of the message, even
 				 * across a lost index and a new UIDVALIDITY; 1..70
 				 * chars in 0x21..0x7E (RFC 1939 §7) */
+	bool pop3_hidden;	/* "deleted" by POP3 in hide mode: POP3 does not list
+				 * it, IMAP does (mailbox_set_pop3_hidden()) */
 };
 
 /* ---- the user's store ---- */
@@ -241,16 +243,62 @@ struct store_copy_map {
  * pool.  Free the map with store_copy_map_free() either way. */
 int mailbox_copy(struct mailbox *box, const uint32_t *uids, size_t count, const char *dest,
 		 struct store_copy_map *map_r);
+/* The same for a MOVE (IMAP MOVE, POP3's trash mode): the caller expunges
+ * the sources right after, so the account does not grow and the copies are
+ * not refused for quota (they are still counted, and the expunge takes
+ * them off again). */
+int mailbox_copy_for_move(struct mailbox *box, const uint32_t *uids, size_t count,
+			  const char *dest, struct store_copy_map *map_r);
 void store_copy_map_free(struct store_copy_map *map);
+
+/* POP3's hide mode: the messages stay (IMAP sees them, flags and all) but
+ * POP3 no longer lists them (store_msg.pop3_hidden).  Durable on return,
+ * kept by base name apart from the index, so the marks survive restarts,
+ * a lost or rebuilt index and a new UIDVALIDITY.  A copy (COPY, MOVE) of a
+ * hidden message is hidden too: POP3 has had it already.  UIDs that are
+ * gone are skipped. */
+int mailbox_set_pop3_hidden(struct mailbox *box, const uint32_t *uids, size_t count);
 
 /* Records that POP3 retrieved these messages at when (for EXPIRE). */
 int mailbox_set_pop3_retrieved(struct mailbox *box, const uint32_t *uids, size_t count, time_t when);
+
+/* ---- quota (issue 4) ----
+ *
+ * Limits on the whole account (every mailbox counts, Trash too): the sum of
+ * its messages' sizes as stored (store_msg.psize, the ",S=" of Maildir
+ * names) and their number.  The store enforces them: a save whose commit
+ * would exceed a limit fails with STORE_ERR_OVERQUOTA (and so does a copy
+ * that is not for a move); expunges and deletes make room again.  The
+ * usage is kept up to date incrementally, shared by every process that
+ * uses the account (Maildir: the Maildir++ "maildirsize" file, as Courier
+ * and Dovecot keep it), and recounted when it is missing or implausible. */
+
+/* Sets st's limits, 0 = unlimited; call it right after store_open() (the
+ * login and delivery code does, core/account.h).  A store without limits
+ * still keeps an existing usage record up to date. */
+void store_set_quota(struct store *st, uint64_t storage, uint64_t messages);
+
+struct store_quota {
+	uint64_t storage_used, storage_limit;	/* bytes */
+	uint64_t messages_used, messages_limit;
+};
+
+/* The account's usage now, with st's limits (recounted if the record needs
+ * it).  Blocking: thread pool. */
+int store_quota_get(struct store *st, struct store_quota *q_r);
+/* Would bytes more in messages more messages go over a limit?  0 no, -1
+ * with STORE_ERR_OVERQUOTA yes (or another error).  Only a hint, for
+ * refusing early (an APPEND before its literal is sent): the commit checks
+ * again, atomically. */
+int store_quota_check(struct store *st, uint64_t bytes, uint64_t messages);
 
 /* ---- saving (deliver, LMTP, APPEND) ---- */
 
 /* Starts a new message for mailbox (it must exist).  received=0 means now. */
 int store_save_begin(struct store *st, const char *mailbox, time_t received, unsigned flags,
 		     struct store_save **save_r);
+/* -1 with STORE_ERR_OVERQUOTA as soon as the message alone no longer fits
+ * in the room the account has left (the save is then dead: abort it). */
 int store_save_write(struct store_save *save, const void *data, size_t len);
 /* Gives the message being saved these keywords (names, RFC 3501 §2.3.2),
  * before the commit.  The mailbox learns the names it does not have yet;
@@ -259,7 +307,8 @@ int store_save_write(struct store_save *save, const void *data, size_t len);
  * Takes the mailbox's lock briefly: thread pool. */
 int store_save_keywords(struct store_save *save, const char *const *names, size_t count);
 /* Makes the message durable and visible: fsync file, move into place, fsync
- * the directory.  If uid_r is not NULL the message's UID is assigned now and
+ * the directory.  -1 with STORE_ERR_OVERQUOTA if it does not fit the quota
+ * (nothing is saved then).  If uid_r is not NULL the message's UID is assigned now and
  * returned; *uid_r is 0 if the message is saved but could not get its UID
  * yet (index lock timeout): it gets one at the next sync, and the call still
  * succeeds, since failing would make the client save it twice.  *save is

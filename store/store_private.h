@@ -40,7 +40,10 @@ struct store_ops {
 	int (*set_pop3_retrieved)(struct mailbox *box, const uint32_t *uids, size_t count,
 				  time_t when);
 	int (*copy)(struct mailbox *box, const uint32_t *uids, size_t count, const char *dest,
-		    struct store_copy_map *map_r);
+		    bool for_move, struct store_copy_map *map_r);
+	int (*set_pop3_hidden)(struct mailbox *box, const uint32_t *uids, size_t count);
+	int (*quota_get)(struct store *st, struct store_quota *q_r);
+	int (*quota_check)(struct store *st, uint64_t bytes, uint64_t messages);
 
 	int (*save_begin)(struct store *st, const char *mailbox, time_t received, unsigned flags,
 			  struct store_save **save_r);
@@ -55,6 +58,8 @@ struct store {
 	const struct store_ops *ops;
 	enum store_error error;
 	char error_text[256];
+	uint64_t quota_storage;		/* store_set_quota(); 0 = unlimited */
+	uint64_t quota_messages;
 };
 
 /* The view every backend keeps: messages sorted by UID. */

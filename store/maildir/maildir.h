@@ -72,6 +72,8 @@ char *maildir_folder_path(struct maildir_store *ms, const char *name);
  * Returns the lock's fd (closing it releases the lock), or -1 with the
  * error recorded on st (STORE_ERR_TEMP on timeout). */
 int maildir_lock(struct store *st, const char *path);
+/* The same for the lock file at lockpath itself. */
+int maildir_lock_file(struct store *st, const char *lockpath);
 void maildir_unlock(int *fd);
 /* Is the lock on fd the one on path: not deleted or replaced (by an admin
  * cleaning up) since it was taken?  If not, another process may hold the
@@ -156,6 +158,49 @@ void maildir_view_free(struct maildir_box *box);
 /* base's current name in dir/cur (another process may have renamed it), or NULL. */
 char *maildir_find_base(const char *dir, const char *base);
 
+/* ---- maildir_quota.c: the account's usage (Maildir++ maildirsize) ---- */
+#define MAILDIR_QUOTA_FILE	"maildirsize"
+#define MAILDIR_QUOTA_LOCK	"duomail-quota.lock"
+
+/* A change to the usage in progress (between begin and end). */
+struct maildir_quota {
+	int lockfd;		/* -1: nothing is tracked (no limits, no maildirsize) */
+	int64_t bytes, messages;	/* the usage, as read or recounted */
+	time_t mtime;		/* of maildirsize when read */
+	bool exists, header_ok, recounted;
+};
+
+/* Takes the quota lock and reads the usage, recounting when the record
+ * needs it (see the file's comment).  0 with q->lockfd -1 when nothing is
+ * tracked; -1 with the error on st. */
+int maildir_quota_begin(struct store *st, struct maildir_quota *q);
+/* Do bytes more in messages more messages fit st's limits?  0 yes, -1 with
+ * STORE_ERR_OVERQUOTA no (after one recount of a stale record). */
+int maildir_quota_fits(struct store *st, struct maildir_quota *q, uint64_t bytes,
+		       uint64_t messages);
+/* Bytes left under the storage limit (UINT64_MAX: no limit). */
+uint64_t maildir_quota_room(const struct store *st, const struct maildir_quota *q);
+/* Records a change that has happened on disk.  A failure is logged (a
+ * later recount repairs it): the change itself stands. */
+void maildir_quota_record(struct store *st, struct maildir_quota *q, int64_t bytes,
+			  int64_t messages);
+void maildir_quota_end(struct maildir_quota *q);
+/* What a message counts for: the ",S=" of its name, else its size. */
+uint64_t maildir_quota_size(const char *fname, uint64_t size_on_disk);
+/* The messages in dir's cur/ and new/ (a folder about to be deleted). */
+int maildir_quota_scan_folder(const char *dir, uint64_t *bytes_r, uint64_t *count_r);
+int maildir_quota_get(struct store *st, struct store_quota *q_r);
+int maildir_quota_check(struct store *st, uint64_t bytes, uint64_t messages);
+
+/* ---- maildir_hidden.c: POP3's hide marks (duomail-pop3-hidden) ---- */
+#define MAILDIR_POP3_HIDDEN	"duomail-pop3-hidden"
+/* Sets pop3_hidden in box's view from the folder's list, and drops from
+ * the list the messages that are gone.  Caller holds the index lock. */
+void maildir_hidden_apply(struct maildir_box *box);
+/* Adds bases to the list, durably.  Caller holds the index lock. */
+int maildir_hidden_add_locked(struct maildir_box *box, char *const *bases, size_t count);
+int maildir_set_pop3_hidden(struct mailbox *box, const uint32_t *uids, size_t count);
+
 /* ---- maildir_flags.c: file-name info, UIDLs, sizes ---- */
 unsigned maildir_flags_from_name(const char *fname);
 /* "base:2,LETTERS" with flags set, keeping unknown letters of old_fname. */
@@ -209,7 +254,7 @@ char *maildir_unique_name(void);
 
 /* ---- maildir_copy.c: COPY and MOVE ---- */
 int maildir_copy(struct mailbox *box, const uint32_t *uids, size_t count, const char *dest,
-		 struct store_copy_map *map_r);
+		 bool for_move, struct store_copy_map *map_r);
 void maildir_save_abort(struct store_save *save);
 
 /* ---- maildir_folders.c: the mailbox list and subscriptions ---- */

@@ -39,6 +39,7 @@ struct copy_item {
 	uint32_t src_keywords;	/* in the source's numbering */
 	char kept[32];		/* ":2," and the source's other capital letters */
 	bool in_cur;
+	bool hidden;		/* the source is hidden from POP3: so is the copy */
 };
 
 struct copy_ctx {
@@ -48,6 +49,9 @@ struct copy_ctx {
 	int tmpfd, curfd;	/* its tmp/ and cur/ */
 	struct copy_item *items;	/* alloc of them, zeroed */
 	size_t count, alloc;		/* items[0..count) are in tmp/ or cur/ */
+	bool for_move;			/* mailbox_copy_for_move(): no quota check */
+	struct maildir_quota quota;	/* held from the check until the copies
+					 * are in or taken back */
 };
 
 static void items_free(struct copy_ctx *c)
@@ -205,6 +209,7 @@ static int describe(struct copy_ctx *c, unsigned i, struct copy_item *it)
 	it->m.received = sb.st_mtime;
 	it->m.flags = maildir_flags_from_name(c->src->extra[i].fname) & ~MSG_FLAG_RECENT;
 	it->src_keywords = maildir_keywords_from_name(c->src->extra[i].fname);
+	it->hidden = src->pop3_hidden;
 	kept_letters(c->src->extra[i].fname, it->kept, sizeof(it->kept));
 	it->base = xasprintf("%s,S=%" PRIu64 ",W=%" PRIu64, it->unique, it->m.psize, vsize);
 	return 0;
@@ -298,13 +303,48 @@ static void add_to_view(struct maildir_box *box, struct copy_ctx *c)
 	}
 }
 
+/* The copies of hidden messages are hidden in the target too, before the
+ * index names them: a crash in between must not show them to POP3. */
+static int hide_copies(struct copy_ctx *c, struct maildir_box *box)
+{
+	char **bases = xcalloc(c->count, sizeof(*bases));
+	size_t n = 0;
+	int ret;
+
+	for (size_t i = 0; i < c->count; i++)
+		if (c->items[i].hidden)
+			bases[n++] = c->items[i].base;	/* borrowed */
+	ret = maildir_hidden_add_locked(box, bases, n);
+	free(bases);
+	return ret;
+}
+
+/* Does the account have room for the copies?  A copy for a move needs
+ * none: the sources go right after. */
+static int quota_check(struct copy_ctx *c)
+{
+	uint64_t bytes = 0;
+
+	if (maildir_quota_begin(c->st, &c->quota) < 0)
+		return -1;
+	if (c->for_move)
+		return 0;
+	for (size_t i = 0; i < c->count; i++)
+		bytes += c->items[i].m.psize;
+	return maildir_quota_fits(c->st, &c->quota, bytes, c->count);
+}
+
 /* Moves the copies into cur/ and numbers them, under the target's lock. */
 static int commit_locked(struct copy_ctx *c, struct maildir_box *box, int lockfd)
 {
+	uint64_t bytes = 0;
+
 	if (maildir_sync_locked(box, lockfd) < 0)
 		return -1;
 	if (c->count > UINT32_MAX - box->base.uidnext)
 		return store_fail(c->st, STORE_ERR_TEMP, "maildir %s: out of UIDs", c->dest);
+	if (quota_check(c) < 0)
+		return -1;
 	for (size_t i = 0; i < c->count; i++) {
 		struct copy_item *it = &c->items[i];
 
@@ -321,8 +361,17 @@ static int commit_locked(struct copy_ctx *c, struct maildir_box *box, int lockfd
 	if (fsync(c->curfd) < 0)
 		return store_fail(c->st, maildir_errno(errno), "fsync %s/cur: %s", c->dest,
 				  strerror(errno));
+	if (hide_copies(c, box) < 0)
+		return -1;
 	add_to_view(box, c);
-	return maildir_box_write_index(box);
+	for (size_t i = 0; i < c->count; i++)
+		box->base.msgs[box->base.count - c->count + i].pop3_hidden = c->items[i].hidden;
+	if (maildir_box_write_index(box) < 0)
+		return -1;
+	for (size_t i = 0; i < c->count; i++)
+		bytes += c->items[i].m.psize;
+	maildir_quota_record(c->st, &c->quota, (int64_t)bytes, (int64_t)c->count);
+	return 0;
 }
 
 static int open_dir(struct copy_ctx *c, const char *sub, int *fd_r)
@@ -353,9 +402,10 @@ static void fill_map(struct copy_ctx *c, uint32_t uidvalidity, struct store_copy
 }
 
 int maildir_copy(struct mailbox *mbox, const uint32_t *uids, size_t count, const char *dest,
-		 struct store_copy_map *map_r)
+		 bool for_move, struct store_copy_map *map_r)
 {
-	struct copy_ctx c = { .st = mbox->st, .src = maildir_box(mbox), .tmpfd = -1, .curfd = -1 };
+	struct copy_ctx c = { .st = mbox->st, .src = maildir_box(mbox), .tmpfd = -1, .curfd = -1,
+			      .for_move = for_move, .quota = { .lockfd = -1 } };
 	struct maildir_box *box = NULL;
 	int lockfd = -1, ret = -1;
 
@@ -396,6 +446,7 @@ int maildir_copy(struct mailbox *mbox, const uint32_t *uids, size_t count, const
 	fill_map(&c, box->base.uidvalidity, map_r);
 	ret = 0;
 out:
+	maildir_quota_end(&c.quota);
 	maildir_unlock(&lockfd);
 	maildir_box_free(&box);
 	items_free(&c);

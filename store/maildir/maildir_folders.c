@@ -183,6 +183,8 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 int maildir_mailbox_delete(struct store *st, const char *name)
 {
 	char *path, trash[4400];
+	struct maildir_quota quota;
+	uint64_t bytes, count;
 	int children;
 
 	if (is_inbox(name))
@@ -200,17 +202,25 @@ int maildir_mailbox_delete(struct store *st, const char *name)
 		return children < 0 ? -1 :
 			store_fail(st, STORE_ERR_PERM, "mailbox has children; delete them first");
 	}
+	/* Its messages leave the quota usage with it, under the quota lock so
+	 * that no recount runs between the rename and the line. */
+	if (maildir_quota_begin(st, &quota) < 0)
+		log_warn("maildir: deleting %s without updating the quota usage", name);
 	/* One rename takes it out of sight at once (no half-deleted mailbox
 	 * is ever listed); the files go afterwards. */
 	snprintf(trash, sizeof(trash), "%s/duomail-deleted.%d.%u", maildir_store(st)->dir,
 		 (int)getpid(), maildir_next_counter());
 	if (rename(path, trash) < 0) {
 		store_fail(st, maildir_errno(errno), "%s: %s", path, strerror(errno));
+		maildir_quota_end(&quota);
 		free(path);
 		return -1;
 	}
 	free(path);
 	maildir_fsync_dir(maildir_store(st)->dir);
+	if (quota.lockfd >= 0 && maildir_quota_scan_folder(trash, &bytes, &count) == 0)
+		maildir_quota_record(st, &quota, -(int64_t)bytes, -(int64_t)count);
+	maildir_quota_end(&quota);
 	if (nftw(trash, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0)
 		log_warn("maildir: could not remove all of %s: %s", trash, strerror(errno));
 	return 0;

@@ -31,6 +31,7 @@ struct maildir_save {
 	unsigned flags;
 	uint32_t keywords;	/* in the folder's numbering (dovecot-keywords) */
 	uint64_t psize, bare_lf;
+	uint64_t room;		/* bytes the quota had left at the last look */
 	bool prev_cr;
 	bool failed;		/* the temp file is gone already */
 };
@@ -70,6 +71,24 @@ static void save_free(struct maildir_save *s)
 	free(s);
 }
 
+/* A look at the quota without keeping its lock: does a message of bytes
+ * still fit?  Sets s->room.  0 yes, -1 no (or the quota cannot be read). */
+static int quota_peek(struct store *st, uint64_t bytes, uint64_t *room_r)
+{
+	struct maildir_quota q;
+	int ret;
+
+	*room_r = UINT64_MAX;
+	if (st->quota_storage == 0 && st->quota_messages == 0)
+		return 0;
+	if (maildir_quota_begin(st, &q) < 0)
+		return -1;
+	ret = maildir_quota_fits(st, &q, bytes, 1);
+	*room_r = maildir_quota_room(st, &q);
+	maildir_quota_end(&q);
+	return ret;
+}
+
 int maildir_save_begin(struct store *st, const char *mailbox, time_t received, unsigned flags,
 		       struct store_save **save_r)
 {
@@ -77,6 +96,7 @@ int maildir_save_begin(struct store *st, const char *mailbox, time_t received, u
 	struct stat sb;
 	char *folder = maildir_folder_path(maildir_store(st), mailbox);
 	char *tmpdir;
+	uint64_t room;
 	int ret, err = 0;
 
 	if (folder == NULL)
@@ -88,7 +108,14 @@ int maildir_save_begin(struct store *st, const char *mailbox, time_t received, u
 		free(folder);
 		return store_fail(st, STORE_ERR_NOTFOUND, "no mailbox %s", mailbox);
 	}
+	/* A full account says so before the message is sent: LMTP and APPEND
+	 * can refuse it without reading it. */
+	if (quota_peek(st, 1, &room) < 0) {
+		free(folder);
+		return -1;
+	}
 	s = xcalloc(1, sizeof(*s));
+	s->room = room;
 	s->base.st = st;
 	s->folder = folder;
 	s->received = received;
@@ -113,16 +140,22 @@ int maildir_save_begin(struct store *st, const char *mailbox, time_t received, u
 	return 0;
 }
 
-/* Gives up on the temp file at once: on a full disk its space matters. */
-static int save_failed(struct maildir_save *s, int err)
+/* Drops the temp file at once: on a full disk its space matters. */
+static void drop_temp(struct maildir_save *s)
 {
 	s->failed = true;
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;
 	unlink(s->tmp_path);
+}
+
+static int save_failed(struct maildir_save *s, int err)
+{
+	drop_temp(s);
 	return store_fail(s->base.st, write_error(err), "%s: %s", s->tmp_path, strerror(err));
 }
+
 
 int maildir_save_write(struct store_save *save, const void *data, size_t len)
 {
@@ -142,6 +175,12 @@ int maildir_save_write(struct store_save *save, const void *data, size_t len)
 		p += n;
 		len -= (size_t)n;
 		s->psize += (uint64_t)n;
+	}
+	/* Past the room seen last time: look again (others may have made
+	 * room), and stop a message that cannot fit before it fills the disk. */
+	if (s->psize > s->room && quota_peek(save->st, s->psize, &s->room) < 0) {
+		drop_temp(s);
+		return -1;
 	}
 	return 0;
 }
@@ -214,6 +253,7 @@ int maildir_save_commit(struct store_save *save, uint32_t *uidvalidity_r, uint32
 	struct store *st = save->st;
 	const struct timespec times[2] = { { s->received, 0 }, { s->received, 0 } };
 	char *base = NULL, *name, *dir, *dest;
+	struct maildir_quota quota = { .lockfd = -1 };
 	int ret = -1;
 
 	if (s->failed)
@@ -235,6 +275,13 @@ int maildir_save_commit(struct store_save *save, uint32_t *uidvalidity_r, uint32
 		goto out;
 	}
 	s->fd = -1;
+	/* The check and the rename under one quota lock: two saves cannot
+	 * both take the last room. */
+	if (maildir_quota_begin(st, &quota) < 0 ||
+	    maildir_quota_fits(st, &quota, s->psize, 1) < 0) {
+		drop_temp(s);
+		goto out;
+	}
 	base = xasprintf("%s,S=%" PRIu64 ",W=%" PRIu64, s->unique, s->psize,
 			 s->psize + s->bare_lf);
 	if (s->flags != 0 || s->keywords != 0) {
@@ -247,19 +294,24 @@ int maildir_save_commit(struct store_save *save, uint32_t *uidvalidity_r, uint32
 	dest = xasprintf("%s/%s", dir, name);
 	if (rename(s->tmp_path, dest) < 0) {
 		save_failed(s, errno);
-	} else if (maildir_fsync_dir(dir) < 0) {
-		/* In place but not known to be durable: the caller must not
-		 * acknowledge it (it shows up anyway, so a retry may double it). */
-		store_fail(st, write_error(errno), "fsync %s: %s", dir, strerror(errno));
 	} else {
-		ret = 0;
+		/* In place: it counts, acknowledged or not. */
+		maildir_quota_record(st, &quota, (int64_t)s->psize, 1);
+		if (maildir_fsync_dir(dir) < 0)
+			/* Not known to be durable: the caller must not acknowledge
+			 * it (it shows up anyway, so a retry may double it). */
+			store_fail(st, write_error(errno), "fsync %s: %s", dir, strerror(errno));
+		else
+			ret = 0;
 	}
+	maildir_quota_end(&quota);
 	free(dest);
 	free(dir);
 	free(name);
 	if (ret == 0 && uid_r != NULL)
 		*uid_r = assign_uid(st, s->folder, base, uidvalidity_r);
 out:
+	maildir_quota_end(&quota);
 	free(base);
 	save_free(s);
 	return ret;

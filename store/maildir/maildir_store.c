@@ -139,18 +139,25 @@ static int lock_file(const char *path, bool wait, int *fd_r)
 	}
 }
 
-int maildir_lock(struct store *st, const char *path)
+int maildir_lock_file(struct store *st, const char *lock)
 {
-	char *lock = xasprintf("%s/%s", path, MAILDIR_INDEX_LOCK);
 	int fd = -1, ret = lock_file(lock, true, &fd);
 
 	if (ret < 0) {
 		bool busy = ret == -EAGAIN || ret == -EACCES;
 
-		store_fail(st, busy ? STORE_ERR_TEMP : maildir_errno(-ret), "index lock %s: %s",
+		store_fail(st, busy ? STORE_ERR_TEMP : maildir_errno(-ret), "lock %s: %s",
 			   lock, busy ? "timed out" : strerror(-ret));
 		fd = -1;
 	}
+	return fd;
+}
+
+int maildir_lock(struct store *st, const char *path)
+{
+	char *lock = xasprintf("%s/%s", path, MAILDIR_INDEX_LOCK);
+	int fd = maildir_lock_file(st, lock);
+
 	free(lock);
 	return fd;
 }
@@ -464,6 +471,9 @@ const struct store_ops maildir_store_ops = {
 	.expunge = maildir_expunge,
 	.set_pop3_retrieved = maildir_set_pop3_retrieved,
 	.copy = maildir_copy,
+	.set_pop3_hidden = maildir_set_pop3_hidden,
+	.quota_get = maildir_quota_get,
+	.quota_check = maildir_quota_check,
 	.save_begin = maildir_save_begin,
 	.save_write = maildir_save_write,
 	.save_keywords = maildir_save_keywords,

@@ -536,6 +536,8 @@ int maildir_sync_locked(struct maildir_box *box, int lockfd)
 	install_view(box, &c);
 	/* Names first used by another session come with its renames. */
 	maildir_keywords_load(box);
+	/* POP3's hide marks are kept apart from the index (maildir_hidden.c). */
+	maildir_hidden_apply(box);
 	ret = 0;
 out:
 	/* Fresh files that got no UID (items_add took the others). */

@@ -103,17 +103,21 @@ int maildir_update_flags(struct mailbox *mbox, uint32_t uid, unsigned add, unsig
 	return store_fail(mbox->st, STORE_ERR_TEMP, "uid %u keeps being renamed", uid);
 }
 
-/* Unlinks message i's file; true if it is gone (by us or by someone else). */
-static bool unlink_msg(struct maildir_box *box, unsigned i, int *err_r)
+/* Unlinks message i's file; true if it is gone (by us, then *ours_r is
+ * set, or by someone else). */
+static bool unlink_msg(struct maildir_box *box, unsigned i, bool *ours_r, int *err_r)
 {
+	*ours_r = false;
 	for (int attempt = 0; attempt < RENAME_TRIES; attempt++) {
 		char *path = xasprintf("%s/cur/%s", box->path, box->extra[i].fname);
 		int ret = unlink(path);
 
 		*err_r = errno;
 		free(path);
-		if (ret == 0)
+		if (ret == 0) {
+			*ours_r = true;
 			return true;
+		}
 		if (*err_r != ENOENT)
 			return false;
 		/* Renamed since we looked (flags): unlink it under its new name. */
@@ -128,6 +132,8 @@ int maildir_expunge(struct mailbox *mbox, const uint32_t *uids, size_t count)
 {
 	struct maildir_box *box = maildir_box(mbox);
 	char *cur = xasprintf("%s/cur", box->path);
+	struct maildir_quota quota;
+	int64_t freed = 0, removed = 0;
 	int lockfd, ret = 0, err;
 
 	/* Under the index lock, so the sync below is the one that forgets them. */
@@ -136,16 +142,32 @@ int maildir_expunge(struct mailbox *mbox, const uint32_t *uids, size_t count)
 		free(cur);
 		return -1;
 	}
+	/* And under the quota lock, so no recount runs between the unlinks
+	 * and their line.  Without it the unlinks still happen (making room
+	 * never waits for the bookkeeping); a recount repairs the record. */
+	if (maildir_quota_begin(mbox->st, &quota) < 0)
+		log_warn("maildir %s: expunging without updating the quota usage", box->path);
 	for (size_t k = 0; k < count; k++) {
 		int i = mailbox_find_uid(mbox, uids[k]);
+		bool ours;
 
-		if (i >= 0 && !unlink_msg(box, (unsigned)i, &err))
+		if (i < 0)
+			continue;
+		if (!unlink_msg(box, (unsigned)i, &ours, &err)) {
 			ret = store_fail(mbox->st, STORE_ERR_TEMP, "expunge uid %u: %s", uids[k],
 					 strerror(err));
+		} else if (ours) {
+			/* Only what we removed: whoever removed the rest counts it. */
+			freed += (int64_t)maildir_quota_size(box->extra[i].fname,
+							     mbox->msgs[i].psize);
+			removed++;
+		}
 	}
 	/* The unlinks are durable before we say so. */
 	if (maildir_fsync_dir(cur) < 0 && ret == 0)
 		ret = store_fail(mbox->st, STORE_ERR_TEMP, "fsync %s: %s", cur, strerror(errno));
+	maildir_quota_record(mbox->st, &quota, -freed, -removed);
+	maildir_quota_end(&quota);
 	if (maildir_sync_locked(box, lockfd) < 0)
 		ret = -1;
 	maildir_unlock(&lockfd);

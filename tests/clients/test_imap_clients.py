@@ -15,6 +15,7 @@ import unittest
 
 import duotest
 from clientlib import MESSAGES, read_maildir
+from duoimap import RawImap
 
 
 def crlf(b):
@@ -252,6 +253,18 @@ sslcacertfile = %s
         self.assertNotIn("client test one", srv)
         self.assertIn("offline new", srv)
         self.assertIn("later", by_subject(inbox))
+        # folders both ways: one made on the server, one made locally
+        self.assertEqual(self.server.deliver("alice", b"Subject: for archive\n\nx\n"), 0)
+        imap = RawImap(self.server.port("imap"))
+        imap.login("alice", "secret")
+        imap.ok("CREATE Projects")
+        imap.ok("SELECT INBOX")
+        imap.ok("UID MOVE 1:* Projects")
+        imap.close()
+        add_local(os.path.join(local, "Local"), "3.local.host", b"Subject: made here\n\nl\n")
+        self.offlineimap()
+        self.assertIn("for archive", by_subject(os.path.join(local, "Projects")))
+        self.assertEqual(list(self.server_subjects(".Local")), ["made here"])
 
 
 class TestMutt(ImapClientTest):

@@ -180,8 +180,22 @@ class Server:
             f.write("# test users\n" + "\n".join(self._lines) + "\n")
         os.rename(tmp, self.passwd)
 
-    def add_user(self, name, password):
-        self._lines.append("%s:%s" % (name, hash_password(password)))
+    def add_user(self, name, password, extra=None):
+        """extra: the passwd-file's extra field (per-user settings), e.g.
+        "pop3_delete=hide quota_storage=1M"."""
+        line = "%s:%s" % (name, hash_password(password))
+        if extra is not None:
+            line += "::::::" + extra
+        self._lines.append(line)
+        self._write_passwd()
+
+    def set_user_extra(self, name, extra):
+        """Replaces user name's extra field (the server re-reads the file)."""
+        for i, line in enumerate(self._lines):
+            fields = line.split(":", 2)
+            if fields[0] == name:
+                base = ":".join(line.split(":")[:2])
+                self._lines[i] = base + ("::::::" + extra if extra else "")
         self._write_passwd()
 
     def port(self, kind):
@@ -253,20 +267,17 @@ class Server:
         self.proc.send_signal(signal.SIGHUP)
 
     def restart(self):
-        """stop() and start() again, keeping the mail and the config."""
-        self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout=30)
-        self.proc = None
-        self.log.close()
-        text = self.log_text()
-        if code != 0 or re.search(r"AddressSanitizer|LeakSanitizer|runtime error", text):
-            raise AssertionError("server exit %s, log:\n%s" % (code, text[-20000:]))
+        """Stops the server (checked as stop() does) and starts it again on
+        the same mail, users and config."""
+        self.stop(keep=True)
         return self.start()
 
-    def stop(self, check=True):
-        """SIGTERM, wait (bounded); returns the exit code."""
+    def stop(self, check=True, keep=False):
+        """SIGTERM, wait (bounded); returns the exit code.  keep: leave the
+        directory (mail, users, config) for a restart."""
         if self.proc is None:
-            shutil.rmtree(self.dir, ignore_errors=True)
+            if not keep:
+                shutil.rmtree(self.dir, ignore_errors=True)
             return None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -284,7 +295,8 @@ class Server:
                              text)
             if bad or code != 0:
                 raise AssertionError("server exit %s, log:\n%s" % (code, text[-20000:]))
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
         return code
 
     def __enter__(self):

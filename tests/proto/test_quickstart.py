@@ -1,11 +1,13 @@
 """The README's first command: etc/quickstart on a copy of the tree builds,
 creates the demo account once, and serves it; curl then reads the first
 demo message over imap, imaps, pop3 and pop3s with the generated
-certificate, and mbsync syncs the demo INBOX over imaps (CONTRACT.md,
-"README: two commands")."""
+certificate, mbsync syncs the demo INBOX over imaps, and a message
+delivered over LMTP as the help says shows up (CONTRACT.md, "README: two
+commands")."""
 import os
 import shutil
 import signal
+import smtplib
 import socket
 import subprocess
 import tempfile
@@ -29,8 +31,8 @@ def port_free(port):
 @unittest.skipUnless(os.geteuid() == 0, "etc/quickstart is documented to run as root")
 class TestQuickstart(unittest.TestCase):
     def setUp(self):
-        if not all(port_free(p) for p in (1110, 1995, 1143, 1993)):
-            self.skipTest("ports 1110/1995/1143/1993 are taken (another quickstart running?)")
+        if not all(port_free(p) for p in (1110, 1995, 1143, 1993, 1024)):
+            self.skipTest("ports 1110/1995/1143/1993/1024 are taken (another quickstart running?)")
         self.tree = tempfile.mkdtemp(prefix="duomail-qs-")
         # What a clone would have, plus files not committed yet (but not
         # ignored ones such as build trees).
@@ -60,7 +62,7 @@ class TestQuickstart(unittest.TestCase):
         while True:
             self.assertIsNone(self.proc.poll(), self.read_log())
             try:
-                for port in (1995, 1993):
+                for port in (1995, 1993, 1024):
                     socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 return
             except OSError:
@@ -115,12 +117,22 @@ class TestQuickstart(unittest.TestCase):
         self.assertEqual(self.curl("--cacert", "demo/cert.pem",
                                    "imaps://demo:demo@localhost:1993/INBOX;UID=1"), first)
         self.assertEqual(self.mbsync_count(), 5)
+        # LMTP 1024, as the help shows it.
+        self.assertIn('smtplib.LMTP("127.0.0.1", 1024)', self.read_log())
+        lmtp = smtplib.LMTP("127.0.0.1", 1024, timeout=30)
+        self.assertEqual(lmtp.sendmail("me@example.org", "demo@localhost",
+                                       b"Subject: via LMTP\r\n\r\nhello\r\n"), {})
+        lmtp.quit()
+        sixth = self.curl("pop3://demo:demo@127.0.0.1:1110/6")
+        self.assertTrue(sixth.startswith(b"Return-Path: <me@example.org>\r\n"
+                                         b"Delivered-To: demo@localhost\r\n"), sixth)
+        self.assertTrue(sixth.endswith(b"\r\nSubject: via LMTP\r\n\r\nhello\r\n"), sixth)
         self.stop()
         # Run again: the account, mail and certificate are not made anew.
         with open(os.path.join(self.tree, "demo/cert.pem"), "rb") as f:
             cert = f.read()
         self.start()
-        self.assertEqual(len(self.curl("pop3://demo:demo@127.0.0.1:1110/").splitlines()), 5)
+        self.assertEqual(len(self.curl("pop3://demo:demo@127.0.0.1:1110/").splitlines()), 6)
         with open(os.path.join(self.tree, "demo/cert.pem"), "rb") as f:
             self.assertEqual(f.read(), cert)
         self.stop()

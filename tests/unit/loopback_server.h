@@ -62,6 +62,7 @@ static void lb_start(const struct conn_handler *handler, const char *users)
 	lb_cfg.pop3_expire_days = -1;
 	lb_cfg.pop3_max_bad_commands = 20;
 	lb_cfg.plaintext_on_loopback = true;
+	lb_cfg.pop3_retr_seen = true;	/* config_load()'s default */
 	uv_loop_init(&lb_loop);
 	lb_srv.cfg = &lb_cfg;
 	lb_srv.loop = &lb_loop;

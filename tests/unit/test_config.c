@@ -105,6 +105,59 @@ static void test_expire(void **state)
 	unlink(path);
 }
 
+static void test_policy_defaults_and_keys(void **state)
+{
+	struct config *cfg = NULL;
+	char err[256], text[1024];
+
+	write_config(base);
+	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg->pop3_delete, POP3_DELETE_EXPUNGE);
+	assert_int_equal(cfg->pop3_folders.count, 1);
+	assert_string_equal(cfg->pop3_folders.names[0], "INBOX");
+	assert_true(cfg->pop3_retr_seen);
+	assert_true(cfg->quota_storage == 0 && cfg->quota_messages == 0);
+	config_free(&cfg);
+	unlink(path);
+
+	snprintf(text, sizeof(text), "%s[pop3]\ndelete = hide\nfolders = Junk, INBOX   # both\n"
+		 "retr_sets_seen = no\n[quota]\nstorage = 1G\nmessages = 10000\n", base);
+	write_config(text);
+	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg->pop3_delete, POP3_DELETE_HIDE);
+	assert_int_equal(cfg->pop3_folders.count, 2);
+	assert_string_equal(cfg->pop3_folders.names[0], "INBOX");
+	assert_string_equal(cfg->pop3_folders.names[1], "Junk");
+	assert_false(cfg->pop3_retr_seen);
+	assert_true(cfg->quota_storage == 1ull << 30);
+	assert_true(cfg->quota_messages == 10000);
+	config_free(&cfg);
+	unlink(path);
+
+	snprintf(text, sizeof(text), "%s[pop3]\ndelete = trash\nfolders = INBOX\n"
+		 "[quota]\nstorage = 512K\n", base);
+	write_config(text);
+	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg->pop3_delete, POP3_DELETE_TRASH);
+	assert_true(cfg->quota_storage == 512 * 1024);
+	config_free(&cfg);
+	unlink(path);
+}
+
+static void test_policy_errors(void **state)
+{
+	expect_error("[pop3]\ndelete = destroy\n", "FILE:2: [pop3] delete: 'destroy'");
+	expect_error("[pop3]\nfolders = INBOX,,Junk\n", "FILE:2: [pop3] folders: an empty");
+	expect_error("[pop3]\nfolders = INBOX,inbox\n", "FILE:2: [pop3] folders: folder 'INBOX' "
+		     "is listed twice");
+	expect_error("[pop3]\nretr_sets_seen = maybe\n", "FILE:2: [pop3] retr_sets_seen:");
+	expect_error("[pop3]\nretr_seen = no\n", "FILE:2: [pop3] retr_seen: unknown key");
+	expect_error("[quota]\nstorage = 1GB\n", "FILE:2: [quota] storage: '1GB' is not a size");
+	expect_error("[quota]\nstorage = -1\n", "FILE:2: [quota] storage:");
+	expect_error("[quota]\nmessages = many\n", "FILE:2: [quota] messages:");
+	expect_error("[quota]\nbytes = 1\n", "FILE:2: [quota] bytes: unknown key");
+}
+
 static void test_missing_file(void **state)
 {
 	struct config *cfg = NULL;
@@ -120,6 +173,8 @@ int main(void)
 		cmocka_unit_test(test_valid),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_expire),
+		cmocka_unit_test(test_policy_defaults_and_keys),
+		cmocka_unit_test(test_policy_errors),
 		cmocka_unit_test(test_missing_file),
 	};
 

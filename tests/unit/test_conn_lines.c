@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -103,7 +104,7 @@ static const struct conn_handler test_handler = {
 static void t_open_idle(struct conn *c)
 {
 	conn_set_ctx(c, &ngot);
-	conn_set_idle_timeout(c, 1);
+	conn_set_idle_timeout(c, 2);
 }
 
 static const struct conn_handler idle_handler = {
@@ -162,6 +163,20 @@ static void pump(uv_loop_t *loop, int rounds)
 		uv_run(loop, UV_RUN_NOWAIT);
 		usleep(1000);
 	}
+}
+
+/* Runs the loop for ms milliseconds of wall time (however slowly the
+ * machine schedules us), not for a number of rounds. */
+static void pump_ms(uv_loop_t *loop, long ms)
+{
+	struct timespec start, now;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	do {
+		uv_run(loop, UV_RUN_NOWAIT);
+		usleep(1000);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 < ms);
 }
 
 static void test_lines(void **state)
@@ -266,13 +281,14 @@ static void test_idle_timeout(void **state)
 	assert_int_equal(uv_tcp_bind(&listener, (struct sockaddr *)&addr, 0), 0);
 	assert_int_equal(uv_listen((uv_stream_t *)&listener, 8, on_conn), 0);
 	fd = client_connect(&loop);
-	/* Input restarts the timer: 0.6 s, a line, 0.6 s more is still alive. */
-	pump(&loop, 600);
+	/* Input restarts the 2 s timer: 1 s, a line, 1 s more is still
+	 * alive (a second of slack either way for a loaded machine). */
+	pump_ms(&loop, 1000);
 	assert_int_equal(write(fd, "x\n", 2), 2);
-	pump(&loop, 600);
+	pump_ms(&loop, 1000);
 	assert_false(timed_out);
-	for (int i = 0; i < 3000 && !closed; i++)
-		pump(&loop, 1);
+	for (int i = 0; i < 300 && !closed; i++)
+		pump_ms(&loop, 10);
 	assert_true(timed_out);
 	assert_true(closed);
 	assert_int_equal(client_read(&loop, fd, buf, 13), 13);

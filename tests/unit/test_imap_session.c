@@ -63,7 +63,8 @@ static void test_not_authenticated(void **state)
 	lb_expect(fd, "b1 BAD", false);			/* already logged in */
 	lb_send_slowly(fd, "b2 CAPABILITY\r\n");
 	lb_expect(fd, "* CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID CHILDREN UNSELECT IDLE UIDPLUS MOVE "
-		  "NAMESPACE ENABLE SPECIAL-USE\r", false);
+		  "NAMESPACE ENABLE SPECIAL-USE QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE\r",
+		  false);
 	lb_expect(fd, "b2 OK", false);
 	lb_send_slowly(fd, "b3 LOGOUT\r\n");
 	lb_expect(fd, "* BYE", false);
