@@ -166,6 +166,41 @@ static void test_pop3_quit_after_renumbering(void **state)
 	store_close(&st);
 }
 
+/* The same for POP3's "hide" deletion (policy pop3_delete = hide): the
+ * messages the session DELEted are hidden, not the ones that now carry
+ * their UIDs. */
+static void test_pop3_hide_after_renumbering(void **state)
+{
+	struct store *st = open_store();
+	struct mailbox *pop, *other;
+	uint32_t a, b, c;
+
+	save(st, "Subject: a\n\na\n", &a);
+	save(st, "Subject: b\n\nb\n", &b);
+	save(st, "Subject: c\n\nc\n", &c);
+	assert_int_equal(mailbox_open(st, "INBOX", &other), 0);
+	assert_int_equal(mailbox_expunge(other, &a, 1), 0);
+	mailbox_close(&other);
+	assert_int_equal(mailbox_open(st, "INBOX", &pop), 0);
+	remove_index(user_dir);
+	assert_int_equal(mailbox_open(st, "INBOX", &other), 0);	/* renumbers */
+	mailbox_close(&other);
+
+	assert_int_equal(mailbox_set_pop3_hidden(pop, &b, 1), 0);
+	assert_string_equal(text_of(pop, b), "Subject: b\n\nb\n");
+	mailbox_close(&pop);
+	assert_int_equal(mailbox_open(st, "INBOX", &other), 0);
+	assert_int_equal(mailbox_count(other), 2);
+	for (unsigned i = 0; i < 2; i++) {
+		const struct store_msg *m = mailbox_msg(other, i);
+
+		assert_int_equal(m->pop3_hidden, strcmp(text_of(other, m->uid),
+							"Subject: b\n\nb\n") == 0);
+	}
+	mailbox_close(&other);
+	store_close(&st);
+}
+
 static void lock_path(char path[256])
 {
 	snprintf(path, 256, "%s/duomail-index.lock", user_dir);
@@ -461,6 +496,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_flag_change_from_stale_view, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pop3_quit_after_renumbering, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pop3_hide_after_renumbering, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_on_deleted_file_not_held, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_not_written_after_lock_deleted, setup,
 						teardown),
