@@ -260,7 +260,8 @@ enum maildir_index_state maildir_index_read(const char *dir, struct maildir_inde
 			line[--n] = '\0';
 		if (version >= 3) {
 			/* A bad line costs its message its UID, not the others. */
-			if (!whole || !strip_crc(line, (size_t)n) || !parse_entry(line, version, &e)) {
+			if (!whole || !strip_crc(line, (size_t)n) ||
+			    !parse_entry(line, version, &e)) {
 				idx->lost++;
 				continue;
 			}

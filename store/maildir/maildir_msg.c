@@ -73,7 +73,8 @@ static int open_failed(struct maildir_box *box, unsigned i, int err)
 		/* Expunged by another session, or removed behind our back:
 		 * the next sync tells this view's clients. */
 		if (maildir_once(box->path, box->extra[i].base, "gone"))
-			log_info("maildir %s: uid %u (%s) is gone from disk", box->path, uid, fname);
+			log_info("maildir %s: uid %u (%s) is gone from disk", box->path, uid,
+				 fname);
 		return store_fail(st, STORE_ERR_EXPUNGED, "uid %u was expunged", uid);
 	case ELOOP:
 		if (maildir_once(box->path, box->extra[i].base, "not a file"))

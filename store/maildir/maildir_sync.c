@@ -362,7 +362,8 @@ static void take_fresh(struct sync_ctx *c, struct disk_file *fresh, size_t nfres
 			 * went.  Else a file we cannot read to measure (mode 000):
 			 * it joins once it can be read; said once, not at every
 			 * sync. */
-			if (errno != ENOENT && maildir_once(c->box->path, fresh[i].base, "unmeasured"))
+			if (errno != ENOENT &&
+			    maildir_once(c->box->path, fresh[i].base, "unmeasured"))
 				log_error("maildir %s/cur/%s: cannot read it, so it is left out "
 					  "until it can be: %s", c->box->path, fresh[i].fname,
 					  strerror(errno));

@@ -1,5 +1,5 @@
 """Crash safety (issue 4): the server is killed with SIGKILL in a loop while
-deliveries (`duomail deliver`, and a foreign program writing into new/), IMAP
+deliveries (`duomail deliver`, LMTP, a foreign program writing into new/), IMAP
 sessions (flags, UID EXPUNGE, COPY, MOVE, APPEND) and POP3 sessions (RETR,
 DELE, QUIT) run against one account, and `duomail deliver` processes are
 killed in the middle of their input or while they commit.  Between rounds the
@@ -29,6 +29,7 @@ import os
 import random
 import re
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
@@ -52,7 +53,7 @@ FOLDERS = ("INBOX", "Archive")
 
 PRESENT, GONE, PENDING = "present", "gone", "pending"
 # what a client sees when the server is killed under it
-NET_ERRORS = (OSError, ImapError, ConnectionError, socket.timeout)
+NET_ERRORS = (OSError, ImapError, ConnectionError, socket.timeout, smtplib.SMTPException)
 
 
 def make_message(rnd, mid, big=False, crlf=False):
@@ -296,6 +297,36 @@ class Round:
                 self.ledger.count("delivered")
             else:
                 self.ledger.count("deliver exit %d" % p.returncode)
+
+    def lmtp(self, rnd):
+        """An MTA handing mail over by LMTP (RFC 2033): one 250 per
+        recipient after the final dot means the message is durable."""
+        c = smtplib.LMTP("127.0.0.1", self.srv.port("lmtp"), timeout=15)
+        self.conns.append(c)
+        c.ehlo("mta.example")
+        while not self.stop.is_set():
+            if len(self.ledger.present("INBOX")) > MAX_INBOX:
+                time.sleep(0.05)
+                continue
+            mid = self.new_mid(rnd)
+            data = make_message(rnd, mid, big=rnd.random() < 0.1, crlf=True)
+            self.ledger.set("INBOX", mid, PENDING)
+            try:
+                refused = c.sendmail("sender@example.test", [USER + "@example.test"], data)
+            except smtplib.SMTPRecipientsRefused as e:
+                refused = e.recipients
+            except smtplib.SMTPServerDisconnected:
+                return
+            except smtplib.SMTPResponseException as e:
+                if e.smtp_code == 421:
+                    return   # the server goes away
+                refused = {USER: (e.smtp_code, e.smtp_error)}
+            if refused:
+                self.ledger.count("lmtp refused")
+            else:
+                self.ledger.set("INBOX", mid, PRESENT)
+                self.ledger.count("lmtp delivered")
+            time.sleep(rnd.random() * 0.05)
 
     def foreign(self, rnd):
         """Another program delivering the Maildir way (tmp/, then a rename
@@ -553,8 +584,8 @@ class Round:
 
 class TestCrash(unittest.TestCase):
     def setUp(self):
-        self.srv = duotest.Server(plain_users={USER: PASSWORD}, listen=("imap", "pop3"),
-                                  workers=2, own_group=True)
+        self.srv = duotest.Server(plain_users={USER: PASSWORD},
+                                  listen=("imap", "pop3", "lmtp"), workers=2, own_group=True)
         self.ledger = Ledger()
         self.ids = 0
         self.ids_lock = threading.Lock()
@@ -794,6 +825,7 @@ class TestCrash(unittest.TestCase):
             for _ in range(2):
                 load.spawn("deliver", load.deliverer)
             load.spawn("foreign", load.foreign)
+            load.spawn("lmtp", load.lmtp)
             load.spawn("flags1", load.flagger)
             load.spawn("flags2", load.flagger)
             load.spawn("expunge", load.expunger)

@@ -491,20 +491,21 @@ static void test_stale_tmp_removed(void **state)
 	store_close(&st);
 }
 
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_flag_change_from_stale_view, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pop3_quit_after_renumbering, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pop3_hide_after_renumbering, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lock_on_deleted_file_not_held, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_index_not_written_after_lock_deleted, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_damaged_entry_keeps_the_others, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_truncated_index_keeps_the_rest, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_impossible_entries_dropped, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_header_new_epoch, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stale_tmp_removed, setup, teardown),
+		T(test_flag_change_from_stale_view),
+		T(test_pop3_quit_after_renumbering),
+		T(test_pop3_hide_after_renumbering),
+		T(test_lock_on_deleted_file_not_held),
+		T(test_index_not_written_after_lock_deleted),
+		T(test_damaged_entry_keeps_the_others),
+		T(test_truncated_index_keeps_the_rest),
+		T(test_impossible_entries_dropped),
+		T(test_bad_header_new_epoch),
+		T(test_stale_tmp_removed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
