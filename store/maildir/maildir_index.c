@@ -343,7 +343,11 @@ int maildir_index_write(struct store *st, const char *dir, const struct maildir_
 	FILE *f = NULL;
 	int fd, err, ret = -1;
 
-	/* A fixed temp name is safe: only the lock holder writes it. */
+	/* A fixed temp name is safe: only the lock holder writes it.  (Were
+	 * the lock file deleted while held, a second holder could write it at
+	 * the same time; the check before the rename keeps the first from
+	 * committing, and a file mixed from two writers shows torn lines or
+	 * a UID twice, which maildir_index_read() does not trust.) */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
 		err = errno;
