@@ -229,14 +229,16 @@ class Round:
         self.threads.append(th)
 
     def join(self):
+        """After the kill: the clients fail and stop by themselves (their
+        connections were closed by the kernel), then their sockets go."""
         self.stop.set()
-        for c in self.conns:
-            c.close()
         deadline = time.time() + 60
         for th in self.threads:
             th.join(max(0.1, deadline - time.time()))
             if th.is_alive():
                 self.ledger.fail("thread %s did not stop" % th.name)
+        for c in self.conns:
+            c.close()
 
     def new_mid(self, rnd):
         return "m%06d-%s" % (self.t.next_id(), "".join(rnd.choice("abcdef") for _ in range(4)))
