@@ -97,6 +97,12 @@ bool maildir_once(const char *folder, const char *name, const char *kind);
  * before older_than.  Problems are logged, not returned. */
 void maildir_tmp_clean(const char *folder, time_t older_than);
 
+/* ---- maildir_replace.c: our small files, replaced crash-safely ---- */
+/* Makes dir/name hold exactly data (temp file, fsync, rename, fsync dir).
+ * 0, or -1 with the error recorded on st.  Caller holds the file's lock. */
+int maildir_replace_file(struct store *st, const char *dir, const char *name,
+			 const char *data, size_t len);
+
 /* ---- maildir_stamp.c: skipping a sync when nothing changed ---- */
 /* Reads the directories' and index's times now (cur/ and new/ only when
  * dirs is true).  -1 if any cannot be read: then sync. */

@@ -5,6 +5,7 @@
  * and skipped, so its file carries over).
  */
 #include "store/maildir/maildir.h"
+#include "core/buf.h"
 #include "core/log.h"
 
 #include <dirent.h>
@@ -362,11 +363,10 @@ int maildir_subscriptions(struct store *st, char ***names_r, size_t *count_r)
 int maildir_subscription_set(struct store *st, const char *name, bool subscribed)
 {
 	const char *dir = maildir_store(st)->dir;
-	char path[4200], tmp[4300];
 	char **names;
 	size_t n;
 	bool found = false;
-	FILE *f;
+	struct buf b;
 	int ret = 0, lockfd;
 
 	if (strpbrk(name, "\r\n") != NULL || name[0] == '\0')
@@ -380,32 +380,19 @@ int maildir_subscription_set(struct store *st, const char *name, bool subscribed
 		maildir_unlock(&lockfd);
 		return -1;
 	}
-	snprintf(path, sizeof(path), "%s/%s", dir, SUBSCRIPTIONS);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "we");
-	if (f == NULL) {
-		ret = store_fail(st, maildir_errno(errno), "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
+	buf_init(&b, (size_t)-1);
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(names[i], name) == 0) {
 			found = true;
 			if (!subscribed)
 				continue;
 		}
-		fprintf(f, "%s\n", names[i]);
+		buf_printf(&b, "%s\n", names[i]);
 	}
 	if (subscribed && !found)
-		fprintf(f, "%s\n", name);
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		ret = store_fail(st, maildir_errno(errno), "%s: %s", tmp, strerror(errno));
-		fclose(f);
-		unlink(tmp);
-	} else if (fclose(f) != 0 || rename(tmp, path) < 0) {
-		ret = store_fail(st, maildir_errno(errno), "%s: %s", path, strerror(errno));
-		unlink(tmp);
-	}
-out:
+		buf_printf(&b, "%s\n", name);
+	ret = maildir_replace_file(st, dir, SUBSCRIPTIONS, buf_ptr(&b), buf_len(&b));
+	buf_free(&b);
 	maildir_unlock(&lockfd);
 	free_strings(names, n);
 	return ret;

@@ -16,6 +16,7 @@
  * which also drops the names of messages that are gone.
  */
 #include "store/maildir/maildir.h"
+#include "core/buf.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -118,51 +119,28 @@ static void read_names(const char *dir, struct names *n)
 /* Replaces the folder's list with n (an empty list removes the file). */
 static int write_names(struct store *st, const char *dir, const struct names *n)
 {
-	char *path = xasprintf("%s/%s", dir, MAILDIR_POP3_HIDDEN);
-	char *tmp = xasprintf("%s.tmp", path);
-	int ret = -1, err;
-	FILE *f = NULL;
+	struct buf b;
+	int ret;
 
 	if (n->count == 0) {
-		if (unlink(path) < 0 && errno != ENOENT) {
-			store_fail(st, maildir_errno(errno), "%s: %s", path, strerror(errno));
-			goto out;
-		}
-		ret = maildir_fsync_dir(dir) < 0 ?
-			store_fail(st, maildir_errno(errno), "fsync %s: %s", dir,
-				   strerror(errno)) : 0;
-		goto out;
+		char *path = xasprintf("%s/%s", dir, MAILDIR_POP3_HIDDEN);
+
+		ret = 0;
+		if (unlink(path) < 0 && errno != ENOENT)
+			ret = store_fail(st, maildir_errno(errno), "%s: %s", path, strerror(errno));
+		else if (maildir_fsync_dir(dir) < 0)
+			ret = store_fail(st, maildir_errno(errno), "fsync %s: %s", dir,
+					 strerror(errno));
+		free(path);
+		return ret;
 	}
-	f = fopen(tmp, "we");
-	if (f == NULL) {
-		store_fail(st, maildir_errno(errno), "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	fprintf(f, "%s\n", HIDDEN_MAGIC);
-	for (size_t i = 0; i < n->count; i++)
-		fprintf(f, "%s\n", n->v[i]);
 	/* A POP3 deletion is acknowledged at QUIT: it must be on disk then. */
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		err = errno;
-		fclose(f);
-		unlink(tmp);
-		store_fail(st, maildir_errno(err), "%s: %s", tmp, strerror(err));
-		goto out;
-	}
-	if (fclose(f) != 0 || rename(tmp, path) < 0) {
-		err = errno;
-		unlink(tmp);
-		store_fail(st, maildir_errno(err), "%s: %s", path, strerror(err));
-		goto out;
-	}
-	if (maildir_fsync_dir(dir) < 0) {
-		store_fail(st, maildir_errno(errno), "fsync %s: %s", dir, strerror(errno));
-		goto out;
-	}
-	ret = 0;
-out:
-	free(tmp);
-	free(path);
+	buf_init(&b, (size_t)-1);
+	buf_printf(&b, "%s\n", HIDDEN_MAGIC);
+	for (size_t i = 0; i < n->count; i++)
+		buf_printf(&b, "%s\n", n->v[i]);
+	ret = maildir_replace_file(st, dir, MAILDIR_POP3_HIDDEN, buf_ptr(&b), buf_len(&b));
+	buf_free(&b);
 	return ret;
 }
 

@@ -7,6 +7,7 @@
  * atomically under the folder's index lock.
  */
 #include "store/maildir/maildir.h"
+#include "core/buf.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -78,41 +79,15 @@ void maildir_keywords_load(struct maildir_box *box)
 
 static int write_keywords(struct maildir_box *box)
 {
-	char *path = xasprintf("%s/%s", box->path, MAILDIR_KEYWORDS);
-	char *tmp = xasprintf("%s/%s.tmp", box->path, MAILDIR_KEYWORDS);
-	FILE *f = fopen(tmp, "w");
-	int ret = 0, err = 0;
+	struct buf b;
+	int ret;
 
-	if (f == NULL) {
-		err = errno;
-		ret = -1;
-	} else {
-		for (unsigned i = 0; i < box->base.nkeywords; i++)
-			fprintf(f, "%u %s\n", i, box->base.keywords[i]);
-		if (fflush(f) != 0 || fsync(fileno(f)) < 0) {
-			err = errno;
-			ret = -1;
-		}
-		if (fclose(f) != 0 && ret == 0) {
-			err = errno;
-			ret = -1;
-		}
-		if (ret == 0 && rename(tmp, path) < 0) {
-			err = errno;
-			ret = -1;
-		}
-		if (ret == 0 && maildir_fsync_dir(box->path) < 0) {
-			err = errno;
-			ret = -1;
-		}
-	}
-	if (ret < 0) {
-		unlink(tmp);
-		store_fail(box->base.st, maildir_errno(err) == STORE_ERR_NOSPACE ? STORE_ERR_NOSPACE :
-			   STORE_ERR_TEMP, "%s: %s", path, strerror(err));
-	}
-	free(path);
-	free(tmp);
+	buf_init(&b, (size_t)-1);
+	for (unsigned i = 0; i < box->base.nkeywords; i++)
+		buf_printf(&b, "%u %s\n", i, box->base.keywords[i]);
+	ret = maildir_replace_file(box->base.st, box->path, MAILDIR_KEYWORDS, buf_ptr(&b),
+				   buf_len(&b));
+	buf_free(&b);
 	return ret;
 }
 
