@@ -6,8 +6,8 @@ killed in the middle of their input or while they commit.  Between rounds the
 index is sometimes deleted, truncated or damaged.  After every restart the
 test proves, from the files on disk and through both protocols:
 
-- every acknowledged message (deliver exit 0, APPEND OK, COPY/MOVE OK) is
-  there exactly once, every committed deletion (POP3 QUIT +OK, UID EXPUNGE
+- every acknowledged message (deliver exit 0, LMTP 250, APPEND OK, COPY/MOVE
+  OK, a foreign rename into new/) is there exactly once, every committed deletion (POP3 QUIT +OK, UID EXPUNGE
   or MOVE OK) is gone, and nothing unacknowledged shows up twice;
 - no half-written message is visible: every file in new/ and cur/ is whole
   (each message carries its own length and SHA-1), and clients see only
@@ -19,10 +19,12 @@ test proves, from the files on disk and through both protocols:
 - acknowledged flag changes stay, and a RETR committed at QUIT left \\Seen.
 
 Short mode (ctest): DUOMAIL_CRASH_ROUNDS rounds (20), bounded by
-DUOMAIL_CRASH_SECONDS (100).  Long mode by hand, on the release build:
-  DUOMAIL_BIN=build-rel/duomail DUOMAIL_CRASH_ROUNDS=500 DUOMAIL_CRASH_SECONDS=3600 \\
-  PYTHONPATH=tests/lib python3 -m unittest -v tests/proto/test_crash.py
-DUOMAIL_CRASH_SEED repeats a run's random choices (the seed is printed).
+DUOMAIL_CRASH_SECONDS (100; at least 5 rounds run).  Long mode by hand, on
+the release build, from tests/proto:
+  DUOMAIL_BIN=$PWD/../../build/duomail PYTHONPATH=../lib DUOMAIL_CRASH_ROUNDS=500 \\
+  DUOMAIL_CRASH_SECONDS=3600 /usr/bin/python3 -m unittest -v test_crash
+DUOMAIL_CRASH_SEED repeats a run's random choices (the seed is printed),
+though not its timing.  A failing run keeps its directory (mail, log).
 """
 import hashlib
 import os
