@@ -825,6 +825,9 @@ class TestCrash(unittest.TestCase):
         while rounds < ROUNDS and (rounds < MIN_ROUNDS or time.time() - start < SECONDS):
             rounds += 1
             self.verify(damaged)
+            if rounds % 50 == 0:
+                print("crash test: %d rounds checked, %.0f s" % (rounds, time.time() - start),
+                      file=sys.stderr)
             load = Round(self, rnd)
             for _ in range(2):
                 load.spawn("deliver", load.deliverer)
@@ -846,8 +849,9 @@ class TestCrash(unittest.TestCase):
                     self.ledger.count("worker killed")
                 time.sleep(rnd.uniform(0.2, 0.8))
             t0 = time.time()
-            for mids in self.ledger.history.values():
-                mids.append("%.3f kill" % t0)
+            with self.ledger.lock:     # the clients are still running
+                for events in self.ledger.history.values():
+                    events.append("%.3f kill" % t0)
             log = self.srv.kill9()
             kill_times.append(time.time() - t0)
             load.join()
