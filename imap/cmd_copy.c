@@ -53,6 +53,15 @@ static void move_take_back(struct copy_job *j)
 
 	if (mailbox_sync(box) < 0)
 		log_warn("move: cannot resync after a failed expunge");
+	if (mailbox_uidvalidity(box) != j->s->view.uidvalidity) {
+		/* Renumbered meanwhile: the source UIDs cannot say which
+		 * sources are left, and taking back the copy of a message that
+		 * did move would lose it.  Both stay; the report closes the
+		 * session. */
+		log_error("move: %s was renumbered; some messages may be in both it and %s",
+			  j->s->box_name, j->dest);
+		return;
+	}
 	for (size_t i = 0; i < j->map.count; i++) {
 		if (mailbox_find_uid(box, j->map.src_uids[i]) >= 0) {
 			back[nback++] = j->map.dest_uids[i];

@@ -15,6 +15,7 @@ struct expunge_job {
 	struct imap_session *s;
 	uint32_t *only;		/* UID EXPUNGE: these UIDs (ascending), else NULL */
 	size_t nonly;
+	uint32_t uidvalidity;	/* of the client's UIDs */
 	int ret;
 };
 
@@ -29,6 +30,12 @@ static void expunge_work(void *arg)
 	/* Flags as they are on disk now, not as this view last read them. */
 	j->ret = mailbox_sync(box);
 	if (j->ret < 0)
+		return;
+	/* Renumbered meanwhile (a lost index): the client's UIDs now name
+	 * other messages, and even plain EXPUNGE would remove what it never
+	 * heard of.  Nothing is done; the report closes the session
+	 * (RFC 3501 §2.3.1.1) and the client selects again. */
+	if (mailbox_uidvalidity(box) != j->uidvalidity)
 		return;
 	n = mailbox_count(box);
 	uids = xcalloc(n ? n : 1, sizeof(*uids));
@@ -63,7 +70,7 @@ static void expunge_done(void *arg)
 	struct imap_session *s = j->s;
 
 	if (!s->gone) {
-		imap_view_report(s, true);
+		imap_view_report(s, true);	/* a BYE if renumbered: then no more */
 		if (j->ret < 0)
 			imap_store_error(s, s->cmd_tag, "Expunge");
 		else
@@ -88,6 +95,7 @@ bool cmd_expunge(struct imap_session *s, const struct imap_command *cmd)
 	}
 	j = xcalloc(1, sizeof(*j));
 	j->s = s;
+	j->uidvalidity = s->view.uidvalidity;
 	if (s->uid) {
 		unsigned *seqs;
 		size_t count;

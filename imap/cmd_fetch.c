@@ -14,7 +14,9 @@
  * Messages the client still counts but the store has lost (expunged by
  * another session, RFC 3501 §7.4.1 forbids telling it now) are skipped; a
  * FETCH then ends NO [EXPUNGEISSUED] (RFC 5530, as Dovecot does), a UID
- * FETCH just leaves them out (§6.4.8: UIDs not there are ignored).
+ * FETCH just leaves them out (§6.4.8: UIDs not there are ignored).  A
+ * message whose file cannot be read (its mode) is skipped too, and either
+ * ends NO [SERVERBUG]: the others still come.
  */
 #include "imap/imap.h"
 #include "imap/imap_fetch.h"
@@ -111,6 +113,11 @@ static void finish(struct fetch_job *j)
 	if (!s->gone && !conn_is_closing(s->conn)) {
 		if (j->failed)
 			imap_store_error(s, j->tag, "Fetch");
+		else if (j->ctx.unreadable)
+			/* RFC 5530: the server's own problem; the others went out */
+			imap_tagged(s, j->tag, "NO",
+				    "[SERVERBUG] Some of the messages cannot be read; the server "
+				    "log says which.");
 		else if (j->skipped)
 			imap_tagged(s, j->tag, "NO",
 				    "[EXPUNGEISSUED] Some of the requested messages no longer exist.");

@@ -178,6 +178,7 @@ struct fetch_ctx {
 	/* problems to log on the loop (the pool thread does not log) */
 	uint32_t short_uid;		/* a message's bytes ran out: padded */
 	uint32_t seen_failed_uid;	/* \Seen could not be set */
+	bool unreadable;		/* a message's file could not be read: left out */
 };
 
 struct fetch_msg {

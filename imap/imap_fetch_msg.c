@@ -64,10 +64,16 @@ void imap_fetch_date(char out[32], int64_t t)
 		 tm.tm_sec % 100, off < 0 ? '-' : '+', (abs(off) / 60) % 100, abs(off) % 60);
 }
 
-/* 0 if the store's last error says the message is gone, else -1. */
-static int gone_or_failed(struct imap_session *s)
+/* 0 if the store's last error says the message is gone, or that its file
+ * cannot be read (left out, so one broken file does not end a FETCH 1:*;
+ * the store logged it), else -1. */
+static int gone_or_failed(struct fetch_ctx *ctx)
 {
-	return store_last_error(s->store, NULL) == STORE_ERR_EXPUNGED ? 0 : -1;
+	enum store_error err = store_last_error(ctx->s->store, NULL);
+
+	if (err == STORE_ERR_PERM)
+		ctx->unreadable = true;
+	return err == STORE_ERR_EXPUNGED || err == STORE_ERR_PERM ? 0 : -1;
 }
 
 /* Size of a header subset: one pass over the header through the filter. */
@@ -155,7 +161,7 @@ int imap_fetch_msg_begin(struct fetch_ctx *ctx, unsigned seq, struct fetch_msg *
 	uid = m->sm->uid;
 	if (items->need_structure) {
 		if (mailbox_msg_structure(s->box, uid, &m->tree) < 0)
-			return gone_or_failed(s);
+			return gone_or_failed(ctx);
 		/* A parse reads it all (a cache hit does not, but which it
 		 * was is the store's business): count it against the batch
 		 * so one job does not parse a thousand big messages. */
@@ -163,7 +169,7 @@ int imap_fetch_msg_begin(struct fetch_ctx *ctx, unsigned seq, struct fetch_msg *
 	}
 	if (items->need_content) {
 		if (mailbox_msg_open(s->box, uid, &m->stream) < 0)
-			return gone_or_failed(s);
+			return gone_or_failed(ctx);
 		if ((m->tree == NULL && items->need_header && find_header_end(ctx, m) < 0) ||
 		    locate_sections(ctx, m) < 0) {
 			imap_fetch_msg_end(m);

@@ -243,8 +243,11 @@ static int read_message(struct imap_search_run *run, struct mailbox *box)
 	enum tri r = MAYBE;
 	size_t want = READ_FIRST;
 
+	/* Gone, or a file that cannot be read (logged by the store): no
+	 * match, rather than no answer for the whole mailbox. */
 	if (mailbox_msg_open(box, run->msg->uid, &stream) < 0)
-		return store_last_error(run->st, NULL) == STORE_ERR_EXPUNGED ? 0 : -1;
+		return store_last_error(run->st, NULL) == STORE_ERR_EXPUNGED ||
+		       store_last_error(run->st, NULL) == STORE_ERR_PERM ? 0 : -1;
 	run->opened++;
 	run->reading = true;
 	message_search_begin(run->ms);

@@ -160,6 +160,12 @@ static void transfer_start(struct pop3_session *s, struct pop3_msg *m, long body
 			 * stays (RFC 1939 snapshot), this message is just gone. */
 			pop3_reply_err(s, "Message %u was removed by another session.",
 				       (unsigned)(m - s->drop.msgs) + 1);
+		} else if (err == STORE_ERR_PERM) {
+			/* Its file cannot be read (its mode): the store logged
+			 * that once; every RETR of it would fail the same way
+			 * until an admin fixes it (RFC 3206 SYS/PERM). */
+			pop3_reply_err(s, "[SYS/PERM] Message %u cannot be read; please tell the "
+				       "administrator.", (unsigned)(m - s->drop.msgs) + 1);
 		} else {
 			log_error("%s: cannot open message uid %u: %s", conn_id(s->conn), m->uid,
 				  text);

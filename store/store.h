@@ -171,7 +171,10 @@ const struct store_msg *mailbox_msg(const struct mailbox *box, unsigned i);
 int mailbox_find_uid(const struct mailbox *box, uint32_t uid);
 
 /* Opens the message's bytes as stored.  -1 with STORE_ERR_EXPUNGED if it was
- * removed by someone else meanwhile. */
+ * removed by someone else meanwhile (or its file was replaced by something
+ * that is not a file: links are never followed), STORE_ERR_PERM if its file
+ * cannot be read (its mode; the store logs that once per message, callers
+ * need not). */
 int mailbox_msg_open(struct mailbox *box, uint32_t uid, struct msg_stream **stream_r);
 /* Reads up to len bytes: >0 count, 0 end of message, -1 I/O error. */
 ssize_t msg_stream_read(struct msg_stream *stream, void *buf, size_t len);

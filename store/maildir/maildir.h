@@ -57,6 +57,7 @@ struct maildir_box {
 	char *path;		/* the folder directory (holds cur/ new/ tmp/ and the index) */
 	struct maildir_msg_extra *extra;	/* parallel to base.msgs */
 	struct maildir_stamp stamp;
+	int lockfd;		/* the index lock of the last sync; valid while it is held */
 };
 
 /* ---- maildir_store.c: the user's store, folders' paths, locks ---- */
@@ -74,12 +75,27 @@ int maildir_lock(struct store *st, const char *path);
 /* The same for the lock file at lockpath itself. */
 int maildir_lock_file(struct store *st, const char *lockpath);
 void maildir_unlock(int *fd);
+/* Is the lock on fd the one on path: not deleted or replaced (by an admin
+ * cleaning up) since it was taken?  If not, another process may hold the
+ * lock on the file now at path at the same time. */
+bool maildir_lock_is_current(int fd, const char *path);
 int maildir_fsync_dir(const char *path);
 /* A process-wide counter for unique names; the only mutable global. */
 unsigned maildir_next_counter(void);
 /* A view of the folder at path (taking path); not yet synced. */
 struct maildir_box *maildir_box_new(struct store *st, char *path);
 void maildir_box_free(struct maildir_box **box);
+
+/* ---- maildir_once.c: problems with one file logged once ---- */
+/* True the first time this process asks about (folder, name, kind): then
+ * the caller logs the problem; later it stays quiet. */
+bool maildir_once(const char *folder, const char *name, const char *kind);
+
+/* ---- maildir_tmp.c: leftovers of interrupted writers ---- */
+#define MAILDIR_TMP_STALE	(36 * 3600)	/* the Maildir convention */
+/* Removes the files in folder/tmp that were last read, written and changed
+ * before older_than.  Problems are logged, not returned. */
+void maildir_tmp_clean(const char *folder, time_t older_than);
 
 /* ---- maildir_replace.c: our small files, replaced crash-safely ---- */
 /* Makes dir/name hold exactly data (temp file, fsync, rename, fsync dir).
@@ -107,21 +123,31 @@ struct maildir_index {
 	uint32_t uidvalidity, uidnext, first_recent;
 	struct maildir_index_entry *entries;
 	size_t count;
+	size_t lost;		/* MAILDIR_INDEX_PARTIAL: entry lines that were bad */
 };
 
 enum maildir_index_state {
 	MAILDIR_INDEX_OK,
 	MAILDIR_INDEX_MISSING,
-	MAILDIR_INDEX_DAMAGED,	/* idx->uidvalidity is kept if the header was readable */
+	/* The header is good, some entries are not (version 3, see
+	 * maildir_index.c): the good ones and the UID epoch stay. */
+	MAILDIR_INDEX_PARTIAL,
+	/* Nothing to trust; idx->uidvalidity is kept if the header was
+	 * readable (versions 1 and 2; a version 3 header must check out). */
+	MAILDIR_INDEX_DAMAGED,
 	MAILDIR_INDEX_IOERR,	/* errno says why; nothing is to be rebuilt */
 };
 
-/* Reads dir's index.  With MAILDIR_INDEX_OK the entries are sorted by base
- * name (for lookups), with unique bases and UIDs below uidnext. */
+/* Reads dir's index.  With MAILDIR_INDEX_OK or _PARTIAL the entries are
+ * sorted by base name (for lookups), with unique bases and UIDs below
+ * uidnext. */
 enum maildir_index_state maildir_index_read(const char *dir, struct maildir_index *idx);
 /* Replaces dir's index with idx (entries in UID order) crash-safely:
- * temp file, fsync, rename, fsync dir.  Caller holds the index lock. */
-int maildir_index_write(struct store *st, const char *dir, const struct maildir_index *idx);
+ * temp file, fsync, rename, fsync dir.  Caller holds the index lock on
+ * lockfd; if that lock file was deleted meanwhile, nothing is replaced
+ * (-1, STORE_ERR_TEMP): another process may be writing too. */
+int maildir_index_write(struct store *st, const char *dir, const struct maildir_index *idx,
+			int lockfd);
 void maildir_index_free(struct maildir_index *idx);
 /* A UIDVALIDITY for a rebuilt index: strictly above known and above any
  * value handed out before in this folder (remembered in the lock file). */
@@ -131,7 +157,8 @@ uint32_t maildir_index_new_uidvalidity(int lockfd, uint32_t known);
 /* Brings box's view up to date with disk: new/ -> cur/, UIDs for new
  * files, vanished files forgotten, flags re-read.  Caller holds lockfd. */
 int maildir_sync_locked(struct maildir_box *box, int lockfd);
-/* Writes the index from box's view; caller holds the lock. */
+/* Writes the index from box's view; caller holds the lock it last synced
+ * box with (box->lockfd). */
 int maildir_box_write_index(struct maildir_box *box);
 void maildir_view_free(struct maildir_box *box);
 /* base's current name in dir/cur (another process may have renamed it), or NULL. */

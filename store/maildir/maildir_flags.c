@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* The letters we map to IMAP flags.  'P' (passed) has no IMAP flag and is
@@ -165,14 +166,22 @@ int maildir_vsize(int dirfd, const char *fname, uint64_t *vsize_r)
 	char buf[65536];
 	uint64_t lf = 0, total = 0;
 	bool prev_cr = false;
+	struct stat sb;
 	ssize_t n;
 	int fd;
 
 	if (name_vsize(fname, vsize_r))
 		return 0;
-	fd = openat(dirfd, fname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* Not a link, and nothing that could block the open (a FIFO put in
+	 * the file's place since the directory was read). */
+	fd = openat(dirfd, fname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return -1;
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		errno = ELOOP;
+		return -1;
+	}
 	/* Every bare LF goes out as CRLF (RFC 1939 §11, RFC 3501 §2.3.4). */
 	while ((n = read(fd, buf, sizeof(buf))) != 0) {
 		if (n < 0) {

@@ -197,19 +197,17 @@ int maildir_hidden_add_locked(struct maildir_box *box, char *const *bases, size_
 int maildir_set_pop3_hidden(struct mailbox *mbox, const uint32_t *uids, size_t count)
 {
 	struct maildir_box *box = maildir_box(mbox);
+	struct maildir_box *fresh;
 	char **bases;
 	size_t n = 0;
 	int lockfd, ret;
 
-	lockfd = maildir_lock(mbox->st, box->path);
-	if (lockfd < 0)
-		return -1;
-	/* Re-read first: the list may have changed since our view. */
-	ret = maildir_sync_locked(box, lockfd);
-	if (ret < 0) {
-		maildir_unlock(&lockfd);
-		return -1;
-	}
+	/* The UIDs are the caller's (a POP3 snapshot) and name what its view
+	 * says they name, now: if the index was rebuilt meanwhile (a new
+	 * UIDVALIDITY), a re-read view would number the messages anew and
+	 * the wrong ones would be hidden.  So the bases come first, and the
+	 * re-read (the list may have changed since our view) goes into a
+	 * view of its own. */
 	bases = xcalloc(count ? count : 1, sizeof(*bases));
 	for (size_t k = 0; k < count; k++) {
 		int i = mailbox_find_uid(mbox, uids[k]);
@@ -217,7 +215,19 @@ int maildir_set_pop3_hidden(struct mailbox *mbox, const uint32_t *uids, size_t c
 		if (i >= 0 && !mbox->msgs[i].pop3_hidden)
 			bases[n++] = box->extra[i].base;	/* borrowed */
 	}
-	ret = maildir_hidden_add_locked(box, bases, n);
+	if (n == 0) {
+		free(bases);
+		return 0;
+	}
+	lockfd = maildir_lock(mbox->st, box->path);
+	if (lockfd < 0) {
+		free(bases);
+		return -1;
+	}
+	fresh = maildir_box_new(mbox->st, xstrdup(box->path));
+	ret = maildir_sync_locked(fresh, lockfd);
+	if (ret == 0)
+		ret = maildir_hidden_add_locked(fresh, bases, n);
 	if (ret == 0) {
 		for (size_t k = 0; k < count; k++) {
 			int i = mailbox_find_uid(mbox, uids[k]);
@@ -226,7 +236,8 @@ int maildir_set_pop3_hidden(struct mailbox *mbox, const uint32_t *uids, size_t c
 				mbox->msgs[i].pop3_hidden = true;
 		}
 	}
-	free(bases);
 	maildir_unlock(&lockfd);
+	maildir_box_free(&fresh);
+	free(bases);
 	return ret;
 }

@@ -1,18 +1,31 @@
 /*
  * duomail-index: the metadata file of one Maildir folder.
  *
- *   duomail-index 2 UIDVALIDITY UIDNEXT FIRST-RECENT-UID
- *   UID VSIZE PSIZE POP3-RETRIEVED UIDL BASE
+ *   duomail-index 3 UIDVALIDITY UIDNEXT FIRST-RECENT-UID CRC
+ *   UID VSIZE PSIZE POP3-RETRIEVED UIDL BASE CRC
  *   ...
  *
- * One line per message in UID order; BASE is the rest of the line (it may
- * hold spaces, never a line break).  Version 1 files (no FIRST-RECENT
- * required, no UIDL column) are still read.  The UIDL column is for people
- * and tools reading the file: the store always derives UIDLs from the base
- * name, so they cannot drift from what a rebuilt index would say.
+ * One line per message in UID order; BASE may hold spaces, never a line
+ * break.  CRC is the CRC-32 (zlib's) of the line before it, as 8 lower-case
+ * hex digits after one space, so each line proves itself whole.  The UIDL
+ * column is for people and tools reading the file: the store always derives
+ * UIDLs from the base name, so they cannot drift from what a rebuilt index
+ * would say.  Versions 1 (no FIRST-RECENT required, no UIDL column) and 2
+ * (no CRC) are still read; the next write makes them version 3.
  *
- * Anything unexpected makes the whole file "damaged": the caller rebuilds it
- * from the directory with a new UIDVALIDITY rather than trust half of it.
+ * What a damaged file still tells us (issue 4: keep UIDs where the data
+ * allows, else a new UIDVALIDITY):
+ * - a version 3 file whose header line checks out but some of whose entry
+ *   lines do not (torn, cut short, edited, bit rot): the good entries keep
+ *   their UIDs, and UIDVALIDITY stays.  The header's UIDNEXT is above every
+ *   UID ever handed out in this epoch, so the messages whose lines were lost
+ *   get new UIDs from there on: to a client that is an expunge and a new
+ *   message, which IMAP allows at any time; a UID never comes to name
+ *   another message (RFC 3501 §2.3.1.1);
+ * - anything else unexpected (a bad header, or any fault in a version 1 or 2
+ *   file, which has nothing to tell a good line from a changed one): the
+ *   whole file is damaged, and the caller rebuilds it from the directory
+ *   with a new UIDVALIDITY rather than trust any of it.
  */
 #include "store/maildir/maildir.h"
 #include "core/log.h"
@@ -20,13 +33,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
-#define INDEX_VERSION 2
+#define INDEX_VERSION 3
+#define CRC_SUFFIX 9	/* " " and 8 hex digits */
 
 void maildir_index_free(struct maildir_index *idx)
 {
@@ -125,6 +141,84 @@ static int cmp_entry_base(const void *a, const void *b)
 		      ((const struct maildir_index_entry *)b)->base);
 }
 
+static int cmp_entry_uid(const void *a, const void *b)
+{
+	uint32_t x = ((const struct maildir_index_entry *)a)->uid;
+	uint32_t y = ((const struct maildir_index_entry *)b)->uid;
+
+	return x < y ? -1 : x > y;
+}
+
+static uint32_t line_crc(const char *line, size_t len)
+{
+	return (uint32_t)crc32(0, (const Bytef *)line, (uInt)len);
+}
+
+/* A version 3 line (without its line end) ends in " CRC": true, with the
+ * CRC cut off, if it matches what comes before. */
+static bool strip_crc(char *line, size_t len)
+{
+	uint32_t want = 0;
+
+	if (len < CRC_SUFFIX + 1 || line[len - CRC_SUFFIX] != ' ')
+		return false;
+	for (size_t i = len - CRC_SUFFIX + 1; i < len; i++) {
+		char c = line[i];
+
+		if (c >= '0' && c <= '9')
+			want = want << 4 | (uint32_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			want = want << 4 | (uint32_t)(c - 'a' + 10);
+		else
+			return false;
+	}
+	if (line_crc(line, len - CRC_SUFFIX) != want)
+		return false;
+	line[len - CRC_SUFFIX] = '\0';
+	return true;
+}
+
+/* Drops every entry whose UID or base another entry has too (entries
+ * sorted by base on return).  Those lines passed their CRC, so we never
+ * wrote them: neither can be trusted.  Returns how many were dropped. */
+static size_t drop_duplicates(struct maildir_index *idx)
+{
+	size_t dropped = 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		int (*cmp)(const void *, const void *) = pass == 0 ? cmp_entry_uid : cmp_entry_base;
+		size_t o = 0, i = 0;
+
+		if (idx->count > 1)
+			qsort(idx->entries, idx->count, sizeof(*idx->entries), cmp);
+		while (i < idx->count) {
+			size_t j = i + 1;
+
+			while (j < idx->count && cmp(&idx->entries[i], &idx->entries[j]) == 0)
+				j++;
+			if (j - i == 1) {
+				idx->entries[o++] = idx->entries[i];
+			} else {
+				for (size_t k = i; k < j; k++)
+					free(idx->entries[k].base);
+				dropped += j - i;
+			}
+			i = j;
+		}
+		idx->count = o;
+	}
+	return dropped;
+}
+
+static void add_entry(struct maildir_index *idx, size_t *alloc, const struct maildir_index_entry *e)
+{
+	if (idx->count == *alloc) {
+		*alloc = *alloc ? *alloc * 2 : 64;
+		idx->entries = xrealloc(idx->entries, *alloc * sizeof(*idx->entries));
+	}
+	idx->entries[idx->count++] = *e;
+}
+
 enum maildir_index_state maildir_index_read(const char *dir, struct maildir_index *idx)
 {
 	char *path = xasprintf("%s/%s", dir, MAILDIR_INDEX);
@@ -133,6 +227,7 @@ enum maildir_index_state maildir_index_read(const char *dir, struct maildir_inde
 	size_t cap = 0, alloc = 0;
 	ssize_t n;
 	int version = 0, err;
+	bool checked;
 	FILE *f;
 
 	memset(idx, 0, sizeof(*idx));
@@ -145,21 +240,40 @@ enum maildir_index_state maildir_index_read(const char *dir, struct maildir_inde
 		state = n < 0 && ferror(f) ? MAILDIR_INDEX_IOERR : MAILDIR_INDEX_DAMAGED;
 		goto out;
 	}
-	line[n - 1] = '\0';
-	if (!parse_header(line, &version, idx)) {
+	line[--n] = '\0';
+	/* From version 3 on, nothing of a header that fails its CRC is used,
+	 * not even the UIDVALIDITY: a changed digit could make it one that
+	 * was handed out before. */
+	checked = strncmp(line, "duomail-index ", 14) == 0 && line[14] >= '3' && line[14] <= '9';
+	if ((checked && !strip_crc(line, (size_t)n)) || !parse_header(line, &version, idx)) {
+		if (checked)
+			idx->uidvalidity = 0;
 		state = MAILDIR_INDEX_DAMAGED;
 		goto out;
 	}
 	while ((n = getline(&line, &cap, f)) > 0) {
 		struct maildir_index_entry e;
-
 		/* A missing line end means a torn file: never written by us. */
-		if (line[n - 1] != '\n') {
-			state = MAILDIR_INDEX_DAMAGED;
-			goto out;
+		bool whole = line[n - 1] == '\n';
+
+		if (whole)
+			line[--n] = '\0';
+		if (version >= 3) {
+			/* A bad line costs its message its UID, not the others. */
+			if (!whole || !strip_crc(line, (size_t)n) ||
+			    !parse_entry(line, version, &e)) {
+				idx->lost++;
+				continue;
+			}
+			if (e.uid >= idx->uidnext) {
+				free(e.base);
+				idx->lost++;
+				continue;
+			}
+			add_entry(idx, &alloc, &e);
+			continue;
 		}
-		line[n - 1] = '\0';
-		if (!parse_entry(line, version, &e)) {
+		if (!whole || !parse_entry(line, version, &e)) {
 			state = MAILDIR_INDEX_DAMAGED;
 			goto out;
 		}
@@ -169,14 +283,16 @@ enum maildir_index_state maildir_index_read(const char *dir, struct maildir_inde
 			state = MAILDIR_INDEX_DAMAGED;
 			goto out;
 		}
-		if (idx->count == alloc) {
-			alloc = alloc ? alloc * 2 : 64;
-			idx->entries = xrealloc(idx->entries, alloc * sizeof(*idx->entries));
-		}
-		idx->entries[idx->count++] = e;
+		add_entry(idx, &alloc, &e);
 	}
 	if (ferror(f)) {
 		state = MAILDIR_INDEX_IOERR;
+		goto out;
+	}
+	if (version >= 3) {
+		idx->lost += drop_duplicates(idx);
+		if (idx->lost > 0)
+			state = MAILDIR_INDEX_PARTIAL;
 		goto out;
 	}
 	if (idx->count > 1)
@@ -191,7 +307,7 @@ out:
 	err = errno;
 	fclose(f);
 	free(line);
-	if (state != MAILDIR_INDEX_OK)
+	if (state != MAILDIR_INDEX_OK && state != MAILDIR_INDEX_PARTIAL)
 		maildir_index_free(idx);
 	errno = err;
 	return state;
@@ -202,14 +318,36 @@ static enum store_error write_error(int err)
 	return err == ENOSPC || err == EDQUOT ? STORE_ERR_NOSPACE : STORE_ERR_TEMP;
 }
 
-int maildir_index_write(struct store *st, const char *dir, const struct maildir_index *idx)
+/* One line with its CRC (see the top). */
+static void __attribute__((format(printf, 2, 3))) write_line(FILE *f, const char *fmt, ...)
 {
+	char *text;
+	va_list ap;
+	int len;
+
+	va_start(ap, fmt);
+	len = vasprintf(&text, fmt, ap);
+	va_end(ap);
+	if (len < 0)
+		fatal("out of memory");
+	fprintf(f, "%s %08" PRIx32 "\n", text, line_crc(text, (size_t)len));
+	free(text);
+}
+
+int maildir_index_write(struct store *st, const char *dir, const struct maildir_index *idx,
+			int lockfd)
+{
+	char *lock = xasprintf("%s/%s", dir, MAILDIR_INDEX_LOCK);
 	char *tmp = xasprintf("%s/%s", dir, MAILDIR_INDEX_TMP);
 	char *path = xasprintf("%s/%s", dir, MAILDIR_INDEX);
 	FILE *f = NULL;
 	int fd, err, ret = -1;
 
-	/* A fixed temp name is safe: only the lock holder writes it. */
+	/* A fixed temp name is safe: only the lock holder writes it.  (Were
+	 * the lock file deleted while held, a second holder could write it at
+	 * the same time; the check before the rename keeps the first from
+	 * committing, and a file mixed from two writers shows torn lines or
+	 * a UID twice, which maildir_index_read() does not trust.) */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
 		err = errno;
@@ -218,14 +356,14 @@ int maildir_index_write(struct store *st, const char *dir, const struct maildir_
 		store_fail(st, write_error(err), "%s: %s", tmp, strerror(err));
 		goto out;
 	}
-	fprintf(f, "duomail-index %d %" PRIu32 " %" PRIu32 " %" PRIu32 "\n", INDEX_VERSION,
-		idx->uidvalidity, idx->uidnext, idx->first_recent);
+	write_line(f, "duomail-index %d %" PRIu32 " %" PRIu32 " %" PRIu32, INDEX_VERSION,
+		   idx->uidvalidity, idx->uidnext, idx->first_recent);
 	for (size_t i = 0; i < idx->count; i++) {
 		const struct maildir_index_entry *e = &idx->entries[i];
 		char *uidl = maildir_uidl(e->base);
 
-		fprintf(f, "%" PRIu32 " %" PRIu64 " %" PRIu64 " %lld %s %s\n", e->uid, e->vsize,
-			e->psize, (long long)e->retrieved, uidl, e->base);
+		write_line(f, "%" PRIu32 " %" PRIu64 " %" PRIu64 " %lld %s %s", e->uid, e->vsize,
+			   e->psize, (long long)e->retrieved, uidl, e->base);
 		free(uidl);
 	}
 	/* Crash safety: the new file is complete on disk before it replaces
@@ -235,6 +373,15 @@ int maildir_index_write(struct store *st, const char *dir, const struct maildir_
 		fclose(f);
 		unlink(tmp);
 		store_fail(st, write_error(err), "%s: %s", tmp, strerror(err));
+		goto out;
+	}
+	/* The last moment before the commit: is our lock still the one
+	 * everybody takes?  (The README lets admins delete the lock file.) */
+	if (!maildir_lock_is_current(lockfd, lock)) {
+		fclose(f);
+		unlink(tmp);
+		store_fail(st, STORE_ERR_TEMP, "%s was removed while we held it; not writing %s",
+			   lock, path);
 		goto out;
 	}
 	if (fclose(f) != 0 || rename(tmp, path) < 0) {
@@ -249,6 +396,7 @@ int maildir_index_write(struct store *st, const char *dir, const struct maildir_
 	}
 	ret = 0;
 out:
+	free(lock);
 	free(tmp);
 	free(path);
 	return ret;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct maildir_stream {
@@ -18,13 +19,23 @@ struct maildir_stream {
 	int fd;
 };
 
+/* Opens cur/fname if it is a regular file.  A symbolic link fails with
+ * ELOOP (never followed: a message is a file of this Maildir, not whatever
+ * a link points at), and so does anything else that took the file's place
+ * (a FIFO would block the open without O_NONBLOCK). */
 static int open_in_cur(const char *dir, const char *fname)
 {
 	char *path = xasprintf("%s/cur/%s", dir, fname);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	int err = errno;
+	struct stat sb;
 
 	free(path);
+	if (fd >= 0 && (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))) {
+		close(fd);
+		fd = -1;
+		err = ELOOP;
+	}
 	errno = err;
 	return fd;
 }
@@ -48,6 +59,40 @@ static int open_msg_file(struct maildir_box *box, unsigned i)
 	return open_in_cur(box->path, x->fname);
 }
 
+/* Why message i cannot be read, for the caller and (once per message and
+ * process, maildir_once.c) for the log: every RETR, FETCH and SEARCH of it
+ * meets the same problem, and the log should say it once. */
+static int open_failed(struct maildir_box *box, unsigned i, int err)
+{
+	struct store *st = box->base.st;
+	const char *fname = box->extra[i].fname;
+	uint32_t uid = box->base.msgs[i].uid;
+
+	switch (err) {
+	case ENOENT:
+		/* Expunged by another session, or removed behind our back:
+		 * the next sync tells this view's clients. */
+		if (maildir_once(box->path, box->extra[i].base, "gone"))
+			log_info("maildir %s: uid %u (%s) is gone from disk", box->path, uid,
+				 fname);
+		return store_fail(st, STORE_ERR_EXPUNGED, "uid %u was expunged", uid);
+	case ELOOP:
+		if (maildir_once(box->path, box->extra[i].base, "not a file"))
+			log_warn("maildir %s/cur: %s (uid %u) is no longer a plain file; not "
+				 "followed, it counts as gone", box->path, fname, uid);
+		return store_fail(st, STORE_ERR_EXPUNGED, "uid %u is no longer a file", uid);
+	case EACCES:
+	case EPERM:
+		/* Not temporary: someone must fix the file's mode. */
+		if (maildir_once(box->path, box->extra[i].base, "unreadable"))
+			log_error("maildir %s/cur/%s: cannot read message uid %u: %s", box->path,
+				  fname, uid, strerror(err));
+		return store_fail(st, STORE_ERR_PERM, "message uid %u cannot be read", uid);
+	default:
+		return store_fail(st, STORE_ERR_TEMP, "uid %u: %s", uid, strerror(err));
+	}
+}
+
 int maildir_msg_open(struct mailbox *mbox, uint32_t uid, struct msg_stream **stream_r)
 {
 	struct maildir_box *box = maildir_box(mbox);
@@ -57,11 +102,8 @@ int maildir_msg_open(struct mailbox *mbox, uint32_t uid, struct msg_stream **str
 	if (i < 0)
 		return store_fail(mbox->st, STORE_ERR_EXPUNGED, "uid %u is not in the view", uid);
 	fd = open_msg_file(box, (unsigned)i);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return store_fail(mbox->st, STORE_ERR_EXPUNGED, "uid %u was expunged", uid);
-		return store_fail(mbox->st, STORE_ERR_TEMP, "uid %u: %s", uid, strerror(errno));
-	}
+	if (fd < 0)
+		return open_failed(box, (unsigned)i, errno);
 	s = xcalloc(1, sizeof(*s));
 	s->base.st = mbox->st;
 	s->fd = fd;

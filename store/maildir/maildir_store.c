@@ -93,6 +93,14 @@ int maildir_fsync_dir(const char *path)
 	return ret;
 }
 
+bool maildir_lock_is_current(int fd, const char *path)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 && lstat(path, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
 /* Opens (creating) path and takes an OFD write lock on it, polling for up
  * to MAILDIR_LOCK_WAIT_MS if wait is set.  0 with *fd_r, or -errno. */
 static int lock_file(const char *path, bool wait, int *fd_r)
@@ -104,8 +112,18 @@ static int lock_file(const char *path, bool wait, int *fd_r)
 		return -errno;
 	for (int waited = 0;; waited += 10) {
 		if (fcntl(fd, F_OFD_SETLK, &fl) == 0) {
-			*fd_r = fd;
-			return 0;
+			if (maildir_lock_is_current(fd, path)) {
+				*fd_r = fd;
+				return 0;
+			}
+			/* The file was deleted (or replaced) while we waited for
+			 * it: others now lock the file at path, and a lock on
+			 * the old one would exclude nobody.  Start over there. */
+			close(fd);
+			fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+			if (fd < 0)
+				return -errno;
+			continue;
 		}
 		if ((errno != EAGAIN && errno != EACCES && errno != EINTR) || !wait ||
 		    waited >= MAILDIR_LOCK_WAIT_MS) {
@@ -298,6 +316,7 @@ struct maildir_box *maildir_box_new(struct store *st, char *path)
 
 	box->base.st = st;
 	box->path = path;
+	box->lockfd = -1;
 	return box;
 }
 
@@ -341,6 +360,7 @@ static int with_lock(struct maildir_box *box, int (*fn)(struct maildir_box *box)
 		}
 	}
 	maildir_unlock(&lockfd);
+	box->lockfd = -1;
 	return ret;
 }
 
@@ -361,6 +381,9 @@ static int md_mailbox_open(struct store *st, const char *name, struct mailbox **
 		free(path);
 		return store_fail(st, STORE_ERR_NOTFOUND, "no mailbox %s", name);
 	}
+	/* At open, not at every sync: a readdir of a (nearly always empty)
+	 * tmp/ per POP3 login or IMAP SELECT. */
+	maildir_tmp_clean(path, time(NULL) - MAILDIR_TMP_STALE);
 	box = maildir_box_new(st, path);
 	if (with_lock(box, NULL) < 0) {
 		maildir_box_free(&box);

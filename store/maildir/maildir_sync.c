@@ -97,11 +97,28 @@ void maildir_view_free(struct maildir_box *box)
 	box->base.count = 0;
 }
 
-static bool name_usable(const char *name)
+static bool name_usable(const char *dir, const char *name)
 {
-	/* Dot files are not mail (nor "." and ".."); a line break would break
-	 * the index's one line per message. */
-	return name[0] != '.' && strpbrk(name, "\r\n") == NULL;
+	/* Dot files are not mail (nor "." and ".."), silently: editors and
+	 * file browsers leave them.  A line break would break the index's one
+	 * line per message: that one is worth a word, once. */
+	if (name[0] == '.')
+		return false;
+	if (strpbrk(name, "\r\n") == NULL)
+		return true;
+	if (maildir_once(dir, name, "line break"))
+		log_warn("maildir %s: ignoring a file with a line break in its name", dir);
+	return false;
+}
+
+/* A directory entry in cur/ that is not a regular file (a directory, a
+ * symbolic link, a FIFO): never a message, never followed; said once. */
+static void not_a_message(const char *path, const char *name, mode_t mode)
+{
+	if (maildir_once(path, name, "not a file"))
+		log_warn("maildir %s/cur: ignoring %s: %s", path, name,
+			 S_ISLNK(mode) ? "a symbolic link (never followed)" :
+			 S_ISDIR(mode) ? "a directory" : "not a plain file");
 }
 
 /* new/X -> cur/X:2, (the usual Maildir hand-over from MTA to reader). */
@@ -120,7 +137,7 @@ static void move_new_to_cur(const char *path, int curfd)
 	while ((de = readdir(d)) != NULL) {
 		char *to;
 
-		if (!name_usable(de->d_name) || de->d_type == DT_DIR)
+		if (!name_usable(dir, de->d_name) || de->d_type == DT_DIR)
 			continue;
 		to = strchr(de->d_name, ':') != NULL ? xstrdup(de->d_name) :
 						       xasprintf("%s:2,", de->d_name);
@@ -143,7 +160,8 @@ static void move_new_to_cur(const char *path, int curfd)
 /* Reads cur/ (through a fresh description of curfd, so rescans start at
  * the top).  Files that vanish between readdir and stat are skipped: they
  * were renamed or expunged meanwhile. */
-static int scan_cur(int curfd, struct scan *sc, scan_filter_fn *filter, void *ctx)
+static int scan_cur(const char *path, int curfd, struct scan *sc, scan_filter_fn *filter,
+		    void *ctx)
 {
 	struct dirent *de;
 	int fd = openat(curfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), err;
@@ -165,13 +183,17 @@ static int scan_cur(int curfd, struct scan *sc, scan_filter_fn *filter, void *ct
 		de = readdir(d);
 		if (de == NULL)
 			break;
-		if (!name_usable(de->d_name))
+		if (!name_usable(path, de->d_name))
 			continue;
 		f.base = maildir_base_of(de->d_name);
 		/* No symlinks: a message is a file in this Maildir, nothing else. */
 		if ((filter != NULL && !filter(f.base, ctx)) ||
-		    fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !S_ISREG(sb.st_mode)) {
+		    fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+			free(f.base);
+			continue;
+		}
+		if (!S_ISREG(sb.st_mode)) {
+			not_a_message(path, de->d_name, sb.st_mode);
 			free(f.base);
 			continue;
 		}
@@ -306,7 +328,7 @@ static int rescan_missing(struct sync_ctx *c)
 	for (int pass = 0; pass < MAILDIR_RESCANS && c->missing > 0; pass++) {
 		struct scan again;
 
-		if (scan_cur(c->curfd, &again, is_missing, c) < 0)
+		if (scan_cur(c->box->path, c->curfd, &again, is_missing, c) < 0)
 			return -1;
 		scan_dedup(&again);
 		for (size_t i = 0; i < again.count; i++) {
@@ -335,15 +357,24 @@ static void take_fresh(struct sync_ctx *c, struct disk_file *fresh, size_t nfres
 				  c->box->path, MAILDIR_INDEX);
 			break;
 		}
-		/* Vanished meanwhile: the next sync sees where it went. */
-		if (maildir_vsize(c->curfd, fresh[i].fname, &vsize) < 0)
+		if (maildir_vsize(c->curfd, fresh[i].fname, &vsize) < 0) {
+			/* ENOENT: vanished meanwhile, the next sync sees where it
+			 * went.  Else a file we cannot read to measure (mode 000):
+			 * it joins once it can be read; said once, not at every
+			 * sync. */
+			if (errno != ENOENT &&
+			    maildir_once(c->box->path, fresh[i].base, "unmeasured"))
+				log_error("maildir %s/cur/%s: cannot read it, so it is left out "
+					  "until it can be: %s", c->box->path, fresh[i].fname,
+					  strerror(errno));
 			continue;
+		}
 		items_add(&c->items, &fresh[i], c->idx.uidnext++, vsize, 0);
 		c->changed = true;
 	}
 }
 
-static int write_items(struct store *st, const char *path, const struct maildir_index *hdr,
+static int write_items(struct maildir_box *box, const struct maildir_index *hdr,
 		       const struct item *v, size_t count)
 {
 	struct maildir_index idx = *hdr;
@@ -358,7 +389,7 @@ static int write_items(struct store *st, const char *path, const struct maildir_
 		idx.entries[i].retrieved = v[i].m.pop3_retrieved;
 		idx.entries[i].base = v[i].x.base;	/* borrowed */
 	}
-	ret = maildir_index_write(st, path, &idx);
+	ret = maildir_index_write(box->base.st, box->path, &idx, box->lockfd);
 	free(idx.entries);
 	return ret;
 }
@@ -377,7 +408,7 @@ int maildir_box_write_index(struct maildir_box *box)
 		v[i].m = box->base.msgs[i];
 		v[i].x = box->extra[i];
 	}
-	ret = write_items(box->base.st, box->path, &hdr, v, box->base.count);
+	ret = write_items(box, &hdr, v, box->base.count);
 	free(v);
 	return ret;
 }
@@ -427,6 +458,14 @@ static int load_index(struct sync_ctx *c, int lockfd)
 
 	if (state == MAILDIR_INDEX_OK)
 		return 0;
+	if (state == MAILDIR_INDEX_PARTIAL) {
+		/* Rewritten at once, so this is said once. */
+		log_warn("maildir %s: %s had %zu damaged entries: their messages get new UIDs, "
+			 "the others keep theirs and UIDVALIDITY %u stays", box->path,
+			 MAILDIR_INDEX, c->idx.lost, c->idx.uidvalidity);
+		c->changed = true;
+		return 0;
+	}
 	if (state == MAILDIR_INDEX_IOERR)
 		return store_fail(box->base.st, STORE_ERR_TEMP, "%s/%s: %s", box->path,
 				  MAILDIR_INDEX, strerror(errno));
@@ -457,6 +496,7 @@ int maildir_sync_locked(struct maildir_box *box, int lockfd)
 	char *cur = xasprintf("%s/cur", box->path);
 	int ret = -1;
 
+	box->lockfd = lockfd;	/* for the index writes under this lock */
 	if (load_index(&c, lockfd) < 0)
 		goto out;
 	c.curfd = open(cur, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -466,7 +506,7 @@ int maildir_sync_locked(struct maildir_box *box, int lockfd)
 		goto out;
 	}
 	move_new_to_cur(box->path, c.curfd);
-	if (scan_cur(c.curfd, &sc, NULL, NULL) < 0) {
+	if (scan_cur(box->path, c.curfd, &sc, NULL, NULL) < 0) {
 		store_fail(st, STORE_ERR_TEMP, "%s: %s", cur, strerror(errno));
 		goto out;
 	}
@@ -492,7 +532,7 @@ int maildir_sync_locked(struct maildir_box *box, int lockfd)
 		qsort(c.items.v, c.items.count, sizeof(*c.items.v), cmp_item_uid);
 	/* The index first: UIDs handed out must be durable before anyone
 	 * sees them.  On failure the old view stays as it was. */
-	if (c.changed && write_items(st, box->path, &c.idx, c.items.v, c.items.count) < 0)
+	if (c.changed && write_items(box, &c.idx, c.items.v, c.items.count) < 0)
 		goto out;
 	install_view(box, &c);
 	/* Names first used by another session come with its renames. */

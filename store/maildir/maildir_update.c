@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Tries of a rename or unlink that keeps losing to concurrent renames. */
@@ -26,6 +27,17 @@ static bool refind(struct maildir_box *box, unsigned i)
 	free(box->extra[i].fname);
 	box->extra[i].fname = now;
 	return true;
+}
+
+/* Is cur/fname still there under that name?  (Unless we cannot tell.) */
+static bool name_current(struct maildir_box *box, const char *fname)
+{
+	char *path = xasprintf("%s/cur/%s", box->path, fname);
+	struct stat sb;
+	int ret = lstat(path, &sb), err = errno;
+
+	free(path);
+	return ret == 0 || err != ENOENT;
 }
 
 int maildir_update_flags(struct mailbox *mbox, uint32_t uid, unsigned add, unsigned remove,
@@ -52,6 +64,16 @@ int maildir_update_flags(struct mailbox *mbox, uint32_t uid, unsigned add, unsig
 		int ret, err;
 
 		if (strcmp(newname, x->fname) == 0) {
+			/* Nothing to rename, if our name is still the file's: another
+			 * process may have renamed it since (its flags changed), and
+			 * then "no change" computed from our stale name would drop
+			 * this change while answering that it was made. */
+			if (!name_current(box, x->fname)) {
+				free(newname);
+				if (!refind(box, i))
+					return 0;	/* expunged meanwhile */
+				continue;
+			}
 			free(newname);
 			mbox->msgs[i].flags = flags | recent;
 			mbox->msgs[i].keywords = kw;
@@ -149,30 +171,63 @@ int maildir_expunge(struct mailbox *mbox, const uint32_t *uids, size_t count)
 	if (maildir_sync_locked(box, lockfd) < 0)
 		ret = -1;
 	maildir_unlock(&lockfd);
+	box->lockfd = -1;
 	free(cur);
 	return ret;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 int maildir_set_pop3_retrieved(struct mailbox *mbox, const uint32_t *uids, size_t count,
 			       time_t when)
 {
 	struct maildir_box *box = maildir_box(mbox);
+	struct maildir_box *fresh;
+	char **bases = xcalloc(count ? count : 1, sizeof(*bases));
+	size_t nbases = 0;
 	int lockfd, ret;
 
-	lockfd = maildir_lock(mbox->st, box->path);
-	if (lockfd < 0)
-		return -1;
-	/* Re-read first: others may have changed the index since our view. */
-	ret = maildir_sync_locked(box, lockfd);
-	if (ret == 0) {
-		for (size_t k = 0; k < count; k++) {
-			int i = mailbox_find_uid(mbox, uids[k]);
+	/* The UIDs are the caller's (a POP3 snapshot): what they name is
+	 * decided by its view, now.  The index is updated through a view of
+	 * its own, so that the caller's keeps its numbering even if the index
+	 * was rebuilt with a new UIDVALIDITY meanwhile; otherwise the expunge
+	 * that follows at QUIT would take the UIDs in the new numbering, and
+	 * remove other messages than the session deleted. */
+	for (size_t k = 0; k < count; k++) {
+		int i = mailbox_find_uid(mbox, uids[k]);
 
-			if (i >= 0)
-				mbox->msgs[i].pop3_retrieved = when;
+		if (i < 0)
+			continue;
+		mbox->msgs[i].pop3_retrieved = when;
+		bases[nbases++] = box->extra[i].base;	/* borrowed */
+	}
+	if (nbases == 0) {
+		free(bases);
+		return 0;
+	}
+	qsort(bases, nbases, sizeof(*bases), cmp_str);
+	lockfd = maildir_lock(mbox->st, box->path);
+	if (lockfd < 0) {
+		free(bases);
+		return -1;
+	}
+	/* Re-read first: others may have changed the index since our view. */
+	fresh = maildir_box_new(mbox->st, xstrdup(box->path));
+	ret = maildir_sync_locked(fresh, lockfd);
+	if (ret == 0) {
+		for (unsigned i = 0; i < fresh->base.count; i++) {
+			const char *base = fresh->extra[i].base;
+
+			if (bsearch(&base, bases, nbases, sizeof(*bases), cmp_str) != NULL)
+				fresh->base.msgs[i].pop3_retrieved = when;
 		}
-		ret = maildir_box_write_index(box);
+		ret = maildir_box_write_index(fresh);
 	}
 	maildir_unlock(&lockfd);
+	maildir_box_free(&fresh);
+	free(bases);
 	return ret;
 }

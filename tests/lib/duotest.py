@@ -73,6 +73,57 @@ def _die_with_parent():
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def _own_group_die_with_parent():
+    # A process group of its own, so kill9() reaches the master and all of
+    # its workers with one signal, as a crash or an OOM kill would.
+    os.setpgid(0, 0)
+    _die_with_parent()
+
+
+def _group_alive(pgid):
+    """Is any process of group pgid still running (not a zombie)?"""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
+def _listens(pid, port):
+    """Does process pid hold a listening TCP socket on port?"""
+    inodes = set()
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(name) as f:
+                for line in f.readlines()[1:]:
+                    fields = line.split()
+                    # local_address is HEXIP:HEXPORT; state 0A is LISTEN
+                    if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                        inodes.add(fields[9])
+        except OSError:
+            pass
+    if not inodes:
+        return False
+    try:
+        fds = os.listdir("/proc/%d/fd" % pid)
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if link.startswith("socket:[") and link[8:-1] in inodes:
+            return True
+    return False
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -91,7 +142,8 @@ class Server:
     """
 
     def __init__(self, users=None, plain_users=None, config=None, workers=2,
-                 listen=("pop3", "pop3s")):
+                 listen=("pop3", "pop3s"), own_group=False):
+        self.own_group = own_group   # needed for kill9()
         self.dir = tempfile.mkdtemp(prefix="duomail-srv-")
         self.root = os.path.join(self.dir, "mail")
         os.mkdir(self.root)
@@ -172,7 +224,8 @@ class Server:
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:exitcode=99")
         self.proc = subprocess.Popen([DUOMAIL, "serve", "--config", self.config_path],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=env,
-                                     preexec_fn=_die_with_parent)
+                                     preexec_fn=_own_group_die_with_parent if self.own_group
+                                     else _die_with_parent)
         deadline = time.time() + 15
         for kind, port in self.ports.items():
             while True:
@@ -183,14 +236,32 @@ class Server:
                         raise PortTaken()
                     raise RuntimeError("server exited %d:\n%s" % (self.proc.returncode,
                                                                    self.log_text()))
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                # Our master's own listening socket, not just anything on
+                # the port: a server of another test run can take a port
+                # between free_port() and our bind, and a connect probe
+                # would then report that one ready.
+                if _listens(self.proc.pid, port):
                     break
-                except OSError:
-                    if time.time() > deadline:
-                        raise RuntimeError("server did not listen on %s" % kind)
-                    time.sleep(0.05)
+                if time.time() > deadline:
+                    raise RuntimeError("server did not listen on %s" % kind)
+                time.sleep(0.05)
         return self
+
+    def kill9(self):
+        """SIGKILL to the master and its workers at once (own_group=True);
+        returns the log of the run, which the caller checks."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
+        # The workers die too, but a big (ASan) process takes a while to,
+        # and until it has, its copy of the listening sockets still takes
+        # connections, which a new server's start-up probe would mistake
+        # for its own.
+        deadline = time.time() + 30
+        while _group_alive(self.proc.pid) and time.time() < deadline:
+            time.sleep(0.01)
+        self.proc = None
+        self.log.close()
+        return self.log_text()
 
     def reload(self):
         self.proc.send_signal(signal.SIGHUP)

@@ -8,6 +8,7 @@ import signal
 import socket
 import time
 import unittest
+import zlib
 
 import duotest
 from test_pop3 import Pop3Client
@@ -137,8 +138,10 @@ class TestExpireDays(unittest.TestCase):
             index = os.path.join(srv.maildir("alice"), "duomail-index")
             with open(index) as f:
                 lines = f.read().splitlines()
-            uid, vs, ps, when, base = lines[1].split(" ", 4)
-            lines[1] = " ".join([uid, vs, ps, str(int(when) - 3 * 86400), base])
+            # each line ends in the CRC-32 of the rest (store/maildir/maildir_index.c)
+            uid, vs, ps, when, base = lines[1].rsplit(" ", 1)[0].split(" ", 4)
+            edited = " ".join([uid, vs, ps, str(int(when) - 3 * 86400), base])
+            lines[1] = "%s %08x" % (edited, zlib.crc32(edited.encode()))
             with open(index, "w") as f:
                 f.write("\n".join(lines) + "\n")
             c = Pop3Client(srv.port("pop3"))

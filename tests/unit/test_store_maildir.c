@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "store/store.h"
 #include "store_fixture.h"
@@ -304,7 +305,7 @@ static void test_corrupt_index_rebuilt(void **state)
 		assert_int_equal(mailbox_msg(box, 1)->uid, 2);
 		assert_string_equal(read_all(box, 2), "Subject: b\n\nB\n");
 		mailbox_close(&box);
-		assert_int_equal(strncmp(index_text(), "duomail-index 2 ", 16), 0);
+		assert_int_equal(strncmp(index_text(), "duomail-index 3 ", 16), 0);
 	}
 	store_close(&st);
 }
@@ -321,9 +322,18 @@ static void test_index_format(void **state)
 	assert_int_equal(mailbox_open(st, "INBOX", &box), 0);
 	validity = mailbox_uidvalidity(box);
 	mailbox_close(&box);
-	/* header, then UID VSIZE PSIZE RETRIEVED UIDL BASE per message */
-	snprintf(line, sizeof(line), "duomail-index 2 %u 3 1\n1 17 14 0 1.a.host 1.a.host\n"
-		 "2 17 14 0 2.b.host 2.b.host\n", validity);
+	/* header, then UID VSIZE PSIZE RETRIEVED UIDL BASE per message, each
+	 * line with the CRC-32 of what comes before it */
+	{
+		char head[64];
+		const char *l1 = "1 17 14 0 1.a.host 1.a.host", *l2 = "2 17 14 0 2.b.host 2.b.host";
+
+		snprintf(head, sizeof(head), "duomail-index 3 %u 3 1", validity);
+		snprintf(line, sizeof(line), "%s %08lx\n%s %08lx\n%s %08lx\n", head,
+			 crc32(0, (const Bytef *)head, (uInt)strlen(head)), l1,
+			 crc32(0, (const Bytef *)l1, (uInt)strlen(l1)), l2,
+			 crc32(0, (const Bytef *)l2, (uInt)strlen(l2)));
+	}
 	assert_string_equal(index_text(), line);
 	assert_false(exists_in("", "duomail-index.tmp"));	/* no temp file left behind */
 
