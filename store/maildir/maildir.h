@@ -30,6 +30,8 @@
 /* Extra directory reads before an indexed message counts as gone: readdir
  * may miss a file that another process renames while we read. */
 #define MAILDIR_RESCANS		2
+/* ... and at most this many while the directory keeps changing meanwhile. */
+#define MAILDIR_RESCANS_BUSY	12
 /* Mailbox folder names must fit one directory entry (".a.b"). */
 #define MAILDIR_NAME_MAX	250
 

@@ -319,13 +319,27 @@ static bool is_missing(const char *base, void *ctx)
 	return e != NULL && !c->found[e - c->idx.entries];
 }
 
+/* cur/'s modification time, or a zero time if it cannot be read. */
+static struct timespec cur_mtime(int curfd)
+{
+	struct stat sb;
+	struct timespec zero = { 0, 0 };
+
+	return fstat(curfd, &sb) == 0 ? sb.st_mtim : zero;
+}
+
 /* readdir() may skip a file that is renamed while it runs (a flag change
  * by another process), and forgetting it would give it a new UID later.
  * So an indexed message counts as gone only after it was missing from
  * MAILDIR_RESCANS more reads of the directory. */
 static int rescan_missing(struct sync_ctx *c)
 {
-	for (int pass = 0; pass < MAILDIR_RESCANS && c->missing > 0; pass++) {
+	/* While cur/ keeps changing under us (another process renaming as
+	 * fast as it can), a missing entry is more likely moving than gone:
+	 * read again, up to MAILDIR_RESCANS_BUSY times in all.  A quiet
+	 * directory ends the loop after MAILDIR_RESCANS. */
+	for (int pass = 0; pass < MAILDIR_RESCANS_BUSY && c->missing > 0; pass++) {
+		struct timespec before = cur_mtime(c->curfd), after;
 		struct scan again;
 
 		if (scan_cur(c->box->path, c->curfd, &again, is_missing, c) < 0)
@@ -338,6 +352,10 @@ static int rescan_missing(struct sync_ctx *c)
 				take_known(c, e, &again.files[i]);
 		}
 		scan_free(&again);
+		after = cur_mtime(c->curfd);
+		if (pass + 1 >= MAILDIR_RESCANS && before.tv_sec == after.tv_sec &&
+		    before.tv_nsec == after.tv_nsec)
+			break;	/* nothing moved during that read: they are gone */
 	}
 	if (c->missing > 0)
 		c->changed = true;	/* expunged: drop them from the index */
