@@ -78,9 +78,7 @@ static void search_write(struct imap_session *s)
 			buf_free(&b);
 			s->on_drain = search_write;
 			s->cmd_ctx_free = search_job_free;
-			/* from a job's done callback nothing else flushes */
-			conn_flush(s->conn);
-			return;
+			return;	/* imap_async or the drain callback flushes */
 		}
 		buf_reset(&b);
 		for (size_t k = 0; k < NUMBERS_PER_WRITE && j->sent < j->nresults; k++)

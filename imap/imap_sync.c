@@ -114,8 +114,7 @@ static void command_sync_done(void *arg)
 		imap_command_done(s);
 		return;
 	}
-	free(j);	/* the command goes on asynchronously */
-	conn_flush(s->conn);
+	free(j);	/* the command goes on asynchronously (imap_async flushes) */
 }
 
 bool imap_sync_needed(const struct imap_session *s, const struct imap_command *cmd)
@@ -146,10 +145,8 @@ static void idle_sync_done(void *arg)
 	struct imap_session *s = j->s;
 
 	s->idle_sync_running = false;
-	if (!s->gone) {
-		sync_report(s, j);
-		conn_flush(s->conn);
-	}
+	if (!s->gone)
+		sync_report(s, j);	/* sent by imap_async's flush after us */
 	free(j);
 	if (s->gone) {
 		imap_command_done(s);
