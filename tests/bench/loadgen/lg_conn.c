@@ -127,10 +127,16 @@ static void feed(struct lg_conn *c, const char *data, size_t len)
 
 static void tls_input(struct lg_conn *c)
 {
-	if (c->handshaking) {
+	/* GnuTLS answers AGAIN after a record it handled itself (a TLS 1.3
+	 * session ticket) even when more ciphertext is waiting in tls_in:
+	 * go on while there is some. */
+	while (c->handshaking) {
 		int ret = gnutls_handshake(c->tls);
-		if (ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED)
+		if (ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED) {
+			if (buf_len(&c->tls_in) > 0)
+				continue;
 			return;
+		}
 		if (ret < 0) {
 			fprintf(stderr, "loadgen: TLS handshake: %s\n", gnutls_strerror(ret));
 			fail(c);
@@ -141,8 +147,11 @@ static void tls_input(struct lg_conn *c)
 	}
 	while (!c->closing) {
 		ssize_t n = gnutls_record_recv(c->tls, plain_space, sizeof(plain_space));
-		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
+			if (buf_len(&c->tls_in) > 0 || gnutls_record_check_pending(c->tls) > 0)
+				continue;
 			return;
+		}
 		if (n <= 0) {
 			fail(c);
 			return;

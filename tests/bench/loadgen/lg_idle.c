@@ -23,6 +23,7 @@ static struct {
 	unsigned n, next, setting_up, ready, failed;
 	uint64_t setup_t0;
 	uv_timer_t timer;
+	uv_timer_t setup_timer;		/* a bound on the whole set-up */
 	struct lg_client courier;	/* the LMTP delivery */
 	unsigned courier_rcpts, courier_replies;
 	uint64_t push_t0;		/* when the final dot was sent; 0 before */
@@ -80,6 +81,20 @@ static void timer_settled(uv_timer_t *t)
 		finish();
 }
 
+/* Sessions still setting up after IDLE_SETUP_S are failures. */
+#define IDLE_SETUP_S 300
+
+static void timer_setup_over(uv_timer_t *t)
+{
+	for (unsigned i = 0; i < I.n; i++) {
+		struct lg_client *cl = &I.cls[i];
+		if (cl->state < I_IDLING && cl->conn.open && !cl->conn.closing) {
+			lg_error(cl, "no IDLE within the set-up time", NULL, 0);
+			lg_conn_close(&cl->conn);
+		}
+	}
+}
+
 static void setup_over(bool ok)
 {
 	I.setting_up--;
@@ -88,6 +103,7 @@ static void setup_over(bool ok)
 	else
 		I.failed++;
 	if (I.ready + I.failed == I.n) {
+		uv_timer_stop(&I.setup_timer);
 		uv_timer_start(&I.timer, timer_settled,
 			       (uint64_t)(I.cls[0].run->opt->settle_s * 1000), 0);
 		return;
@@ -264,6 +280,9 @@ static void start(struct lg_run *run)
 	I.setup_t0 = lg_now_ns();
 	uv_timer_init(run->loop, &I.timer);
 	uv_unref((uv_handle_t *)&I.timer);
+	uv_timer_init(run->loop, &I.setup_timer);
+	uv_unref((uv_handle_t *)&I.setup_timer);
+	uv_timer_start(&I.setup_timer, timer_setup_over, IDLE_SETUP_S * 1000, 0);
 	launch();
 }
 
