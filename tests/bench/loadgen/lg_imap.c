@@ -1,7 +1,7 @@
 /*
  * IMAP workloads (RFC 3501), one command at a time per session:
- *   mixed         a mail client's session: LOGIN, SELECT, FETCH the newest
- *                 flags, headers of ten messages, one body, SEARCH UNSEEN,
+ *   mixed         a mail client's session: LOGIN, SELECT, FETCH the flags
+ *                 of the newest 50, headers of ten messages, one body, SEARCH UNSEEN,
  *                 a flag change, APPEND, UID STORE \Deleted and UID EXPUNGE
  *                 of the appended message (RFC 4315), a short IDLE
  *                 (RFC 2177), LOGOUT.  Every tagged reply is one op.
@@ -81,9 +81,13 @@ static void next_step(struct lg_client *cl)
 		case S_FETCH_FLAGS:
 			if (cl->exists == 0)
 				break;
-			snprintf(arg, sizeof(arg), "%llu",
-				 (unsigned long long)(cl->exists > 50 ? cl->exists - 49 : 1));
-			send_cmd(cl, "FETCH %s:* (UID FLAGS)\r\n", arg);
+			/* The newest 50 that no other client expunges: a
+			 * range into their appends may meet one just gone
+			 * (NO [EXPUNGEISSUED], RFC 2180 §4.1.2). */
+			snprintf(arg, sizeof(arg), "%llu:%llu",
+				 (unsigned long long)(cl->safe > 50 ? cl->safe - 49 : 1),
+				 (unsigned long long)cl->safe);
+			send_cmd(cl, "FETCH %s (UID FLAGS)\r\n", arg);
 			return;
 		case S_FETCH_HEADERS: {
 			if (cl->exists == 0)
