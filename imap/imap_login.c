@@ -43,6 +43,21 @@ static void login_work(void *arg)
 	j->status = login_check(&j->req, &j->store);
 }
 
+static void login_done(void *arg);
+
+/* The user database answered (on the loop): verify on the thread pool. */
+static void lookup_done(void *arg)
+{
+	struct imap_login_job *j = arg;
+
+	j->s->jobs--;
+	if (j->s->gone) {
+		login_done(j);
+		return;
+	}
+	imap_async(j->s, login_work, login_done, j);
+}
+
 static void login_done(void *arg)
 {
 	struct imap_login_job *j = arg;
@@ -71,6 +86,7 @@ static void login_done(void *arg)
 		}
 	}
 	store_close(&j->store);
+	login_request_clear(&j->req);
 	explicit_bzero(j->password, strlen(j->password));
 	free(j->password);
 	free(j->user);
@@ -85,12 +101,15 @@ static void start_login(struct imap_session *s, const char *user, const char *pa
 	j->s = s;
 	j->user = xstrdup(user);
 	j->password = xstrdup(password);
-	j->req.db = conn_server(s->conn)->auth;
 	j->req.cfg = imap_config(s);
 	j->req.user = j->user;
+	j->req.protocol = POLICY_PROTO_IMAP;
 	j->req.password = j->password;
 	s->busy = true;
-	imap_async(s, login_work, login_done, j);
+	/* Counted as a job, so a client that hangs up meanwhile leaves the
+	 * session for lookup_done() to free. */
+	s->jobs++;
+	login_lookup(conn_server(s->conn)->userdb, conn_loop(s->conn), &j->req, lookup_done, j);
 }
 
 bool cmd_login(struct imap_session *s, const struct imap_command *cmd)

@@ -1,0 +1,33 @@
+#ifndef DUOMAIL_USERDB_PRIVATE_H
+#define DUOMAIL_USERDB_PRIVATE_H
+/*
+ * Between core/userdb.c (the interface) and the PostgreSQL backend
+ * (core/userdb_pgsql.c: the connection pool on the event loop,
+ * core/userdb_pgsql_row.c: a result row as a user record).
+ */
+#include "core/userdb.h"
+
+#include <libpq-fe.h>
+
+struct userdb_pgsql;
+
+/* Checks the settings; connects nothing yet.  0 or -1 with err. */
+int userdb_pgsql_open(const struct config *cfg, struct userdb_pgsql **pg_r, char *err,
+		      size_t errlen);
+void userdb_pgsql_close(struct userdb_pgsql **pg);
+void userdb_pgsql_reload(struct userdb_pgsql *pg);
+void userdb_pgsql_lookup_async(struct userdb_pgsql *pg, void *loop, enum userdb_purpose purpose,
+			       const char *user, userdb_lookup_cb *cb, void *ctx);
+int userdb_pgsql_lookup(struct userdb_pgsql *pg, enum userdb_purpose purpose, const char *user,
+			struct userdb_record *rec_r);
+
+/* The query to run for purpose. */
+const char *userdb_pgsql_query(const struct config *cfg, enum userdb_purpose purpose);
+
+/* A PGRES_TUPLES_OK result as user's record: columns by name ("password",
+ * and the per-user fields of core/policy.h, with or without Dovecot's
+ * "userdb_" prefix).  1 one row (*rec_r filled), 0 no row, -1 more than
+ * one row or a value duomail cannot honour (logged). */
+int userdb_pgsql_row(const PGresult *res, const char *user, struct userdb_record *rec_r);
+
+#endif
