@@ -45,8 +45,8 @@ int auth_db_user_settings(struct auth_db *db, const char *user,
 			  struct user_settings *settings_r);
 
 /* The user's whole record (core/userdb.h): 1 found (*rec_r filled, free it
- * with userdb_record_free()), 0 no such user, -1 invalid extra field
- * (logged). */
+ * with userdb_record_free(); an invalid extra field is logged and marks it
+ * invalid), 0 no such user. */
 struct userdb_record;
 int auth_db_lookup(struct auth_db *db, const char *user, struct userdb_record *rec_r);
 

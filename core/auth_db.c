@@ -373,12 +373,14 @@ int auth_db_lookup(struct auth_db *db, const char *user, struct userdb_record *r
 	maybe_reload_locked(db);
 	u = db->snap->count == 0 ? NULL :
 		bsearch(&key, db->snap->users, db->snap->count, sizeof(*u), cmp_user);
-	if (u != NULL && u->settings_error != NULL) {
-		log_error("refusing %s: %s", user, u->settings_error);
-		ret = -1;
-	} else if (u != NULL) {
+	if (u != NULL) {
 		rec_r->password = xstrdup(u->password);
-		user_settings_copy(&rec_r->settings, &u->settings);
+		if (u->settings_error != NULL) {
+			log_error("refusing %s: %s", user, u->settings_error);
+			rec_r->invalid = true;
+		} else {
+			user_settings_copy(&rec_r->settings, &u->settings);
+		}
 		ret = 1;
 	}
 	pthread_mutex_unlock(&db->lock);

@@ -232,7 +232,10 @@ int cmd_deliver(int argc, char **argv)
 	 * and retries. */
 	switch (userdb_lookup(db, USERDB_USER, user, &rec)) {
 	case 1:
-		break;
+		if (!rec.invalid)
+			break;
+		ret = EX_TEMPFAIL;	/* logged by the lookup */
+		goto out;
 	case 0:
 		log_info("deliver: no such user %s", user);
 		ret = EX_NOUSER;

@@ -67,6 +67,8 @@ enum login_status login_check(const struct login_request *req, struct store **st
 	}
 	/* The password was right, so a user whose settings or store are
 	 * broken gets "try later", never a hint about which it was. */
+	if (rec->invalid)
+		return LOGIN_TEMPFAIL;
 	switch (account_open(req->cfg, req->user, &rec->settings, store_r, req->policy_r)) {
 	case ACCOUNT_OK:
 		return LOGIN_OK;

@@ -20,6 +20,7 @@
  */
 #include "core/policy.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct config;
@@ -37,6 +38,11 @@ enum userdb_purpose {
 struct userdb_record {
 	char *password;			/* "{SCHEME}hash"; NULL or "" = cannot log in */
 	struct user_settings settings;	/* the user's own fields */
+	/* The fields are unusable (logged): the user exists, but a login
+	 * with the right password and every delivery get a temporary
+	 * failure until the admin fixes them.  A wrong password is still
+	 * just wrong, so the answer does not tell that the user exists. */
+	bool invalid;
 };
 
 void userdb_record_free(struct userdb_record *rec);

@@ -17,7 +17,9 @@
  * A connection that fails or breaks is made again after a backoff that
  * doubles from 100 ms to 5 s.  While no connection is up or being made
  * (the database is down) a lookup fails at once: a client gets "try
- * again later" quickly instead of hanging for the timeout.  A query that
+ * again later" quickly instead of hanging for the timeout; but at most
+ * once a second a lookup first tries to connect, so service resumes with
+ * the first login after the database is back, not after the backoff.  A query that
  * broke because its connection did (the server restarted) runs once more
  * on another connection.
  *
@@ -37,6 +39,10 @@
 #define PG_BACKOFF_MIN_MS	100
 #define PG_BACKOFF_MAX_MS	5000
 #define PG_SWEEP_MS		100	/* how often queued lookups check their deadline */
+/* While the database is down, a lookup may try a connection at once (not
+ * waiting out the backoff) this often: the first login after the server
+ * is back works, and a login storm meanwhile is not a connect storm. */
+#define PG_EAGER_MS		1000
 
 enum pg_state {
 	PG_DOWN,		/* no connection; the timer makes one after the backoff */
@@ -72,6 +78,7 @@ struct pg_conn {
 	struct pg_watch *watch;
 	uv_timer_t timer;	/* backoff, connect timeout or query deadline */
 	unsigned backoff_ms;
+	uint64_t last_attempt;	/* uv_now() of the last connect */
 	struct pg_lookup *job;	/* the running lookup */
 	PGresult *result;	/* its first result */
 };
@@ -244,6 +251,8 @@ static void conn_down(struct pg_conn *c, const char *why)
 	bool was_up = c->state == PG_IDLE || c->state == PG_BUSY;
 	char buf[512];
 
+	/* why may be libpq's own message, which PQfinish() frees. */
+	why = one_line(why, buf, sizeof(buf));
 	unwatch(c);
 	uv_timer_stop(&c->timer);
 	PQclear(c->result);
@@ -259,9 +268,9 @@ static void conn_down(struct pg_conn *c, const char *why)
 	if (!pool_reachable(pool) && !pool->down) {
 		pool->down = true;
 		log_error("pgsql: database unavailable (%s); lookups fail with a temporary "
-			  "failure until it is back", one_line(why, buf, sizeof(buf)));
+			  "failure until it is back", why);
 	} else {
-		log_debug("pgsql: connection %u down: %s", c->index, one_line(why, buf, sizeof(buf)));
+		log_debug("pgsql: connection %u down: %s", c->index, why);
 	}
 	if (l != NULL) {
 		if (!l->retried && pool_reachable(pool)) {
@@ -318,6 +327,8 @@ static void conn_continue(struct pg_conn *c)
 
 static void conn_start(struct pg_conn *c)
 {
+	c->last_attempt = uv_now(c->pool->loop);
+	uv_timer_stop(&c->timer);
 	c->pg = PQconnectStart(c->pool->db->cfg->pgsql_connect);
 	c->state = PG_CONNECTING;
 	if (c->pg == NULL) {
@@ -550,6 +561,12 @@ void userdb_pgsql_lookup_async(struct userdb_pgsql *db, void *loop, enum userdb_
 	l->cb = cb;
 	l->ctx = ctx;
 	l->deadline = uv_now(pool->loop) + db->cfg->pgsql_timeout_ms;
+	if (!pool_reachable(pool)) {
+		struct pg_conn *c = &pool->conns[0];
+
+		if (uv_now(pool->loop) - c->last_attempt >= PG_EAGER_MS)
+			conn_start(c);
+	}
 	queue_push(pool, l, false);
 	pool_dispatch(pool);
 }

@@ -79,14 +79,14 @@ int userdb_pgsql_row(const PGresult *res, const char *user, struct userdb_record
 				   sizeof(err)) < 0) {
 		log_error("pgsql: user %s: column %s; this user cannot log in or get mail "
 			  "(temporary failure) until it is fixed", user, err);
-		userdb_record_free(rec_r);
-		ret = -1;
+		rec_r->invalid = true;
 	}
-	if (ret > 0 && rec_r->password != NULL && rec_r->password[0] != '\0' &&
+	if (rec_r->password != NULL && rec_r->password[0] != '\0' &&
 	    !password_scheme_known(rec_r->password)) {
+		/* Nothing can match it: as if the user had no password. */
 		log_error("pgsql: user %s: unknown password scheme", user);
-		userdb_record_free(rec_r);
-		ret = -1;
+		explicit_bzero(rec_r->password, strlen(rec_r->password));
+		rec_r->password[0] = '\0';
 	}
 	free(keys);
 	free(values);

@@ -26,8 +26,9 @@ const char *userdb_pgsql_query(const struct config *cfg, enum userdb_purpose pur
 
 /* A PGRES_TUPLES_OK result as user's record: columns by name ("password",
  * and the per-user fields of core/policy.h, with or without Dovecot's
- * "userdb_" prefix).  1 one row (*rec_r filled), 0 no row, -1 more than
- * one row or a value duomail cannot honour (logged). */
+ * "userdb_" prefix).  1 one row (*rec_r filled; a value duomail cannot
+ * honour is logged and marks it invalid), 0 no row, -1 more than one row
+ * (logged). */
 int userdb_pgsql_row(const PGresult *res, const char *user, struct userdb_record *rec_r);
 
 #endif

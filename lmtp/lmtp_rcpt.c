@@ -77,6 +77,8 @@ static void lookup_cb(int result, struct userdb_record *rec, void *ctx)
 		try_next(l);
 		return;
 	}
+	if (result > 0 && rec->invalid)
+		result = -1;	/* logged by the lookup: retry once it is fixed */
 	if (result > 0) {
 		s->pending_user = xstrdup(l->names[l->next - 1]);
 		s->pending_settings = rec->settings;

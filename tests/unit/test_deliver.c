@@ -51,8 +51,10 @@ static enum deliver_status begin(const char *user, const struct deliver_env *env
 		int found = auth_db_lookup(ctx.db, user, &rec);
 
 		*d_r = NULL;
-		if (found <= 0)
+		if (found <= 0 || rec.invalid) {
+			userdb_record_free(&rec);
 			return found == 0 ? DELIVER_NOUSER : DELIVER_TEMPFAIL;
+		}
 		status = delivery_begin(&ctx.cfg, user, &rec.settings, env, d_r);
 		userdb_record_free(&rec);
 	}

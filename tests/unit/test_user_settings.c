@@ -146,8 +146,10 @@ static enum account_status open_account(const struct config *cfg, struct auth_db
 	int found = auth_db_lookup(db, user, &rec);
 
 	*st_r = NULL;
-	if (found <= 0)
+	if (found <= 0 || rec.invalid) {
+		userdb_record_free(&rec);
 		return found == 0 ? ACCOUNT_NOUSER : ACCOUNT_TEMPFAIL;
+	}
 	status = account_open(cfg, user, &rec.settings, st_r, p_r);
 	userdb_record_free(&rec);
 	return status;
