@@ -59,6 +59,9 @@ struct pg_lookup {
 	void *ctx;
 	uint64_t deadline;	/* uv_now() milliseconds */
 	bool retried;		/* ran once on a connection that broke */
+	/* the answer, until the finish timer hands it to cb */
+	int result;
+	struct userdb_record rec;
 };
 
 /* The watch of one socket.  PQconnectPoll may move to another socket
@@ -89,6 +92,8 @@ struct pg_pool {
 	struct pg_conn *conns;
 	unsigned nconns;
 	struct pg_lookup *head, **tail;
+	struct pg_lookup *finished, **finished_tail;	/* answered, cb not yet run */
+	uv_timer_t finish;
 	uv_timer_t sweep;
 	bool down;		/* logged as unavailable; the next connect says it is back */
 };
@@ -130,11 +135,46 @@ static void notice_cb(void *arg, const char *message)
 
 /* ---- lookups ---- */
 
-static void lookup_finish(struct pg_lookup *l, int result, struct userdb_record *rec)
+static void lookup_free(struct pg_lookup *l)
 {
-	l->cb(result, rec, l->ctx);
+	userdb_record_free(&l->rec);
 	free(l->user);
 	free(l);
+}
+
+/* Runs the callbacks of answered lookups.  They never run inside pool
+ * code (or inside userdb_lookup_async() itself): a callback may start
+ * the next lookup at once, and the pool is in a consistent state here. */
+static void on_finish(uv_timer_t *t)
+{
+	struct pg_pool *pool = t->data;
+	struct pg_lookup *l = pool->finished;
+
+	pool->finished = NULL;
+	pool->finished_tail = &pool->finished;
+	while (l != NULL) {
+		struct pg_lookup *next = l->next;
+
+		l->cb(l->result, l->result > 0 ? &l->rec : NULL, l->ctx);
+		lookup_free(l);
+		l = next;
+	}
+}
+
+/* Answers l; rec (on result 1) is moved into it. */
+static void lookup_finish(struct pg_pool *pool, struct pg_lookup *l, int result,
+			  struct userdb_record *rec)
+{
+	l->result = result;
+	if (result > 0) {
+		l->rec = *rec;
+		memset(rec, 0, sizeof(*rec));
+	}
+	l->next = NULL;
+	*pool->finished_tail = l;
+	pool->finished_tail = &l->next;
+	if (!uv_is_active((uv_handle_t *)&pool->finish))
+		uv_timer_start(&pool->finish, on_finish, 0, 0);
 }
 
 static void on_sweep(uv_timer_t *t);
@@ -183,7 +223,7 @@ static void fail_queue(struct pg_pool *pool)
 	struct pg_lookup *l;
 
 	while ((l = queue_pop(pool)) != NULL)
-		lookup_finish(l, -1, NULL);
+		lookup_finish(pool, l, -1, NULL);
 }
 
 static void start_query(struct pg_conn *c, struct pg_lookup *l);
@@ -277,7 +317,7 @@ static void conn_down(struct pg_conn *c, const char *why)
 			l->retried = true;
 			queue_push(pool, l, true);
 		} else {
-			lookup_finish(l, -1, NULL);
+			lookup_finish(pool, l, -1, NULL);
 		}
 	}
 	pool_dispatch(pool);
@@ -374,7 +414,7 @@ static void query_done(struct pg_conn *c)
 {
 	struct pg_lookup *l = c->job;
 	PGresult *res = c->result;
-	struct userdb_record rec;
+	struct userdb_record rec = { 0 };
 	char buf[512];
 	int result = -1;
 
@@ -398,9 +438,7 @@ static void query_done(struct pg_conn *c)
 				   buf, sizeof(buf)));
 	}
 	PQclear(res);
-	lookup_finish(l, result, result > 0 ? &rec : NULL);
-	if (result > 0)
-		userdb_record_free(&rec);
+	lookup_finish(c->pool, l, result, &rec);
 	pool_dispatch(c->pool);
 }
 
@@ -512,7 +550,7 @@ static void on_sweep(uv_timer_t *t)
 			pool->tail = pp;
 		log_error("pgsql: lookup of user %s waited %u ms for a free connection",
 			  l->user, pool->db->cfg->pgsql_timeout_ms);
-		lookup_finish(l, -1, NULL);
+		lookup_finish(pool, l, -1, NULL);
 	}
 	if (pool->head == NULL)
 		uv_timer_stop(&pool->sweep);
@@ -528,6 +566,10 @@ static struct pg_pool *pool_get(struct userdb_pgsql *db, uv_loop_t *loop)
 	pool->db = db;
 	pool->loop = loop;
 	pool->tail = &pool->head;
+	pool->finished_tail = &pool->finished;
+	uv_timer_init(loop, &pool->finish);
+	uv_unref((uv_handle_t *)&pool->finish);
+	pool->finish.data = pool;
 	pool->nconns = db->cfg->pgsql_pool_size;
 	pool->conns = xcalloc(pool->nconns, sizeof(*pool->conns));
 	uv_timer_init(loop, &pool->sweep);
@@ -627,14 +669,14 @@ void userdb_pgsql_close(struct userdb_pgsql **dbp)
 			free(pool->conns[i].watch);
 			PQclear(pool->conns[i].result);
 			PQfinish(pool->conns[i].pg);
-			if (pool->conns[i].job != NULL) {
-				free(pool->conns[i].job->user);
-				free(pool->conns[i].job);
-			}
+			if (pool->conns[i].job != NULL)
+				lookup_free(pool->conns[i].job);
 		}
-		while ((l = queue_pop(pool)) != NULL) {
-			free(l->user);
-			free(l);
+		while ((l = queue_pop(pool)) != NULL)
+			lookup_free(l);
+		while ((l = pool->finished) != NULL) {
+			pool->finished = l->next;
+			lookup_free(l);
 		}
 		free(pool->conns);
 		free(pool);
@@ -650,6 +692,7 @@ void userdb_pgsql_close(struct userdb_pgsql **dbp)
 static PGresult *exec_blocking(struct userdb_pgsql *db, const char *sql, const char *user)
 {
 	const char *params[1] = { user };
+	char timeout[64];
 
 	if (db->blocking == NULL || PQstatus(db->blocking) != CONNECTION_OK) {
 		PQfinish(db->blocking);
@@ -657,6 +700,10 @@ static PGresult *exec_blocking(struct userdb_pgsql *db, const char *sql, const c
 		if (db->blocking == NULL || PQstatus(db->blocking) != CONNECTION_OK)
 			return NULL;
 		PQsetNoticeProcessor(db->blocking, notice_cb, NULL);
+		/* No event loop to time it here: the server cancels a slow one. */
+		snprintf(timeout, sizeof(timeout), "SET statement_timeout = %u",
+			 db->cfg->pgsql_timeout_ms);
+		PQclear(PQexec(db->blocking, timeout));
 	}
 	return PQexecParams(db->blocking, sql, 1, NULL, params, NULL, NULL, 0);
 }

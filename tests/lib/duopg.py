@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 import time
 
-from duotest import free_port
+from duotest import _die_with_parent, free_port
 
 BIN = "/usr/lib/postgresql/15/bin"
 RUN_AS = "nobody"
@@ -32,8 +32,11 @@ def available():
     return None
 
 
-def _as_nobody():
+def _own_session():
+    # Its own session (a ^C to the test is not a ^C to the database), and
+    # it goes when the test process dies.
     os.setsid()
+    _die_with_parent()
 
 
 class Postgres:
@@ -75,7 +78,7 @@ class Postgres:
              "-k", self.sock, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
              "-c", "max_connections=100"],
             user=self.uid, group=self.gid, cwd=self.dir, stdout=log, stderr=log,
-            preexec_fn=_as_nobody)
+            preexec_fn=_own_session)
         log.close()
         deadline = time.time() + 60
         while True:

@@ -86,11 +86,13 @@ PASSWORD_QUERY = ("SELECT password, protocols, quota_storage, quota_messages, ma
 USER_QUERY = "SELECT quota_storage, quota_messages, maildir FROM users WHERE name = $1"
 
 
-def pgsql_server(workers=2, pool_size="2", password_query=PASSWORD_QUERY, timeout="5"):
+def pgsql_server(workers=2, pool_size="2", password_query=PASSWORD_QUERY, timeout="5",
+                 app="duomail-test"):
+    connect = PG.connect_string("duomail", "duomail-db-pw") + " application_name=" + app
     return duotest.Server(
         workers=workers, listen=("imap", "pop3", "lmtp"),
         config={"auth": {"userdb": "pgsql"},
-                "pgsql": {"connect": PG.connect_string("duomail", "duomail-db-pw"),
+                "pgsql": {"connect": connect,
                           "password_query": password_query, "user_query": USER_QUERY,
                           "pool_size": pool_size, "query_timeout": timeout}})
 
@@ -139,7 +141,7 @@ def lmtp_deliver(srv, rcpt, subject):
 class TestPgsqlUsers(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.srv = pgsql_server()
+        cls.srv = pgsql_server(app="duomail-users")
         root = cls.srv.root
         add_user("alice", "pw-alice", "SHA512-CRYPT")
         add_user("bob", "pw-bob", "PLAIN")
@@ -255,6 +257,10 @@ class TestPgsqlUsers(unittest.TestCase):
         for t in threads:
             t.join(120)
         self.assertEqual(results, ["OK"] * 48)
+        # never more connections than workers x pool_size
+        n = int(PG.sql("SELECT count(*) FROM pg_stat_activity "
+                       "WHERE application_name = 'duomail-users';"))
+        self.assertTrue(1 <= n <= 4, n)
 
 
 @unittest.skipIf(WHY_NOT is not None, "PostgreSQL unavailable: %s" % WHY_NOT)
@@ -309,6 +315,7 @@ class TestPgsqlOutage(unittest.TestCase):
         self.assertEqual(lmtp_deliver(self.srv, "olga@example.test", "back")[2], 250)
         self.assertIn("pgsql: database reachable again", self.srv.log_text())
         self.assertTrue(pop.cmd("QUIT").startswith("+OK"))
+        pop.sock.close()
         imap.logout()
 
 
