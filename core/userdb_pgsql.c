@@ -66,7 +66,7 @@ struct pg_lookup {
 
 /* The watch of one socket.  PQconnectPoll may move to another socket
  * (another address of the host), and a uv_poll cannot change its fd, so
- * every socket gets its own, freed when it has closed. */
+ * every socket gets its own, freed when it has closed (conn_continue()). */
 struct pg_watch {
 	uv_poll_t poll;		/* first: the handle casts back */
 	struct pg_conn *c;
@@ -344,9 +344,15 @@ static void conn_ready(struct pg_conn *c)
 /* One step of the connection handshake. */
 static void conn_continue(struct pg_conn *c)
 {
+	PostgresPollingStatusType step = PQconnectPoll(c->pg);
 	int ret = 0;
 
-	switch (PQconnectPoll(c->pg)) {
+	/* Trying the next address of the host, libpq closes its socket and
+	 * opens another, which may get the same number: a watch kept across
+	 * that would wait on a file the kernel no longer polls.  A handshake
+	 * is a few steps, so each step gets a fresh watch. */
+	unwatch(c);
+	switch (step) {
 	case PGRES_POLLING_READING:
 		ret = watch(c, UV_READABLE);
 		break;
@@ -478,17 +484,21 @@ static void busy_io(struct pg_conn *c, int events)
 static void on_poll(uv_poll_t *h, int status, int events)
 {
 	struct pg_conn *c = ((struct pg_watch *)h)->c;
+	enum pg_state state = c->state;
 
-	if (status < 0) {
-		conn_down(c, uv_strerror(status));
-		return;
-	}
-	switch (c->state) {
+	/* POLLERR (a refused connect, a reset) comes as UV_EBADF with the
+	 * watch stopped.  libpq reads the real error from the socket, and
+	 * while connecting it may go on with the next host. */
+	if (status < 0)
+		events = UV_READABLE | UV_WRITABLE;
+	switch (state) {
 	case PG_CONNECTING:
 		conn_continue(c);
 		break;
 	case PG_BUSY:
 		busy_io(c, events);
+		if (status < 0 && c->state == PG_BUSY && watch(c, UV_READABLE) < 0)
+			conn_down(c, "cannot watch the connection");
 		break;
 	case PG_IDLE:
 		/* Nothing is asked: input is the server leaving (a restart
@@ -504,6 +514,8 @@ static void on_poll(uv_poll_t *h, int status, int events)
 				break;
 			PQclear(r);
 		}
+		if (status < 0 && watch(c, UV_READABLE) < 0)
+			conn_down(c, "cannot watch the connection");
 		break;
 	case PG_DOWN:
 		break;

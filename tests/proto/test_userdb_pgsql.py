@@ -87,8 +87,9 @@ USER_QUERY = "SELECT quota_storage, quota_messages, maildir FROM users WHERE nam
 
 
 def pgsql_server(workers=2, pool_size="2", password_query=PASSWORD_QUERY, timeout="5",
-                 app="duomail-test"):
-    connect = PG.connect_string("duomail", "duomail-db-pw") + " application_name=" + app
+                 app="duomail-test", connect=None):
+    connect = (connect or PG.connect_string("duomail", "duomail-db-pw")) + \
+        " application_name=" + app
     return duotest.Server(
         workers=workers, listen=("imap", "pop3", "lmtp"),
         config={"auth": {"userdb": "pgsql"},
@@ -340,6 +341,31 @@ class TestPgsqlBadQueries(unittest.TestCase):
         self.assertIn('column "no_such_column" does not exist', log)
         # the user_query is fine: LMTP still delivers
         self.assertEqual(lmtp_deliver(self.srv, "quinn@example.test", "x")[2], 250)
+
+    def test_failover_to_second_host(self):
+        # Two hosts, the first refusing: libpq's non-blocking connect moves
+        # to another socket (maybe with the same fd number) mid-handshake.
+        dead = duotest.free_port()
+        connect = PG.connect_string("duomail", "duomail-db-pw").replace(
+            "host=127.0.0.1 port=%d" % PG.port, "host=127.0.0.1,127.0.0.1 port=%d,%d" % (
+                dead, PG.port))
+        self.srv = pgsql_server(workers=1, connect=connect)
+        self.srv.start()
+        for _ in range(3):
+            self.assertEqual(imap_login(self.srv, "quinn", "pw-quinn"), "OK")
+
+    def test_no_database_at_start(self):
+        # duomail starts without its database; logins wait for nobody
+        dead = duotest.free_port()
+        self.srv = pgsql_server(workers=1, connect=PG.connect_string(
+            "duomail", "duomail-db-pw").replace("port=%d" % PG.port, "port=%d" % dead))
+        self.srv.start()
+        t0 = time.time()
+        self.assertIn("[UNAVAILABLE]", imap_login(self.srv, "quinn", "pw-quinn"))
+        self.assertLess(time.time() - t0, 4)
+        self.assertRegex(self.srv.log_text(),
+                         r"pgsql: database unavailable \(connection to server at "
+                         r"\S+, port %d failed: Connection refused" % dead)
 
     def test_query_timeout(self):
         self.srv = pgsql_server(
