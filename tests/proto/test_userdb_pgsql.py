@@ -19,8 +19,10 @@ server from Debian that this test starts (tests/lib/duopg.py) and the real
   line and a temporary failure.
 """
 import base64
+import hashlib
 import imaplib
 import os
+import re
 import threading
 import time
 import unittest
@@ -181,6 +183,37 @@ class TestPgsqlUsers(unittest.TestCase):
     def test_pop3_user_pass(self):
         for user in ("alice", "bob", "dora"):
             self.assertTrue(pop3_login(self.srv, user, "pw-" + user).startswith("+OK"), user)
+
+    def test_pop3_apop(self):
+        # RFC 1939 7: MD5 of the greeting's timestamp and the password,
+        # which only a {PLAIN} password in the database allows
+        c = Pop3Client(self.srv.port("pop3"))
+        ts = re.search(r"<[^>]+>", c.greeting).group(0)
+        digest = hashlib.md5((ts + "pw-bob").encode()).hexdigest()
+        self.assertTrue(c.cmd("APOP bob " + digest).startswith("+OK"))
+        c.cmd("QUIT")
+        c.sock.close()
+        c = Pop3Client(self.srv.port("pop3"))
+        ts = re.search(r"<[^>]+>", c.greeting).group(0)
+        digest = hashlib.md5((ts + "pw-alice").encode()).hexdigest()
+        self.assertTrue(c.cmd("APOP alice " + digest).startswith("-ERR [AUTH]"))
+        c.sock.close()
+
+    def test_sighup_reconnects(self):
+        def backends():
+            return set(PG.sql("SELECT pid FROM pg_stat_activity "
+                              "WHERE application_name = 'duomail-users';").split())
+
+        self.assertEqual(imap_login(self.srv, "alice", "pw-alice"), "OK")
+        before = backends()
+        self.assertTrue(before)
+        self.srv.reload()
+        # the idle connections are closed and made anew
+        deadline = time.time() + 10
+        while (backends() & before) and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertFalse(backends() & before)
+        self.assertEqual(imap_login(self.srv, "alice", "pw-alice"), "OK")
 
     def test_unknown_user_and_wrong_password_look_alike(self):
         wrong = imap_login(self.srv, "alice", "nope")
