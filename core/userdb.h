@@ -79,9 +79,11 @@ typedef void userdb_lookup_cb(int result, struct userdb_record *rec, void *ctx);
 void userdb_lookup_async(struct userdb *db, void *loop, enum userdb_purpose purpose,
 			 const char *user, userdb_lookup_cb *cb, void *ctx);
 
-/* The same, blocking (CLI commands such as `duomail deliver`; never on an
- * event loop thread).  On 1, *rec_r is filled (free with
- * userdb_record_free()). */
+/* The same, blocking: for CLI commands such as `duomail deliver`, never
+ * on an event loop thread.  Thread-safe (the SQL backend uses one plain
+ * connection per process for these, one lookup at a time, bounded by
+ * query_timeout on the server's side).  On 1, *rec_r is filled (free
+ * with userdb_record_free()). */
 int userdb_lookup(struct userdb *db, enum userdb_purpose purpose, const char *user,
 		  struct userdb_record *rec_r);
 
