@@ -29,8 +29,14 @@ static void lookup_cb(int result, struct userdb_record *rec, void *ctx)
 void login_lookup(struct userdb *db, void *loop, struct login_request *req,
 		  void (*done)(void *arg), void *arg)
 {
-	struct lookup_wait *w = xcalloc(1, sizeof(*w));
+	struct lookup_wait *w;
 
+	if (userdb_passwd(db) != NULL) {
+		req->deferred = db;
+		done(arg);
+		return;
+	}
+	w = xcalloc(1, sizeof(*w));
 	w->req = req;
 	w->done = done;
 	w->arg = arg;
@@ -42,13 +48,19 @@ void login_request_clear(struct login_request *req)
 	userdb_record_free(&req->rec);
 }
 
-enum login_status login_check(const struct login_request *req, struct store **store_r)
+enum login_status login_check(struct login_request *req, struct store **store_r)
 {
-	const struct userdb_record *rec = req->lookup_result > 0 ? &req->rec : NULL;
-	const char *stored = rec != NULL ? rec->password : NULL;
+	const struct userdb_record *rec;
+	const char *stored;
 	enum auth_result ar;
 
 	*store_r = NULL;
+	if (req->deferred != NULL) {
+		req->lookup_result = userdb_lookup(req->deferred, USERDB_LOGIN, req->user, &req->rec);
+		req->deferred = NULL;
+	}
+	rec = req->lookup_result > 0 ? &req->rec : NULL;
+	stored = rec != NULL ? rec->password : NULL;
 	/* A database that failed still costs a verification: the answer
 	 * time must not tell a slow database from a wrong password either. */
 	if (req->password != NULL)

@@ -4,7 +4,9 @@
  * A login, as both protocols need it, in two steps:
  *
  *   1. login_lookup(): the user's record from the user database, on the
- *      event loop without blocking it (core/userdb.h);
+ *      event loop without blocking it (core/userdb.h).  A passwd-file
+ *      lookup is a search in memory: it is left to step 2, saving a
+ *      second trip through the thread pool;
  *   2. login_check(): on the thread pool (password hashing and disk are
  *      slow), verify the password against that record, check that the
  *      user may use this protocol, and open the account (core/account.h:
@@ -40,6 +42,7 @@ struct login_request {
 	 * such user, -1 the database failed. */
 	int lookup_result;
 	struct userdb_record rec;
+	struct userdb *deferred;	/* set: step 2 looks up in this passwd-file */
 	/* If not NULL, filled on LOGIN_OK with the account's policy (free it
 	 * with account_policy_free()). */
 	struct account_policy *policy_r;
@@ -52,7 +55,7 @@ void login_lookup(struct userdb *db, void *loop, struct login_request *req,
 
 /* Step 2 (thread pool).  On LOGIN_OK, *store_r is the user's open store
  * (the caller closes it). */
-enum login_status login_check(const struct login_request *req, struct store **store_r);
+enum login_status login_check(struct login_request *req, struct store **store_r);
 
 /* Frees what the lookup left in req (the record). */
 void login_request_clear(struct login_request *req);
