@@ -119,10 +119,11 @@ bool cmd_login(struct imap_session *s, const struct imap_command *cmd)
 		imap_tagged(s, cmd->tag, "NO", PLAINTEXT_REFUSED);
 		return true;
 	}
-	if (!user_ok(user, ulen) || strlen(password) != plen) {
-		imap_tagged(s, cmd->tag, "NO", "[AUTHENTICATIONFAILED] Authentication failed.");
-		return true;
-	}
+	/* A name no account can have (control characters, NUL) still goes
+	 * the whole way as the empty name, which none has either: the same
+	 * answer, cost and failure penalty as any wrong login. */
+	if (!user_ok(user, ulen) || strlen(password) != plen)
+		user = "";
 	start_login(s, user, password);
 	return false;
 }
@@ -140,12 +141,9 @@ static void sasl_feed(struct imap_session *s, const char *text, size_t len, bool
 		free(line);
 		return;
 	case SASL_DONE:
-		if (!user_ok(sasl_user(s->sasl), strlen(sasl_user(s->sasl)))) {
-			sasl_free(&s->sasl);
-			imap_tagged(s, s->cmd_tag, "NO", "[AUTHENTICATIONFAILED] Authentication failed.");
-			return;
-		}
-		start_login(s, sasl_user(s->sasl), sasl_password(s->sasl));
+		/* As in LOGIN: an impossible name fails like any other. */
+		start_login(s, user_ok(sasl_user(s->sasl), strlen(sasl_user(s->sasl))) ?
+			    sasl_user(s->sasl) : "", sasl_password(s->sasl));
 		sasl_free(&s->sasl);
 		return;
 	case SASL_FAIL:

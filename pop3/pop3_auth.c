@@ -296,13 +296,10 @@ static void sasl_feed(struct pop3_session *s, const char *text, size_t len, bool
 		conn_set_max_line(s->conn, POP3_MAX_SASL_LINE);
 		return;
 	case SASL_DONE:
-		if (!user_name_valid(sasl_user(s->sasl))) {
-			sasl_end(s);
-			pop3_bad_command(s, "[AUTH] Authentication failed.");
-			return;
-		}
+		/* A name no account can have fails like any wrong login (the
+		 * empty name, which none has): same answer, cost and penalty. */
 		free(s->user);
-		s->user = xstrdup(sasl_user(s->sasl));
+		s->user = xstrdup(user_name_valid(sasl_user(s->sasl)) ? sasl_user(s->sasl) : "");
 		start_login(s, sasl_password(s->sasl), NULL);
 		sasl_end(s);
 		return;

@@ -215,7 +215,9 @@ class TestSameAnswer(unittest.TestCase):
         for wrong, unknown in [
                 ('LOGIN "alice" "nope"', 'LOGIN "nobody" "nope"'),
                 ("AUTHENTICATE PLAIN " + b64("\0alice\0nope"),
-                 "AUTHENTICATE PLAIN " + b64("\0nobody\0nope"))]:
+                 "AUTHENTICATE PLAIN " + b64("\0nobody\0nope")),
+                # a name no account can have fails the same way
+                ('LOGIN "alice" "nope"', "AUTHENTICATE PLAIN " + b64("\0bad\x01name\0nope"))]:
             a, b = self.imap_reply(wrong), self.imap_reply(unknown)
             self.assertEqual(a, b)
             self.assertEqual(a[1], b"t1 NO [AUTHENTICATIONFAILED] Authentication failed.")
@@ -225,7 +227,9 @@ class TestSameAnswer(unittest.TestCase):
                 (("USER alice", "PASS nope"), ("USER nobody", "PASS nope")),
                 (("AUTH PLAIN " + b64("\0alice\0nope"),), ("AUTH PLAIN " + b64("\0nobody\0nope"),)),
                 (("APOP carol " + "0" * 32,), ("APOP nobody " + "0" * 32,)),
-                (("APOP alice " + "0" * 32,), ("APOP nobody " + "0" * 32,))]:
+                (("APOP alice " + "0" * 32,), ("APOP nobody " + "0" * 32,)),
+                (("AUTH PLAIN " + b64("\0alice\0nope"),),
+                 ("AUTH PLAIN " + b64("\0bad\x01name\0nope"),))]:
             a, b = self.pop3_reply(*wrong), self.pop3_reply(*unknown)
             self.assertEqual(a, b)
             self.assertEqual(a[-1], "-ERR [AUTH] Authentication failed.")
