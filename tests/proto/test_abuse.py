@@ -182,6 +182,24 @@ class TestPenalty(unittest.TestCase):
         self.assertLess(took, 0.8)
 
 
+class TestExemptLoopback(unittest.TestCase):
+    """[auth] penalty_exempt_loopback = yes: the admin's choice, never the
+    default (TestPenalty runs with it unset and is penalised on loopback)."""
+
+    def test_loopback_not_penalised(self):
+        srv = duotest.Server(users={"alice": "pw-a"}, listen=("imap",), workers=1,
+                             config={"auth": {"penalty_initial": "2s", "penalty_max": "8s",
+                                              "penalty_exempt_loopback": "yes"}})
+        with srv:
+            for src in ("127.0.0.1", "127.0.0.2", "127.0.0.1"):
+                c = imap_from(srv, src)
+                took, (_, reply) = timed(lambda: c.cmd('LOGIN "alice" "wrong"'))
+                c.close()
+                self.assertTrue(reply.startswith(b"t1 NO [AUTHENTICATIONFAILED]"), reply)
+                self.assertLess(took, 1.5)     # penalised, the third would wait 4 s
+            self.assertNotIn("failure penalty", srv.log_text())
+
+
 class TestSameAnswer(unittest.TestCase):
     """No user enumeration: an unknown user and a wrong password get the
     same bytes (RFC 5530 AUTHENTICATIONFAILED, RFC 3206 [AUTH]) and cost the
