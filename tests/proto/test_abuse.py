@@ -200,6 +200,33 @@ class TestExemptLoopback(unittest.TestCase):
             self.assertNotIn("failure penalty", srv.log_text())
 
 
+class TestIpv6(unittest.TestCase):
+    """An IPv6 client has its own penalty: failures from 127.0.0.1 do not
+    slow ::1 (whose key is its /64), and the other way round."""
+
+    def test_own_penalty(self):
+        srv = duotest.Server(users={"alice": "pw-a"}, listen=("imap", "pop3"), workers=1,
+                             config={"auth": {"penalty_initial": "1s", "penalty_max": "4s"}})
+        with open(srv.config_path) as f:
+            text = f.read()
+        with open(srv.config_path, "w") as f:
+            f.write(text.replace("pop3 = 127.0.0.1:", "pop3 = [::1]:"))
+        with srv:
+            for _ in range(3):      # 127.0.0.1's next login waits 4 s
+                c = imap_from(srv, "127.0.0.1")
+                c.cmd('LOGIN "alice" "wrong"')
+                c.close()
+            for expect_least in (0, 1):
+                p = Pop3Client(srv.port("pop3"), host="::1", timeout=20)
+                p.cmd("USER alice")
+                took, reply = timed(lambda: p.cmd("PASS wrong"))
+                p.sock.close()
+                self.assertTrue(reply.startswith("-ERR [AUTH]"), reply)
+                self.assertGreaterEqual(took, expect_least)
+                self.assertLess(took, expect_least + SLACK)
+            self.assertIn("(2 failed logins from ::1)", srv.log_text())
+
+
 class TestSameAnswer(unittest.TestCase):
     """No user enumeration: an unknown user and a wrong password get the
     same bytes (RFC 5530 AUTHENTICATIONFAILED, RFC 3206 [AUTH]) and cost the
