@@ -57,7 +57,7 @@ static void login_done(void *arg)
 		login_guard_succeeded(&j->guard);
 	if (!s->gone && j->status == LOGIN_OK && !conn_count_user(s->conn, j->user)) {
 		/* [server] max_connections_per_user (logged by the conn).
-		 * RFC 5530 §3: LIMIT, "a server-imposed limit", on NO. */
+		 * RFC 5530 §3: LIMIT, "ran up against an implementation limit". */
 		imap_tagged(s, s->cmd_tag, "NO",
 			    "[LIMIT] Too many sessions of this user, try again later.");
 	} else if (!s->gone) {
