@@ -20,10 +20,11 @@ struct abuse_entry {
 	uint8_t id[16];
 	bool used;
 	uint32_t failures;
-	uint32_t total;		/* sum of conns[] */
 	uint64_t last_fail_ms;
 	uint64_t last_use;	/* the table's use counter: LRU order */
-	uint16_t conns[];	/* per worker */
+	/* Per worker, and no total kept beside them: a worker killed between
+	 * two updates must not leave a total that disagrees with its parts. */
+	uint16_t conns[];
 };
 
 struct abuse_table {
@@ -133,9 +134,18 @@ void abuse_table_destroy(struct abuse_table **tp)
 	*tp = NULL;
 }
 
-static void entry_release_if_idle(struct abuse_entry *e)
+static uint32_t entry_total(const struct abuse_table *t, const struct abuse_entry *e)
 {
-	if (e->total == 0 && e->failures == 0)
+	uint32_t n = 0;
+
+	for (unsigned w = 0; w < t->nworkers; w++)
+		n += e->conns[w];
+	return n;
+}
+
+static void entry_release_if_idle(const struct abuse_table *t, struct abuse_entry *e)
+{
+	if (e->failures == 0 && entry_total(t, e) == 0)
 		e->used = false;
 }
 
@@ -151,9 +161,8 @@ void abuse_table_worker_gone(struct abuse_table *t, unsigned worker)
 
 		if (!e->used || e->conns[worker] == 0)
 			continue;
-		e->total -= e->conns[worker];
 		e->conns[worker] = 0;
-		entry_release_if_idle(e);
+		entry_release_if_idle(t, e);
 	}
 	unlock(t);
 }
@@ -215,7 +224,7 @@ static struct abuse_entry *entry_find(struct abuse_table *t, const struct abuse_
 			e->last_use = ++t->use_counter;
 			return e;
 		}
-		if (e->total == 0 && (lru == NULL || e->last_use < lru->last_use))
+		if ((lru == NULL || e->last_use < lru->last_use) && entry_total(t, e) == 0)
 			lru = e;
 	}
 	if (!create)
@@ -237,6 +246,7 @@ int abuse_conn_open(struct abuse_table *t, unsigned worker, const struct abuse_k
 		    unsigned limit, unsigned *count_r)
 {
 	struct abuse_entry *e;
+	uint32_t total;
 	int ret;
 
 	*count_r = 0;
@@ -244,18 +254,18 @@ int abuse_conn_open(struct abuse_table *t, unsigned worker, const struct abuse_k
 		return -1;
 	lock(t);
 	e = entry_find(t, k, true);
+	total = e != NULL ? entry_total(t, e) : 0;
 	if (e == NULL) {
 		ret = -1;
-	} else if (limit > 0 && e->total >= limit) {
-		*count_r = e->total;
+	} else if (limit > 0 && total >= limit) {
+		*count_r = total;
 		ret = 0;
 	} else if (e->conns[worker] == UINT16_MAX) {
-		*count_r = e->total;	/* more than a worker can hold anyway */
+		*count_r = total;	/* more than a worker can hold anyway */
 		ret = 0;
 	} else {
 		e->conns[worker]++;
-		e->total++;
-		*count_r = e->total;
+		*count_r = total + 1;
 		ret = 1;
 	}
 	unlock(t);
@@ -273,8 +283,7 @@ void abuse_conn_close(struct abuse_table *t, unsigned worker, const struct abuse
 	/* Gone already if the master reset this worker's counts. */
 	if (e != NULL && e->conns[worker] > 0) {
 		e->conns[worker]--;
-		e->total--;
-		entry_release_if_idle(e);
+		entry_release_if_idle(t, e);
 	}
 	unlock(t);
 }
@@ -309,7 +318,7 @@ unsigned abuse_penalty_delay(struct abuse_table *t, const struct abuse_key *k, u
 	if (e != NULL) {
 		penalty_expire(t, e, now_ms);
 		failures = e->failures;
-		entry_release_if_idle(e);
+		entry_release_if_idle(t, e);
 	}
 	unlock(t);
 	if (failures_r != NULL)
@@ -344,7 +353,7 @@ void abuse_penalty_clear(struct abuse_table *t, const struct abuse_key *k)
 	e = entry_find(t, k, false);
 	if (e != NULL) {
 		e->failures = 0;
-		entry_release_if_idle(e);
+		entry_release_if_idle(t, e);
 	}
 	unlock(t);
 }

@@ -137,6 +137,43 @@ static void test_shared_across_fork(void **state)
 	abuse_table_destroy(&t);
 }
 
+/* A worker killed at any moment, inside the lock too, neither blocks the
+ * others (robust mutex: the next locker takes it over) nor leaves counts
+ * that worker_gone() cannot take back.  A deadlock would hit the alarm. */
+static void test_killed_inside_lock(void **state)
+{
+	struct abuse_table *t = make(2, 1024);
+	struct abuse_key k;
+	unsigned n;
+
+	key_ip(t, "203.0.113.9", &k);
+	alarm(60);
+	for (int round = 0; round < 30; round++) {
+		int status;
+		pid_t pid = fork();
+
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			unsigned m;
+
+			for (;;) {
+				(void)abuse_conn_open(t, 1, &k, 0, &m);
+				(void)abuse_penalty_fail(t, &k, 1);
+				abuse_conn_close(t, 1, &k);
+			}
+		}
+		usleep(1000 + (useconds_t)(round % 7) * 700);
+		kill(pid, SIGKILL);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		abuse_table_worker_gone(t, 1);
+		assert_int_equal(abuse_conn_open(t, 0, &k, 0, &n), 1);
+		assert_int_equal(n, 1);
+		abuse_conn_close(t, 0, &k);
+	}
+	alarm(0);
+	abuse_table_destroy(&t);
+}
+
 static bool same_key(const struct abuse_key *a, const struct abuse_key *b)
 {
 	return memcmp(a->id, b->id, sizeof(a->id)) == 0 && a->bucket_hash == b->bucket_hash;
@@ -332,6 +369,7 @@ int main(void)
 		cmocka_unit_test(test_limit_across_workers),
 		cmocka_unit_test(test_worker_gone),
 		cmocka_unit_test(test_shared_across_fork),
+		cmocka_unit_test(test_killed_inside_lock),
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_penalty),
 		cmocka_unit_test(test_penalty_for),
