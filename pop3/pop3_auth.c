@@ -145,8 +145,9 @@ static void login_done(void *arg)
 		return;
 	}
 	if (j->result == POP3_LOGIN_OK && !conn_count_user(s->conn, s->user)) {
-		/* [server] max_connections_per_user; RFC 3206 §4: IN-USE is
-		 * for a maildrop that cannot be had now (logged by the conn). */
+		/* [server] max_connections_per_user (logged by the conn).
+		 * RFC 2449 §8.1.2: IN-USE, "the authentication was successful,
+		 * but the user's maildrop is currently in use". */
 		xfree(&s->user);
 		pop3_reply_err(s, "[IN-USE] Too many sessions of this user, try again later.");
 		login_job_free(j);
