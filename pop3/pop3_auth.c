@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/login.h"
+#include "core/login_guard.h"
 #include "core/sasl.h"
 #include "core/server.h"
 #include "store/store.h"
@@ -36,6 +37,8 @@ struct login_job {
 	char *password;		/* NULL for APOP */
 	char *apop_digest;
 	char apop_timestamp[160];
+	struct login_guard guard;	/* failure penalty (core/login_guard.h) */
+	unsigned delay_ms;		/* its wait before the check */
 	/* outputs */
 	enum pop3_login_result result;
 	struct store *store;
@@ -129,9 +132,24 @@ static void login_done(void *arg)
 	struct pop3_session *s = j->s;
 	uint64_t total = 0;
 
+	/* The penalty counts even if the client left before the answer. */
+	if (j->result == POP3_LOGIN_FAILED)
+		login_guard_failed(&j->guard, j->user);
+	else if (j->result != POP3_LOGIN_TEMPFAIL)
+		login_guard_succeeded(&j->guard);	/* the password was right */
 	if (s->gone) {
 		login_job_free(j);
 		pop3_command_done(s);	/* frees s */
+		return;
+	}
+	if (j->result == POP3_LOGIN_OK && !conn_count_user(s->conn, s->user)) {
+		/* [server] max_connections_per_user (logged by the conn).
+		 * RFC 2449 §8.1.2: IN-USE, "the authentication was successful,
+		 * but the user's maildrop is currently in use". */
+		xfree(&s->user);
+		pop3_reply_err(s, "[IN-USE] Too many sessions of this user, try again later.");
+		login_job_free(j);
+		pop3_command_done(s);
 		return;
 	}
 	switch (j->result) {
@@ -154,7 +172,6 @@ static void login_done(void *arg)
 			      s->drop.nmsgs, (unsigned long long)total);
 		break;
 	case POP3_LOGIN_FAILED:
-		log_info("%s: authentication failed user=%s", conn_id(s->conn), s->user);
 		xfree(&s->user);
 		pop3_bad_command(s, "[AUTH] Authentication failed.");
 		break;
@@ -184,11 +201,11 @@ static void lookup_done(void *arg)
 	struct login_job *j = arg;
 
 	if (j->s->gone) {
-		j->result = POP3_LOGIN_FAILED;
+		j->result = POP3_LOGIN_TEMPFAIL;	/* not checked: no penalty either way */
 		login_done(j);
 		return;
 	}
-	async_run(j->loop, login_work, login_done, j);
+	async_run_after(j->loop, j->delay_ms, login_work, login_done, j);
 }
 
 /* Copies password; s->user must be set. */
@@ -211,6 +228,9 @@ static void start_login(struct pop3_session *s, const char *password, const char
 	j->req.apop_digest = j->apop_digest;
 	j->req.policy_r = &j->policy;
 	s->busy = true;
+	/* The failure penalty's wait (if any) comes before the password is
+	 * checked; the lookup itself does not need to wait for it. */
+	j->delay_ms = login_guard_begin(&j->guard, s->conn, s->user);
 	login_lookup(conn_server(s->conn)->userdb, j->loop, &j->req, lookup_done, j);
 }
 
@@ -297,13 +317,10 @@ static void sasl_feed(struct pop3_session *s, const char *text, size_t len, bool
 		conn_set_max_line(s->conn, POP3_MAX_SASL_LINE);
 		return;
 	case SASL_DONE:
-		if (!user_name_valid(sasl_user(s->sasl))) {
-			sasl_end(s);
-			pop3_bad_command(s, "[AUTH] Authentication failed.");
-			return;
-		}
+		/* A name no account can have fails like any wrong login (the
+		 * empty name, which none has): same answer, cost and penalty. */
 		free(s->user);
-		s->user = xstrdup(sasl_user(s->sasl));
+		s->user = xstrdup(user_name_valid(sasl_user(s->sasl)) ? sasl_user(s->sasl) : "");
 		start_login(s, sasl_password(s->sasl), NULL);
 		sasl_end(s);
 		return;
