@@ -63,8 +63,9 @@ void userdb_close(struct userdb **db);
  * pg_hba or password takes effect. */
 int userdb_reload(struct userdb *db, char *err, size_t errlen);
 
-/* The passwd-file behind db, or NULL for another backend (APOP and the
- * existing passwd-file tests use it). */
+/* The passwd-file behind db, or NULL for another backend.  A login looks
+ * a passwd-file up in its verification job (core/login.c): a search in
+ * memory needs no trip of its own. */
 struct auth_db *userdb_passwd(struct userdb *db);
 
 /*
