@@ -25,6 +25,7 @@ struct imap_login_job {
 	char *user, *password;
 	struct login_guard guard;	/* failure penalty (core/login_guard.h) */
 	unsigned delay_ms;		/* its wait before the check */
+	void *loop;
 	enum login_status status;
 	struct store *store;
 };
@@ -48,17 +49,26 @@ static void login_work(void *arg)
 
 static void login_done(void *arg);
 
+/* A client that left still has its password checked, so the failure
+ * penalty counts it; the session waits for this job to be freed. */
+static void gone_done(void *arg)
+{
+	struct imap_login_job *j = arg;
+
+	j->s->jobs--;
+	login_done(j);
+}
+
 /* The user database answered (on the loop): verify on the thread pool. */
 static void lookup_done(void *arg)
 {
 	struct imap_login_job *j = arg;
 
-	j->s->jobs--;
 	if (j->s->gone) {
-		j->status = LOGIN_TEMPFAIL;	/* not checked: no penalty either way */
-		login_done(j);
+		async_run_after(j->loop, j->delay_ms, login_work, gone_done, j);
 		return;
 	}
+	j->s->jobs--;
 	imap_async_after(j->s, j->delay_ms, login_work, login_done, j);
 }
 
@@ -119,6 +129,7 @@ static void start_login(struct imap_session *s, const char *user, const char *pa
 	j->req.user = j->user;
 	j->req.protocol = POLICY_PROTO_IMAP;
 	j->req.password = j->password;
+	j->loop = conn_loop(s->conn);
 	s->busy = true;
 	/* The failure penalty's wait (if any) comes before the password is
 	 * checked; the lookup itself does not need to wait for it. */

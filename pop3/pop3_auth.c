@@ -195,16 +195,13 @@ static void login_done(void *arg)
 	pop3_command_done(s);
 }
 
-/* The user database answered (on the loop): verify on the thread pool. */
+/* The user database answered (on the loop): verify on the thread pool,
+ * even for a client that left meanwhile, so the failure penalty counts it
+ * (login_done() frees the session then). */
 static void lookup_done(void *arg)
 {
 	struct login_job *j = arg;
 
-	if (j->s->gone) {
-		j->result = POP3_LOGIN_TEMPFAIL;	/* not checked: no penalty either way */
-		login_done(j);
-		return;
-	}
 	async_run_after(j->loop, j->delay_ms, login_work, login_done, j);
 }
 

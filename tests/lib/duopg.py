@@ -20,6 +20,10 @@ BIN = "/usr/lib/postgresql/15/bin"
 RUN_AS = "nobody"
 
 
+class PortTaken(Exception):
+    pass
+
+
 def available():
     """None if a server can be run here, else why not."""
     for prog in ("initdb", "postgres", "psql"):
@@ -71,7 +75,18 @@ class Postgres:
         return r.stdout.decode()
 
     def start(self):
+        # Another program may take the port between free_port() and the
+        # bind: then take another (a restart keeps it when it can).
+        for attempt in range(3):
+            try:
+                return self._start()
+            except PortTaken:
+                self.port = free_port()
+        return self._start()
+
+    def _start(self):
         log = open(self.log_path, "ab")
+        mark = os.path.getsize(self.log_path)
         # fsync off: a test database, restarted by the test, never crashes.
         self.proc = subprocess.Popen(
             [os.path.join(BIN, "postgres"), "-D", self.data, "-p", str(self.port),
@@ -83,6 +98,9 @@ class Postgres:
         deadline = time.time() + 60
         while True:
             if self.proc.poll() is not None:
+                self.proc = None
+                if "could not bind" in self.log_text()[mark:]:
+                    raise PortTaken()
                 raise RuntimeError("postgres exited:\n" + self.log_text())
             r = subprocess.run([os.path.join(BIN, "psql"), "-h", self.sock, "-p", str(self.port),
                                 "-U", "postgres", "-d", "postgres", "-Atc", "SELECT 1"],

@@ -23,6 +23,7 @@ import hashlib
 import imaplib
 import os
 import re
+import socket
 import threading
 import time
 import unittest
@@ -60,6 +61,14 @@ def setUpModule():
 def tearDownModule():
     if PG is not None:
         PG.destroy()
+
+
+def refusing_port():
+    """(socket, port): a port bound but not listening, so connections to it
+    are refused and no other program (our own server) can take it."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    return s, s.getsockname()[1]
 
 
 def message(subject):
@@ -378,7 +387,8 @@ class TestPgsqlBadQueries(unittest.TestCase):
     def test_failover_to_second_host(self):
         # Two hosts, the first refusing: libpq's non-blocking connect moves
         # to another socket (maybe with the same fd number) mid-handshake.
-        dead = duotest.free_port()
+        hold, dead = refusing_port()
+        self.addCleanup(hold.close)
         connect = PG.connect_string("duomail", "duomail-db-pw").replace(
             "host=127.0.0.1 port=%d" % PG.port, "host=127.0.0.1,127.0.0.1 port=%d,%d" % (
                 dead, PG.port))
@@ -389,7 +399,8 @@ class TestPgsqlBadQueries(unittest.TestCase):
 
     def test_no_database_at_start(self):
         # duomail starts without its database; logins wait for nobody
-        dead = duotest.free_port()
+        hold, dead = refusing_port()
+        self.addCleanup(hold.close)
         self.srv = pgsql_server(workers=1, connect=PG.connect_string(
             "duomail", "duomail-db-pw").replace("port=%d" % PG.port, "port=%d" % dead))
         self.srv.start()
