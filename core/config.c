@@ -4,6 +4,7 @@
  * records the problem and returns 0, and ini_parse() returns that line.
  */
 #include "core/config.h"
+#include "core/config_reader.h"
 #include "core/log.h"
 
 #include <arpa/inet.h>
@@ -31,6 +32,7 @@ const char *listen_kind_name(enum listen_kind kind)
 
 struct parse_ctx {
 	struct config *cfg;
+	struct config_reader reader;	/* long and continued lines */
 	char problem[256];	/* set by the handler when it returns 0 */
 };
 
@@ -382,6 +384,7 @@ static int handle_key(void *user, const char *section, const char *name, const c
 	struct config *cfg = ctx->cfg;
 	unsigned long n;
 
+	value = config_reader_value(&ctx->reader, value);
 	if (strcmp(section, "server") == 0) {
 		if (strcmp(name, "hostname") == 0) {
 			if (value[0] == '\0' || strpbrk(value, " \t<>\"") != NULL)
@@ -622,7 +625,9 @@ int config_load(const char *path, struct config **cfg_r, char *err, size_t errle
 	cfg->path = xstrdup(path);
 	config_defaults(cfg);
 	ctx.cfg = cfg;
-	line = ini_parse_file(f, handle_key, &ctx);
+	ctx.reader.f = f;
+	line = ini_parse_stream(config_reader_gets, &ctx.reader, handle_key, &ctx);
+	config_reader_free(&ctx.reader);
 	fclose(f);
 	if (line != 0) {
 		if (line < 0)

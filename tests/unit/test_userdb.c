@@ -108,6 +108,47 @@ static void test_config_pgsql_errors(void **state)
 			    ":5: [store] allow_maildir_outside_root:");
 }
 
+/* SQL queries are long: past inih's 199-byte lines, and continued over
+ * lines with a backslash as in Dovecot's dovecot-sql.conf.ext. */
+static void test_config_long_lines(void **state)
+{
+	struct config *cfg = NULL;
+	char text[4096], query[1200], err[512];
+	size_t n;
+
+	n = (size_t)snprintf(query, sizeof(query), "SELECT password");
+	while (n < 900)
+		n += (size_t)snprintf(query + n, sizeof(query) - n, ", password AS p%zu", n);
+	snprintf(query + n, sizeof(query) - n, " FROM users WHERE name = $1");
+	snprintf(text, sizeof(text), BASE "[auth]\nuserdb = pgsql\n[pgsql]\n"
+		 "connect = dbname=mail\npassword_query = %s   # a comment\n", query);
+	assert_int_equal(load(text, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg->pgsql_password_query, query);
+	config_free(&cfg);
+
+	assert_int_equal(load(BASE "[auth]\nuserdb = pgsql\n[pgsql]\nconnect = dbname=mail\n"
+			      "password_query = SELECT password, maildir \\\n"
+			      "    FROM users \\\n"
+			      "    WHERE name = $1\n"
+			      "# a comment that ends in a backslash \\\n"
+			      "pool_size = 2\n", &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg->pgsql_password_query,
+			    "SELECT password, maildir     FROM users     WHERE name = $1");
+	assert_int_equal(cfg->pgsql_pool_size, 2);
+	config_free(&cfg);
+
+	/* line numbers stay the file's: the bad key is on line 12 */
+	expect_config_error(BASE "[pgsql]\nconnect = dbname=mail\npassword_query = SELECT \\\n"
+			    "password \\\nFROM users WHERE name = $1\n[auth]\nuserdb = pgsql\n"
+			    "bogus = 1\n", ":12: [auth] bogus: unknown key");
+	/* a long value of another key is checked like a short one */
+	memset(query, 'x', 400);
+	query[400] = '\0';
+	snprintf(text, sizeof(text), BASE "[auth]\npasswd_file = /u\n[server]\nhostname = a %s\n",
+		 query);
+	expect_config_error(text, ":8: [server] hostname: not a host name");
+}
+
 /* ---- per-user fields ---- */
 
 static void test_protocols(void **state)
@@ -347,6 +388,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config_pgsql),
 		cmocka_unit_test(test_config_pgsql_errors),
+		cmocka_unit_test(test_config_long_lines),
 		cmocka_unit_test(test_protocols),
 		cmocka_unit_test(test_maildir_paths),
 		cmocka_unit_test(test_extra_field),
