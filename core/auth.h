@@ -44,9 +44,22 @@ struct user_settings;
 int auth_db_user_settings(struct auth_db *db, const char *user,
 			  struct user_settings *settings_r);
 
+/* The user's whole record (core/userdb.h): 1 found (*rec_r filled, free it
+ * with userdb_record_free(); an invalid extra field is logged and marks it
+ * invalid), 0 no such user. */
+struct userdb_record;
+int auth_db_lookup(struct auth_db *db, const char *user, struct userdb_record *rec_r);
+
 /* Checks user's password.  Takes the same time for an unknown user as for a
  * wrong password (a dummy hash is verified). */
 enum auth_result auth_verify_plain(struct auth_db *db, const char *user, const char *password);
+
+/* The same checks against a stored "{SCHEME}hash" already looked up
+ * (core/userdb.h); stored NULL or "" (no such user, no password) fails
+ * after verifying a dummy hash, so it costs what a wrong password costs. */
+enum auth_result auth_verify_stored(const char *stored, const char *password);
+enum auth_result auth_verify_apop_stored(const char *stored, const char *timestamp,
+					 const char *digest_hex);
 
 /* Copies the stored plaintext password (schemes PLAIN/CLEAR only) into a new
  * string for APOP / CRAM-MD5.  1 found, 0 user unknown or not plaintext, -1 error.
@@ -62,8 +75,15 @@ enum auth_result auth_verify_apop(struct auth_db *db, const char *user,
 char *password_hash(const char *scheme, const char *password, char *err, size_t errlen);
 
 /* Checks password against a stored "{SCHEME}hash" (or bare crypt hash).
- * true on match.  Constant-time comparison where the scheme allows. */
+ * true on match.  Constant-time comparison where the scheme allows; a stored
+ * value that cannot match costs a dummy check (password_verify_dummy). */
 bool password_verify(const char *stored, const char *password);
+
+/* Spends what checking a SHA512-CRYPT hash costs, and matches nothing: for
+ * an unknown user, or a stored value that cannot be checked (unknown
+ * scheme, empty or damaged hash), so these answer as slowly as a wrong
+ * password does. */
+void password_verify_dummy(const char *password);
 
 /* Is the {SCHEME} of stored one we can verify? */
 bool password_scheme_known(const char *stored);

@@ -5,7 +5,8 @@
  * forwards SIGHUP, restarts a worker that dies, and on SIGTERM/SIGINT waits
  * for the workers to finish their sessions and exits 0.
  */
-#include "core/auth.h"
+#include "core/abuse_table.h"
+#include "core/userdb.h"
 #include "core/commands.h"
 #include "core/config.h"
 #include "core/listen_unix.h"
@@ -83,15 +84,16 @@ static int bind_listener(const struct listen_addr *a, char *err, size_t errlen)
 
 /* Loads the user list and the TLS credentials, while the process may still
  * read root-only files; the workers inherit them.  Reports problems once. */
-static int preflight(const struct config *cfg, struct auth_db **db_r, struct tls_ctx **tls_r)
+static int preflight(const struct config *cfg, struct userdb **db_r, struct tls_ctx **tls_r)
 {
 	struct stat st;
 	char err[512];
 
 	*db_r = NULL;
 	*tls_r = NULL;
-	if (auth_db_open(cfg->passwd_file, db_r, err, sizeof(err)) < 0) {
-		fprintf(stderr, "duomail: %s: [auth] passwd_file: %s\n", cfg->path, err);
+	if (userdb_open(cfg, db_r, err, sizeof(err)) < 0) {
+		fprintf(stderr, "duomail: %s: [auth] %s: %s\n", cfg->path,
+			cfg->userdb == USERDB_PGSQL ? "userdb" : "passwd_file", err);
 		return -1;
 	}
 	if (stat(cfg->store_root, &st) < 0) {
@@ -137,8 +139,9 @@ static int drop_privileges(const char *user)
 }
 
 struct shared {
-	struct auth_db *auth;
+	struct userdb *auth;
 	struct tls_ctx *tls;
+	struct abuse_table *abuse;	/* shared memory: the workers' common counts */
 };
 
 static pid_t spawn_worker(struct config *cfg, const int fds[LISTEN_COUNT], int index,
@@ -163,7 +166,7 @@ static pid_t spawn_worker(struct config *cfg, const int fds[LISTEN_COUNT], int i
 		sigaddset(&chld, SIGCHLD);
 		sigprocmask(SIG_UNBLOCK, &chld, NULL);
 		/* The worker's copies are its own (fork) and it frees them. */
-		ret = server_worker_run(cfg, fds, index, sh->auth, sh->tls);
+		ret = server_worker_run(cfg, fds, index, sh->auth, sh->tls, sh->abuse);
 		config_free(&cfg);
 		_exit(ret);
 	}
@@ -223,6 +226,9 @@ static int supervise(struct config *cfg, const int fds[LISTEN_COUNT], int nworke
 					continue;
 				running--;
 				slots[i].pid = 0;
+				/* Its connections are gone: they stop counting
+				 * against their addresses and users. */
+				abuse_table_worker_gone(sh->abuse, (unsigned)i);
 				if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 					/* During the stop this is a failed shutdown; before
 					 * it, a crash we recover from below. */
@@ -261,7 +267,7 @@ int cmd_serve(int argc, char **argv)
 	int fds[LISTEN_COUNT];
 	struct unix_listener unix_socks[LISTEN_COUNT] = { 0 };
 	char err[512];
-	struct shared sh;
+	struct shared sh = { 0 };
 	int nworkers, ret;
 
 	for (int i = 1; i < argc; i++) {
@@ -286,7 +292,7 @@ int cmd_serve(int argc, char **argv)
 	}
 	log_set_level(cfg->log_debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	if (preflight(cfg, &sh.auth, &sh.tls) < 0) {
-		auth_db_close(&sh.auth);
+		userdb_close(&sh.auth);
 		tls_ctx_free(&sh.tls);
 		config_free(&cfg);
 		return EXIT_CONFIG;
@@ -333,6 +339,21 @@ int cmd_serve(int argc, char **argv)
 		nworkers = MAX_WORKERS;
 	log_info("duomail %s serving with %d worker%s", DUOMAIL_VERSION, nworkers,
 		 nworkers == 1 ? "" : "s");
+	{
+		struct abuse_penalty_policy penalty = {
+			.initial_ms = cfg->penalty_initial_ms,
+			.max_ms = cfg->penalty_max_ms,
+			.reset_ms = cfg->penalty_reset_ms,
+		};
+
+		if (abuse_table_create((unsigned)nworkers,
+				       abuse_table_size_for((unsigned)nworkers, cfg->max_connections),
+				       &penalty, &sh.abuse, err, sizeof(err)) < 0) {
+			log_error("%s", err);
+			ret = 1;
+			goto out;
+		}
+	}
 	ret = supervise(cfg, fds, nworkers, &sh);
 out:
 	for (int k = 0; k < LISTEN_COUNT; k++) {
@@ -340,8 +361,9 @@ out:
 			close(fds[k]);
 		unix_listener_remove(&unix_socks[k]);
 	}
-	auth_db_close(&sh.auth);
+	userdb_close(&sh.auth);
 	tls_ctx_free(&sh.tls);
+	abuse_table_destroy(&sh.abuse);
 	config_free(&cfg);
 	return ret;
 }

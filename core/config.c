@@ -4,12 +4,14 @@
  * records the problem and returns 0, and ini_parse() returns that line.
  */
 #include "core/config.h"
+#include "core/config_reader.h"
 #include "core/log.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
 #include <ini.h>
+#include <libpq-fe.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,6 +32,7 @@ const char *listen_kind_name(enum listen_kind kind)
 
 struct parse_ctx {
 	struct config *cfg;
+	struct config_reader reader;	/* long and continued lines */
 	char problem[256];	/* set by the handler when it returns 0 */
 };
 
@@ -157,6 +160,69 @@ static int parse_uint(const char *value, unsigned long max, unsigned long *n_r)
 	return 0;
 }
 
+/* A duration: seconds ("15", "15s") or milliseconds ("250ms"), at most max_ms. */
+static int parse_duration_ms(const char *value, unsigned long max_ms, unsigned *ms_r)
+{
+	char *end;
+	unsigned long n, unit = 1000;
+
+	if (value[0] < '0' || value[0] > '9')
+		return -1;
+	errno = 0;
+	n = strtoul(value, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (strcmp(end, "ms") == 0)
+		unit = 1;
+	else if (*end != '\0' && strcmp(end, "s") != 0)
+		return -1;
+	if (n > max_ms / unit)
+		return -1;
+	*ms_r = (unsigned)(n * unit);
+	return 0;
+}
+
+/* [auth] penalty_*: the failure penalty (core/abuse_table.h). */
+static int handle_auth_penalty(struct parse_ctx *ctx, const char *section, const char *name,
+			       const char *value)
+{
+	struct config *cfg = ctx->cfg;
+
+	if (strcmp(name, "penalty_initial") == 0) {
+		if (parse_duration_ms(value, 60000, &cfg->penalty_initial_ms) < 0 ||
+		    cfg->penalty_initial_ms == 0)
+			return fail(ctx, section, name,
+				    "'%s' is not a duration from 1ms to 60s (like 1s or 250ms)", value);
+	} else if (strcmp(name, "penalty_max") == 0) {
+		if (parse_duration_ms(value, 60000, &cfg->penalty_max_ms) < 0)
+			return fail(ctx, section, name,
+				    "'%s' is not a duration up to 60s (like 15s; 0 = no penalty)", value);
+	} else if (strcmp(name, "penalty_reset") == 0) {
+		if (parse_duration_ms(value, 7 * 86400000ul, &cfg->penalty_reset_ms) < 0 ||
+		    cfg->penalty_reset_ms == 0)
+			return fail(ctx, section, name,
+				    "'%s' is not a duration from 1ms to 7 days (like 600s)", value);
+	} else if (strcmp(name, "penalty_exempt_loopback") == 0) {
+		if (parse_bool(value, &cfg->penalty_exempt_loopback) < 0)
+			return fail(ctx, section, name, "'%s' is not yes or no", value);
+	} else {
+		return fail(ctx, section, name, "unknown key");
+	}
+	return 1;
+}
+
+/* max_bad_commands, the same key in [pop3], [imap] and [lmtp]. */
+static int parse_max_bad(struct parse_ctx *ctx, const char *section, const char *name,
+			 const char *value, unsigned *n_r)
+{
+	unsigned long n;
+
+	if (parse_uint(value, 1000, &n) < 0 || n == 0)
+		return fail(ctx, section, name, "'%s' is not a number 1..1000", value);
+	*n_r = (unsigned)n;
+	return 1;
+}
+
 static void set_str(char **field, const char *value)
 {
 	free(*field);
@@ -202,6 +268,46 @@ static int handle_quota(struct parse_ctx *ctx, const char *section, const char *
 	} else if (strcmp(name, "messages") == 0) {
 		if (policy_parse_count(value, &cfg->quota_messages, why, sizeof(why)) < 0)
 			return fail(ctx, section, name, "%s", why);
+	} else {
+		return fail(ctx, section, name, "unknown key");
+	}
+	return 1;
+}
+
+/* [pgsql]: Dovecot's dovecot-sql.conf.ext names, with $1 for the user. */
+static int handle_pgsql_key(struct parse_ctx *ctx, const char *section, const char *name,
+			    const char *value)
+{
+	struct config *cfg = ctx->cfg;
+	unsigned long n;
+
+	if (strcmp(name, "connect") == 0) {
+		char *why = NULL;
+		PQconninfoOption *opts = PQconninfoParse(value, &why);
+
+		if (opts == NULL) {
+			char msg[160];
+
+			snprintf(msg, sizeof(msg), "%s", why ? why : "out of memory");
+			msg[strcspn(msg, "\n")] = '\0';
+			PQfreemem(why);
+			return fail(ctx, section, name, "not a libpq connection string: %s", msg);
+		}
+		PQconninfoFree(opts);
+		set_str(&cfg->pgsql_connect, value);
+	} else if (strcmp(name, "password_query") == 0 || strcmp(name, "user_query") == 0) {
+		/* The name goes in as a parameter, never into the SQL text. */
+		if (strstr(value, "$1") == NULL)
+			return fail(ctx, section, name, "the query must use $1 for the user name");
+		set_str(name[0] == 'p' ? &cfg->pgsql_password_query : &cfg->pgsql_user_query, value);
+	} else if (strcmp(name, "pool_size") == 0) {
+		if (parse_uint(value, 64, &n) < 0 || n == 0)
+			return fail(ctx, section, name, "'%s' is not a number 1..64", value);
+		cfg->pgsql_pool_size = (unsigned)n;
+	} else if (strcmp(name, "query_timeout") == 0) {
+		if (parse_uint(value, 300, &n) < 0 || n == 0)
+			return fail(ctx, section, name, "'%s' is not 1..300 seconds", value);
+		cfg->pgsql_timeout_ms = (unsigned)n * 1000;
 	} else {
 		return fail(ctx, section, name, "unknown key");
 	}
@@ -264,6 +370,8 @@ static int handle_lmtp_key(struct parse_ctx *ctx, const char *section, const cha
 		if (value[0] != '/')
 			return fail(ctx, section, name, "'%s' is not an absolute path", value);
 		set_str(&cfg->lmtp_spool_dir, value);
+	} else if (strcmp(name, "max_bad_commands") == 0) {
+		return parse_max_bad(ctx, section, name, value, &cfg->lmtp_max_bad_commands);
 	} else {
 		return fail(ctx, section, name, "unknown key");
 	}
@@ -276,6 +384,7 @@ static int handle_key(void *user, const char *section, const char *name, const c
 	struct config *cfg = ctx->cfg;
 	unsigned long n;
 
+	value = config_reader_value(&ctx->reader, value);
 	if (strcmp(section, "server") == 0) {
 		if (strcmp(name, "hostname") == 0) {
 			if (value[0] == '\0' || strpbrk(value, " \t<>\"") != NULL)
@@ -300,6 +409,15 @@ static int handle_key(void *user, const char *section, const char *name, const c
 			if (parse_uint(value, 1000000, &n) < 0 || n == 0)
 				return fail(ctx, section, name, "'%s' is not a number 1..1000000", value);
 			cfg->max_connections = (unsigned)n;
+		} else if (strcmp(name, "max_connections_per_ip") == 0 ||
+			   strcmp(name, "max_connections_per_user") == 0) {
+			if (parse_uint(value, 1000000, &n) < 0)
+				return fail(ctx, section, name,
+					    "'%s' is not a number 0..1000000 (0 = unlimited)", value);
+			if (strcmp(name, "max_connections_per_ip") == 0)
+				cfg->max_connections_per_ip = (unsigned)n;
+			else
+				cfg->max_connections_per_user = (unsigned)n;
 		} else {
 			return fail(ctx, section, name, "unknown key");
 		}
@@ -336,7 +454,15 @@ static int handle_key(void *user, const char *section, const char *name, const c
 		else
 			return fail(ctx, section, name, "unknown key");
 	} else if (strcmp(section, "auth") == 0) {
-		if (strcmp(name, "passwd_file") == 0) {
+		if (strcmp(name, "userdb") == 0) {
+			if (strcmp(value, "passwd-file") == 0)
+				cfg->userdb = USERDB_PASSWD_FILE;
+			else if (strcmp(value, "pgsql") == 0)
+				cfg->userdb = USERDB_PGSQL;
+			else
+				return fail(ctx, section, name, "'%s' is not passwd-file or pgsql",
+					    value);
+		} else if (strcmp(name, "passwd_file") == 0) {
 			set_str(&cfg->passwd_file, value);
 		} else if (strcmp(name, "plaintext_on_loopback") == 0) {
 			if (strcmp(value, "yes") == 0)
@@ -346,12 +472,15 @@ static int handle_key(void *user, const char *section, const char *name, const c
 			else
 				return fail(ctx, section, name, "'%s' is not yes or no", value);
 		} else {
-			return fail(ctx, section, name, "unknown key");
+			return handle_auth_penalty(ctx, section, name, value);
 		}
 	} else if (strcmp(section, "store") == 0) {
 		if (strcmp(name, "root") == 0)
 			set_str(&cfg->store_root, value);
-		else
+		else if (strcmp(name, "allow_maildir_outside_root") == 0) {
+			if (policy_parse_bool(value, &cfg->allow_maildir_outside_root) < 0)
+				return fail(ctx, section, name, "'%s' is not yes or no", value);
+		} else
 			return fail(ctx, section, name, "unknown key");
 	} else if (strcmp(section, "pop3") == 0) {
 		if (strcmp(name, "idle_timeout") == 0) {
@@ -373,16 +502,20 @@ static int handle_key(void *user, const char *section, const char *name, const c
 				return fail(ctx, section, name, "'%s' is not 'never' or a number of days",
 					    value);
 		} else if (strcmp(name, "max_bad_commands") == 0) {
-			if (parse_uint(value, 1000, &n) < 0 || n == 0)
-				return fail(ctx, section, name, "'%s' is not a number 1..1000", value);
-			cfg->pop3_max_bad_commands = (unsigned)n;
+			return parse_max_bad(ctx, section, name, value, &cfg->pop3_max_bad_commands);
 		} else {
 			return handle_pop3_policy(ctx, section, name, value);
 		}
+	} else if (strcmp(section, "imap") == 0) {
+		if (strcmp(name, "max_bad_commands") != 0)
+			return fail(ctx, section, name, "unknown key");
+		return parse_max_bad(ctx, section, name, value, &cfg->imap_max_bad_commands);
 	} else if (strcmp(section, "quota") == 0) {
 		return handle_quota(ctx, section, name, value);
 	} else if (strcmp(section, "lmtp") == 0) {
 		return handle_lmtp_key(ctx, section, name, value);
+	} else if (strcmp(section, "pgsql") == 0) {
+		return handle_pgsql_key(ctx, section, name, value);
 	} else {
 		snprintf(ctx->problem, sizeof(ctx->problem), "unknown section [%s]", section);
 		return 0;
@@ -400,6 +533,13 @@ static void config_defaults(struct config *cfg)
 	cfg->hostname = xstrdup(host);
 	cfg->workers = 0;
 	cfg->max_connections = 10000;
+	cfg->max_connections_per_ip = 100;
+	cfg->max_connections_per_user = 50;
+	cfg->penalty_initial_ms = 1000;
+	cfg->penalty_max_ms = 15000;
+	cfg->penalty_reset_ms = 600000;
+	cfg->penalty_exempt_loopback = false;
+	cfg->imap_max_bad_commands = 20;
 	cfg->tls_priority = xstrdup("SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE");
 	cfg->plaintext_on_loopback = true;
 	cfg->pop3_idle_timeout = 600;
@@ -421,6 +561,9 @@ static void config_defaults(struct config *cfg)
 	cfg->lmtp_socket_mode = 0660;
 	cfg->lmtp_socket_gid = -1;
 	cfg->lmtp_spool_dir = xstrdup("/tmp");
+	cfg->pgsql_pool_size = 4;
+	cfg->pgsql_timeout_ms = 5000;
+	cfg->lmtp_max_bad_commands = 20;
 }
 
 /* Checks that need the whole file: required keys and key pairs. */
@@ -444,8 +587,14 @@ static int config_check(const struct config *cfg, char *err, size_t errlen)
 			 cfg->path);
 		return -1;
 	}
-	if (cfg->passwd_file == NULL) {
+	if (cfg->userdb == USERDB_PASSWD_FILE && cfg->passwd_file == NULL) {
 		snprintf(err, errlen, "%s: [auth] passwd_file: missing", cfg->path);
+		return -1;
+	}
+	if (cfg->userdb == USERDB_PGSQL &&
+	    (cfg->pgsql_connect == NULL || cfg->pgsql_password_query == NULL)) {
+		snprintf(err, errlen, "%s: [pgsql] %s: missing (userdb = pgsql needs it)", cfg->path,
+			 cfg->pgsql_connect == NULL ? "connect" : "password_query");
 		return -1;
 	}
 	if (cfg->store_root == NULL) {
@@ -476,7 +625,9 @@ int config_load(const char *path, struct config **cfg_r, char *err, size_t errle
 	cfg->path = xstrdup(path);
 	config_defaults(cfg);
 	ctx.cfg = cfg;
-	line = ini_parse_file(f, handle_key, &ctx);
+	ctx.reader.f = f;
+	line = ini_parse_stream(config_reader_gets, &ctx.reader, handle_key, &ctx);
+	config_reader_free(&ctx.reader);
 	fclose(f);
 	if (line != 0) {
 		if (line < 0)
@@ -514,6 +665,9 @@ void config_free(struct config **cfgp)
 	policy_folders_free(&cfg->pop3_folders);
 	free(cfg->lmtp_recipient_delimiter);
 	free(cfg->lmtp_spool_dir);
+	free(cfg->pgsql_connect);
+	free(cfg->pgsql_password_query);
+	free(cfg->pgsql_user_query);
 	free(cfg);
 	*cfgp = NULL;
 }

@@ -20,6 +20,9 @@ struct listen_addr {
 	char unix_path[108];
 };
 
+/* [auth] userdb: where users come from (core/userdb.h). */
+enum userdb_kind { USERDB_PASSWD_FILE, USERDB_PGSQL };
+
 enum listen_kind { LISTEN_IMAP, LISTEN_IMAPS, LISTEN_POP3, LISTEN_POP3S, LISTEN_LMTP, LISTEN_COUNT };
 
 struct config {
@@ -31,6 +34,9 @@ struct config {
 	bool log_debug;		/* log_level = debug */
 	char *user;		/* drop privileges to this user after binding (root only) */
 	unsigned max_connections;	/* per worker */
+	/* abuse defence (core/abuse_table.h); 0 = unlimited */
+	unsigned max_connections_per_ip;	/* across workers, IPv6 by /64; not LMTP */
+	unsigned max_connections_per_user;	/* logged-in IMAP + POP3 sessions */
 
 	/* [listen] */
 	struct listen_addr listen[LISTEN_COUNT];
@@ -41,11 +47,28 @@ struct config {
 	char *tls_priority;	/* GnuTLS priority string */
 
 	/* [auth] */
-	char *passwd_file;
+	enum userdb_kind userdb;	/* userdb = passwd-file (default) | pgsql */
+	char *passwd_file;		/* needed for passwd-file */
 	bool plaintext_on_loopback;	/* loopback counts as secure (default yes) */
+	/* failure penalty per client address: the next login waits
+	 * initial * 2^(failures-1), at most max (0 = off), forgotten after
+	 * reset without a failure or at a successful login */
+	unsigned penalty_initial_ms;
+	unsigned penalty_max_ms;
+	unsigned penalty_reset_ms;
+	bool penalty_exempt_loopback;	/* default no */
 
 	/* [store] */
 	char *store_root;
+	/* a user's own maildir= may lie outside root (default no) */
+	bool allow_maildir_outside_root;
+
+	/* [pgsql]: the SQL user database (userdb = pgsql) */
+	char *pgsql_connect;		/* libpq connection string */
+	char *pgsql_password_query;	/* logins: $1 is the user name */
+	char *pgsql_user_query;		/* LMTP/deliver; default: password_query */
+	unsigned pgsql_pool_size;	/* connections per worker (default 4) */
+	unsigned pgsql_timeout_ms;	/* per lookup, queueing included (default 5 s) */
 
 	/* [pop3] */
 	unsigned pop3_idle_timeout;	/* seconds; RFC 1939 §3: at least 600 */
@@ -56,6 +79,9 @@ struct config {
 	enum pop3_delete_mode pop3_delete;	/* delete = expunge (default) | hide | trash */
 	struct policy_folders pop3_folders;	/* folders = INBOX (default) */
 	bool pop3_retr_seen;			/* retr_sets_seen = yes (default) */
+
+	/* [imap] */
+	unsigned imap_max_bad_commands;	/* disconnect after this many errors */
 
 	/* [quota]: limits per account, 0 = unlimited (the default) */
 	uint64_t quota_storage;		/* bytes as stored */
@@ -70,6 +96,7 @@ struct config {
 	unsigned lmtp_socket_mode;	/* permissions of the unix socket */
 	long lmtp_socket_gid;		/* its group (socket_group), -1 = unchanged */
 	char *lmtp_spool_dir;		/* big messages wait here, unlinked, during DATA */
+	unsigned lmtp_max_bad_commands;	/* then 421 and close */
 };
 
 const char *listen_kind_name(enum listen_kind kind);

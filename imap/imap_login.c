@@ -9,6 +9,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/login.h"
+#include "core/login_guard.h"
 #include "core/sasl.h"
 #include "core/server.h"
 #include "store/store.h"
@@ -22,6 +23,9 @@ struct imap_login_job {
 	struct imap_session *s;
 	struct login_request req;
 	char *user, *password;
+	struct login_guard guard;	/* failure penalty (core/login_guard.h) */
+	unsigned delay_ms;		/* its wait before the check */
+	void *loop;
 	enum login_status status;
 	struct store *store;
 };
@@ -43,12 +47,47 @@ static void login_work(void *arg)
 	j->status = login_check(&j->req, &j->store);
 }
 
+static void login_done(void *arg);
+
+/* A client that left still has its password checked, so the failure
+ * penalty counts it; the session waits for this job to be freed. */
+static void gone_done(void *arg)
+{
+	struct imap_login_job *j = arg;
+
+	j->s->jobs--;
+	login_done(j);
+}
+
+/* The user database answered (on the loop): verify on the thread pool. */
+static void lookup_done(void *arg)
+{
+	struct imap_login_job *j = arg;
+
+	if (j->s->gone) {
+		async_run_after(j->loop, j->delay_ms, login_work, gone_done, j);
+		return;
+	}
+	j->s->jobs--;
+	imap_async_after(j->s, j->delay_ms, login_work, login_done, j);
+}
+
 static void login_done(void *arg)
 {
 	struct imap_login_job *j = arg;
 	struct imap_session *s = j->s;
 
-	if (!s->gone) {
+	/* The penalty counts even if the client left before the answer. */
+	if (j->status == LOGIN_FAILED)
+		login_guard_failed(&j->guard, j->user);
+	else if (j->status == LOGIN_OK)
+		login_guard_succeeded(&j->guard);
+	if (!s->gone && j->status == LOGIN_OK && !conn_count_user(s->conn, j->user)) {
+		/* [server] max_connections_per_user (logged by the conn).
+		 * RFC 5530 §3: LIMIT, "ran up against an implementation limit". */
+		imap_tagged(s, s->cmd_tag, "NO",
+			    "[LIMIT] Too many sessions of this user, try again later.");
+	} else if (!s->gone) {
 		switch (j->status) {
 		case LOGIN_OK:
 			s->state = IMAP_STATE_AUTH;
@@ -60,9 +99,9 @@ static void login_done(void *arg)
 				    imap_capabilities(s));
 			break;
 		case LOGIN_FAILED:
-			log_info("%s: authentication failed user=%s", conn_id(s->conn), j->user);
 			imap_tagged(s, s->cmd_tag, "NO", "[AUTHENTICATIONFAILED] Authentication failed.");
-			s->bad_commands++;
+			/* A failed login is a failed command ([imap] max_bad_commands). */
+			imap_count_bad(s);
 			break;
 		case LOGIN_TEMPFAIL:
 			imap_tagged(s, s->cmd_tag, "NO",
@@ -71,6 +110,7 @@ static void login_done(void *arg)
 		}
 	}
 	store_close(&j->store);
+	login_request_clear(&j->req);
 	explicit_bzero(j->password, strlen(j->password));
 	free(j->password);
 	free(j->user);
@@ -85,12 +125,19 @@ static void start_login(struct imap_session *s, const char *user, const char *pa
 	j->s = s;
 	j->user = xstrdup(user);
 	j->password = xstrdup(password);
-	j->req.db = conn_server(s->conn)->auth;
 	j->req.cfg = imap_config(s);
 	j->req.user = j->user;
+	j->req.protocol = POLICY_PROTO_IMAP;
 	j->req.password = j->password;
+	j->loop = conn_loop(s->conn);
 	s->busy = true;
-	imap_async(s, login_work, login_done, j);
+	/* The failure penalty's wait (if any) comes before the password is
+	 * checked; the lookup itself does not need to wait for it. */
+	j->delay_ms = login_guard_begin(&j->guard, s->conn, user);
+	/* Counted as a job, so a client that hangs up meanwhile leaves the
+	 * session for lookup_done() to free. */
+	s->jobs++;
+	login_lookup(conn_server(s->conn)->userdb, conn_loop(s->conn), &j->req, lookup_done, j);
 }
 
 bool cmd_login(struct imap_session *s, const struct imap_command *cmd)
@@ -107,10 +154,11 @@ bool cmd_login(struct imap_session *s, const struct imap_command *cmd)
 		imap_tagged(s, cmd->tag, "NO", PLAINTEXT_REFUSED);
 		return true;
 	}
-	if (!user_ok(user, ulen) || strlen(password) != plen) {
-		imap_tagged(s, cmd->tag, "NO", "[AUTHENTICATIONFAILED] Authentication failed.");
-		return true;
-	}
+	/* A name no account can have (control characters, NUL) still goes
+	 * the whole way as the empty name, which none has either: the same
+	 * answer, cost and failure penalty as any wrong login. */
+	if (!user_ok(user, ulen) || strlen(password) != plen)
+		user = "";
 	start_login(s, user, password);
 	return false;
 }
@@ -128,12 +176,9 @@ static void sasl_feed(struct imap_session *s, const char *text, size_t len, bool
 		free(line);
 		return;
 	case SASL_DONE:
-		if (!user_ok(sasl_user(s->sasl), strlen(sasl_user(s->sasl)))) {
-			sasl_free(&s->sasl);
-			imap_tagged(s, s->cmd_tag, "NO", "[AUTHENTICATIONFAILED] Authentication failed.");
-			return;
-		}
-		start_login(s, sasl_user(s->sasl), sasl_password(s->sasl));
+		/* As in LOGIN: an impossible name fails like any other. */
+		start_login(s, user_ok(sasl_user(s->sasl), strlen(sasl_user(s->sasl))) ?
+			    sasl_user(s->sasl) : "", sasl_password(s->sasl));
 		sasl_free(&s->sasl);
 		return;
 	case SASL_FAIL:

@@ -12,6 +12,7 @@
 #include "lmtp/lmtp_session.h"
 #include "lmtp/lmtp_spool.h"
 
+#include "core/abuse_table.h"
 #include "core/async.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -75,8 +76,12 @@ void lmtp_bad_command(struct lmtp_session *s, int code, const char *status, cons
 	va_start(ap, fmt);
 	vreply(s, code, status, fmt, ap);
 	va_end(ap);
-	if (++s->bad_commands >= LMTP_MAX_BAD_COMMANDS) {
-		log_info("%s: too many bad commands, disconnecting", conn_id(s->conn));
+	if (++s->bad_commands >= lmtp_config(s)->lmtp_max_bad_commands &&
+	    !conn_is_closing(s->conn)) {
+		log_info("%s: too many bad commands (%u), disconnecting", conn_id(s->conn),
+			 s->bad_commands);
+		if (conn_server(s->conn)->abuse != NULL)
+			abuse_count(conn_server(s->conn)->abuse, ABUSE_EV_BAD_COMMANDS);
 		lmtp_reply(s, 421, "4.7.0", "%s Too many errors, closing connection",
 			   lmtp_config(s)->hostname);
 		conn_close(s->conn);
@@ -88,6 +93,7 @@ void lmtp_transaction_reset(struct lmtp_session *s)
 	for (unsigned i = 0; i < s->nrcpts; i++) {
 		free(s->rcpts[i].address);
 		free(s->rcpts[i].user);
+		user_settings_free(&s->rcpts[i].settings);
 	}
 	s->nrcpts = 0;
 	s->mail = false;
@@ -108,6 +114,7 @@ static void lmtp_session_free(struct lmtp_session *s)
 	free(s->rcpts);
 	free(s->pending_local);
 	free(s->pending_user);
+	user_settings_free(&s->pending_settings);
 	free(s->pending_address);
 	free(s->helo);
 	free(s);
@@ -181,6 +188,14 @@ void lmtp_command_done(struct lmtp_session *s)
 	lmtp_input_resume(s);
 }
 
+bool lmtp_session_reap(struct lmtp_session *s)
+{
+	if (!s->gone)
+		return false;
+	lmtp_session_free(s);
+	return true;
+}
+
 /* ---- thread-pool jobs ---- */
 
 struct lmtp_job {
@@ -233,7 +248,6 @@ static void lmtp_on_open(struct conn *c)
 
 	s->conn = c;
 	s->cfg = cfg;
-	s->auth = conn_server(c)->auth;
 	conn_set_ctx(c, s);
 	conn_set_max_line(c, LMTP_MAX_LINE);
 	conn_set_idle_timeout(c, cfg->lmtp_idle_timeout);

@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/login.h"
+#include "core/login_guard.h"
 #include "core/sasl.h"
 #include "core/server.h"
 #include "store/store.h"
@@ -28,13 +29,16 @@ enum pop3_login_result {
 
 struct login_job {
 	struct pop3_session *s;
+	void *loop;
 	/* inputs: copies, the job must not read session state on its thread */
-	struct auth_db *db;
+	struct login_request req;	/* with the user database's answer */
 	const struct config *cfg;
 	char *user;
 	char *password;		/* NULL for APOP */
 	char *apop_digest;
 	char apop_timestamp[160];
+	struct login_guard guard;	/* failure penalty (core/login_guard.h) */
+	unsigned delay_ms;		/* its wait before the check */
 	/* outputs */
 	enum pop3_login_result result;
 	struct store *store;
@@ -65,16 +69,11 @@ static bool user_name_valid(const char *name)
 static void login_work(void *arg)
 {
 	struct login_job *j = arg;
-	struct login_request req = {
-		.db = j->db, .cfg = j->cfg, .user = j->user,
-		.password = j->password, .apop_timestamp = j->apop_timestamp,
-		.apop_digest = j->apop_digest, .policy_r = &j->policy,
-	};
 	enum store_error err;
 	time_t now = time(NULL), prev = 0;
 	const char *text;
 
-	switch (login_check(&req, &j->store)) {
+	switch (login_check(&j->req, &j->store)) {
 	case LOGIN_OK:
 		j->have_policy = true;
 		break;
@@ -113,6 +112,7 @@ static void login_work(void *arg)
 
 static void login_job_free(struct login_job *j)
 {
+	login_request_clear(&j->req);
 	pop3_maildrop_free(&j->drop);
 	store_close(&j->store);
 	if (j->have_policy)
@@ -132,9 +132,24 @@ static void login_done(void *arg)
 	struct pop3_session *s = j->s;
 	uint64_t total = 0;
 
+	/* The penalty counts even if the client left before the answer. */
+	if (j->result == POP3_LOGIN_FAILED)
+		login_guard_failed(&j->guard, j->user);
+	else if (j->result != POP3_LOGIN_TEMPFAIL)
+		login_guard_succeeded(&j->guard);	/* the password was right */
 	if (s->gone) {
 		login_job_free(j);
 		pop3_command_done(s);	/* frees s */
+		return;
+	}
+	if (j->result == POP3_LOGIN_OK && !conn_count_user(s->conn, s->user)) {
+		/* [server] max_connections_per_user (logged by the conn).
+		 * RFC 2449 §8.1.2: IN-USE, "the authentication was successful,
+		 * but the user's maildrop is currently in use". */
+		xfree(&s->user);
+		pop3_reply_err(s, "[IN-USE] Too many sessions of this user, try again later.");
+		login_job_free(j);
+		pop3_command_done(s);
 		return;
 	}
 	switch (j->result) {
@@ -157,7 +172,6 @@ static void login_done(void *arg)
 			      s->drop.nmsgs, (unsigned long long)total);
 		break;
 	case POP3_LOGIN_FAILED:
-		log_info("%s: authentication failed user=%s", conn_id(s->conn), s->user);
 		xfree(&s->user);
 		pop3_bad_command(s, "[AUTH] Authentication failed.");
 		break;
@@ -181,20 +195,40 @@ static void login_done(void *arg)
 	pop3_command_done(s);
 }
 
-/* Takes over password (freed here); s->user must be set. */
+/* The user database answered (on the loop): verify on the thread pool,
+ * even for a client that left meanwhile, so the failure penalty counts it
+ * (login_done() frees the session then). */
+static void lookup_done(void *arg)
+{
+	struct login_job *j = arg;
+
+	async_run_after(j->loop, j->delay_ms, login_work, login_done, j);
+}
+
+/* Copies password; s->user must be set. */
 static void start_login(struct pop3_session *s, const char *password, const char *apop_digest)
 {
 	struct login_job *j = xcalloc(1, sizeof(*j));
 
 	j->s = s;
-	j->db = conn_server(s->conn)->auth;
+	j->loop = conn_loop(s->conn);
 	j->cfg = pop3_config(s);
 	j->user = xstrdup(s->user);
 	j->password = password ? xstrdup(password) : NULL;
 	j->apop_digest = apop_digest ? xstrdup(apop_digest) : NULL;
 	memcpy(j->apop_timestamp, s->apop_timestamp, sizeof(j->apop_timestamp));
+	j->req.cfg = j->cfg;
+	j->req.user = j->user;
+	j->req.protocol = POLICY_PROTO_POP3;
+	j->req.password = j->password;
+	j->req.apop_timestamp = j->apop_timestamp;
+	j->req.apop_digest = j->apop_digest;
+	j->req.policy_r = &j->policy;
 	s->busy = true;
-	async_run(conn_loop(s->conn), login_work, login_done, j);
+	/* The failure penalty's wait (if any) comes before the password is
+	 * checked; the lookup itself does not need to wait for it. */
+	j->delay_ms = login_guard_begin(&j->guard, s->conn, s->user);
+	login_lookup(conn_server(s->conn)->userdb, j->loop, &j->req, lookup_done, j);
 }
 
 void pop3_cmd_user(struct pop3_session *s, struct pop3_cmdline *cmd)
@@ -280,13 +314,10 @@ static void sasl_feed(struct pop3_session *s, const char *text, size_t len, bool
 		conn_set_max_line(s->conn, POP3_MAX_SASL_LINE);
 		return;
 	case SASL_DONE:
-		if (!user_name_valid(sasl_user(s->sasl))) {
-			sasl_end(s);
-			pop3_bad_command(s, "[AUTH] Authentication failed.");
-			return;
-		}
+		/* A name no account can have fails like any wrong login (the
+		 * empty name, which none has): same answer, cost and penalty. */
 		free(s->user);
-		s->user = xstrdup(sasl_user(s->sasl));
+		s->user = xstrdup(user_name_valid(sasl_user(s->sasl)) ? sasl_user(s->sasl) : "");
 		start_login(s, sasl_password(s->sasl), NULL);
 		sasl_end(s);
 		return;
