@@ -75,6 +75,7 @@ struct lg_run {
 		double val;
 	} extra[LG_MAX_EXTRA];
 	unsigned nextra;
+	struct lg_client *clients;	/* lg_clients_new()'s, freed by main */
 	struct lg_hist push;		/* idle: delivery to EXISTS per session */
 	bool have_push;
 };

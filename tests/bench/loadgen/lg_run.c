@@ -35,6 +35,7 @@ struct lg_client *lg_clients_new(struct lg_run *run, unsigned n)
 		cls[i].rng = 0x9E3779B97F4A7C15ull * (i + 1);
 	}
 	run->active = n;
+	run->clients = cls;
 	return cls;
 }
 
