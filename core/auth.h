@@ -9,7 +9,9 @@
  * passwd-file line: user:{SCHEME}hash[:uid:gid:gecos:home:shell:extra]
  * (extra: space-separated key=value settings, see core/policy.h)
  * Schemes: PLAIN, CLEAR (alias), SHA512-CRYPT, SHA256-CRYPT, BLF-CRYPT,
- * MD5-CRYPT, CRYPT (crypt(3) with its own $id$ prefix).  A password with no
+ * MD5-CRYPT, CRYPT (crypt(3) with its own $id$ prefix), SHA512 and SSHA512
+ * (base64, or hex with Dovecot's .HEX suffix), ARGON2I, ARGON2ID,
+ * SCRAM-SHA-1 and SCRAM-SHA-256 (stored keys, core/scram.h).  A password with no
  * {SCHEME} prefix is taken as CRYPT, as Dovecot does.  If the file becomes
  * unreadable or broken, the last good copy stays in use (and is logged).
  */
@@ -53,6 +55,18 @@ enum auth_result auth_verify_plain(struct auth_db *db, const char *user, const c
  * The caller frees it with explicit_bzero+free. */
 int auth_lookup_plaintext(struct auth_db *db, const char *user, char **password_r);
 
+/* The user's stored "{SCHEME}..." as it is (for the SASL mechanisms that
+ * need their own secret, core/sasl_glue.c).  1 found (*stored_r is a copy:
+ * explicit_bzero+free), 0 unknown user, -1 database error. */
+int auth_lookup_stored(struct auth_db *db, const char *user, char **stored_r);
+
+/* Kinds of stored secrets some user of the database has, as bits: the
+ * challenge-response mechanisms that can work depend on them. */
+#define AUTH_SECRET_PLAINTEXT		1u	/* {PLAIN}/{CLEAR}: CRAM-MD5, SCRAM */
+#define AUTH_SECRET_SCRAM_SHA1		2u	/* {SCRAM-SHA-1}: SCRAM-SHA-1 */
+#define AUTH_SECRET_SCRAM_SHA256	4u	/* {SCRAM-SHA-256}: SCRAM-SHA-256 */
+unsigned auth_db_secret_kinds(struct auth_db *db);
+
 /* Verifies an APOP digest (RFC 1939 §7: MD5 of timestamp+password, lowercase hex). */
 enum auth_result auth_verify_apop(struct auth_db *db, const char *user,
 				  const char *timestamp, const char *digest_hex);
@@ -69,5 +83,10 @@ bool password_verify(const char *stored, const char *password);
 bool password_scheme_known(const char *stored);
 /* {PLAIN}/{CLEAR}: true with *plain_r pointing at the password in stored. */
 bool password_is_plaintext(const char *stored, const char **plain_r);
+/* The AUTH_SECRET_* bit of stored's scheme, or 0 (a hash). */
+unsigned password_secret_kind(const char *stored);
+/* {SCRAM-SHA-1} (hash SCRAM_SHA1) or {SCRAM-SHA-256}: true with *text_r
+ * pointing at the keys in stored (core/scram.h parses them). */
+bool password_scram_keys(const char *stored, int hash, const char **text_r);
 
 #endif

@@ -12,7 +12,11 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: duomail pw [-s SCHEME] < password\n"
 		   "Reads a password on stdin and prints {SCHEME}hash for the passwd-file.\n"
-		   "Schemes: SHA512-CRYPT (default), SHA256-CRYPT, BLF-CRYPT, MD5-CRYPT, CRYPT, PLAIN.\n");
+		   "Schemes: SHA512-CRYPT (default), SHA256-CRYPT, BLF-CRYPT, MD5-CRYPT, CRYPT,\n"
+		   "  ARGON2ID, ARGON2I (m=64 MiB, t=3, p=1), SSHA512, SHA512 (base64; .HEX for hex),\n"
+		   "  SCRAM-SHA-256, SCRAM-SHA-1 (stored keys: SCRAM logins without a plaintext\n"
+		   "  password; 4096 iterations; the password is SASLprep'd, RFC 4013),\n"
+		   "  PLAIN, CLEAR (needed for APOP and CRAM-MD5).\n");
 }
 
 /* One line from stdin, without echo on a terminal.  NULL at EOF. */

@@ -10,6 +10,7 @@
 #include "core/config.h"
 #include "core/listen_unix.h"
 #include "core/log.h"
+#include "core/sasl.h"
 #include "core/server.h"
 #include "core/tls.h"
 
@@ -90,6 +91,7 @@ static int preflight(const struct config *cfg, struct auth_db **db_r, struct tls
 
 	*db_r = NULL;
 	*tls_r = NULL;
+	sasl_init();	/* before the fork: every worker makes the same fake SCRAM salts */
 	if (auth_db_open(cfg->passwd_file, db_r, err, sizeof(err)) < 0) {
 		fprintf(stderr, "duomail: %s: [auth] passwd_file: %s\n", cfg->path, err);
 		return -1;

@@ -8,7 +8,9 @@ enum login_status login_check(const struct login_request *req, struct store **st
 	enum auth_result ar;
 
 	*store_r = NULL;
-	if (req->password != NULL)
+	if (req->authenticated)
+		ar = AUTH_OK;
+	else if (req->password != NULL)
 		ar = auth_verify_plain(req->db, req->user, req->password);
 	else
 		ar = auth_verify_apop(req->db, req->user, req->apop_timestamp, req->apop_digest);

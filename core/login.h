@@ -27,6 +27,9 @@ struct login_request {
 	const char *password;		/* plaintext, or NULL for APOP */
 	const char *apop_timestamp;	/* APOP (RFC 1939 §7) */
 	const char *apop_digest;
+	/* A SASL mechanism (SCRAM, CRAM-MD5) already verified the user against
+	 * the stored secret: no password check, just open the account. */
+	bool authenticated;
 	/* If not NULL, filled on LOGIN_OK with the account's policy (free it
 	 * with account_policy_free()). */
 	struct account_policy *policy_r;

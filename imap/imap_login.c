@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/login.h"
 #include "core/sasl.h"
+#include "core/sasl_glue.h"
 #include "core/server.h"
 #include "store/store.h"
 
@@ -71,20 +72,23 @@ static void login_done(void *arg)
 		}
 	}
 	store_close(&j->store);
-	explicit_bzero(j->password, strlen(j->password));
+	if (j->password != NULL)
+		explicit_bzero(j->password, strlen(j->password));
 	free(j->password);
 	free(j->user);
 	free(j);
 	imap_command_done(s);
 }
 
+/* password NULL: a SASL mechanism (SCRAM, CRAM-MD5) verified user already. */
 static void start_login(struct imap_session *s, const char *user, const char *password)
 {
 	struct imap_login_job *j = xcalloc(1, sizeof(*j));
 
 	j->s = s;
 	j->user = xstrdup(user);
-	j->password = xstrdup(password);
+	j->password = password ? xstrdup(password) : NULL;
+	j->req.authenticated = password == NULL;
 	j->req.db = conn_server(s->conn)->auth;
 	j->req.cfg = imap_config(s);
 	j->req.user = j->user;
@@ -115,31 +119,89 @@ bool cmd_login(struct imap_session *s, const struct imap_command *cmd)
 	return false;
 }
 
-/* Runs one SASL step and answers: a challenge, a login, or a failure.
- * text is a line, an initial response, or NULL. */
-static void sasl_feed(struct imap_session *s, const char *text, size_t len, bool initial)
+static void sasl_outcome(struct imap_session *s, enum sasl_status st, char *line,
+			 const char *error, bool initial);
+
+struct secret_job {
+	struct imap_session *s;
+	struct auth_db *db;
+};
+
+static void secret_work(void *arg)
 {
+	struct secret_job *j = arg;
+
+	sasl_fetch_secret(j->db, j->s->sasl);
+}
+
+static void secret_done(void *arg)
+{
+	struct secret_job *j = arg;
+	struct imap_session *s = j->s;
 	const char *error;
 	char *line;
 
-	switch (sasl_step_text(s->sasl, text, len, initial, &line, &error)) {
+	free(j);
+	if (!s->gone) {
+		enum sasl_status st = sasl_resume_text(s->sasl, &line, &error);
+
+		s->busy = false;
+		sasl_outcome(s, st, line, error, false);
+		if (s->busy)
+			return;		/* the login job ends the command */
+	}
+	imap_command_done(s);
+}
+
+/* The mechanism needs the user's stored secret: look it up (and derive
+ * from it) on the thread pool, then go on in secret_done. */
+static void start_secret(struct imap_session *s)
+{
+	struct secret_job *j = xcalloc(1, sizeof(*j));
+
+	j->s = s;
+	j->db = conn_server(s->conn)->auth;
+	s->busy = true;
+	imap_async(s, secret_work, secret_done, j);
+}
+
+static void sasl_outcome(struct imap_session *s, enum sasl_status st, char *line,
+			 const char *error, bool initial)
+{
+	switch (st) {
 	case SASL_CONTINUE:
 		conn_puts(s->conn, line);
 		free(line);
 		return;
-	case SASL_DONE:
+	case SASL_NEED_SECRET:
 		if (!user_ok(sasl_user(s->sasl), strlen(sasl_user(s->sasl)))) {
 			sasl_free(&s->sasl);
 			imap_tagged(s, s->cmd_tag, "NO", "[AUTHENTICATIONFAILED] Authentication failed.");
 			return;
 		}
-		start_login(s, sasl_user(s->sasl), sasl_password(s->sasl));
+		start_secret(s);
+		return;
+	case SASL_DONE:
+	case SASL_AUTHENTICATED:
+		if (!user_ok(sasl_user(s->sasl), strlen(sasl_user(s->sasl)))) {
+			sasl_free(&s->sasl);
+			imap_tagged(s, s->cmd_tag, "NO", "[AUTHENTICATIONFAILED] Authentication failed.");
+			return;
+		}
+		start_login(s, sasl_user(s->sasl), st == SASL_DONE ? sasl_password(s->sasl) : NULL);
 		sasl_free(&s->sasl);
 		return;
 	case SASL_FAIL:
-		log_info("%s: SASL exchange failed: %s", conn_id(s->conn), error);
+		log_info("%s: SASL %s failed%s%s: %s", conn_id(s->conn), sasl_name(s->sasl),
+			 sasl_user(s->sasl) ? " user=" : "",
+			 sasl_user(s->sasl) ? sasl_user(s->sasl) : "", error);
 		sasl_free(&s->sasl);
 		imap_tagged(s, s->cmd_tag, "NO", "[AUTHENTICATIONFAILED] Authentication failed.");
+		return;
+	case SASL_TEMPFAIL:
+		sasl_free(&s->sasl);
+		imap_tagged(s, s->cmd_tag, "NO",
+			    "[UNAVAILABLE] Temporary server failure, try again later.");
 		return;
 	case SASL_CANCELLED:
 		/* RFC 3501 §6.2.2: a cancelled exchange is a tagged BAD. */
@@ -154,10 +216,22 @@ static void sasl_feed(struct imap_session *s, const char *text, size_t len, bool
 	}
 }
 
+/* Runs one SASL step and answers: a challenge, a login, or a failure.
+ * text is a line, an initial response, or NULL. */
+static void sasl_feed(struct imap_session *s, const char *text, size_t len, bool initial)
+{
+	const char *error;
+	char *line;
+	enum sasl_status st = sasl_step_text(s->sasl, text, len, initial, &line, &error);
+
+	sasl_outcome(s, st, line, error, initial);
+}
+
 bool cmd_authenticate(struct imap_session *s, const struct imap_command *cmd)
 {
 	size_t mlen, irlen = 0;
 	const char *mech, *ir = NULL;
+	struct sasl_context ctx;
 
 	if (cmd->nargs < 1 || cmd->nargs > 2 || cmd->args[0].type != IMAP_ARG_ATOM ||
 	    (cmd->nargs == 2 && (ir = imap_arg_string(&cmd->args[1], &irlen)) == NULL)) {
@@ -165,7 +239,8 @@ bool cmd_authenticate(struct imap_session *s, const struct imap_command *cmd)
 		return true;
 	}
 	mech = imap_arg_string(&cmd->args[0], &mlen);
-	s->sasl = sasl_begin(mech);
+	sasl_context_for_conn(s->conn, &ctx);
+	s->sasl = sasl_begin(mech, &ctx);
 	if (s->sasl == NULL) {
 		imap_tagged(s, cmd->tag, "NO", "Unsupported authentication mechanism.");
 		return true;

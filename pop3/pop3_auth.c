@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/login.h"
 #include "core/sasl.h"
+#include "core/sasl_glue.h"
 #include "core/server.h"
 #include "store/store.h"
 
@@ -35,6 +36,7 @@ struct login_job {
 	char *password;		/* NULL for APOP */
 	char *apop_digest;
 	char apop_timestamp[160];
+	bool authenticated;	/* by a SASL mechanism (SCRAM, CRAM-MD5) */
 	/* outputs */
 	enum pop3_login_result result;
 	struct store *store;
@@ -69,6 +71,7 @@ static void login_work(void *arg)
 		.db = j->db, .cfg = j->cfg, .user = j->user,
 		.password = j->password, .apop_timestamp = j->apop_timestamp,
 		.apop_digest = j->apop_digest, .policy_r = &j->policy,
+		.authenticated = j->authenticated,
 	};
 	enum store_error err;
 	time_t now = time(NULL), prev = 0;
@@ -181,8 +184,10 @@ static void login_done(void *arg)
 	pop3_command_done(s);
 }
 
-/* Takes over password (freed here); s->user must be set. */
-static void start_login(struct pop3_session *s, const char *password, const char *apop_digest)
+/* Copies password; s->user must be set.  authenticated: a SASL mechanism
+ * verified s->user already (password and apop_digest NULL). */
+static void start_login(struct pop3_session *s, const char *password, const char *apop_digest,
+			bool authenticated)
 {
 	struct login_job *j = xcalloc(1, sizeof(*j));
 
@@ -193,6 +198,7 @@ static void start_login(struct pop3_session *s, const char *password, const char
 	j->password = password ? xstrdup(password) : NULL;
 	j->apop_digest = apop_digest ? xstrdup(apop_digest) : NULL;
 	memcpy(j->apop_timestamp, s->apop_timestamp, sizeof(j->apop_timestamp));
+	j->authenticated = authenticated;
 	s->busy = true;
 	async_run(conn_loop(s->conn), login_work, login_done, j);
 }
@@ -230,7 +236,7 @@ void pop3_cmd_pass(struct pop3_session *s, struct pop3_cmdline *cmd)
 		pop3_bad_command(s, "Usage: PASS password");
 		return;
 	}
-	start_login(s, password, NULL);
+	start_login(s, password, NULL, false);
 	explicit_bzero(password, strlen(password));
 }
 
@@ -256,7 +262,7 @@ void pop3_cmd_apop(struct pop3_session *s, struct pop3_cmdline *cmd)
 	s->user = xstrdup(cmd->args[0]);
 	for (char *p = cmd->args[1]; *p; p++)
 		*p = (*p >= 'A' && *p <= 'F') ? *p - 'A' + 'a' : *p;
-	start_login(s, NULL, cmd->args[1]);
+	start_login(s, NULL, cmd->args[1], false);
 }
 
 /* ---- AUTH (RFC 5034) ---- */
@@ -267,19 +273,72 @@ static void sasl_end(struct pop3_session *s)
 	conn_set_max_line(s->conn, POP3_MAX_LINE);
 }
 
-/* One exchange step: text is a line, an initial response, or NULL. */
-static void sasl_feed(struct pop3_session *s, const char *text, size_t len, bool initial)
+static void sasl_outcome(struct pop3_session *s, enum sasl_status st, char *line,
+			 const char *error, bool initial);
+
+struct secret_job {
+	struct pop3_session *s;
+	struct auth_db *db;
+};
+
+static void secret_work(void *arg)
 {
+	struct secret_job *j = arg;
+
+	sasl_fetch_secret(j->db, j->s->sasl);
+}
+
+static void secret_done(void *arg)
+{
+	struct secret_job *j = arg;
+	struct pop3_session *s = j->s;
 	const char *error;
 	char *line;
+	enum sasl_status st;
 
-	switch (sasl_step_text(s->sasl, text, len, initial, &line, &error)) {
+	free(j);
+	if (s->gone) {
+		pop3_command_done(s);	/* frees s and its sasl */
+		return;
+	}
+	s->busy = false;
+	st = sasl_resume_text(s->sasl, &line, &error);
+	sasl_outcome(s, st, line, error, false);
+	if (!s->busy)
+		pop3_command_done(s);
+}
+
+/* The mechanism needs the user's stored secret: look it up (and derive
+ * from it) on the thread pool, then go on in secret_done. */
+static void start_secret(struct pop3_session *s)
+{
+	struct secret_job *j = xcalloc(1, sizeof(*j));
+
+	j->s = s;
+	j->db = conn_server(s->conn)->auth;
+	s->busy = true;
+	async_run(conn_loop(s->conn), secret_work, secret_done, j);
+}
+
+static void sasl_outcome(struct pop3_session *s, enum sasl_status st, char *line,
+			 const char *error, bool initial)
+{
+	switch (st) {
 	case SASL_CONTINUE:
 		conn_puts(s->conn, line);
 		free(line);
 		conn_set_max_line(s->conn, POP3_MAX_SASL_LINE);
 		return;
+	case SASL_NEED_SECRET:
+		if (!user_name_valid(sasl_user(s->sasl))) {
+			sasl_end(s);
+			pop3_bad_command(s, "[AUTH] Authentication failed.");
+			return;
+		}
+		start_secret(s);
+		return;
 	case SASL_DONE:
+	case SASL_AUTHENTICATED:
 		if (!user_name_valid(sasl_user(s->sasl))) {
 			sasl_end(s);
 			pop3_bad_command(s, "[AUTH] Authentication failed.");
@@ -287,13 +346,22 @@ static void sasl_feed(struct pop3_session *s, const char *text, size_t len, bool
 		}
 		free(s->user);
 		s->user = xstrdup(sasl_user(s->sasl));
-		start_login(s, sasl_password(s->sasl), NULL);
+		if (st == SASL_DONE)
+			start_login(s, sasl_password(s->sasl), NULL, false);
+		else
+			start_login(s, NULL, NULL, true);
 		sasl_end(s);
 		return;
 	case SASL_FAIL:
-		log_info("%s: SASL exchange failed: %s", conn_id(s->conn), error);
+		log_info("%s: SASL %s failed%s%s: %s", conn_id(s->conn), sasl_name(s->sasl),
+			 sasl_user(s->sasl) ? " user=" : "",
+			 sasl_user(s->sasl) ? sasl_user(s->sasl) : "", error);
 		sasl_end(s);
 		pop3_bad_command(s, "[AUTH] Authentication failed.");
+		return;
+	case SASL_TEMPFAIL:
+		sasl_end(s);
+		pop3_reply_err(s, "[SYS/TEMP] Temporary server failure, try again later.");
 		return;
 	case SASL_CANCELLED:
 		sasl_end(s);
@@ -307,9 +375,23 @@ static void sasl_feed(struct pop3_session *s, const char *text, size_t len, bool
 	}
 }
 
+/* One exchange step: text is a line, an initial response, or NULL. */
+static void sasl_feed(struct pop3_session *s, const char *text, size_t len, bool initial)
+{
+	const char *error;
+	char *line;
+	enum sasl_status st = sasl_step_text(s->sasl, text, len, initial, &line, &error);
+
+	sasl_outcome(s, st, line, error, initial);
+}
+
 void pop3_cmd_auth(struct pop3_session *s, struct pop3_cmdline *cmd)
 {
-	const char *mechs = sasl_mechanisms(conn_is_secure(s->conn));
+	struct sasl_context ctx;
+	const char *mechs;
+
+	sasl_context_for_conn(s->conn, &ctx);
+	mechs = sasl_mechanisms(&ctx);
 
 	if (cmd->nargs == 0) {
 		/* Not in RFC 5034, but RFC 1734 clients (Outlook) list this way. */
@@ -327,7 +409,7 @@ void pop3_cmd_auth(struct pop3_session *s, struct pop3_cmdline *cmd)
 		pop3_bad_command(s, "Usage: AUTH mechanism [initial-response]");
 		return;
 	}
-	s->sasl = sasl_begin(cmd->args[0]);
+	s->sasl = sasl_begin(cmd->args[0], &ctx);
 	if (s->sasl == NULL) {
 		pop3_bad_command(s, "Unsupported authentication mechanism.");
 		return;
