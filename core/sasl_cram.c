@@ -20,6 +20,8 @@
 
 #define CRAM_MAX_USER 255
 
+const char *sasl__test_cram_challenge;
+
 struct cram {
 	char challenge[320];
 	unsigned char expected[16];	/* HMAC-MD5 the client must send */
@@ -62,8 +64,12 @@ static enum sasl_status cram_step(struct sasl *s, bool has_data, const unsigned 
 		if (gnutls_rnd(GNUTLS_RND_NONCE, &r, sizeof(r)) < 0)
 			fatal("gnutls_rnd failed");
 		c = s->data = xcalloc(1, sizeof(*c));
-		snprintf(c->challenge, sizeof(c->challenge), "<%" PRIu64 ".%lld@%s>", r,
-			 (long long)time(NULL), s->ctx.hostname ? s->ctx.hostname : "duomail");
+		if (sasl__test_cram_challenge != NULL)
+			snprintf(c->challenge, sizeof(c->challenge), "%s", sasl__test_cram_challenge);
+		else
+			snprintf(c->challenge, sizeof(c->challenge), "<%" PRIu64 ".%lld@%s>", r,
+				 (long long)time(NULL),
+				 s->ctx.hostname ? s->ctx.hostname : "duomail");
 		sasl__challenge(s, c->challenge);
 		s->state = 1;
 		return SASL_CONTINUE;

@@ -40,6 +40,12 @@ bool sasl__has_binding(const struct sasl_context *ctx);
  * value for users that do not exist (32 bytes into out). */
 void sasl__fake_secret(const char *label, const char *user, unsigned char out[32]);
 
+/* Unit tests only (the RFC example exchanges): the SCRAM server nonce to
+ * use instead of a random one.  NULL, its value in the server. */
+extern const char *sasl__test_server_nonce;
+/* Likewise the CRAM-MD5 challenge. */
+extern const char *sasl__test_cram_challenge;
+
 extern const struct sasl_mech sasl_mech_scram_sha1, sasl_mech_scram_sha1_plus,
 	sasl_mech_scram_sha256, sasl_mech_scram_sha256_plus, sasl_mech_cram_md5;
 

@@ -34,6 +34,8 @@
 #define SCRAM_SERVER_NONCE 18	/* random bytes: 24 base64 characters */
 #define SCRAM_MAX_CBIND 64
 
+const char *sasl__test_server_nonce;
+
 enum scram_state_id { S_FIRST, S_SECRET, S_FINAL, S_ACK, S_ERROR };
 
 struct scram {
@@ -295,7 +297,8 @@ static void scram_set_secret(struct sasl *s, int found, const char *stored)
 	explicit_bzero(fake, sizeof(fake));
 	if (gnutls_rnd(GNUTLS_RND_NONCE, snonce, sizeof(snonce)) < 0)
 		fatal("gnutls_rnd failed");
-	b64 = sasl_b64_encode(snonce, sizeof(snonce));
+	b64 = sasl__test_server_nonce != NULL ? xstrdup(sasl__test_server_nonce) :
+		sasl_b64_encode(snonce, sizeof(snonce));
 	char *salt = sasl_b64_encode(sc->keys.salt, sc->keys.salt_len);
 	char *nonce = xasprintf("%s%s", sc->nonce, b64);
 
