@@ -135,9 +135,13 @@ class SaslBase(unittest.TestCase):
                       else "* 0 EXISTS", lines)
 
     def pop3_logged_in(self, c, user):
+        """STAT counts user's mail; then QUIT, which frees the maildrop lock
+        for the next login of the same user."""
         c.send("STAT")
         self.assertEqual(c.readline().split()[:2],
                          ["+OK", "1" if user in ("plain", "keys256", "keys1", "prep") else "0"])
+        c.send("QUIT")
+        self.assertTrue(c.readline().startswith("+OK"))
 
     # ---- exchanges ----
 
@@ -197,8 +201,6 @@ class TestScram(SaslBase):
             self.assertTrue(line.startswith("+OK"), line)
             self.assertTrue(state.get("verified"))
             self.pop3_logged_in(c, "plain")
-            c.send("QUIT")
-            self.assertTrue(c.readline().startswith("+OK"))
 
     def test_scram_stored_keys(self):
         # {SCRAM-SHA-*} stored keys: SCRAM without a plaintext password.  The
@@ -226,6 +228,7 @@ class TestScram(SaslBase):
             c = self.pop3()
             line, _, _ = self.scram_pop3(c, mech, scheme_user(scheme), "pw " + scheme)
             self.assertTrue(line.startswith("+OK"), line)
+            self.pop3_logged_in(c, scheme_user(scheme))
 
     def test_scram_without_initial_response(self):
         # No SASL-IR: the server sends an empty challenge first (RFC 4422 §5).
@@ -236,6 +239,7 @@ class TestScram(SaslBase):
         c = self.pop3()
         line, challenges, _ = self.scram_pop3(c, "SCRAM-SHA-1", "plain", "pencil", ir=False)
         self.assertTrue(line.startswith("+OK"), line)
+        self.pop3_logged_in(c, "plain")
 
     def test_wrong_password_unknown_user_and_crypt_user_fail_alike(self):
         # RFC 5802 §7 e=invalid-proof, then the protocol's failure; the same
@@ -280,8 +284,9 @@ class TestScram(SaslBase):
         # to "IX" (RFC 4013 §3 example 1) on both sides.
         line, _, _ = self.scram_imap(self.imap(), "SCRAM-SHA-256", "prep", "IX")
         self.assertTrue(line.startswith("a1 OK"), line)
-        line, _, _ = self.scram_pop3(self.pop3(), "SCRAM-SHA-1", "prep", "\u2168")   # ROMAN NINE
+        line, _, _ = self.scram_pop3(c := self.pop3(), "SCRAM-SHA-1", "prep", "\u2168")   # ROMAN NINE
         self.assertTrue(line.startswith("+OK"), line)
+        self.pop3_logged_in(c, "prep")
 
     def test_authzid(self):
         line, _, _ = self.scram_imap(self.imap(), "SCRAM-SHA-256", "plain", "pencil",
@@ -319,6 +324,7 @@ class TestScramPlus(SaslBase):
                                          "k256-secret" if "256" in mech else "k1-secret",
                                          cb_type="tls-server-end-point", cb_data=self.endpoint)
             self.assertTrue(line.startswith("+OK"), line)
+            self.pop3_logged_in(c, "keys256" if "256" in mech else "keys1")
         # After STARTTLS the connection binds too.
         sock = socket.create_connection(("127.0.0.1", self.srv.port("imap")), timeout=20)
         plain = LineConn(sock)
