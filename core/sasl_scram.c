@@ -5,14 +5,14 @@
  *   C: gs2-header client-first-message-bare   n,,n=user,r=<cnonce>
  *   S: r=<cnonce><snonce>,s=<salt>,i=<iterations>   (after the secret lookup)
  *   C: c=<b64 gs2-header+cbind-data>,r=<nonce>,p=<b64 ClientProof>
- *   S: v=<b64 ServerSignature>   or   e=<error>
- *   C: (empty)   -> authenticated;  after e=, anything -> failure
+ *   S: v=<b64 ServerSignature>   (or the protocol's failure, see server_error)
+ *   C: (empty)   -> authenticated
  *
  * Where the secret comes from: stored {SCRAM-SHA-*} keys of the same hash,
  * or a {PLAIN} password, derived here with the user's stable salt and 4096
  * iterations.  Anyone else (unknown user, a crypt hash, keys of the other
  * hash) gets the same made-up salt and random keys, so the exchange runs
- * alike and fails where a wrong password fails: e=invalid-proof.  The salt
+ * alike and fails where a wrong password fails: at the proof.  The salt
  * of a {PLAIN} user and of an unknown user come from one function of the
  * user name (sasl__fake_secret), so a second attempt tells them apart no
  * more than the first.
@@ -36,7 +36,7 @@
 
 const char *sasl__test_server_nonce;
 
-enum scram_state_id { S_FIRST, S_SECRET, S_FINAL, S_ACK, S_ERROR };
+enum scram_state_id { S_FIRST, S_SECRET, S_FINAL, S_ACK };
 
 struct scram {
 	char *gs2_header;	/* as sent, with its trailing comma */
@@ -46,7 +46,6 @@ struct scram {
 	char *nonce;		/* client nonce + server nonce */
 	char *server_first;
 	char *server_final;
-	const char *error;	/* for the log, after e= */
 	bool tempfail;
 	struct scram_keys keys;
 };
@@ -320,18 +319,18 @@ static enum sasl_status scram_resume(struct sasl *s, const char **error_r)
 	return SASL_CONTINUE;
 }
 
-/* Ends the exchange with server-error (RFC 5802 §7): sent as a challenge,
- * and whatever the client answers, authentication fails. */
-static enum sasl_status server_error(struct sasl *s, const char *value, const char *why)
+/*
+ * A failed client-final-message.  RFC 5802 §7 names the server-error
+ * values (e=...), but RFC 4422 §3.6 lets a failure outcome carry no data,
+ * and sent as a challenge instead they leave real clients (Cyrus SASL in
+ * mbsync) waiting for a verifier forever.  So the exchange fails at once
+ * with the protocol's failure, the same for a wrong password, an unknown
+ * user or a bad binding, and the e= value goes to the log.
+ */
+static enum sasl_status server_error(const char **error_r, const char *why)
 {
-	struct scram *sc = s->data;
-
-	free(sc->server_final);
-	sc->server_final = xasprintf("e=%s", value);
-	sc->error = why;
-	s->state = S_ERROR;
-	sasl__challenge(s, sc->server_final);
-	return SASL_CONTINUE;
+	*error_r = why;
+	return SASL_FAIL;
 }
 
 /* client-final-message = channel-binding "," nonce ["," extensions] "," proof */
@@ -351,10 +350,12 @@ static enum sasl_status client_final(struct sasl *s, const char *msg, const char
 	while (proof_at != NULL && strstr(proof_at + 1, ",p=") != NULL)
 		proof_at = strstr(proof_at + 1, ",p=");
 	if (p[0] != 'c' || p[1] != '=' || proof_at == NULL || strchr(proof_at + 3, ',') != NULL)
-		return server_error(s, "invalid-encoding", "SCRAM: malformed client-final-message");
+		return server_error(error_r,
+				    "SCRAM: malformed client-final-message (e=invalid-encoding)");
 	n = value_len(p + 2);
 	if (sasl_b64_decode(p + 2, n, &cb, &cblen) < 0)
-		return server_error(s, "invalid-encoding", "SCRAM: bad channel binding base64");
+		return server_error(error_r,
+				    "SCRAM: bad channel binding base64 (e=invalid-encoding)");
 	p += 2 + n;
 	/* c= carries the gs2 header and, with p=, the binding data (§6). */
 	size_t hlen = strlen(sc->gs2_header);
@@ -363,20 +364,24 @@ static enum sasl_status client_final(struct sasl *s, const char *msg, const char
 		(sc->cbind_len == 0 || gnutls_memcmp(cb + hlen, sc->cbind, sc->cbind_len) == 0);
 	free(cb);
 	if (!cb_ok)
-		return server_error(s, "channel-bindings-dont-match",
-				    "SCRAM: channel binding does not match");
+		return server_error(error_r,
+				    "SCRAM: channel binding does not match (e=channel-bindings-dont-match)");
 	if (p[0] != ',' || p[1] != 'r' || p[2] != '=')
-		return server_error(s, "invalid-encoding", "SCRAM: nonce missing");
+		return server_error(error_r,
+				    "SCRAM: nonce missing (e=invalid-encoding)");
 	p += 3;
 	n = value_len(p);
 	if (n != strlen(sc->nonce) || memcmp(p, sc->nonce, n) != 0)
-		return server_error(s, "other-error", "SCRAM: nonce does not match");
+		return server_error(error_r,
+				    "SCRAM: nonce does not match (e=other-error)");
 	if (!extensions_ok(p + n, proof_at))
-		return server_error(s, "invalid-encoding", "SCRAM: bad extension");
+		return server_error(error_r,
+				    "SCRAM: bad extension (e=invalid-encoding)");
 	if (sasl_b64_decode(proof_at + 3, strlen(proof_at + 3), &proof, &prooflen) < 0 ||
 	    prooflen != hl) {
 		free(proof);
-		return server_error(s, "invalid-proof", "SCRAM: wrong password (proof)");
+		return server_error(error_r,
+				    "SCRAM: wrong password (proof) (e=invalid-proof)");
 	}
 
 	/* AuthMessage = client-first-message-bare "," server-first-message ","
@@ -393,7 +398,8 @@ static enum sasl_status client_final(struct sasl *s, const char *msg, const char
 	explicit_bzero(client_key, sizeof(client_key));
 	if (!proof_ok) {
 		free(auth_message);
-		return server_error(s, "invalid-proof", "SCRAM: wrong password (proof)");
+		return server_error(error_r,
+				    "SCRAM: wrong password (proof) (e=invalid-proof)");
 	}
 	scram_hmac(hash, sc->keys.server_key, hl, auth_message, strlen(auth_message), sig);
 	free(auth_message);
@@ -404,14 +410,12 @@ static enum sasl_status client_final(struct sasl *s, const char *msg, const char
 	free(v);
 	s->state = S_ACK;
 	sasl__challenge(s, sc->server_final);
-	(void)error_r;
 	return SASL_CONTINUE;
 }
 
 static enum sasl_status scram_step(struct sasl *s, bool has_data, const unsigned char *data,
 				   size_t len, const char **error_r)
 {
-	struct scram *sc = s->data;
 	enum sasl_status st;
 	char *msg;
 
@@ -426,8 +430,6 @@ static enum sasl_status scram_step(struct sasl *s, bool has_data, const unsigned
 		if (len != 0)
 			return fail(error_r, "SCRAM: data after server-final-message");
 		return SASL_AUTHENTICATED;
-	case S_ERROR:
-		return fail(error_r, sc->error);
 	case S_SECRET:
 		return fail(error_r, "SCRAM: response while the secret is looked up");
 	default:

@@ -255,9 +255,9 @@ def scram_responder(client, **final_args):
         state["step"] += 1
         if state["step"] == 1:
             return client.final(challenge, **final_args)
-        if challenge.startswith(b"e="):
+        if challenge.startswith(b"e="):     # a server-error as a challenge
             state["error"] = challenge.decode()
-            return b""
+            return None
         client.verify(challenge)
         state["verified"] = True
         return b""

@@ -151,14 +151,17 @@ static void rfc7677_until_final(struct sasl **s_r, int found, const char *stored
 #define RFC7677_FINAL "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0," \
 		      "p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
 
-/* RFC 5802 §7 server-error, then failure whatever the client answers. */
+/* The exchange fails at once (no e= challenge, see sasl_scram.c), and the
+ * log reason names the RFC 5802 §7 server-error-value. */
 static void expect_server_error(struct sasl *s, const char *final, const char *e)
 {
-	char ch[512];
+	const unsigned char *ch;
+	size_t chlen;
+	const char *err;
 
-	assert_int_equal(step(s, final, ch, sizeof(ch)), SASL_CONTINUE);
-	assert_string_equal(ch, e);
-	assert_int_equal(step(s, "", ch, sizeof(ch)), SASL_FAIL);
+	assert_int_equal(sasl_step(s, true, (const unsigned char *)final, strlen(final), &ch,
+				   &chlen, &err), SASL_FAIL);
+	assert_non_null(strstr(err, e));
 	sasl_free(&s);
 }
 
@@ -397,11 +400,14 @@ static void plus_exchange(const char *mech, const char *cb_type, bool right_bind
 	client_final(strstr(mech, "256") ? SCRAM_SHA256 : SCRAM_SHA1, "pencil",
 		     "n=user,r=clientnonce", ch, cbind_b64, final, sizeof(final));
 	free(cbind_b64);
-	assert_int_equal(step(s, final, ch, sizeof(ch)), SASL_CONTINUE);
-	assert_true(strncmp(ch, want_final_prefix, strlen(want_final_prefix)) == 0);
-	assert_int_equal(step(s, "", ch, sizeof(ch)),
-			 right_binding ? SASL_AUTHENTICATED : SASL_FAIL);
-	sasl_free(&s);
+	if (right_binding) {
+		assert_int_equal(step(s, final, ch, sizeof(ch)), SASL_CONTINUE);
+		assert_true(strncmp(ch, want_final_prefix, strlen(want_final_prefix)) == 0);
+		assert_int_equal(step(s, "", ch, sizeof(ch)), SASL_AUTHENTICATED);
+		sasl_free(&s);
+	} else {
+		expect_server_error(s, final, want_final_prefix);
+	}
 }
 
 static void test_scram_plus(void **state)
