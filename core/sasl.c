@@ -49,8 +49,9 @@ static enum sasl_status plain_step(struct sasl *s, bool has_data, const unsigned
 	 * bytes the user typed, not of their preparation. */
 	char *raw = xstrndup((const char *)nul1 + 1, clen);
 
-	if (saslprep(raw, false, &s->user) < 0) {
+	if (saslprep(raw, false, &s->user) < 0 || strlen(s->user) > SASL_MAX_FIELD) {
 		free(raw);
+		xfree(&s->user);	/* NFKC can make a name longer */
 		*error_r = "PLAIN: user name fails SASLprep";
 		return SASL_FAIL;
 	}

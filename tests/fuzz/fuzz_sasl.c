@@ -19,7 +19,7 @@
 #include "core/sasl.h"
 #include "store/message_decode.h"
 
-/* PLAIN and LOGIN only: the challenge-response mechanisms are fuzzed in fuzz_scram.c. */
+/* PLAIN and LOGIN only: SCRAM and CRAM-MD5 are fuzz_scram.c's. */
 static const struct sasl_context fuzz_sasl_ctx = { .plaintext_allowed = true };
 
 static void check_done(struct sasl *s)
