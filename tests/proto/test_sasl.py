@@ -23,8 +23,9 @@ FAILED_IMAP = "a1 NO [AUTHENTICATIONFAILED] Authentication failed."
 FAILED_POP3 = "-ERR [AUTH] Authentication failed."
 
 # One user per stored-password scheme, made by `duomail pw -s SCHEME`.
-PW_SCHEMES = ("SHA512-CRYPT", "SHA256-CRYPT", "BLF-CRYPT", "MD5-CRYPT", "SHA512", "SHA512.HEX",
-              "SSHA512", "ARGON2I", "ARGON2ID", "SCRAM-SHA-1", "SCRAM-SHA-256", "PLAIN")
+PW_SCHEMES = ("SHA512-CRYPT", "SHA256-CRYPT", "BLF-CRYPT", "MD5-CRYPT", "CRYPT", "SHA512",
+              "SHA512.HEX", "SSHA512", "SSHA512.HEX", "ARGON2I", "ARGON2ID", "SCRAM-SHA-1",
+              "SCRAM-SHA-256", "PLAIN", "CLEAR")
 
 
 def scheme_user(scheme):
@@ -473,6 +474,22 @@ class TestSchemes(SaslBase):
             c.readline()
             c.send("PASS " + pw + "x")
             self.assertEqual(c.readline(), FAILED_POP3, user)
+
+
+class TestPwCommand(unittest.TestCase):
+    def test_help_lists_every_scheme(self):
+        r = duotest.run_duomail(["pw", "--help"])
+        self.assertEqual(r.returncode, 0)
+        for scheme in PW_SCHEMES:
+            self.assertIn(scheme.split(".")[0], r.stdout)
+        r = duotest.run_duomail(["pw", "-s", "SHA1"], input="x\n")
+        self.assertEqual(r.returncode, 64)
+        self.assertIn("unknown scheme", r.stderr)
+        self.assertIn("ARGON2ID", r.stderr)
+        # stored SCRAM keys take a SASLprep'able password only (RFC 4013 §2.3)
+        r = duotest.run_duomail(["pw", "-s", "SCRAM-SHA-256"], input="bell\x07\n")
+        self.assertEqual(r.returncode, 64)
+        self.assertIn("SASLprep", r.stderr)
 
 
 class TestOffers(unittest.TestCase):
