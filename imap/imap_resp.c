@@ -74,11 +74,6 @@ void imap_write_string(struct imap_session *s, const char *str, size_t len)
 const char *imap_capabilities(const struct imap_session *s)
 {
 	static char caps[640];
-	struct sasl_context ctx;
-	const char *mechs;
-
-	sasl_context_for_conn(s->conn, &ctx);
-	mechs = sasl_mechanisms(&ctx);
 
 	snprintf(caps, sizeof(caps), "IMAP4rev1 LITERAL+ SASL-IR ID%s%s",
 		 s->state == IMAP_STATE_NOT_AUTH ? "" :
@@ -87,12 +82,15 @@ const char *imap_capabilities(const struct imap_session *s)
 		 s->state == IMAP_STATE_NOT_AUTH && conn_can_start_tls(s->conn) ? " STARTTLS" : "");
 	if (s->state == IMAP_STATE_NOT_AUTH) {
 		char copy[256], *save = NULL;
+		struct sasl_context ctx;
+
+		sasl_context_for_conn(s->conn, &ctx);
+		snprintf(copy, sizeof(copy), "%s", sasl_mechanisms(&ctx));
 
 		/* RFC 3501 §6.2.3 / RFC 2595 §3.2: no LOGIN without TLS; the
 		 * challenge-response mechanisms may still be listed. */
 		if (!ctx.plaintext_allowed)
 			strcat(caps, " LOGINDISABLED");
-		snprintf(copy, sizeof(copy), "%s", mechs);
 		for (char *m = strtok_r(copy, " ", &save); m; m = strtok_r(NULL, " ", &save)) {
 			strcat(caps, " AUTH=");
 			strcat(caps, m);
