@@ -9,6 +9,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/login.h"
+#include "core/login_guard.h"
 #include "core/sasl.h"
 #include "core/sasl_glue.h"
 #include "core/server.h"
@@ -23,6 +24,7 @@ struct imap_login_job {
 	struct imap_session *s;
 	struct login_request req;
 	char *user, *password;
+	struct login_guard guard;	/* failure penalty (core/login_guard.h) */
 	enum login_status status;
 	struct store *store;
 };
@@ -49,7 +51,17 @@ static void login_done(void *arg)
 	struct imap_login_job *j = arg;
 	struct imap_session *s = j->s;
 
-	if (!s->gone) {
+	/* The penalty counts even if the client left before the answer. */
+	if (j->status == LOGIN_FAILED)
+		login_guard_failed(&j->guard, j->user);
+	else if (j->status == LOGIN_OK)
+		login_guard_succeeded(&j->guard);
+	if (!s->gone && j->status == LOGIN_OK && !conn_count_user(s->conn, j->user)) {
+		/* [server] max_connections_per_user (logged by the conn).
+		 * RFC 5530 §3: LIMIT, "ran up against an implementation limit". */
+		imap_tagged(s, s->cmd_tag, "NO",
+			    "[LIMIT] Too many sessions of this user, try again later.");
+	} else if (!s->gone) {
 		switch (j->status) {
 		case LOGIN_OK:
 			s->state = IMAP_STATE_AUTH;
@@ -61,9 +73,9 @@ static void login_done(void *arg)
 				    imap_capabilities(s));
 			break;
 		case LOGIN_FAILED:
-			log_info("%s: authentication failed user=%s", conn_id(s->conn), j->user);
 			imap_tagged(s, s->cmd_tag, "NO", "[AUTHENTICATIONFAILED] Authentication failed.");
-			s->bad_commands++;
+			/* A failed login is a failed command ([imap] max_bad_commands). */
+			imap_count_bad(s);
 			break;
 		case LOGIN_TEMPFAIL:
 			imap_tagged(s, s->cmd_tag, "NO",
@@ -94,7 +106,7 @@ static void start_login(struct imap_session *s, const char *user, const char *pa
 	j->req.user = j->user;
 	j->req.password = j->password;
 	s->busy = true;
-	imap_async(s, login_work, login_done, j);
+	imap_async_after(s, login_guard_begin(&j->guard, s->conn, user), login_work, login_done, j);
 }
 
 bool cmd_login(struct imap_session *s, const struct imap_command *cmd)
@@ -111,10 +123,11 @@ bool cmd_login(struct imap_session *s, const struct imap_command *cmd)
 		imap_tagged(s, cmd->tag, "NO", PLAINTEXT_REFUSED);
 		return true;
 	}
-	if (!user_ok(user, ulen) || strlen(password) != plen) {
-		imap_tagged(s, cmd->tag, "NO", "[AUTHENTICATIONFAILED] Authentication failed.");
-		return true;
-	}
+	/* A name no account can have (control characters, NUL) still goes
+	 * the whole way as the empty name, which none has either: the same
+	 * answer, cost and failure penalty as any wrong login. */
+	if (!user_ok(user, ulen) || strlen(password) != plen)
+		user = "";
 	start_login(s, user, password);
 	return false;
 }
@@ -125,13 +138,36 @@ static void sasl_outcome(struct imap_session *s, enum sasl_status st, char *line
 struct secret_job {
 	struct imap_session *s;
 	struct auth_db *db;
+	bool no_account;	/* a name no account can have */
 };
 
 static void secret_work(void *arg)
 {
 	struct secret_job *j = arg;
 
-	sasl_fetch_secret(j->db, j->s->sasl);
+	if (j->no_account)
+		sasl_set_secret(j->s->sasl, 0, NULL);	/* as an unknown user */
+	else
+		sasl_fetch_secret(j->db, j->s->sasl);
+}
+
+static void sasl_end(struct imap_session *s)
+{
+	sasl_free(&s->sasl);
+	s->sasl_guarded = false;
+}
+
+/* The verdict of a SCRAM/CRAM-MD5 exchange for the failure penalty: the
+ * credentials were checked against the stored secret (ok) or were wrong. */
+static void sasl_guard_end(struct imap_session *s, bool ok)
+{
+	if (!s->sasl_guarded)
+		return;
+	s->sasl_guarded = false;
+	if (ok)
+		login_guard_succeeded(&s->sasl_guard);
+	else
+		login_guard_failed(&s->sasl_guard, sasl_user(s->sasl) ? sasl_user(s->sasl) : "");
 }
 
 static void secret_done(void *arg)
@@ -153,16 +189,21 @@ static void secret_done(void *arg)
 	imap_command_done(s);
 }
 
-/* The mechanism needs the user's stored secret: look it up (and derive
- * from it) on the thread pool, then go on in secret_done. */
+/* The mechanism needs the user's stored secret: after the address's
+ * failure penalty, look it up (and derive from it) on the thread pool, then
+ * go on in secret_done. */
 static void start_secret(struct imap_session *s)
 {
 	struct secret_job *j = xcalloc(1, sizeof(*j));
+	const char *user = sasl_user(s->sasl);
+	unsigned wait = login_guard_begin(&s->sasl_guard, s->conn, user);
 
 	j->s = s;
 	j->db = conn_server(s->conn)->auth;
+	j->no_account = !user_ok(user, strlen(user));
+	s->sasl_guarded = true;
 	s->busy = true;
-	imap_async(s, secret_work, secret_done, j);
+	imap_async_after(s, wait, secret_work, secret_done, j);
 }
 
 static void sasl_outcome(struct imap_session *s, enum sasl_status st, char *line,
@@ -174,42 +215,44 @@ static void sasl_outcome(struct imap_session *s, enum sasl_status st, char *line
 		free(line);
 		return;
 	case SASL_NEED_SECRET:
-		if (!user_ok(sasl_user(s->sasl), strlen(sasl_user(s->sasl)))) {
-			sasl_free(&s->sasl);
-			imap_tagged(s, s->cmd_tag, "NO", "[AUTHENTICATIONFAILED] Authentication failed.");
-			return;
-		}
 		start_secret(s);
 		return;
 	case SASL_DONE:
 	case SASL_AUTHENTICATED:
-		if (!user_ok(sasl_user(s->sasl), strlen(sasl_user(s->sasl)))) {
-			sasl_free(&s->sasl);
-			imap_tagged(s, s->cmd_tag, "NO", "[AUTHENTICATIONFAILED] Authentication failed.");
-			return;
-		}
-		start_login(s, sasl_user(s->sasl), st == SASL_DONE ? sasl_password(s->sasl) : NULL);
-		sasl_free(&s->sasl);
+		if (st == SASL_AUTHENTICATED)
+			sasl_guard_end(s, true);
+		/* As in LOGIN: an impossible name fails like any other. */
+		start_login(s, user_ok(sasl_user(s->sasl), strlen(sasl_user(s->sasl))) ?
+			    sasl_user(s->sasl) : "", st == SASL_DONE ? sasl_password(s->sasl) : NULL);
+		sasl_end(s);
 		return;
-	case SASL_FAIL:
+	case SASL_FAIL: {
+		/* After the secret lookup a failure is a wrong credential: it
+		 * counts as a failed login (penalty, max_bad_commands). */
+		bool checked = s->sasl_guarded;
+
 		log_info("%s: SASL %s failed%s%s: %s", conn_id(s->conn), sasl_name(s->sasl),
 			 sasl_user(s->sasl) ? " user=" : "",
 			 sasl_user(s->sasl) ? sasl_user(s->sasl) : "", error);
-		sasl_free(&s->sasl);
+		sasl_guard_end(s, false);
+		sasl_end(s);
 		imap_tagged(s, s->cmd_tag, "NO", "[AUTHENTICATIONFAILED] Authentication failed.");
+		if (checked)
+			imap_count_bad(s);
 		return;
+	}
 	case SASL_TEMPFAIL:
-		sasl_free(&s->sasl);
+		sasl_end(s);
 		imap_tagged(s, s->cmd_tag, "NO",
 			    "[UNAVAILABLE] Temporary server failure, try again later.");
 		return;
 	case SASL_CANCELLED:
 		/* RFC 3501 §6.2.2: a cancelled exchange is a tagged BAD. */
-		sasl_free(&s->sasl);
+		sasl_end(s);
 		imap_tagged(s, s->cmd_tag, "BAD", "Authentication cancelled.");
 		return;
 	case SASL_BAD_BASE64:
-		sasl_free(&s->sasl);
+		sasl_end(s);
 		imap_bad(s, s->cmd_tag, initial ? "Invalid base64 in the initial response." :
 			 "Invalid base64 data.");
 		return;
@@ -241,6 +284,7 @@ bool cmd_authenticate(struct imap_session *s, const struct imap_command *cmd)
 	mech = imap_arg_string(&cmd->args[0], &mlen);
 	sasl_context_for_conn(s->conn, &ctx);
 	s->sasl = sasl_begin(mech, &ctx);
+	s->sasl_guarded = false;
 	if (s->sasl == NULL) {
 		imap_tagged(s, cmd->tag, "NO", "Unsupported authentication mechanism.");
 		return true;

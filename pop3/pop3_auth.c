@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/login.h"
+#include "core/login_guard.h"
 #include "core/sasl.h"
 #include "core/sasl_glue.h"
 #include "core/server.h"
@@ -37,6 +38,7 @@ struct login_job {
 	char *apop_digest;
 	char apop_timestamp[160];
 	bool authenticated;	/* by a SASL mechanism (SCRAM, CRAM-MD5) */
+	struct login_guard guard;	/* failure penalty (core/login_guard.h) */
 	/* outputs */
 	enum pop3_login_result result;
 	struct store *store;
@@ -135,9 +137,24 @@ static void login_done(void *arg)
 	struct pop3_session *s = j->s;
 	uint64_t total = 0;
 
+	/* The penalty counts even if the client left before the answer. */
+	if (j->result == POP3_LOGIN_FAILED)
+		login_guard_failed(&j->guard, j->user);
+	else if (j->result != POP3_LOGIN_TEMPFAIL)
+		login_guard_succeeded(&j->guard);	/* the password was right */
 	if (s->gone) {
 		login_job_free(j);
 		pop3_command_done(s);	/* frees s */
+		return;
+	}
+	if (j->result == POP3_LOGIN_OK && !conn_count_user(s->conn, s->user)) {
+		/* [server] max_connections_per_user (logged by the conn).
+		 * RFC 2449 §8.1.2: IN-USE, "the authentication was successful,
+		 * but the user's maildrop is currently in use". */
+		xfree(&s->user);
+		pop3_reply_err(s, "[IN-USE] Too many sessions of this user, try again later.");
+		login_job_free(j);
+		pop3_command_done(s);
 		return;
 	}
 	switch (j->result) {
@@ -160,7 +177,6 @@ static void login_done(void *arg)
 			      s->drop.nmsgs, (unsigned long long)total);
 		break;
 	case POP3_LOGIN_FAILED:
-		log_info("%s: authentication failed user=%s", conn_id(s->conn), s->user);
 		xfree(&s->user);
 		pop3_bad_command(s, "[AUTH] Authentication failed.");
 		break;
@@ -200,7 +216,8 @@ static void start_login(struct pop3_session *s, const char *password, const char
 	memcpy(j->apop_timestamp, s->apop_timestamp, sizeof(j->apop_timestamp));
 	j->authenticated = authenticated;
 	s->busy = true;
-	async_run(conn_loop(s->conn), login_work, login_done, j);
+	async_run_after(conn_loop(s->conn), login_guard_begin(&j->guard, s->conn, s->user),
+			login_work, login_done, j);
 }
 
 void pop3_cmd_user(struct pop3_session *s, struct pop3_cmdline *cmd)
@@ -270,7 +287,21 @@ void pop3_cmd_apop(struct pop3_session *s, struct pop3_cmdline *cmd)
 static void sasl_end(struct pop3_session *s)
 {
 	sasl_free(&s->sasl);
+	s->sasl_guarded = false;
 	conn_set_max_line(s->conn, POP3_MAX_LINE);
+}
+
+/* The verdict of a SCRAM/CRAM-MD5 exchange for the failure penalty: the
+ * credentials were checked against the stored secret (ok) or were wrong. */
+static void sasl_guard_end(struct pop3_session *s, bool ok)
+{
+	if (!s->sasl_guarded)
+		return;
+	s->sasl_guarded = false;
+	if (ok)
+		login_guard_succeeded(&s->sasl_guard);
+	else
+		login_guard_failed(&s->sasl_guard, sasl_user(s->sasl) ? sasl_user(s->sasl) : "");
 }
 
 static void sasl_outcome(struct pop3_session *s, enum sasl_status st, char *line,
@@ -279,13 +310,17 @@ static void sasl_outcome(struct pop3_session *s, enum sasl_status st, char *line
 struct secret_job {
 	struct pop3_session *s;
 	struct auth_db *db;
+	bool no_account;	/* a name no account can have */
 };
 
 static void secret_work(void *arg)
 {
 	struct secret_job *j = arg;
 
-	sasl_fetch_secret(j->db, j->s->sasl);
+	if (j->no_account)
+		sasl_set_secret(j->s->sasl, 0, NULL);	/* as an unknown user */
+	else
+		sasl_fetch_secret(j->db, j->s->sasl);
 }
 
 static void secret_done(void *arg)
@@ -308,16 +343,20 @@ static void secret_done(void *arg)
 		pop3_command_done(s);
 }
 
-/* The mechanism needs the user's stored secret: look it up (and derive
- * from it) on the thread pool, then go on in secret_done. */
+/* The mechanism needs the user's stored secret: after the address's
+ * failure penalty, look it up (and derive from it) on the thread pool, then
+ * go on in secret_done. */
 static void start_secret(struct pop3_session *s)
 {
 	struct secret_job *j = xcalloc(1, sizeof(*j));
+	unsigned wait = login_guard_begin(&s->sasl_guard, s->conn, sasl_user(s->sasl));
 
 	j->s = s;
 	j->db = conn_server(s->conn)->auth;
+	j->no_account = !user_name_valid(sasl_user(s->sasl));
+	s->sasl_guarded = true;
 	s->busy = true;
-	async_run(conn_loop(s->conn), secret_work, secret_done, j);
+	async_run_after(conn_loop(s->conn), wait, secret_work, secret_done, j);
 }
 
 static void sasl_outcome(struct pop3_session *s, enum sasl_status st, char *line,
@@ -330,22 +369,16 @@ static void sasl_outcome(struct pop3_session *s, enum sasl_status st, char *line
 		conn_set_max_line(s->conn, POP3_MAX_SASL_LINE);
 		return;
 	case SASL_NEED_SECRET:
-		if (!user_name_valid(sasl_user(s->sasl))) {
-			sasl_end(s);
-			pop3_bad_command(s, "[AUTH] Authentication failed.");
-			return;
-		}
 		start_secret(s);
 		return;
 	case SASL_DONE:
 	case SASL_AUTHENTICATED:
-		if (!user_name_valid(sasl_user(s->sasl))) {
-			sasl_end(s);
-			pop3_bad_command(s, "[AUTH] Authentication failed.");
-			return;
-		}
+		if (st == SASL_AUTHENTICATED)
+			sasl_guard_end(s, true);
+		/* A name no account can have fails like any wrong login (the
+		 * empty name, which none has): same answer, cost and penalty. */
 		free(s->user);
-		s->user = xstrdup(sasl_user(s->sasl));
+		s->user = xstrdup(user_name_valid(sasl_user(s->sasl)) ? sasl_user(s->sasl) : "");
 		if (st == SASL_DONE)
 			start_login(s, sasl_password(s->sasl), NULL, false);
 		else
@@ -356,6 +389,7 @@ static void sasl_outcome(struct pop3_session *s, enum sasl_status st, char *line
 		log_info("%s: SASL %s failed%s%s: %s", conn_id(s->conn), sasl_name(s->sasl),
 			 sasl_user(s->sasl) ? " user=" : "",
 			 sasl_user(s->sasl) ? sasl_user(s->sasl) : "", error);
+		sasl_guard_end(s, false);
 		sasl_end(s);
 		pop3_bad_command(s, "[AUTH] Authentication failed.");
 		return;
@@ -410,6 +444,7 @@ void pop3_cmd_auth(struct pop3_session *s, struct pop3_cmdline *cmd)
 		return;
 	}
 	s->sasl = sasl_begin(cmd->args[0], &ctx);
+	s->sasl_guarded = false;
 	if (s->sasl == NULL) {
 		pop3_bad_command(s, "Unsupported authentication mechanism.");
 		return;
