@@ -140,8 +140,11 @@ class LineConn:
             sock.settimeout(timeout)
 
     @classmethod
-    def tcp(cls, port, host="127.0.0.1"):
-        return cls(socket.create_connection((host, port), timeout=20))
+    def tcp(cls, port, host="127.0.0.1", source=None):
+        """source: a loopback address to connect from (127.0.0.x), which the
+        server's per-address failure penalty keys on."""
+        return cls(socket.create_connection((host, port), timeout=20,
+                                            source_address=(source, 0) if source else None))
 
     @classmethod
     def tls_pipe(cls, port, cafile, priority=None):

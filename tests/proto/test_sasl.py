@@ -35,9 +35,12 @@ def scheme_user(scheme):
 class SaslBase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        # Many failed logins on purpose: no failure penalty from loopback
+        # here (TestPenalty below has it).
         cls.srv = duotest.Server(plain_users={"plain": "pencil", "prep": "I\u00adX"},
                                  users={"crypt": "cryptpw"},
-                                 listen=("imap", "imaps", "pop3", "pop3s"))
+                                 listen=("imap", "imaps", "pop3", "pop3s"),
+                                 config={"auth": {"penalty_exempt_loopback": "yes"}})
         lines = cls.srv._lines
         lines.append("keys256:" + scram_stored_keys("sha256", "k256-secret"))
         lines.append("keys1:" + scram_stored_keys("sha1", "k1-secret"))
@@ -499,7 +502,8 @@ class TestOffers(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.srv = duotest.Server(users={"crypt": "cryptpw"}, listen=("imap", "pop3"),
-                                 config={"auth": {"plaintext_on_loopback": "no"}})
+                                 config={"auth": {"plaintext_on_loopback": "no",
+                                                  "penalty_exempt_loopback": "yes"}})
         cls.srv._lines.append("keys256:" + scram_stored_keys("sha256", "k256-secret"))
         cls.srv._write_passwd()
         cls.srv.start()
@@ -537,6 +541,70 @@ class TestOffers(unittest.TestCase):
         line, _ = pop3_auth(p, "SCRAM-SHA-256", scram_responder(client), initial=client.first())
         self.assertTrue(line.startswith("+OK"), line)
         p.close()
+
+
+class TestPenalty(unittest.TestCase):
+    """The per-address failure penalty (core/login_guard.h) covers SCRAM and
+    CRAM-MD5 like every other login: a wrong proof or digest counts as a
+    failed login, and the next exchange from that address waits before the
+    secret lookup (so before server-first), right password or not."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = duotest.Server(plain_users={"plain": "pencil"}, listen=("imap", "pop3"),
+                                 workers=1,
+                                 config={"auth": {"penalty_initial": "400ms",
+                                                  "penalty_max": "1600ms"}})
+        cls.srv.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.stop()
+
+    def scram(self, kind, password, src="127.0.0.5"):
+        """Returns (seconds from client-first to server-first, final line)."""
+        c = LineConn.tcp(self.srv.port(kind), source=src)
+        try:
+            c.readline()
+            client = ScramClient("sha256", "plain", password)
+            inner = scram_responder(client)
+            times = []
+
+            def respond(challenge):
+                times.append(time.monotonic())
+                return inner(challenge)
+            t0 = time.monotonic()
+            drive = imap_authenticate if kind == "imap" else pop3_auth
+            line, _ = drive(c, "SCRAM-SHA-256", respond, initial=client.first())
+            return times[0] - t0, line
+        finally:
+            c.close()
+
+    def test_scram_and_cram_count_and_wait(self):
+        took, line = self.scram("imap", "wrong")
+        self.assertEqual(line, FAILED_IMAP)
+        self.assertLess(took, 0.4)
+        took, line = self.scram("pop3", "wrong")     # 1 failure on record
+        self.assertEqual(line, FAILED_POP3)
+        self.assertGreaterEqual(took, 0.4)
+        c = LineConn.tcp(self.srv.port("imap"), source="127.0.0.5")
+        c.readline()
+        t0 = time.monotonic()
+        line, _ = imap_authenticate(c, "CRAM-MD5", lambda ch: cram_md5("plain", "no", ch))
+        c.close()
+        self.assertEqual(line, FAILED_IMAP)
+        self.assertGreaterEqual(time.monotonic() - t0, 0.8)    # 2 failures on record
+        # The right password waits as long (3 failures: 1.6 s), then the
+        # record is forgotten.
+        took, line = self.scram("imap", "pencil")
+        self.assertTrue(line.startswith("a1 OK"), line)
+        self.assertGreaterEqual(took, 1.6)
+        took, line = self.scram("imap", "wrong")
+        self.assertLess(took, 1.2)
+        # Another address was never slowed.
+        took, line = self.scram("imap", "pencil", src="127.0.0.6")
+        self.assertLess(took, 1.2)
+        self.assertIn("failed logins from 127.0.0.5", self.srv.log_text())
 
 
 if __name__ == "__main__":
