@@ -65,7 +65,8 @@ static enum sasl_status cram_step(struct sasl *s, bool has_data, const unsigned 
 			fatal("gnutls_rnd failed");
 		c = s->data = xcalloc(1, sizeof(*c));
 		if (sasl__test_cram_challenge != NULL)
-			snprintf(c->challenge, sizeof(c->challenge), "%s", sasl__test_cram_challenge);
+			snprintf(c->challenge, sizeof(c->challenge), "%s",
+				 sasl__test_cram_challenge);
 		else
 			snprintf(c->challenge, sizeof(c->challenge), "<%" PRIu64 ".%lld@%s>", r,
 				 (long long)time(NULL),

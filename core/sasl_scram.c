@@ -50,8 +50,16 @@ struct scram {
 	struct scram_keys keys;
 };
 
-static enum scram_hash mech_hash(const struct sasl *s) { return (enum scram_hash)(s->mech->variant & 1); }
-static bool mech_plus(const struct sasl *s) { return (s->mech->variant & 2) != 0; }
+/* variant: bit 0 the hash (enum scram_hash), bit 1 -PLUS. */
+static enum scram_hash mech_hash(const struct sasl *s)
+{
+	return (enum scram_hash)(s->mech->variant & 1);
+}
+
+static bool mech_plus(const struct sasl *s)
+{
+	return (s->mech->variant & 2) != 0;
+}
 
 static void scram_free(struct sasl *s)
 {
@@ -372,7 +380,8 @@ static enum sasl_status client_final(struct sasl *s, const char *msg, const char
 	free(cb);
 	if (!cb_ok)
 		return server_error(error_r,
-				    "SCRAM: channel binding does not match (e=channel-bindings-dont-match)");
+				    "SCRAM: channel binding does not match "
+				    "(e=channel-bindings-dont-match)");
 	if (p[0] != ',' || p[1] != 'r' || p[2] != '=')
 		return server_error(error_r,
 				    "SCRAM: nonce missing (e=invalid-encoding)");
@@ -394,7 +403,8 @@ static enum sasl_status client_final(struct sasl *s, const char *msg, const char
 	/* AuthMessage = client-first-message-bare "," server-first-message ","
 	 *               client-final-message-without-proof */
 	without_proof = xstrndup(msg, (size_t)(proof_at - msg));
-	auth_message = xasprintf("%s,%s,%s", sc->client_first_bare, sc->server_first, without_proof);
+	auth_message = xasprintf("%s,%s,%s", sc->client_first_bare, sc->server_first,
+				 without_proof);
 	free(without_proof);
 	scram_hmac(hash, sc->keys.stored_key, hl, auth_message, strlen(auth_message), sig);
 	for (size_t i = 0; i < hl; i++)
