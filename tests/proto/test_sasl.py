@@ -8,6 +8,7 @@ in over POP3 and IMAP.  The SCRAM client is tests/lib/duosasl.py (hashlib,
 hmac, stringprep), independent of the server's GnuTLS and libidn code."""
 import base64
 import hashlib
+import imaplib
 import re
 import socket
 import ssl
@@ -240,6 +241,20 @@ class TestScram(SaslBase):
         line, challenges, state = self.scram_imap(c, "SCRAM-SHA-1", "keys256", "k256-secret")
         self.assertEqual(line, FAILED_IMAP)
         self.assert_failed_at_proof("keys256", challenges, state, "invalid-proof")
+
+    def test_python_imaplib_drives_scram(self):
+        # Python's own IMAP client (RFC 3501 AUTHENTICATE, no SASL-IR) with
+        # our SCRAM client as its authobject.
+        client = ScramClient("sha256", "keys256", "k256-secret")
+        responder = scram_responder(client)
+        m = imaplib.IMAP4("127.0.0.1", self.srv.port("imap"), timeout=20)
+        try:
+            typ, _ = m.authenticate("SCRAM-SHA-256", responder)
+            self.assertEqual(typ, "OK")
+            self.assertTrue(responder.state.get("verified"))
+            self.assertEqual(m.select("INBOX"), ("OK", [b"1"]))
+        finally:
+            m.logout()
 
     def test_scram_keys_made_by_duomail_pw(self):
         for mech, scheme in (("SCRAM-SHA-256", "SCRAM-SHA-256"), ("SCRAM-SHA-1", "SCRAM-SHA-1")):
