@@ -88,6 +88,10 @@ void password_verify_dummy(const char *password);
 
 /* Is the {SCHEME} of stored one we can verify? */
 bool password_scheme_known(const char *stored);
+/* Is stored well-formed for its scheme (SCRAM keys parse, a digest decodes
+ * to its length, an Argon2 string has its type), so that some password can
+ * match?  Crypt hashes are crypt(3)'s business: always true. */
+bool password_stored_valid(const char *stored);
 /* {PLAIN}/{CLEAR}: true with *plain_r pointing at the password in stored. */
 bool password_is_plaintext(const char *stored, const char **plain_r);
 /* The AUTH_SECRET_* bit of stored's scheme, or 0 (a hash). */

@@ -195,6 +195,11 @@ static int snapshot_load(const char *path, struct auth_snapshot **snap_r, char *
 				 name);
 			goto fail;
 		}
+		/* A value that can never verify is the admin's typo, not a
+		 * reason to refuse the whole file: said once, per load. */
+		if (pw[0] != '\0' && !password_stored_valid(pw))
+			log_error("%s:%u: user %s: the %.*s value is malformed: this user cannot log in",
+				  path, lineno, name, (int)strcspn(pw, "}") + 1, pw);
 		if (snap->count == alloc) {
 			alloc = alloc ? alloc * 2 : 64;
 			snap->users = xrealloc(snap->users, alloc * sizeof(*snap->users));

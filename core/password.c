@@ -251,3 +251,27 @@ bool password_scram_keys(const char *stored, int hash, const char **text_r)
 	*text_r = rest;
 	return true;
 }
+
+bool password_stored_valid(const char *stored)
+{
+	const char *rest;
+	bool known;
+	const struct scheme *s = parse_stored(stored, &rest, &known);
+	struct scram_keys keys;
+
+	if (s == NULL)
+		return false;
+	switch (s->kind) {
+	case KIND_SHA512:
+		return sha512_valid(rest, s->variant == 1, s->enc);
+	case KIND_ARGON2:
+		return strncmp(rest, s->variant == 1 ? "$argon2id$" : "$argon2i$",
+			       s->variant == 1 ? 10 : 9) == 0;
+	case KIND_SCRAM:
+		return scram_keys_parse((enum scram_hash)s->variant, rest, &keys) == 0;
+	case KIND_PLAIN:
+	case KIND_CRYPT:
+		break;
+	}
+	return true;
+}

@@ -80,19 +80,40 @@ static void digest(const char *password, const unsigned char *salt, size_t salt_
 	free(buf);
 }
 
+/* The raw digest (and salt) of text, or -1 if it has not their length. */
+static int decode_stored(const char *text, bool salted, enum digest_encoding enc,
+			 unsigned char **raw_r, size_t *len_r)
+{
+	if ((enc == DIGEST_BASE64 ? sasl_b64_decode(text, strlen(text), raw_r, len_r) :
+	     hex_decode(text, raw_r, len_r)) < 0)
+		return -1;
+	if (salted ? (*len_r <= SHA512_LEN || *len_r > SHA512_LEN + SSHA_MAX_SALT) :
+	    *len_r != SHA512_LEN) {
+		free(*raw_r);
+		return -1;
+	}
+	return 0;
+}
+
+bool sha512_valid(const char *text, bool salted, enum digest_encoding enc)
+{
+	unsigned char *raw;
+	size_t len;
+
+	if (decode_stored(text, salted, enc, &raw, &len) < 0)
+		return false;
+	free(raw);
+	return true;
+}
+
 bool sha512_verify(const char *text, const char *password, bool salted, enum digest_encoding enc)
 {
 	unsigned char *raw, mine[SHA512_LEN];
 	size_t len;
 	bool ok;
 
-	if ((enc == DIGEST_BASE64 ? sasl_b64_decode(text, strlen(text), &raw, &len) :
-	     hex_decode(text, &raw, &len)) < 0)
+	if (decode_stored(text, salted, enc, &raw, &len) < 0)
 		return false;
-	if (salted ? (len <= SHA512_LEN || len > SHA512_LEN + SSHA_MAX_SALT) : len != SHA512_LEN) {
-		free(raw);
-		return false;
-	}
 	digest(password, raw + SHA512_LEN, len - SHA512_LEN, mine);
 	ok = gnutls_memcmp(mine, raw, SHA512_LEN) == 0;
 	explicit_bzero(mine, sizeof(mine));

@@ -14,6 +14,8 @@ enum digest_encoding { DIGEST_BASE64, DIGEST_HEX };
  * followed by the salt (Dovecot's layout). */
 bool sha512_verify(const char *text, const char *password, bool salted, enum digest_encoding enc);
 char *sha512_make(const char *password, bool salted, enum digest_encoding enc);
+/* Does text decode to a digest (and salt) of the right length? */
+bool sha512_valid(const char *text, bool salted, enum digest_encoding enc);
 
 /* {ARGON2I}/{ARGON2ID}: the $argon2id$v=19$m=..,t=..,p=..$salt$hash encoding. */
 bool argon2_password_verify(const char *text, const char *password, bool id);

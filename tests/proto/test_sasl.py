@@ -520,12 +520,18 @@ class TestOffers(unittest.TestCase):
                                  config={"auth": {"plaintext_on_loopback": "no",
                                                   "penalty_exempt_loopback": "yes"}})
         cls.srv._lines.append("keys256:" + scram_stored_keys("sha256", "k256-secret"))
+        cls.srv._lines.append("broken:{SCRAM-SHA-256}4096,c2FsdA==,short,short")
         cls.srv._write_passwd()
         cls.srv.start()
 
     @classmethod
     def tearDownClass(cls):
         cls.srv.stop()
+
+    def test_malformed_value_is_logged_with_its_line(self):
+        # The others still log in (the file is not refused for one typo).
+        self.assertRegex(self.srv.log_text(),
+                         r"users:4: user broken: the \{SCRAM-SHA-256\} value is malformed")
 
     def test_offers_follow_stored_secrets_and_policy(self):
         c = LineConn.tcp(self.srv.port("imap"))

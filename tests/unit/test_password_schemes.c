@@ -66,8 +66,16 @@ static void test_malformed(void **state)
 	};
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_false(password_verify(bad[i], PW));
+		/* all but the truncated Argon2 hash are caught at load time */
+		if (i != 5)
+			assert_false(password_stored_valid(bad[i]));
+	}
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		assert_true(password_stored_valid(known[i]));
+	assert_true(password_stored_valid("{PLAIN}x"));
+	assert_true(password_stored_valid("$6$whatever"));
 	assert_false(password_scheme_known("{SHA512.BASE32}x"));
 	assert_false(password_scheme_known("{SHA1}x"));
 }
