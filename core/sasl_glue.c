@@ -5,6 +5,7 @@
 #include "core/conn.h"
 #include "core/log.h"
 #include "core/server.h"
+#include "core/userdb.h"
 
 #include <string.h>
 
@@ -17,7 +18,9 @@ static int binding_cb(void *ctx, const char *type, unsigned char *buf, size_t si
 void sasl_context_for_conn(struct conn *c, struct sasl_context *ctx_r)
 {
 	struct server *srv = conn_server(c);
-	unsigned kinds = auth_db_secret_kinds(srv->auth);
+	struct auth_db *passwd = userdb_passwd(srv->userdb);
+	unsigned kinds = passwd != NULL ? auth_db_secret_kinds(passwd) :
+		AUTH_SECRET_SCRAM_SHA1 | AUTH_SECRET_SCRAM_SHA256;
 
 	memset(ctx_r, 0, sizeof(*ctx_r));
 	ctx_r->plaintext_allowed = conn_is_secure(c);
@@ -29,14 +32,27 @@ void sasl_context_for_conn(struct conn *c, struct sasl_context *ctx_r)
 	ctx_r->cb_ctx = c;
 }
 
-void sasl_fetch_secret(struct auth_db *db, struct sasl *s)
-{
-	char *stored = NULL;
-	int found = auth_lookup_stored(db, sasl_user(s), &stored);
+struct secret_lookup {
+	sasl_secret_cb *cb;
+	void *arg;
+};
 
-	sasl_set_secret(s, found, stored);
-	if (stored != NULL) {
-		explicit_bzero(stored, strlen(stored));
-		free(stored);
-	}
+static void lookup_cb(int result, struct userdb_record *rec, void *ctx)
+{
+	struct secret_lookup *l = ctx;
+
+	/* A record without a password exists but cannot log in: "" serves
+	 * no mechanism, so it fails like a wrong password. */
+	l->cb(result, result > 0 ? (rec->password ? rec->password : "") : NULL, l->arg);
+	free(l);
+}
+
+void sasl_lookup_secret(struct userdb *db, void *loop, const char *user, sasl_secret_cb *cb,
+			void *arg)
+{
+	struct secret_lookup *l = xcalloc(1, sizeof(*l));
+
+	l->cb = cb;
+	l->arg = arg;
+	userdb_lookup_async(db, loop, USERDB_LOGIN, user, lookup_cb, l);
 }

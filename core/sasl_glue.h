@@ -8,21 +8,27 @@
 #include "core/sasl.h"
 
 struct conn;
-struct sasl;
+struct userdb;
 
 /* The SASL context of connection c (loop thread): plaintext only when
- * conn_is_secure(); CRAM-MD5 when the user database holds plaintext
+ * conn_is_secure(); CRAM-MD5 when the passwd-file holds plaintext
  * passwords; SCRAM-SHA-1/-256 when it holds plaintext passwords or stored
- * keys of that hash; -PLUS when the TLS session gives a channel binding. */
+ * keys of that hash (with another user database, whose contents are not
+ * known in advance: both SCRAMs, no CRAM-MD5); -PLUS when the TLS session
+ * gives a channel binding. */
 void sasl_context_for_conn(struct conn *c, struct sasl_context *ctx_r);
 
 /*
- * After SASL_NEED_SECRET, on the thread pool: looks up sasl_user(s) in
- * conn's user database and hands the stored secret to the mechanism
- * (sasl_set_secret).  The only user lookup SASL makes: a different user
- * database is plugged in here.  db is struct auth_db * (core/auth.h).
+ * After SASL_NEED_SECRET, on the loop: looks user up in db (purpose
+ * USERDB_LOGIN, without blocking loop) and calls cb(found, stored, arg) on
+ * the loop, exactly once: found 1 with stored the user's "{SCHEME}..."
+ * (possibly ""), 0 no such user (stored NULL), -1 the database failed.
+ * stored is the callee's: valid during cb only.  The caller then hands it
+ * to sasl_set_secret() on the thread pool.  The only user lookup SASL
+ * makes.
  */
-struct auth_db;
-void sasl_fetch_secret(struct auth_db *db, struct sasl *s);
+typedef void sasl_secret_cb(int found, const char *stored, void *arg);
+void sasl_lookup_secret(struct userdb *db, void *loop, const char *user, sasl_secret_cb *cb,
+			void *arg);
 
 #endif

@@ -69,6 +69,7 @@ struct imap_session {
 	 * (core/login_guard.h), from the secret lookup to the outcome. */
 	struct login_guard sasl_guard;
 	bool sasl_guarded;
+	unsigned sasl_delay_ms;		/* its wait before the secret is used */
 	char *user;
 	struct store *store;
 

@@ -25,6 +25,8 @@ struct imap_login_job {
 	struct login_request req;
 	char *user, *password;
 	struct login_guard guard;	/* failure penalty (core/login_guard.h) */
+	unsigned delay_ms;		/* its wait before the check */
+	void *loop;
 	enum login_status status;
 	struct store *store;
 };
@@ -44,6 +46,31 @@ static void login_work(void *arg)
 	struct imap_login_job *j = arg;
 
 	j->status = login_check(&j->req, &j->store);
+}
+
+static void login_done(void *arg);
+
+/* A client that left still has its password checked, so the failure
+ * penalty counts it; the session waits for this job to be freed. */
+static void gone_done(void *arg)
+{
+	struct imap_login_job *j = arg;
+
+	j->s->jobs--;
+	login_done(j);
+}
+
+/* The user database answered (on the loop): verify on the thread pool. */
+static void lookup_done(void *arg)
+{
+	struct imap_login_job *j = arg;
+
+	if (j->s->gone) {
+		async_run_after(j->loop, j->delay_ms, login_work, gone_done, j);
+		return;
+	}
+	j->s->jobs--;
+	imap_async_after(j->s, j->delay_ms, login_work, login_done, j);
 }
 
 static void login_done(void *arg)
@@ -84,6 +111,7 @@ static void login_done(void *arg)
 		}
 	}
 	store_close(&j->store);
+	login_request_clear(&j->req);
 	if (j->password != NULL)
 		explicit_bzero(j->password, strlen(j->password));
 	free(j->password);
@@ -101,12 +129,19 @@ static void start_login(struct imap_session *s, const char *user, const char *pa
 	j->user = xstrdup(user);
 	j->password = password ? xstrdup(password) : NULL;
 	j->req.authenticated = password == NULL;
-	j->req.db = conn_server(s->conn)->auth;
 	j->req.cfg = imap_config(s);
 	j->req.user = j->user;
+	j->req.protocol = POLICY_PROTO_IMAP;
 	j->req.password = j->password;
+	j->loop = conn_loop(s->conn);
 	s->busy = true;
-	imap_async_after(s, login_guard_begin(&j->guard, s->conn, user), login_work, login_done, j);
+	/* The failure penalty's wait (if any) comes before the password is
+	 * checked; the lookup itself does not need to wait for it. */
+	j->delay_ms = login_guard_begin(&j->guard, s->conn, user);
+	/* Counted as a job, so a client that hangs up meanwhile leaves the
+	 * session for lookup_done() to free. */
+	s->jobs++;
+	login_lookup(conn_server(s->conn)->userdb, conn_loop(s->conn), &j->req, lookup_done, j);
 }
 
 bool cmd_login(struct imap_session *s, const struct imap_command *cmd)
@@ -137,18 +172,15 @@ static void sasl_outcome(struct imap_session *s, enum sasl_status st, char *line
 
 struct secret_job {
 	struct imap_session *s;
-	struct auth_db *db;
-	bool no_account;	/* a name no account can have */
+	int found;		/* the user database's answer */
+	char *stored;
 };
 
 static void secret_work(void *arg)
 {
 	struct secret_job *j = arg;
 
-	if (j->no_account)
-		sasl_set_secret(j->s->sasl, 0, NULL);	/* as an unknown user */
-	else
-		sasl_fetch_secret(j->db, j->s->sasl);
+	sasl_set_secret(j->s->sasl, j->found, j->stored);
 }
 
 static void sasl_end(struct imap_session *s)
@@ -177,6 +209,10 @@ static void secret_done(void *arg)
 	const char *error;
 	char *line;
 
+	if (j->stored != NULL) {
+		explicit_bzero(j->stored, strlen(j->stored));
+		free(j->stored);
+	}
 	free(j);
 	if (!s->gone) {
 		enum sasl_status st = sasl_resume_text(s->sasl, &line, &error);
@@ -189,21 +225,43 @@ static void secret_done(void *arg)
 	imap_command_done(s);
 }
 
-/* The mechanism needs the user's stored secret: after the address's
- * failure penalty, look it up (and derive from it) on the thread pool, then
- * go on in secret_done. */
+/* The user database answered: after the address's failure penalty, the
+ * mechanism derives what it needs from the secret on the thread pool. */
+static void secret_found(int found, const char *stored, void *arg)
+{
+	struct secret_job *j = arg;
+	struct imap_session *s = j->s;
+
+	s->jobs--;
+	if (s->gone) {
+		free(j);
+		imap_command_done(s);	/* frees the session */
+		return;
+	}
+	j->found = found;
+	j->stored = stored != NULL ? xstrdup(stored) : NULL;
+	imap_async_after(s, s->sasl_delay_ms, secret_work, secret_done, j);
+}
+
+/* The mechanism needs the user's stored secret: look it up, then go on in
+ * secret_done.  A name no account can have is looked up as "" (which none
+ * has): the same answer, cost and penalty as an unknown user. */
 static void start_secret(struct imap_session *s)
 {
 	struct secret_job *j = xcalloc(1, sizeof(*j));
 	const char *user = sasl_user(s->sasl);
-	unsigned wait = login_guard_begin(&s->sasl_guard, s->conn, user);
 
+	if (!user_ok(user, strlen(user)))
+		user = "";
 	j->s = s;
-	j->db = conn_server(s->conn)->auth;
-	j->no_account = !user_ok(user, strlen(user));
+	s->sasl_delay_ms = login_guard_begin(&s->sasl_guard, s->conn, user);
 	s->sasl_guarded = true;
 	s->busy = true;
-	imap_async_after(s, wait, secret_work, secret_done, j);
+	/* Counted as a job, so a client that hangs up meanwhile leaves the
+	 * session for secret_found() to free. */
+	s->jobs++;
+	sasl_lookup_secret(conn_server(s->conn)->userdb, conn_loop(s->conn), user, secret_found,
+			   j);
 }
 
 static void sasl_outcome(struct imap_session *s, enum sasl_status st, char *line,

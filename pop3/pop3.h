@@ -70,6 +70,7 @@ struct pop3_session {
 	 * (core/login_guard.h), from the secret lookup to the outcome. */
 	struct login_guard sasl_guard;
 	bool sasl_guarded;
+	unsigned sasl_delay_ms;		/* its wait before the secret is used */
 
 	/* busy: a thread-pool job or a transfer is running; input waits. */
 	bool busy;

@@ -30,15 +30,16 @@ enum pop3_login_result {
 
 struct login_job {
 	struct pop3_session *s;
+	void *loop;
 	/* inputs: copies, the job must not read session state on its thread */
-	struct auth_db *db;
+	struct login_request req;	/* with the user database's answer */
 	const struct config *cfg;
 	char *user;
 	char *password;		/* NULL for APOP */
 	char *apop_digest;
 	char apop_timestamp[160];
-	bool authenticated;	/* by a SASL mechanism (SCRAM, CRAM-MD5) */
 	struct login_guard guard;	/* failure penalty (core/login_guard.h) */
+	unsigned delay_ms;		/* its wait before the check */
 	/* outputs */
 	enum pop3_login_result result;
 	struct store *store;
@@ -69,17 +70,11 @@ static bool user_name_valid(const char *name)
 static void login_work(void *arg)
 {
 	struct login_job *j = arg;
-	struct login_request req = {
-		.db = j->db, .cfg = j->cfg, .user = j->user,
-		.password = j->password, .apop_timestamp = j->apop_timestamp,
-		.apop_digest = j->apop_digest, .policy_r = &j->policy,
-		.authenticated = j->authenticated,
-	};
 	enum store_error err;
 	time_t now = time(NULL), prev = 0;
 	const char *text;
 
-	switch (login_check(&req, &j->store)) {
+	switch (login_check(&j->req, &j->store)) {
 	case LOGIN_OK:
 		j->have_policy = true;
 		break;
@@ -118,6 +113,7 @@ static void login_work(void *arg)
 
 static void login_job_free(struct login_job *j)
 {
+	login_request_clear(&j->req);
 	pop3_maildrop_free(&j->drop);
 	store_close(&j->store);
 	if (j->have_policy)
@@ -200,6 +196,16 @@ static void login_done(void *arg)
 	pop3_command_done(s);
 }
 
+/* The user database answered (on the loop): verify on the thread pool,
+ * even for a client that left meanwhile, so the failure penalty counts it
+ * (login_done() frees the session then). */
+static void lookup_done(void *arg)
+{
+	struct login_job *j = arg;
+
+	async_run_after(j->loop, j->delay_ms, login_work, login_done, j);
+}
+
 /* Copies password; s->user must be set.  authenticated: a SASL mechanism
  * verified s->user already (password and apop_digest NULL). */
 static void start_login(struct pop3_session *s, const char *password, const char *apop_digest,
@@ -208,16 +214,25 @@ static void start_login(struct pop3_session *s, const char *password, const char
 	struct login_job *j = xcalloc(1, sizeof(*j));
 
 	j->s = s;
-	j->db = conn_server(s->conn)->auth;
+	j->loop = conn_loop(s->conn);
 	j->cfg = pop3_config(s);
 	j->user = xstrdup(s->user);
 	j->password = password ? xstrdup(password) : NULL;
 	j->apop_digest = apop_digest ? xstrdup(apop_digest) : NULL;
 	memcpy(j->apop_timestamp, s->apop_timestamp, sizeof(j->apop_timestamp));
-	j->authenticated = authenticated;
+	j->req.cfg = j->cfg;
+	j->req.user = j->user;
+	j->req.protocol = POLICY_PROTO_POP3;
+	j->req.password = j->password;
+	j->req.apop_timestamp = j->apop_timestamp;
+	j->req.apop_digest = j->apop_digest;
+	j->req.policy_r = &j->policy;
+	j->req.authenticated = authenticated;
 	s->busy = true;
-	async_run_after(conn_loop(s->conn), login_guard_begin(&j->guard, s->conn, s->user),
-			login_work, login_done, j);
+	/* The failure penalty's wait (if any) comes before the password is
+	 * checked; the lookup itself does not need to wait for it. */
+	j->delay_ms = login_guard_begin(&j->guard, s->conn, s->user);
+	login_lookup(conn_server(s->conn)->userdb, j->loop, &j->req, lookup_done, j);
 }
 
 void pop3_cmd_user(struct pop3_session *s, struct pop3_cmdline *cmd)
@@ -309,18 +324,15 @@ static void sasl_outcome(struct pop3_session *s, enum sasl_status st, char *line
 
 struct secret_job {
 	struct pop3_session *s;
-	struct auth_db *db;
-	bool no_account;	/* a name no account can have */
+	int found;		/* the user database's answer */
+	char *stored;
 };
 
 static void secret_work(void *arg)
 {
 	struct secret_job *j = arg;
 
-	if (j->no_account)
-		sasl_set_secret(j->s->sasl, 0, NULL);	/* as an unknown user */
-	else
-		sasl_fetch_secret(j->db, j->s->sasl);
+	sasl_set_secret(j->s->sasl, j->found, j->stored);
 }
 
 static void secret_done(void *arg)
@@ -331,6 +343,10 @@ static void secret_done(void *arg)
 	char *line;
 	enum sasl_status st;
 
+	if (j->stored != NULL) {
+		explicit_bzero(j->stored, strlen(j->stored));
+		free(j->stored);
+	}
 	free(j);
 	if (s->gone) {
 		pop3_command_done(s);	/* frees s and its sasl */
@@ -343,20 +359,31 @@ static void secret_done(void *arg)
 		pop3_command_done(s);
 }
 
-/* The mechanism needs the user's stored secret: after the address's
- * failure penalty, look it up (and derive from it) on the thread pool, then
- * go on in secret_done. */
+/* The user database answered: after the address's failure penalty, the
+ * mechanism derives what it needs from the secret on the thread pool. */
+static void secret_found(int found, const char *stored, void *arg)
+{
+	struct secret_job *j = arg;
+
+	j->found = found;
+	j->stored = stored != NULL ? xstrdup(stored) : NULL;
+	async_run_after(conn_loop(j->s->conn), j->s->sasl_delay_ms, secret_work, secret_done, j);
+}
+
+/* The mechanism needs the user's stored secret: look it up, then go on in
+ * secret_done.  A name no account can have is looked up as "" (which none
+ * has): the same answer, cost and penalty as an unknown user. */
 static void start_secret(struct pop3_session *s)
 {
 	struct secret_job *j = xcalloc(1, sizeof(*j));
-	unsigned wait = login_guard_begin(&s->sasl_guard, s->conn, sasl_user(s->sasl));
+	const char *user = user_name_valid(sasl_user(s->sasl)) ? sasl_user(s->sasl) : "";
 
 	j->s = s;
-	j->db = conn_server(s->conn)->auth;
-	j->no_account = !user_name_valid(sasl_user(s->sasl));
+	s->sasl_delay_ms = login_guard_begin(&s->sasl_guard, s->conn, user);
 	s->sasl_guarded = true;
 	s->busy = true;
-	async_run_after(conn_loop(s->conn), wait, secret_work, secret_done, j);
+	sasl_lookup_secret(conn_server(s->conn)->userdb, conn_loop(s->conn), user, secret_found,
+			   j);
 }
 
 static void sasl_outcome(struct pop3_session *s, enum sasl_status st, char *line,
