@@ -324,6 +324,7 @@ static void sasl_outcome(struct pop3_session *s, enum sasl_status st, char *line
 
 struct secret_job {
 	struct pop3_session *s;
+	void *loop;		/* the conn's: it may be gone by the answer */
 	int found;		/* the user database's answer */
 	char *stored;
 };
@@ -364,10 +365,16 @@ static void secret_done(void *arg)
 static void secret_found(int found, const char *stored, void *arg)
 {
 	struct secret_job *j = arg;
+	struct pop3_session *s = j->s;
 
+	if (s->gone) {
+		free(j);
+		pop3_command_done(s);	/* frees s and its sasl */
+		return;
+	}
 	j->found = found;
 	j->stored = stored != NULL ? xstrdup(stored) : NULL;
-	async_run_after(conn_loop(j->s->conn), j->s->sasl_delay_ms, secret_work, secret_done, j);
+	async_run_after(j->loop, s->sasl_delay_ms, secret_work, secret_done, j);
 }
 
 /* The mechanism needs the user's stored secret: look it up, then go on in
@@ -379,6 +386,7 @@ static void start_secret(struct pop3_session *s)
 	const char *user = user_name_valid(sasl_user(s->sasl)) ? sasl_user(s->sasl) : "";
 
 	j->s = s;
+	j->loop = conn_loop(s->conn);
 	s->sasl_delay_ms = login_guard_begin(&s->sasl_guard, s->conn, user);
 	s->sasl_guarded = true;
 	s->busy = true;
