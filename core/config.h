@@ -31,9 +31,16 @@ struct config {
 	bool log_debug;		/* log_level = debug */
 	char *user;		/* drop privileges to this user after binding (root only) */
 	unsigned max_connections;	/* per worker */
+	/* the admin socket (core/admin.h): unix socket path, "" = off */
+	char *admin_socket;
+	bool admin_socket_default;	/* not configured: the default path */
 
 	/* [listen] */
 	struct listen_addr listen[LISTEN_COUNT];
+	struct listen_addr http;	/* metrics and autoconfig, off by default */
+
+	/* [http] */
+	bool autoconfig_address;	/* autoconfig_username = address (else localpart) */
 
 	/* [tls] */
 	char *tls_cert;

@@ -64,6 +64,11 @@ bool conn_is_secure(const struct conn *c);
 /* Can conn_start_tls() be used (certificate configured, not yet TLS)? */
 bool conn_can_start_tls(const struct conn *c);
 
+/* The session's record for `duomail who`/`trace` and the counters
+ * (core/live.h); NULL outside a server.  live_session_*() take NULL. */
+struct live_session;
+struct live_session *conn_live(const struct conn *c);
+
 /* ---- input ---- */
 
 /* Longest acceptable line, without its CRLF.  Default 8192. */
