@@ -34,6 +34,7 @@ struct admin {
 	bool unix_open, http_open;
 	uv_signal_t sig_term, sig_int;
 	bool stopping;
+	struct aconn *conns;	/* open clients, to close them at the stop */
 };
 
 /* One client of either socket. */
@@ -45,6 +46,7 @@ struct aconn {
 	uv_timer_t timer;
 	int handles;
 	struct admin *a;
+	struct aconn *next, *prev;
 	bool http;
 	bool closing;
 	char req[HTTP_MAX_REQUEST + 1];
@@ -70,6 +72,12 @@ static void aconn_closed(uv_handle_t *h)
 
 	if (--c->handles > 0)
 		return;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		c->a->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
 	if (c->tracing)
 		live_trace_stop(c->trace_user);
 	free(c);
@@ -466,6 +474,10 @@ static void on_connection(uv_stream_t *listener, int status)
 	c = xcalloc(1, sizeof(*c));
 	c->a = a;
 	c->http = http;
+	c->next = a->conns;
+	if (a->conns)
+		a->conns->prev = c;
+	a->conns = c;
 	if (http)
 		uv_tcp_init(&a->loop, &c->tcp);
 	else
@@ -549,6 +561,8 @@ int admin_server_run(const struct config *cfg, int admin_fd, int http_fd)
 	log_debug("admin process ready");
 	uv_run(&a->loop, UV_RUN_DEFAULT);
 out:
+	for (struct aconn *c = a->conns; c != NULL; c = c->next)
+		aconn_close(c);
 	uv_walk(&a->loop, walk_close, NULL);
 	uv_run(&a->loop, UV_RUN_DEFAULT);
 	uv_loop_close(&a->loop);

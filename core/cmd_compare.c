@@ -138,6 +138,16 @@ static char *subject_of(struct mailbox *box, uint32_t uid)
 	return s;
 }
 
+/* Characters on screen of UTF-8 s (continuation bytes take no column). */
+static int utf8_width(const char *s)
+{
+	int n = 0;
+
+	for (; *s != '\0'; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
 /* Cuts s to at most max bytes without splitting a UTF-8 sequence. */
 static void cut_utf8(char *s, size_t max)
 {
@@ -209,7 +219,7 @@ static void print_text(const char *user, const struct account_policy *policy,
 			w_folder = l;
 		if ((l = (int)strlen(rows[i].flags)) > w_flags)
 			w_flags = l;
-		if ((l = (int)strlen(rows[i].subject)) > w_subject)
+		if ((l = utf8_width(rows[i].subject)) > w_subject)
 			w_subject = l;
 		if ((l = (int)strlen(rows[i].uidl)) > w_uidl)
 			w_uidl = l;
@@ -226,9 +236,10 @@ static void print_text(const char *user, const struct account_policy *policy,
 			snprintf(num, sizeof(num), "%u", r->pop3_number);
 		else
 			snprintf(num, sizeof(num), "-");
-		printf("%-*s %6u %-*s %9llu %-19s %-*s | %5s %-*s %9llu %s\n", w_folder, r->folder,
+		/* %-*s pads bytes; the subject is padded by characters. */
+		printf("%-*s %6u %-*s %9llu %-19s %s%*s | %5s %-*s %9llu %s\n", w_folder, r->folder,
 		       r->uid, w_flags, r->flags[0] ? r->flags : "-", (unsigned long long)r->size,
-		       date, w_subject, r->subject, num, w_uidl, r->uidl,
+		       date, r->subject, w_subject - utf8_width(r->subject), "", num, w_uidl, r->uidl,
 		       (unsigned long long)r->size,
 		       r->hidden ? "hidden (POP3 deleted it, delete=hide)" :
 		       r->pending ? "DELE pending (live session)" : "listed");

@@ -160,7 +160,10 @@ class Server:
             self._lines.append("%s:{PLAIN}%s" % (name, pw))
         self._write_passwd()
         sections = {
-            "server": {"hostname": "test.example", "workers": str(workers)},
+            # admin_socket off: its default path is one per machine, and
+            # tests that want it name their own (test_admin_live.py).
+            "server": {"hostname": "test.example", "workers": str(workers),
+                       "admin_socket": "off"},
             "listen": {k: "127.0.0.1:%d" % p for k, p in self.ports.items()},
             "tls": {"cert": self.cert, "key": self.key},
             "auth": {"passwd_file": self.passwd},
