@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -257,9 +258,8 @@ static void do_stats(struct aconn *c)
 
 /* ---- trace ---- */
 
-static void trace_line(const struct live_event *ev, void *arg)
+static void trace_line(const struct live_event *ev, struct buf *b)
 {
-	struct buf *b = arg;
 	char line[1024] = "", num[32];
 
 	admin_field_put(line, sizeof(line), "event");
@@ -276,9 +276,33 @@ static void trace_line(const struct live_event *ev, void *arg)
 	buf_printf(b, "%s\n", line);
 }
 
+struct event_batch {
+	struct live_event *ev;
+	size_t n, cap;
+};
+
+static void batch_add(const struct live_event *ev, void *arg)
+{
+	struct event_batch *b = arg;
+
+	if (b->n == b->cap) {
+		b->cap = b->cap ? 2 * b->cap : 64;
+		b->ev = xrealloc(b->ev, b->cap * sizeof(*b->ev));
+	}
+	b->ev[b->n++] = *ev;
+}
+
+static int by_time(const void *x, const void *y)
+{
+	const struct live_event *a = x, *b = y;
+
+	return a->ts_us < b->ts_us ? -1 : a->ts_us > b->ts_us;
+}
+
 static void trace_poll(uv_timer_t *t)
 {
 	struct aconn *c = t->data;
+	struct event_batch batch = { 0 };
 	struct buf b;
 	uint64_t lost;
 
@@ -289,8 +313,15 @@ static void trace_poll(uv_timer_t *t)
 		 * ring; what gets overwritten meanwhile is reported lost. */
 		return;
 	}
+	lost = live_trace_read(&c->cursor, c->trace_user, batch_add, &batch);
+	/* Each worker's ring is in order; merged, they are sorted by time
+	 * (sessions of one user on two workers interleave). */
+	if (batch.n > 1)
+		qsort(batch.ev, batch.n, sizeof(*batch.ev), by_time);
 	buf_init(&b, ADMIN_REPLY_MAX);
-	lost = live_trace_read(&c->cursor, c->trace_user, trace_line, &b);
+	for (size_t i = 0; i < batch.n; i++)
+		trace_line(&batch.ev[i], &b);
+	free(batch.ev);
 	if (lost > 0)
 		buf_printf(&b, "lost\t%llu\n", (unsigned long long)lost);
 	if (buf_len(&b) > 0)

@@ -275,11 +275,13 @@ static int supervise(struct config *cfg, const int fds[LISTEN_COUNT], int nworke
 					 * it, a crash we recover from below. */
 					if (stopping)
 						status_bad = 1;
+					const char *what = i == nworkers ? "admin process" : "worker";
+
 					if (WIFSIGNALED(status))
-						log_error("worker %d (pid %d) killed by signal %d",
+						log_error("%s %d (pid %d) killed by signal %d", what,
 							  i, (int)pid, WTERMSIG(status));
 					else
-						log_error("worker %d (pid %d) exited with %d", i,
+						log_error("%s %d (pid %d) exited with %d", what, i,
 							  (int)pid, WEXITSTATUS(status));
 				}
 				if (stopping)
