@@ -558,6 +558,13 @@ class TestLmtpDeliveries(unittest.TestCase):
                                 frozenset({"result": "success"}.items()))], 1)
             self.assertEqual(s[("duomail_connections_total",
                                 frozenset({"protocol": "lmtp"}.items()))], 1)
+            # LHLO MAIL RCPT RCPT DATA QUIT; the refused RCPT is no delivery
+            self.assertEqual(s[("duomail_commands_total",
+                                frozenset({"protocol": "lmtp"}.items()))], 6)
+            self.assertEqual(s[("duomail_deliveries_total",
+                                frozenset({"result": "failure"}.items()))], 0)
+            self.assertEqual(s[("duomail_command_duration_seconds_count",
+                                frozenset({"protocol": "lmtp", "command": "DATA"}.items()))], 1)
         shutil.rmtree(sockdir, ignore_errors=True)
 
 
