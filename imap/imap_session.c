@@ -18,6 +18,7 @@
 #include "store/store.h"
 
 #include <string.h>
+#include <strings.h>
 
 const struct imap_parser_limits imap_session_limits = {
 	.max_command = IMAP_MAX_COMMAND,
@@ -258,6 +259,9 @@ static void imap_process_input(struct imap_session *s)
 			continue;
 		}
 		if (s->idling) {
+			live_session_client_line(conn_live(s->conn),
+						 len == 4 && strncasecmp(line, "DONE", 4) == 0 ?
+						 "DONE" : "<not DONE>");
 			imap_idle_line(s, line, len);
 			continue;
 		}

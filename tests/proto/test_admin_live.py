@@ -386,6 +386,33 @@ class TestTrace(LiveBase):
         for e in events:
             self.assertNotIn(PASSWORD, e["text"])
 
+    def test_idle_and_literal_login(self):
+        """IDLE's DONE is traced as a client line (RFC 2177 §3); a password
+        sent as a literal (RFC 3501 §4.3) shows as its size, never its
+        bytes."""
+        from duoimap import RawImap
+        proc = self.start_trace()
+        try:
+            c = RawImap(self.srv.port("imap"))
+            c.send("a1 LOGIN {%d}\r\n" % len(USER))
+            self.assertTrue(c.line().startswith(b"+"))
+            c.send("%s {%d}\r\n" % (USER, len(PASSWORD)))
+            self.assertTrue(c.line().startswith(b"+"))
+            c.send(PASSWORD + "\r\n")
+            self.assertIn(b"a1 OK", c.until("a1")[1])
+            c.ok("SELECT INBOX")
+            c.send("a2 IDLE\r\n")
+            self.assertTrue(c.line().startswith(b"+"))
+            c.send("DONE\r\n")
+            self.assertIn(b"a2 OK", c.until("a2")[1])
+            c.close()
+        finally:
+            out, _ = self.stop_trace(proc)
+        text = out.decode()
+        self.assertRegex(text, r"C: a1 LOGIN \{%d octets\} <redacted>" % len(USER))
+        self.assertRegex(text, r"(?m)C: a2 IDLE\n.*C: DONE\n.*S: a2 OK")
+        self.assertNotIn(PASSWORD.encode(), out)
+
     def test_failed_login_is_traced_without_password(self):
         proc = self.start_trace()
         try:
