@@ -71,6 +71,7 @@ static void test_statuses(void **state)
 		{ "GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n", 200 },
 		{ "GET /metrics HTTP/1.0\r\n\r\n", 200 },		/* 1.0 needs no Host */
 		{ "GET /metrics HTTP/1.1\nHost: a\n\n", 200 },		/* bare LF, RFC 9112 §2.2 */
+		{ "\r\nGET /metrics HTTP/1.1\r\nHost: a\r\n\r\n", 200 },	/* RFC 9112 §2.2 */
 		{ "GET /metrics?x=1 HTTP/1.1\r\nHost: a\r\n\r\n", 200 },
 		{ "HEAD /mail/config-v1.1.xml HTTP/1.1\r\nHost: a\r\n\r\n", 200 },
 		{ "GET /.well-known/autoconfig/mail/config-v1.1.xml HTTP/1.1\r\nHost: a\r\n\r\n", 200 },
