@@ -119,6 +119,11 @@ char *admin_http_respond(const struct config *cfg, const char *req, size_t len, 
 	const char *end;
 	size_t headlen;
 
+	/* RFC 9112 §2.2: empty lines before the request line are skipped. */
+	while (len > 0 && (*req == '\r' || *req == '\n')) {
+		req++;
+		len--;
+	}
 	end = memmem(req, len, "\r\n\r\n", 4);
 	if (end == NULL) {
 		end = memmem(req, len, "\n\n", 2);
