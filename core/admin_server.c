@@ -556,6 +556,7 @@ int admin_server_run(const struct config *cfg, int admin_fd, int http_fd)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);	/* nothing to reload */
 	a->cfg = cfg;
+	live_trace_reset();
 	uv_loop_init(&a->loop);
 	if (admin_fd >= 0) {
 		uv_pipe_init(&a->loop, &a->unix_listener, 0);

@@ -150,16 +150,19 @@ void live_worker_begin(unsigned index)
 		return;
 	my_index = index;
 	mine = part(index);
-	/* The records of a worker that died describe sessions that are gone. */
+	/* The records of a worker that died describe sessions that are gone;
+	 * one it was killed while writing has an odd number: make it even
+	 * again, or readers would take it as being written for ever. */
 	for (unsigned i = 0; i < hdr->nslots; i++) {
 		struct live_slot *s = &mine->slots[i];
+		uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
 
-		if (__atomic_load_n(&s->in_use, __ATOMIC_RELAXED)) {
-			__atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELAXED);
-			__atomic_thread_fence(__ATOMIC_RELEASE);
-			s->in_use = 0;
-			__atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELEASE);
-		}
+		if (!__atomic_load_n(&s->in_use, __ATOMIC_RELAXED) && (seq & 1) == 0)
+			continue;
+		__atomic_store_n(&s->seq, seq | 1, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_RELEASE);
+		s->in_use = 0;
+		__atomic_store_n(&s->seq, (seq | 1) + 1, __ATOMIC_RELEASE);
 	}
 	free(free_slots);
 	free_slots = xcalloc(hdr->nslots, sizeof(*free_slots));
@@ -520,7 +523,9 @@ void live_stats(struct stats_snapshot *snap)
 
 static void table_change(void)
 {
-	__atomic_store_n(&hdr->trace_seq, hdr->trace_seq + 1, __ATOMIC_RELAXED);
+	/* | 1: odd while changing, even if an admin process was killed
+	 * halfway through a change before us. */
+	__atomic_store_n(&hdr->trace_seq, hdr->trace_seq | 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 }
 
@@ -531,6 +536,16 @@ static void table_done(void)
 	/* 0 means "never traced": skip it when the counter wraps. */
 	__atomic_store_n(&hdr->trace_epoch, e == 0 ? 1 : e, __ATOMIC_RELAXED);
 	__atomic_store_n(&hdr->trace_seq, hdr->trace_seq + 1, __ATOMIC_RELEASE);
+}
+
+void live_trace_reset(void)
+{
+	if (hdr == NULL)
+		return;
+	table_change();
+	for (int i = 0; i < LIVE_TRACE_USERS; i++)
+		hdr->trace[i].refs = 0;
+	table_done();
 }
 
 int live_trace_start(const char *user)

@@ -127,6 +127,9 @@ void live_stats(struct stats_snapshot *snap);
  * is full. */
 int live_trace_start(const char *user);
 void live_trace_stop(const char *user);
+/* A new admin process starts with nobody traced: the readers of one that
+ * died are gone with it. */
+void live_trace_reset(void);
 /* Where a reader is in each worker's ring. */
 struct live_trace_cursor {
 	uint64_t next[256];

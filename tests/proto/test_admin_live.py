@@ -726,6 +726,19 @@ class TestNoServer(unittest.TestCase):
             srv.stop()
             shutil.rmtree(sockdir, ignore_errors=True)
 
+    def test_socket_in_missing_directory_stops_start(self):
+        """A configured admin socket that cannot be made is a start-up
+        error naming the key (the default path only warns)."""
+        srv = duotest.Server(config={"server": {"admin_socket": "/nonexistent-dir/a.sock"}})
+        try:
+            with self.assertRaises(RuntimeError) as cm:
+                srv.start()
+            self.assertIn("[server] admin_socket:", str(cm.exception))
+            self.assertIn("server exited 2", str(cm.exception))
+        finally:
+            srv.proc = None
+            srv.stop()
+
     def test_admin_socket_off(self):
         srv = duotest.Server()          # duotest turns it off
         try:

@@ -189,6 +189,36 @@ static void test_trace_table_full(void **state)
 	live_trace_stop("u3");
 	assert_int_equal(live_trace_start("one-more"), 0);
 	live_trace_stop("one-more");
+	/* a new admin process: the old one's readers are gone */
+	for (int i = 0; i < LIVE_TRACE_USERS; i++) {
+		snprintf(name, sizeof(name), "v%d", i);
+		assert_int_equal(live_trace_start(name), 0);
+	}
+	live_trace_reset();
+	assert_int_equal(live_trace_start("after-reset"), 0);
+	live_trace_stop("after-reset");
+}
+
+static void test_restarted_worker(void **state)
+{
+	struct live_session *a = live_session_open(LIVE_POP3, "p");
+	struct seen s = { 0 };
+
+	assert_int_equal(live_sessions(NULL, collect, &s), 0);
+	assert_int_equal(s.n, 1);
+	/* The worker dies (its session with it) and a new one starts in
+	 * its part: the old record is gone, the counters go on. */
+	free(a);
+	live_worker_begin(0);
+	memset(&s, 0, sizeof(s));
+	live_sessions(NULL, collect, &s);
+	assert_int_equal(s.n, 0);
+	a = live_session_open(LIVE_POP3, "q");
+	memset(&s, 0, sizeof(s));
+	live_sessions(NULL, collect, &s);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.infos[0].peer, "q");
+	live_session_close(&a);
 }
 
 static void test_counters_and_openmetrics(void **state)
@@ -251,6 +281,7 @@ int main(void)
 		cmocka_unit_test(test_slots_run_out),
 		cmocka_unit_test(test_trace),
 		cmocka_unit_test(test_trace_table_full),
+		cmocka_unit_test(test_restarted_worker),
 		cmocka_unit_test(test_counters_and_openmetrics),
 		cmocka_unit_test(test_wire),
 	};
