@@ -63,7 +63,9 @@ int admin_socket_bind(const struct config *cfg, struct unix_listener *l, char *e
 
 /* The admin process: serves admin_fd and http_fd (-1 = off) until SIGTERM.
  * Returns the exit code (2: it cannot run). */
-int admin_server_run(const struct config *cfg, int admin_fd, int http_fd);
+struct abuse_table;
+int admin_server_run(const struct config *cfg, int admin_fd, int http_fd,
+		     struct abuse_table *abuse);
 
 /* ---- the wire format, for both sides ---- */
 

@@ -240,6 +240,13 @@ static void do_stats(struct aconn *c)
 	for (int i = 0; i < STAT_COUNT; i++)
 		buf_printf(&b, "counter\t%s\t%s\t%llu\n", stats_counter_defs[i].family,
 			   stats_counter_defs[i].labels, (unsigned long long)snap->counters[i]);
+	for (unsigned i = 0; i < STATS_ABUSE_EVENTS; i++) {
+		uint64_t n;
+		const char *name = stats_abuse_event(i, snap, &n);
+
+		buf_printf(&b, "counter\tduomail_abuse_events\tevent=\"%s\"\t%llu\n", name,
+			   (unsigned long long)n);
+	}
 	for (int p = 0; p < LIVE_PROTO_COUNT; p++)
 		buf_printf(&b, "sessions\t%s\t%u\n", live_proto_name(p), snap->sessions[p]);
 	for (size_t i = 0; i < snap->nhist; i++) {
@@ -547,7 +554,8 @@ static void on_signal(uv_signal_t *h, int signum)
 	uv_stop(&a->loop);
 }
 
-int admin_server_run(const struct config *cfg, int admin_fd, int http_fd)
+int admin_server_run(const struct config *cfg, int admin_fd, int http_fd,
+		     struct abuse_table *abuse)
 {
 	struct admin *a = xcalloc(1, sizeof(*a));
 	sigset_t stop_signals;
@@ -557,6 +565,7 @@ int admin_server_run(const struct config *cfg, int admin_fd, int http_fd)
 	signal(SIGHUP, SIG_IGN);	/* nothing to reload */
 	a->cfg = cfg;
 	live_trace_reset();
+	live_set_abuse(abuse);	/* its counters are shown, never changed */
 	uv_loop_init(&a->loop);
 	if (admin_fd >= 0) {
 		uv_pipe_init(&a->loop, &a->unix_listener, 0);

@@ -5,6 +5,7 @@
  * forwards SIGHUP, restarts a worker that dies, and on SIGTERM/SIGINT waits
  * for the workers to finish their sessions and exits 0.
  */
+#include "core/abuse_table.h"
 #include "core/admin.h"
 #include "core/auth.h"
 #include "core/commands.h"
@@ -141,6 +142,7 @@ static int drop_privileges(const char *user)
 struct shared {
 	struct auth_db *auth;
 	struct tls_ctx *tls;
+	struct abuse_table *abuse;	/* shared memory: the workers' common counts */
 	/* the admin process's sockets (core/admin.h), -1 = off */
 	int admin_fd, http_fd;
 	int nworkers;
@@ -168,7 +170,8 @@ static pid_t spawn_admin(struct config *cfg, const int fds[LISTEN_COUNT], struct
 				close(fds[k]);
 		auth_db_close(&sh->auth);
 		tls_ctx_free(&sh->tls);
-		ret = admin_server_run(cfg, sh->admin_fd, sh->http_fd);
+		ret = admin_server_run(cfg, sh->admin_fd, sh->http_fd, sh->abuse);
+		abuse_table_destroy(&sh->abuse);
 		config_free(&cfg);
 		_exit(ret);
 	}
@@ -203,7 +206,7 @@ static pid_t spawn_worker(struct config *cfg, const int fds[LISTEN_COUNT], int i
 			close(sh->http_fd);
 		live_worker_begin((unsigned)index);
 		/* The worker's copies are its own (fork) and it frees them. */
-		ret = server_worker_run(cfg, fds, index, sh->auth, sh->tls);
+		ret = server_worker_run(cfg, fds, index, sh->auth, sh->tls, sh->abuse);
 		config_free(&cfg);
 		_exit(ret);
 	}
@@ -270,6 +273,9 @@ static int supervise(struct config *cfg, const int fds[LISTEN_COUNT], int nworke
 					continue;
 				running--;
 				slots[i].pid = 0;
+				/* Its connections are gone: they stop counting
+				 * against their addresses and users. */
+				abuse_table_worker_gone(sh->abuse, (unsigned)i);
 				if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 					/* During the stop this is a failed shutdown; before
 					 * it, a crash we recover from below. */
@@ -414,6 +420,21 @@ int cmd_serve(int argc, char **argv)
 		nworkers = MAX_WORKERS;
 	log_info("duomail %s serving with %d worker%s", DUOMAIL_VERSION, nworkers,
 		 nworkers == 1 ? "" : "s");
+	{
+		struct abuse_penalty_policy penalty = {
+			.initial_ms = cfg->penalty_initial_ms,
+			.max_ms = cfg->penalty_max_ms,
+			.reset_ms = cfg->penalty_reset_ms,
+		};
+
+		if (abuse_table_create((unsigned)nworkers,
+				       abuse_table_size_for((unsigned)nworkers, cfg->max_connections),
+				       &penalty, &sh.abuse, err, sizeof(err)) < 0) {
+			log_error("%s", err);
+			ret = 1;
+			goto out;
+		}
+	}
 	/* Before the first fork: every process shares it (core/live.h). */
 	if (live_create((unsigned)nworkers, cfg->max_connections) < 0) {
 		log_error("cannot map the live state: %s; admin socket and http off",
@@ -439,6 +460,7 @@ out:
 	unix_listener_remove(&admin_sock);
 	auth_db_close(&sh.auth);
 	tls_ctx_free(&sh.tls);
+	abuse_table_destroy(&sh.abuse);
 	config_free(&cfg);
 	return ret;
 }

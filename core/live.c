@@ -3,6 +3,7 @@
  * records, the trace rings.  See live.h for who writes what.
  */
 #include "core/live.h"
+#include "core/abuse_table.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -497,6 +498,13 @@ uint64_t live_sessions(const char *user, void (*fn)(const struct live_info *, vo
 	return untracked;
 }
 
+static struct abuse_table *abuse_source;
+
+void live_set_abuse(struct abuse_table *t)
+{
+	abuse_source = t;
+}
+
 static void count_session(const struct live_info *in, void *arg)
 {
 	struct stats_snapshot *snap = arg;
@@ -517,6 +525,8 @@ void live_stats(struct stats_snapshot *snap)
 			snap->workers_alive++;
 	}
 	live_sessions(NULL, count_session, snap);
+	if (abuse_source != NULL)
+		abuse_stats_get(abuse_source, &snap->abuse);
 }
 
 /* ---- the trace table (the admin process) ---- */

@@ -120,8 +120,11 @@ pid_t live_worker_pid(unsigned w);
 /* Calls fn for every session of the running workers, user NULL = all.
  * Returns how many sessions there were that had no record (slots full). */
 uint64_t live_sessions(const char *user, void (*fn)(const struct live_info *, void *), void *arg);
-/* Sums the running and past workers' counters. */
+/* Sums the running and past workers' counters, with the abuse table's
+ * (live_set_abuse(); none: zeros). */
 void live_stats(struct stats_snapshot *snap);
+struct abuse_table;
+void live_set_abuse(struct abuse_table *t);
 
 /* Tracing: a user is traced while its count is above 0.  -1 if the table
  * is full. */

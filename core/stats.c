@@ -9,6 +9,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -119,6 +120,23 @@ static void put_label_value(struct buf *b, const char *s)
 	}
 }
 
+const char *stats_abuse_event(unsigned i, const struct stats_snapshot *snap, uint64_t *n_r)
+{
+	static const struct { const char *name; size_t offset; } events[STATS_ABUSE_EVENTS] = {
+		{ "login_failed", offsetof(struct abuse_stats, logins_failed) },
+		{ "login_delayed", offsetof(struct abuse_stats, logins_delayed) },
+		{ "ip_limit_refused", offsetof(struct abuse_stats, ip_limit_refused) },
+		{ "user_limit_refused", offsetof(struct abuse_stats, user_limit_refused) },
+		{ "bad_command_disconnect", offsetof(struct abuse_stats, bad_command_disconnects) },
+		{ "untracked", offsetof(struct abuse_stats, untracked) },
+	};
+
+	if (i >= STATS_ABUSE_EVENTS)
+		return NULL;
+	memcpy(n_r, (const char *)&snap->abuse + events[i].offset, sizeof(*n_r));
+	return events[i].name;
+}
+
 char *stats_openmetrics(const struct stats_snapshot *snap)
 {
 	struct buf b;
@@ -135,6 +153,15 @@ char *stats_openmetrics(const struct stats_snapshot *snap)
 		}
 		buf_printf(&b, "%s_total{%s} %llu\n", family, d->labels,
 			   (unsigned long long)snap->counters[c]);
+	}
+	buf_printf(&b, "# TYPE duomail_abuse_events counter\n"
+		       "# HELP duomail_abuse_events Abuse defence events (README \"Abuse defence\").\n");
+	for (unsigned i = 0; i < STATS_ABUSE_EVENTS; i++) {
+		uint64_t n;
+		const char *name = stats_abuse_event(i, snap, &n);
+
+		buf_printf(&b, "duomail_abuse_events_total{event=\"%s\"} %llu\n", name,
+			   (unsigned long long)n);
 	}
 	buf_printf(&b, "# TYPE duomail_sessions gauge\n"
 		       "# HELP duomail_sessions Sessions open now.\n");

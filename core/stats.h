@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/abuse_table.h"
+
 /* The protocols as the counters and the live session records know them. */
 enum live_proto { LIVE_POP3, LIVE_IMAP, LIVE_LMTP, LIVE_PROTO_COUNT };
 const char *live_proto_name(enum live_proto p);
@@ -95,8 +97,15 @@ struct stats_snapshot {
 	size_t nhist;
 	unsigned sessions[LIVE_PROTO_COUNT];	/* open now */
 	unsigned workers, workers_alive;
-	int64_t started;			/* unix time the server started */
+	/* The abuse defence's own counters (core/abuse_table.h), shown as
+	 * the family duomail_abuse_events{event=...}. */
+	struct abuse_stats abuse;
 };
+
+/* The abuse counters one by one, for the renderers: the label value of
+ * event i (0 .. STATS_ABUSE_EVENTS-1) and its count in snap. */
+#define STATS_ABUSE_EVENTS 6
+const char *stats_abuse_event(unsigned i, const struct stats_snapshot *snap, uint64_t *n_r);
 void stats_snapshot_add(struct stats_snapshot *snap, const struct stats_block *b);
 
 /* The snapshot as OpenMetrics text (ends "# EOF\n"); new string. */

@@ -535,6 +535,8 @@ class TestStatsAndMetrics(LiveBase):
         self.assertEqual(d("duomail_command_duration_seconds_count", protocol="imap",
                            command="SELECT"), 1)
         self.assertEqual(self.val(m1, "duomail_workers"), 2)
+        # the abuse defence's counters (README "Abuse defence") are shown too
+        self.assertEqual(d("duomail_abuse_events_total", event="login_failed"), 1)
 
         # duomail stats says the same (and --json parses).
         st = run_json(self, self.srv, "stats")
