@@ -145,7 +145,6 @@ struct shared {
 	struct abuse_table *abuse;	/* shared memory: the workers' common counts */
 	/* the admin process's sockets (core/admin.h), -1 = off */
 	int admin_fd, http_fd;
-	int nworkers;
 };
 
 /* The admin process: the last slot of supervise(). */
@@ -274,15 +273,17 @@ static int supervise(struct config *cfg, const int fds[LISTEN_COUNT], int nworke
 				running--;
 				slots[i].pid = 0;
 				/* Its connections are gone: they stop counting
-				 * against their addresses and users. */
-				abuse_table_worker_gone(sh->abuse, (unsigned)i);
+				 * against their addresses and users.  (The admin
+				 * process, slot nworkers, has none.) */
+				if (i < nworkers)
+					abuse_table_worker_gone(sh->abuse, (unsigned)i);
 				if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+					const char *what = i == nworkers ? "admin process" : "worker";
+
 					/* During the stop this is a failed shutdown; before
 					 * it, a crash we recover from below. */
 					if (stopping)
 						status_bad = 1;
-					const char *what = i == nworkers ? "admin process" : "worker";
-
 					if (WIFSIGNALED(status))
 						log_error("%s %d (pid %d) killed by signal %d", what,
 							  i, (int)pid, WTERMSIG(status));
@@ -385,7 +386,6 @@ int cmd_serve(int argc, char **argv)
 			 strchr(cfg->listen[k].host, ':') ? "[" : "", cfg->listen[k].host,
 			 strchr(cfg->listen[k].host, ':') ? "]" : "", cfg->listen[k].port);
 	}
-	sh.admin_fd = sh.http_fd = -1;
 	if (cfg->http.enabled) {
 		sh.http_fd = bind_listener(&cfg->http, err, sizeof(err));
 		if (sh.http_fd < 0) {
@@ -445,7 +445,6 @@ int cmd_serve(int argc, char **argv)
 			close(sh.http_fd);
 		sh.admin_fd = sh.http_fd = -1;
 	}
-	sh.nworkers = nworkers;
 	ret = supervise(cfg, fds, nworkers, &sh);
 out:
 	for (int k = 0; k < LISTEN_COUNT; k++) {

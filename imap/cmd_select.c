@@ -28,7 +28,8 @@ void imap_deselect(struct imap_session *s)
 	s->box_dirty = false;
 	mailbox_close(&s->box);
 	xfree(&s->box_name);
-	if (s->conn != NULL)
+	/* A session freed after its connection (gone) has no record left. */
+	if (!s->gone && s->conn != NULL)
 		live_session_mailbox(conn_live(s->conn), NULL);
 	if (s->state == IMAP_STATE_SELECTED)
 		s->state = IMAP_STATE_AUTH;
