@@ -52,7 +52,7 @@
 #define ADMIN_PROTOCOL		"duomail-admin 1"
 #define ADMIN_MAX_REQUEST	512
 #define ADMIN_REQUEST_SECS	5
-#define ADMIN_TRACE_POLL_MS	50
+#define ADMIN_TRACE_POLL_MS	25
 
 /* In the master, before privileges are dropped: binds cfg->admin_socket
  * (mode 0600; a stale socket is replaced, a live one is an error) and

@@ -39,7 +39,7 @@
 #define LIVE_CMD_MAX		STATS_COMMAND_NAME
 #define LIVE_PENDING_MAX	512	/* pending POP3 deletions listed per session */
 #define LIVE_MAX_SLOTS		8192	/* session records per worker */
-#define LIVE_TRACE_RING		1024	/* trace events kept per worker */
+#define LIVE_TRACE_RING		4096	/* trace events kept per worker (1.6 MB) */
 #define LIVE_TRACE_TEXT		232
 #define LIVE_TRACE_USERS	16	/* users traced at once */
 

@@ -292,6 +292,33 @@ class TestCompare(LiveBase):
             self.srv.set_user_extra(USER, None)
             time.sleep(1.1)
 
+    def test_pop3_folders_merged(self):
+        """pop3_folders=INBOX,Junk: Junk's messages are POP3's too, numbered
+        after INBOX's, with their folder-qualified UIDLs; Junk is then not
+        an IMAP-only folder."""
+        self.srv.set_user_extra(USER, "pop3_folders=INBOX,Junk")
+        try:
+            time.sleep(1.1)
+            self.assertEqual(self.srv.deliver(USER, msg("inbox one")), 0)
+            i = self.imap()
+            self.assertEqual(i.append("Junk", None, None, msg("spam one"))[0], "OK")
+            i.logout()
+            c = self.rows()
+            rows = c["messages"]
+            self.assertEqual([(m["folder"], m["pop3"]["number"]) for m in rows],
+                             [("INBOX", 1), ("Junk", 2)])
+            p = self.pop3()
+            uidls = dict(line.decode().split() for line in p.uidl()[1])
+            p.quit()
+            self.assertEqual(rows[1]["pop3"]["uidl"], uidls["2"])
+            self.assertTrue(rows[1]["pop3"]["uidl"].startswith("Junk/"))
+            names = [f["name"] for f in c["imap_only_folders"]]
+            self.assertNotIn("Junk", names)
+            self.assertIn("Trash", names)
+        finally:
+            self.srv.set_user_extra(USER, None)
+            time.sleep(1.1)
+
     def test_unknown_user(self):
         r = run(self.srv, "compare", "nosuchuser")
         self.assertEqual(r.returncode, 67)
@@ -310,7 +337,7 @@ class TestTrace(LiveBase):
         return proc
 
     def stop_trace(self, proc):
-        time.sleep(0.3)     # the admin process polls the rings every 50 ms
+        time.sleep(0.3)     # the admin process polls the rings every 25 ms
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=20)
         self.assertEqual(proc.returncode, 0, err)     # Ctrl-C is a clean stop
