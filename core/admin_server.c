@@ -24,6 +24,7 @@
 #define ADMIN_REPLY_MAX		(64u << 20)
 #define HTTP_MAX_REQUEST	8192
 #define HTTP_REQUEST_SECS	10
+#define ADMIN_MAX_CLIENTS	256	/* both sockets together; more are closed at once */
 
 #define DEFAULT_ADMIN_DIR	"/run/duomail"
 
@@ -36,6 +37,7 @@ struct admin {
 	uv_signal_t sig_term, sig_int;
 	bool stopping;
 	struct aconn *conns;	/* open clients, to close them at the stop */
+	unsigned nconns;
 };
 
 /* One client of either socket. */
@@ -73,6 +75,7 @@ static void aconn_closed(uv_handle_t *h)
 
 	if (--c->handles > 0)
 		return;
+	c->a->nconns--;
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -516,6 +519,7 @@ static void on_connection(uv_stream_t *listener, int status)
 	if (a->conns)
 		a->conns->prev = c;
 	a->conns = c;
+	a->nconns++;
 	if (http)
 		uv_tcp_init(&a->loop, &c->tcp);
 	else
@@ -524,6 +528,13 @@ static void on_connection(uv_stream_t *listener, int status)
 	c->pipe.data = c->timer.data = c;
 	c->handles = 2;
 	if (uv_accept(listener, (uv_stream_t *)&c->pipe) < 0) {
+		aconn_close(c);
+		return;
+	}
+	if (a->nconns > ADMIN_MAX_CLIENTS) {
+		/* Each client is small and times out, but a flood must not
+		 * run the admin process out of file descriptors. */
+		log_warn("admin: more than %d clients at once, closing one", ADMIN_MAX_CLIENTS);
 		aconn_close(c);
 		return;
 	}

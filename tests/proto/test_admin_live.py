@@ -142,6 +142,22 @@ class TestWho(LiveBase):
         # Closed sessions leave the list.
         self.assertTrue(wait_for(lambda: run_json(self, self.srv, "who", USER)["sessions"] == []))
 
+    def test_starttls_counts_as_tls(self):
+        """A session that did STARTTLS (RFC 2595) shows TLS yes from then on."""
+        i = imaplib.IMAP4("127.0.0.1", self.srv.port("imap"), timeout=20)
+        try:
+            def tls_of_mine():
+                s = run_json(self, self.srv, "who")["sessions"]
+                return [x["tls"] for x in s if x["protocol"] == "imap"]
+            self.assertEqual(wait_for(tls_of_mine), [False])
+            ctx = self.srv.client_tls_context()
+            ctx.check_hostname = False
+            i.starttls(ssl_context=ctx)
+            i.login(USER, PASSWORD)
+            self.assertEqual(tls_of_mine(), [True])
+        finally:
+            i.logout()
+
     def test_unknown_user(self):
         r = run(self.srv, "who", "nosuchuser")
         self.assertEqual(r.returncode, 67)
@@ -189,6 +205,31 @@ class TestDeadWorker(LiveBase):
         code = cls.srv.stop(check=False)
         shutil.rmtree(cls.sockdir, ignore_errors=True)
         assert code == 0, code
+
+    def test_client_flood_capped(self):
+        """More than 256 clients at once: the extra ones are closed at once,
+        the others keep their 5 s to send a request, and the socket works
+        again as soon as they are gone."""
+        socks = []
+        try:
+            for _ in range(262):
+                c = socket.socket(socket.AF_UNIX)
+                c.connect(self.sock)    # blocking: waits while the backlog is full
+                c.settimeout(3)
+                socks.append(c)
+            def closed(c):
+                try:
+                    return c.recv(1) == b""
+                except socket.timeout:
+                    return False
+                except ConnectionResetError:
+                    return True
+            self.assertTrue(closed(socks[-1]))
+            self.assertTrue(closed(socks[-2]))
+        finally:
+            for c in socks:
+                c.close()
+        self.assertTrue(wait_for(lambda: run(self.srv, "who").returncode == 0))
 
     def test_dead_worker_does_not_hang_who(self):
         """A worker killed with -9 takes its sessions; who answers at once
