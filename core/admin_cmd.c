@@ -1,6 +1,6 @@
 /* Helpers of the live admin subcommands.  See admin_cmd.h. */
 #include "core/admin_cmd.h"
-#include "core/auth.h"
+#include "core/userdb.h"
 #include "core/commands.h"
 
 #include <string.h>
@@ -60,26 +60,26 @@ struct config *admin_load_config(const char *cmd, const struct admin_opts *o)
 
 int admin_check_user(const char *cmd, const struct config *cfg, const char *user)
 {
-	struct auth_db *db;
+	struct userdb_record rec;
+	struct userdb *db;
 	char err[512];
 	int ret;
 
-	if (auth_db_open(cfg->passwd_file, &db, err, sizeof(err)) < 0) {
-		fprintf(stderr, "duomail %s: %s: [auth] passwd_file: %s\n", cmd, cfg->path, err);
+	if (userdb_open(cfg, &db, err, sizeof(err)) < 0) {
+		fprintf(stderr, "duomail %s: %s: %s\n", cmd, cfg->path, err);
 		return EXIT_CONFIG;
 	}
-	ret = auth_db_user_exists(db, user);
-	auth_db_close(&db);
+	ret = userdb_lookup(db, USERDB_USER, user, &rec);
+	userdb_close(&db);
 	if (ret < 0) {
-		fprintf(stderr, "duomail %s: %s: cannot read the user list\n", cmd,
-			cfg->passwd_file);
-		return EXIT_CONFIG;
+		fprintf(stderr, "duomail %s: the user database cannot be read (see above)\n", cmd);
+		return EXIT_UNAVAIL;
 	}
 	if (ret == 0) {
-		fprintf(stderr, "duomail %s: no such user '%s' in %s\n", cmd, user,
-			cfg->passwd_file);
+		fprintf(stderr, "duomail %s: no such user '%s'\n", cmd, user);
 		return EXIT_NOUSER;
 	}
+	userdb_record_free(&rec);
 	return 0;
 }
 

@@ -16,7 +16,7 @@
  */
 #include "core/account.h"
 #include "core/admin_cmd.h"
-#include "core/auth.h"
+#include "core/userdb.h"
 #include "core/buf.h"
 #include "core/commands.h"
 #include "core/live.h"
@@ -329,7 +329,9 @@ int cmd_compare(int argc, char **argv)
 {
 	struct admin_opts o;
 	struct config *cfg;
-	struct auth_db *db = NULL;
+	struct userdb *db = NULL;
+	struct userdb_record rec = { 0 };
+	bool have_rec = false;
 	struct store *st = NULL;
 	struct account_policy policy;
 	struct live_pop3 live = { 0 };
@@ -351,11 +353,22 @@ int cmd_compare(int argc, char **argv)
 	log_set_level(LOG_LEVEL_WARN);
 	if ((ret = admin_check_user("compare", cfg, user)) != 0)
 		goto out;
-	if (auth_db_open(cfg->passwd_file, &db, err, sizeof(err)) < 0) {
-		fprintf(stderr, "duomail compare: %s: [auth] passwd_file: %s\n", cfg->path, err);
+	if (userdb_open(cfg, &db, err, sizeof(err)) < 0) {
+		fprintf(stderr, "duomail compare: %s: %s\n", cfg->path, err);
 		ret = EXIT_CONFIG;
 		goto out;
 	}
+	/* The user's own settings (POP3 policy): the user database's say. */
+	ret = userdb_lookup(db, USERDB_USER, user, &rec);
+	if (ret <= 0 || rec.invalid) {
+		fprintf(stderr, "duomail compare: %s\n", ret == 0 ? "no such user" :
+			ret < 0 ? "the user database cannot be read (see above)" :
+			"the user's settings are invalid (see above)");
+		have_rec = ret > 0;
+		ret = ret == 0 ? EXIT_NOUSER : 75;
+		goto out;
+	}
+	have_rec = true;
 	/* The live part first: who USER answers from memory at once. */
 	snprintf(req, sizeof(req), "who %.200s", user);
 	live.server = admin_query(cfg, req, collect_live, &live, live.why, sizeof(live.why),
@@ -368,7 +381,7 @@ int cmd_compare(int argc, char **argv)
 		ret = EXIT_CONFIG;
 		goto out;
 	}
-	if (account_open(cfg, db, user, &st, &policy) != ACCOUNT_OK) {
+	if (account_open(cfg, user, &rec.settings, &st, &policy) != ACCOUNT_OK) {
 		fprintf(stderr, "duomail compare: cannot open the account of %s (see above)\n", user);
 		ret = 75;
 		goto out;
@@ -440,7 +453,9 @@ out_policy:
 	account_policy_free(&policy);
 out:
 	store_close(&st);
-	auth_db_close(&db);
+	if (have_rec)
+		userdb_record_free(&rec);
+	userdb_close(&db);
 	free(live.hashes);
 	config_free(&cfg);
 	return ret;
