@@ -209,6 +209,14 @@ void maildir_hidden_apply(struct maildir_box *box);
 int maildir_hidden_add_locked(struct maildir_box *box, char *const *bases, size_t count);
 int maildir_set_pop3_hidden(struct mailbox *box, const uint32_t *uids, size_t count);
 
+/* ---- maildir_uidls.c: POP3 UIDLs kept from another server (import) ---- */
+#define MAILDIR_POP3_UIDLS	"duomail-pop3-uidls"
+/* Gives the view's messages listed in the folder's file their stored UIDL
+ * (store_msg.uidl).  Caller holds the index lock. */
+void maildir_uidls_apply(struct maildir_box *box);
+/* 1..70 characters in 0x21..0x7E (RFC 1939 §7). */
+bool maildir_uidl_ok(const char *uidl);
+
 /* ---- maildir_flags.c: file-name info, UIDLs, sizes ---- */
 unsigned maildir_flags_from_name(const char *fname);
 /* "base:2,LETTERS" with flags set, keeping unknown letters of old_fname. */

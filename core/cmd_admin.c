@@ -1,0 +1,147 @@
+/* Shared by the offline admin subcommands: see cmd_admin.h. */
+#include "core/cmd_admin.h"
+#include "core/account.h"
+#include "core/auth.h"
+#include "core/commands.h"
+#include "core/config.h"
+#include "store/store.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <termios.h>
+#include <unistd.h>
+
+int admin_open(const char *cmd, const char *config_path, struct config **cfg_r,
+	       struct auth_db **db_r)
+{
+	char err[512];
+
+	*cfg_r = NULL;
+	*db_r = NULL;
+	if (config_path == NULL) {
+		fprintf(stderr, "duomail %s: --config FILE is required\n", cmd);
+		return EX_USAGE;
+	}
+	if (config_load(config_path, cfg_r, err, sizeof(err)) < 0) {
+		fprintf(stderr, "duomail: %s\n", err);
+		return EXIT_CONFIG;
+	}
+	if (auth_db_open((*cfg_r)->passwd_file, db_r, err, sizeof(err)) < 0) {
+		fprintf(stderr, "duomail %s: %s\n", cmd, err);
+		config_free(cfg_r);
+		return EX_TEMPFAIL;
+	}
+	return 0;
+}
+
+int admin_open_store(const char *cmd, const struct config *cfg, struct auth_db *db,
+		     const char *user, struct store **st_r)
+{
+	switch (account_open(cfg, db, user, st_r, NULL)) {
+	case ACCOUNT_OK:
+		return 0;
+	case ACCOUNT_NOUSER:
+		fprintf(stderr, "duomail %s: no such user '%s'\n", cmd, user);
+		return EX_NOUSER;
+	case ACCOUNT_TEMPFAIL:
+		break;
+	}
+	fprintf(stderr, "duomail %s: cannot open the mail of '%s' (see the log above)\n", cmd,
+		user);
+	return EX_TEMPFAIL;
+}
+
+int admin_store_error(const char *cmd, struct store *st, const char *what)
+{
+	const char *text;
+	enum store_error e = store_last_error(st, &text);
+
+	if (e == STORE_ERR_NOTFOUND)
+		fprintf(stderr, "duomail %s: no such mailbox '%s'\n", cmd, what);
+	else
+		fprintf(stderr, "duomail %s: %s: %s\n", cmd, what,
+			text != NULL && text[0] != '\0' ? text : store_strerror(e));
+	switch (e) {
+	case STORE_ERR_NOTFOUND:
+		return EX_NOINPUT;
+	case STORE_ERR_EXISTS:
+		return EX_CANTCREAT;
+	case STORE_ERR_INVALID:
+	case STORE_ERR_PERM:
+		return EX_DATAERR;
+	default:
+		return EX_TEMPFAIL;
+	}
+}
+
+void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+/* One line from stdin, without echo on a terminal.  NULL at EOF. */
+static char *read_line(const char *prompt)
+{
+	struct termios old, quiet;
+	bool tty = isatty(STDIN_FILENO);
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	if (tty) {
+		fprintf(stderr, "%s", prompt);
+		tcgetattr(STDIN_FILENO, &old);
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	n = getline(&line, &cap, stdin);
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fprintf(stderr, "\n");
+	}
+	if (n < 0) {
+		free(line);
+		return NULL;
+	}
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	return line;
+}
+
+char *admin_read_password(const char *cmd)
+{
+	char *pw = read_line("New password: "), *again;
+
+	if (pw == NULL || pw[0] == '\0') {
+		fprintf(stderr, "duomail %s: no password given on stdin\n", cmd);
+		free(pw);
+		return NULL;
+	}
+	if (isatty(STDIN_FILENO)) {
+		again = read_line("Again: ");
+		if (again == NULL || strcmp(pw, again) != 0) {
+			fprintf(stderr, "duomail %s: the passwords differ\n", cmd);
+			if (again != NULL)
+				explicit_bzero(again, strlen(again));
+			free(again);
+			explicit_bzero(pw, strlen(pw));
+			free(pw);
+			return NULL;
+		}
+		explicit_bzero(again, strlen(again));
+		free(again);
+	}
+	return pw;
+}

@@ -1,0 +1,37 @@
+#ifndef DUOMAIL_CMD_ADMIN_H
+#define DUOMAIL_CMD_ADMIN_H
+/*
+ * What the offline admin subcommands share (cmd_user.c, cmd_mailbox.c,
+ * cmd_expunge.c, cmd_check.c, cmd_import.c): loading the config, finding
+ * the user through the auth API, opening its store, JSON strings.
+ *
+ * Exit codes (sysexits.h, as deliver's): 0 done, 1 `check` found problems,
+ * 2 bad config, 64 usage, 65 bad input data (a corrupt source),
+ * 66 no such mailbox or source, 67 no such user, 73 cannot create (the
+ * target exists or has mail), 75 temporary failure (lock busy, I/O).
+ * Errors are one line on stderr: "duomail CMD: problem".
+ */
+#include <stdio.h>
+
+struct auth_db;
+struct config;
+struct store;
+
+/* Loads the config (required) and opens its user database.  0, or an
+ * exit code after printing the error. */
+int admin_open(const char *cmd, const char *config_path, struct config **cfg_r,
+	       struct auth_db **db_r);
+/* Opens user's store, the account's policy applied.  0, or an exit code
+ * (67 unknown user) after printing the error. */
+int admin_open_store(const char *cmd, const struct config *cfg, struct auth_db *db,
+		     const char *user, struct store **st_r);
+/* The exit code for a store failure on st, after printing it. */
+int admin_store_error(const char *cmd, struct store *st, const char *what);
+/* A password from stdin: one line, without echo on a terminal, asked
+ * twice there.  NULL (after an error message) if none or they differ.
+ * Free with explicit_bzero + free. */
+char *admin_read_password(const char *cmd);
+/* s as a JSON string, quotes included. */
+void json_string(FILE *f, const char *s);
+
+#endif

@@ -1,0 +1,134 @@
+/*
+ * `duomail import --from dovecot|mbox --config FILE [--mailbox NAME]
+ *  [--uidl-format FMT] [--json] SOURCE USER`: another server's mail into
+ * an account that has none yet, keeping what clients remember (UIDVALIDITY,
+ * UIDs, flags, keywords, subscriptions, POP3 UIDLs) so that no client
+ * downloads anything again.  All or nothing (store/store_import.h).
+ */
+#include "core/auth.h"
+#include "core/cmd_admin.h"
+#include "core/commands.h"
+#include "core/config.h"
+#include "store/import.h"
+#include "store/store.h"
+#include "store/store_import.h"
+
+#include <stdbool.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: duomail import --from dovecot|mbox --config FILE [--json]\n"
+		"                      [--mailbox NAME] [--uidl-format FMT] SOURCE USER\n"
+		"Imports mail into USER's account, which must have no messages yet.\n"
+		"  --from dovecot  SOURCE is a Dovecot Maildir++ (cur/ new/ .Folder/ ...): all\n"
+		"                  folders with UIDVALIDITY and UIDs (dovecot-uidlist), flags,\n"
+		"                  keywords (dovecot-keywords), subscriptions and POP3 UIDLs\n"
+		"                  (the uidlist's P field, else --uidl-format, Dovecot's\n"
+		"                  pop3_uidl_format: %%u UID, %%v UIDVALIDITY, %%f file name,\n"
+		"                  widths and X/x for hex; default %%08Xu%%08Xv)\n"
+		"  --from mbox     SOURCE is an mbox file, into --mailbox NAME (INBOX)\n"
+		"Nothing is written unless all of it can be.  Exit: 0 imported, 64 usage,\n"
+		"2 bad config, 65 corrupt source, 66 no such source, 67 no such user,\n"
+		"73 the account has mail, 75 temporary failure.\n");
+}
+
+int cmd_import(int argc, char **argv)
+{
+	const char *config_path = NULL, *from = NULL, *mailbox = "INBOX", *uidl_format = NULL;
+	const char *source = NULL, *user = NULL;
+	struct config *cfg = NULL;
+	struct auth_db *db = NULL;
+	struct import_stats stats;
+	bool json = false;
+	struct stat sb;
+	char err[1024];
+	int ret, r, exists;
+
+	for (int i = 1; i < argc; i++) {
+		enum cmd_arg arg = cmd_common_arg(argc, argv, &i, &config_path);
+
+		if (arg == CMD_ARG_HELP) {
+			usage(stdout);
+			return 0;
+		} else if (arg == CMD_ARG_CONFIG) {
+			continue;
+		} else if (strcmp(argv[i], "--json") == 0) {
+			json = true;
+		} else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc) {
+			from = argv[++i];
+		} else if (strcmp(argv[i], "--mailbox") == 0 && i + 1 < argc) {
+			mailbox = argv[++i];
+		} else if (strcmp(argv[i], "--uidl-format") == 0 && i + 1 < argc) {
+			uidl_format = argv[++i];
+		} else if (argv[i][0] != '-' && source == NULL) {
+			source = argv[i];
+		} else if (argv[i][0] != '-' && user == NULL) {
+			user = argv[i];
+		} else {
+			fprintf(stderr, "duomail import: unexpected argument '%s'\n", argv[i]);
+			usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (from == NULL || source == NULL || user == NULL ||
+	    (strcmp(from, "dovecot") != 0 && strcmp(from, "mbox") != 0)) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	ret = admin_open("import", config_path, &cfg, &db);
+	if (ret != 0)
+		return ret;
+	exists = auth_db_user_exists(db, user);
+	if (exists <= 0) {
+		fprintf(stderr, exists == 0 ? "duomail import: no such user '%s'\n" :
+					      "duomail import: user database error for '%s'\n",
+			user);
+		ret = exists == 0 ? EX_NOUSER : EX_TEMPFAIL;
+		goto out;
+	}
+	if (stat(source, &sb) < 0) {
+		fprintf(stderr, "duomail import: %s: %m\n", source);
+		ret = EX_NOINPUT;
+		goto out;
+	}
+	r = store_account_has_mail(cfg->store_root, user, err, sizeof(err));
+	if (r != 0) {
+		if (r > 0)
+			fprintf(stderr, "duomail import: the account '%s' already has mail; "
+					"import only into an account without messages\n", user);
+		else
+			fprintf(stderr, "duomail import: %s\n", err);
+		ret = r > 0 ? EX_CANTCREAT : EX_TEMPFAIL;
+		goto out;
+	}
+	if (strcmp(from, "dovecot") == 0)
+		r = import_dovecot(source, cfg->store_root, user, uidl_format, &stats, err,
+				   sizeof(err));
+	else
+		r = import_mbox(source, mailbox, cfg->store_root, user, &stats, err,
+				sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "duomail import: %s; nothing was imported\n", err);
+		/* A problem on our side names a path under the store root (the
+		 * staging directory); anything else is the source's. */
+		ret = strstr(err, "already has mail") != NULL ? EX_CANTCREAT :
+		      strstr(err, cfg->store_root) != NULL ? EX_TEMPFAIL : EX_DATAERR;
+		goto out;
+	}
+	if (json)
+		printf("{\"user\": "), json_string(stdout, user),
+			printf(", \"folders\": %u, \"messages\": %u}\n", stats.folders,
+			       stats.messages);
+	else
+		printf("imported %u messages in %u folders for %s\n", stats.messages, stats.folders,
+		       user);
+	ret = 0;
+out:
+	auth_db_close(&db);
+	config_free(&cfg);
+	return ret;
+}

@@ -1,0 +1,33 @@
+#ifndef DUOMAIL_IMPORT_H
+#define DUOMAIL_IMPORT_H
+/*
+ * Readers of other servers' mail for `duomail import` (core/cmd_import.c):
+ * each reads its source and builds the account through store_import.h, so
+ * all of it lands at once or not at all.  A problem with the source (a
+ * corrupt dovecot-uidlist, an mbox that is not one) is one line in err
+ * naming the file and line; nothing is written then.
+ */
+#include <stddef.h>
+
+struct import_stats {
+	unsigned folders, messages;
+};
+
+/* A Dovecot Maildir++ (source: the directory holding cur/, new/, the
+ * .Folder directories, dovecot-uidlist, dovecot-keywords, subscriptions).
+ * UIDVALIDITY, UIDNEXT and UIDs from dovecot-uidlist (version 1 or 3),
+ * POP3 UIDLs from its P extension, else made by uidl_format (Dovecot's
+ * pop3_uidl_format: %u UID, %v UIDVALIDITY, %f file name base, %% , with
+ * an optional 0-padded width and X/x for hex; NULL: "%08Xu%08Xv", Dovecot's
+ * default). */
+int import_dovecot(const char *source, const char *root, const char *user,
+		   const char *uidl_format, struct import_stats *stats, char *err,
+		   size_t errlen);
+
+/* An mbox file (From_ lines; >From unquoted the mboxrd way; Status and
+ * X-Status flags; UW/Dovecot X-IMAPbase, X-UID and X-Keywords kept as
+ * UIDVALIDITY, UIDs and keywords) into folder mailbox. */
+int import_mbox(const char *source, const char *mailbox, const char *root, const char *user,
+		struct import_stats *stats, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,62 @@
+#ifndef DUOMAIL_STORE_IMPORT_H
+#define DUOMAIL_STORE_IMPORT_H
+/*
+ * Building a whole account from another server's mail (`duomail import`),
+ * keeping what clients remember of it: each folder's UIDVALIDITY and
+ * UIDNEXT, every message's UID, flags, keywords and POP3 UIDL, and the
+ * subscriptions (RFC 3501 §2.3.1.1: with the same UIDVALIDITY and UIDs a
+ * client's cache stays valid; RFC 1939 §7: the same UIDLs, so a POP3
+ * client downloads nothing again).
+ *
+ * All or nothing: the account is built in a staging directory beside the
+ * real one and swapped in with one atomic rename at commit, so a failure
+ * (or a crash) at any point leaves the target as it was.  The target must
+ * have no mail (a new account, or one with only empty folders); mail that
+ * is delivered to it while the import runs is moved into the new INBOX.
+ * Maildir backend only.  Blocking (copies every message): a command-line
+ * tool's job.  Errors come back as one line in err.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct store_import;
+
+/* What the importer knows of one message. */
+struct store_import_msg {
+	uint32_t uid;		/* > the previous one, < the folder's uidnext */
+	unsigned flags;		/* MSG_FLAG_* (no RECENT) */
+	uint32_t keywords;	/* bit i: the folder's keyword i (store_import_keyword) */
+	time_t received;	/* INTERNALDATE; 0 = now */
+	const char *base;	/* a Maildir base name to keep, or NULL for a new one */
+	const char *uidl;	/* the POP3 UIDL to keep, or NULL: made from the base name */
+};
+
+/* Starts building user's account under root.  Fails (-1) if the account
+ * already has mail. */
+int store_import_begin(const char *root, const char *user, struct store_import **imp_r,
+		       char *err, size_t errlen);
+/* Starts folder name (IMAP form, "a/b"; "INBOX" first or not at all, each
+ * at most once).  uidvalidity 0: a new one. */
+int store_import_folder(struct store_import *imp, const char *name, uint32_t uidvalidity,
+			uint32_t uidnext, char *err, size_t errlen);
+/* Adds a keyword name to the current folder: its index, or -1 (err) when
+ * the folder has STORE_MAX_KEYWORDS already or the name is unusable. */
+int store_import_keyword(struct store_import *imp, const char *name, char *err, size_t errlen);
+/* A new message in the current folder: write its bytes to *fd_r, then
+ * store_import_msg_end() (which closes the fd). */
+int store_import_msg_begin(struct store_import *imp, int *fd_r, char *err, size_t errlen);
+int store_import_msg_end(struct store_import *imp, const struct store_import_msg *m, char *err,
+			 size_t errlen);
+/* Subscribes name (whether or not it is imported). */
+void store_import_subscribe(struct store_import *imp, const char *name);
+/* Makes it all durable and swaps it in.  *imp is freed either way. */
+int store_import_commit(struct store_import **imp, char *err, size_t errlen);
+void store_import_abort(struct store_import **imp);
+
+/* Does user's account (under root) hold any message?  1 yes, 0 no (or no
+ * account), -1 error (err). */
+int store_account_has_mail(const char *root, const char *user, char *err, size_t errlen);
+
+#endif
