@@ -29,7 +29,7 @@ static void usage(FILE *f)
 		"                  keywords (dovecot-keywords), subscriptions and POP3 UIDLs\n"
 		"                  (the uidlist's P field, else --uidl-format, Dovecot's\n"
 		"                  pop3_uidl_format: %%u UID, %%v UIDVALIDITY, %%f file name,\n"
-		"                  widths and X/x for hex; default %%08Xu%%08Xv)\n"
+		"                  widths and X for hex; default %%08Xu%%08Xv)\n"
 		"  --from mbox     SOURCE is an mbox file, into --mailbox NAME (INBOX)\n"
 		"Nothing is written unless all of it can be.  Exit: 0 imported, 64 usage,\n"
 		"2 bad config, 65 corrupt source, 66 no such source, 67 no such user,\n"

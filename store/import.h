@@ -18,8 +18,8 @@ struct import_stats {
  * UIDVALIDITY, UIDNEXT and UIDs from dovecot-uidlist (version 1 or 3),
  * POP3 UIDLs from its P extension, else made by uidl_format (Dovecot's
  * pop3_uidl_format: %u UID, %v UIDVALIDITY, %f file name base, %% , with
- * an optional 0-padded width and X/x for hex; NULL: "%08Xu%08Xv", Dovecot's
- * default). */
+ * an optional 0-padded width and X for hex, in lower case as Dovecot
+ * writes it; NULL: "%08Xu%08Xv", Dovecot's default). */
 int import_dovecot(const char *source, const char *root, const char *user,
 		   const char *uidl_format, struct import_stats *stats, char *err,
 		   size_t errlen);

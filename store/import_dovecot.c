@@ -220,12 +220,15 @@ static int read_uidlist(const char *folder, struct src_folder *sf, char *err, si
 			fail(err, errlen, "%s:%u: expected a UID", path, lineno);
 			goto out;
 		}
-		if (uid <= last || uid >= sf->uidnext) {
-			fail(err, errlen, "%s:%u: UID %" PRIu32 " not ascending or not below the "
-			     "next UID %" PRIu32, path, lineno, uid, sf->uidnext);
+		if (uid <= last || uid == UINT32_MAX) {
+			fail(err, errlen, "%s:%u: UID %" PRIu32 " not ascending", path, lineno, uid);
 			goto out;
 		}
 		last = uid;
+		/* Dovecot appends lines without rewriting the header, whose
+		 * next UID then lags behind them. */
+		if (uid >= sf->uidnext)
+			sf->uidnext = uid + 1;
 		if (version == 3) {
 			fname = strstr(p, " :");
 			if (fname == NULL) {
@@ -329,7 +332,7 @@ static char *format_uidl(const char *fmt, uint32_t uid, uint32_t uidvalidity, co
 	for (const char *p = fmt; *p != '\0' && o < sizeof(out) - 1; p++) {
 		char piece[128];
 		int width = 0;
-		bool zero = false, hex = false, upper = false;
+		bool zero = false, hex = false;
 
 		if (*p != '%') {
 			out[o++] = *p;
@@ -346,16 +349,15 @@ static char *format_uidl(const char *fmt, uint32_t uid, uint32_t uidvalidity, co
 			width = width * 10 + (*p++ - '0');
 		if (*p == 'X' || *p == 'x') {
 			hex = true;
-			upper = *p == 'X';
 			p++;
 		}
 		if (*p == 'u' || *p == 'v') {
 			uint32_t v = *p == 'u' ? uid : uidvalidity;
 
-			if (hex && upper)
-				snprintf(piece, sizeof(piece), zero ? "%0*" PRIX32 : "%*" PRIX32,
-					 width, v);
-			else if (hex)
+			/* Dovecot's X modifier writes hex in lower case
+			 * (%08Xu%08Xv gives 000000016b0ea0e5, as its POP3
+			 * server says). */
+			if (hex)
 				snprintf(piece, sizeof(piece), zero ? "%0*" PRIx32 : "%*" PRIx32,
 					 width, v);
 			else
