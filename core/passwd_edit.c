@@ -255,18 +255,29 @@ int passwd_edit_commit(struct passwd_edit **edp, char *err, size_t errlen)
 	}
 	if (validate(tmp, ed->path, err, errlen) < 0)
 		goto out;
-	/* Edited by hand since we read it?  Then that edit wins. */
-	if (stat(ed->path, &now) < 0 || now.st_ino != ed->st.st_ino ||
-	    now.st_size != ed->st.st_size || now.st_mtim.tv_sec != ed->st.st_mtim.tv_sec ||
-	    now.st_mtim.tv_nsec != ed->st.st_mtim.tv_nsec) {
-		fail(err, errlen, "%s changed while this command ran (edited by hand?); nothing "
-		     "written, run it again", ed->path);
-		goto out;
-	}
-	if (rename(tmp, ed->path) < 0) {
+	/* Swap the new file in and look at the one it replaced: if that is
+	 * not the file we read (edited by hand meanwhile, renamed over by an
+	 * editor, or written in place), swap back, so the edit wins.  Both
+	 * swaps are atomic: a reader sees one whole file or the other. */
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, ed->path, RENAME_EXCHANGE) < 0) {
 		fail(err, errlen, "%s: %s", ed->path, strerror(errno));
 		goto out;
 	}
+	if (stat(tmp, &now) < 0 || now.st_ino != ed->st.st_ino ||
+	    now.st_size != ed->st.st_size || now.st_mtim.tv_sec != ed->st.st_mtim.tv_sec ||
+	    now.st_mtim.tv_nsec != ed->st.st_mtim.tv_nsec) {
+		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, ed->path, RENAME_EXCHANGE) < 0) {
+			fail(err, errlen, "%s changed while this command ran, and putting it "
+			     "back failed (%s): the hand-edited version is %s", ed->path,
+			     strerror(errno), tmp);
+			xfree(&tmp);	/* kept: the only copy of the edit */
+		} else {
+			fail(err, errlen, "%s changed while this command ran (edited by hand?); "
+			     "nothing written, run it again", ed->path);
+		}
+		goto out;
+	}
+	unlink(tmp);	/* the old file */
 	dfd = open(dirname(dircopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 || fsync(dfd) < 0) {
 		fail(err, errlen, "fsync of the directory of %s: %s", ed->path, strerror(errno));
@@ -282,7 +293,8 @@ int passwd_edit_commit(struct passwd_edit **edp, char *err, size_t errlen)
 	fd = -1;
 	goto out_notmp;
 out:
-	unlink(tmp);
+	if (tmp != NULL)
+		unlink(tmp);
 out_notmp:
 	if (fd >= 0)
 		close(fd);
