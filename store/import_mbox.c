@@ -131,13 +131,21 @@ static void learn_header(struct mbox *mb, struct mbox_msg *m, char *line)
 		unsigned long long u = strtoull(v, &end, 10);
 
 		m->uid = end != v && u > 0 && u < UINT32_MAX ? (uint32_t)u : 0;
-	} else if ((v = header_value(line, "X-IMAPbase")) != NULL && mb->count == 1) {
+	} else if (((v = header_value(line, "X-IMAPbase")) != NULL ||
+		    (v = header_value(line, "X-IMAP")) != NULL) &&
+		   (mb->count == 1 || (mb->count == 2 && mb->msgs[0].pseudo))) {
+		/* Dovecot: "X-IMAPbase: UIDVALIDITY UIDNEXT [keywords]" in the
+		 * first message; UW-IMAP: "X-IMAP: UIDVALIDITY LAST-UID" in a
+		 * pseudo message of its own, which is not mail. */
+		bool uw = strncasecmp(line, "X-IMAP:", 7) == 0;
 		unsigned long long a, b;
 
-		if (sscanf(v, "%llu %llu", &a, &b) == 2 && a > 0 && a <= UINT32_MAX && b > 0 &&
-		    b <= UINT32_MAX) {
+		if (uw)
+			m->pseudo = true;
+		if (sscanf(v, "%llu %llu", &a, &b) == 2 && a > 0 && a <= UINT32_MAX &&
+		    b + uw > 0 && b + uw <= UINT32_MAX) {
 			mb->uidvalidity = (uint32_t)a;
-			mb->uidnext = (uint32_t)b;
+			mb->uidnext = (uint32_t)(b + uw);
 		}
 	} else if (header_value(line, "X-IMAP") != NULL) {
 		m->pseudo = true;
