@@ -1,5 +1,5 @@
 /*
- * `duomail import --from dovecot|mbox --config FILE [--mailbox NAME]
+ * `duomail import --from dovecot|courier|mbox --config FILE [--mailbox NAME]
  *  [--uidl-format FMT] [--json] SOURCE USER`: another server's mail into
  * an account that has none yet, keeping what clients remember (UIDVALIDITY,
  * UIDs, flags, keywords, subscriptions, POP3 UIDLs) so that no client
@@ -21,7 +21,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: duomail import --from dovecot|mbox --config FILE [--json]\n"
+		"usage: duomail import --from dovecot|courier|mbox --config FILE [--json]\n"
 		"                      [--mailbox NAME] [--uidl-format FMT] SOURCE USER\n"
 		"Imports mail into USER's account, which must have no messages yet.\n"
 		"  --from dovecot  SOURCE is a Dovecot Maildir++ (cur/ new/ .Folder/ ...): all\n"
@@ -30,6 +30,9 @@ static void usage(FILE *f)
 		"                  (the uidlist's P field, else --uidl-format, Dovecot's\n"
 		"                  pop3_uidl_format: %%u UID, %%v UIDVALIDITY, %%f file name,\n"
 		"                  widths and X for hex; default %%08Xu%%08Xv)\n"
+		"  --from courier  SOURCE is a Courier Maildir++: UIDs (courierimapuiddb),\n"
+		"                  POP3 UIDLs (courierpop3dsizelist), keywords\n"
+		"                  (courierimapkeywords/), subscriptions (courierimapsubscribed)\n"
 		"  --from mbox     SOURCE is an mbox file, into --mailbox NAME (INBOX)\n"
 		"Nothing is written unless all of it can be.  Exit: 0 imported, 64 usage,\n"
 		"2 bad config, 65 corrupt source, 66 no such source, 67 no such user,\n"
@@ -75,7 +78,8 @@ int cmd_import(int argc, char **argv)
 		}
 	}
 	if (from == NULL || source == NULL || user == NULL ||
-	    (strcmp(from, "dovecot") != 0 && strcmp(from, "mbox") != 0)) {
+	    (strcmp(from, "dovecot") != 0 && strcmp(from, "courier") != 0 &&
+	     strcmp(from, "mbox") != 0)) {
 		usage(stderr);
 		return EX_USAGE;
 	}
@@ -108,6 +112,8 @@ int cmd_import(int argc, char **argv)
 	if (strcmp(from, "dovecot") == 0)
 		r = import_dovecot(source, cfg->store_root, user, uidl_format, &stats, err,
 				   sizeof(err));
+	else if (strcmp(from, "courier") == 0)
+		r = import_courier(source, cfg->store_root, user, &stats, err, sizeof(err));
 	else
 		r = import_mbox(source, mailbox, cfg->store_root, user, &stats, err,
 				sizeof(err));

@@ -24,6 +24,13 @@ int import_dovecot(const char *source, const char *root, const char *user,
 		   const char *uidl_format, struct import_stats *stats, char *err,
 		   size_t errlen);
 
+/* A Courier Maildir++: UIDVALIDITY and UIDs from courierimapuiddb, POP3
+ * UIDLs from courierpop3dsizelist (as Courier's pop3d wrote them),
+ * keywords from courierimapkeywords/, subscriptions from
+ * courierimapsubscribed (store/import_courier.c has the formats). */
+int import_courier(const char *source, const char *root, const char *user,
+		   struct import_stats *stats, char *err, size_t errlen);
+
 /* An mbox file (From_ lines; >From unquoted the mboxrd way; Status and
  * X-Status flags; UW/Dovecot X-IMAPbase, X-UID and X-Keywords kept as
  * UIDVALIDITY, UIDs and keywords) into folder mailbox. */
