@@ -6,6 +6,9 @@
 #include "core/config.h"
 #include "store/store.h"
 
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,9 +39,31 @@ int admin_open(const char *cmd, const char *config_path, struct config **cfg_r,
 	return 0;
 }
 
+/* As `duomail serve` does after binding: files the command makes in the
+ * store must belong to the user the server runs as, or the server could
+ * not change them.  The passwd-file was read before, as root. */
+static int drop_privileges(const char *cmd, const char *name)
+{
+	struct passwd *pw = getpwnam(name);
+
+	if (pw == NULL) {
+		fprintf(stderr, "duomail %s: [server] user: no such system user '%s'\n", cmd, name);
+		return -1;
+	}
+	if (setgroups(1, &pw->pw_gid) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
+		fprintf(stderr, "duomail %s: cannot run as %s: %s\n", cmd, name, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int admin_open_store(const char *cmd, const struct config *cfg, struct auth_db *db,
 		     const char *user, struct store **st_r)
 {
+	*st_r = NULL;
+	if (cfg->user != NULL && geteuid() == 0 && drop_privileges(cmd, cfg->user) < 0)
+		return EXIT_CONFIG;
 	switch (account_open(cfg, db, user, st_r, NULL)) {
 	case ACCOUNT_OK:
 		return 0;

@@ -21,8 +21,9 @@ struct store;
  * exit code after printing the error. */
 int admin_open(const char *cmd, const char *config_path, struct config **cfg_r,
 	       struct auth_db **db_r);
-/* Opens user's store, the account's policy applied.  0, or an exit code
- * (67 unknown user) after printing the error. */
+/* Opens user's store, the account's policy applied, first giving up root
+ * for [server] user as the server does.  0, or an exit code (67 unknown
+ * user) after printing the error. */
 int admin_open_store(const char *cmd, const struct config *cfg, struct auth_db *db,
 		     const char *user, struct store **st_r);
 /* The exit code for a store failure on st, after printing it. */

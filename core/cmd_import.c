@@ -13,10 +13,12 @@
 #include "store/store.h"
 #include "store/store_import.h"
 
+#include <pwd.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 static void usage(FILE *f)
 {
@@ -46,6 +48,7 @@ int cmd_import(int argc, char **argv)
 	struct config *cfg = NULL;
 	struct auth_db *db = NULL;
 	struct import_stats stats;
+	struct import_target to = { 0 };
 	bool json = false;
 	struct stat sb;
 	char err[1024];
@@ -109,14 +112,29 @@ int cmd_import(int argc, char **argv)
 		ret = r > 0 ? EX_CANTCREAT : EX_TEMPFAIL;
 		goto out;
 	}
+	to.root = cfg->store_root;
+	to.user = user;
+	/* Run as root (to read any source) for a server that runs as
+	 * [server] user: the new account must be that user's. */
+	if (cfg->user != NULL && geteuid() == 0) {
+		struct passwd *pw = getpwnam(cfg->user);
+
+		if (pw == NULL) {
+			fprintf(stderr, "duomail import: [server] user: no such system user '%s'\n",
+				cfg->user);
+			ret = EXIT_CONFIG;
+			goto out;
+		}
+		to.chown = true;
+		to.uid = pw->pw_uid;
+		to.gid = pw->pw_gid;
+	}
 	if (strcmp(from, "dovecot") == 0)
-		r = import_dovecot(source, cfg->store_root, user, uidl_format, &stats, err,
-				   sizeof(err));
+		r = import_dovecot(source, &to, uidl_format, &stats, err, sizeof(err));
 	else if (strcmp(from, "courier") == 0)
-		r = import_courier(source, cfg->store_root, user, &stats, err, sizeof(err));
+		r = import_courier(source, &to, &stats, err, sizeof(err));
 	else
-		r = import_mbox(source, mailbox, cfg->store_root, user, &stats, err,
-				sizeof(err));
+		r = import_mbox(source, mailbox, &to, &stats, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "duomail import: %s; nothing was imported\n", err);
 		/* A problem on our side names a path under the store root (the

@@ -7,10 +7,22 @@
  * corrupt dovecot-uidlist, an mbox that is not one) is one line in err
  * naming the file and line; nothing is written then.
  */
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct import_stats {
 	unsigned folders, messages;
+};
+
+/* Where the mail goes: user's account under the store root; with chown,
+ * every file of it is given uid:gid (an import run as root for a server
+ * that runs as [server] user). */
+struct import_target {
+	const char *root, *user;
+	bool chown;
+	uid_t uid;
+	gid_t gid;
 };
 
 /* A Dovecot Maildir++ (source: the directory holding cur/, new/, the
@@ -20,21 +32,20 @@ struct import_stats {
  * pop3_uidl_format: %u UID, %v UIDVALIDITY, %f file name base, %% , with
  * an optional 0-padded width and X for hex, in lower case as Dovecot
  * writes it; NULL: "%08Xu%08Xv", Dovecot's default). */
-int import_dovecot(const char *source, const char *root, const char *user,
-		   const char *uidl_format, struct import_stats *stats, char *err,
-		   size_t errlen);
+int import_dovecot(const char *source, const struct import_target *to, const char *uidl_format,
+		   struct import_stats *stats, char *err, size_t errlen);
 
 /* A Courier Maildir++: UIDVALIDITY and UIDs from courierimapuiddb, POP3
  * UIDLs from courierpop3dsizelist (as Courier's pop3d wrote them),
  * keywords from courierimapkeywords/, subscriptions from
  * courierimapsubscribed (store/import_courier.c has the formats). */
-int import_courier(const char *source, const char *root, const char *user,
+int import_courier(const char *source, const struct import_target *to,
 		   struct import_stats *stats, char *err, size_t errlen);
 
 /* An mbox file (From_ lines; >From unquoted the mboxrd way; Status and
  * X-Status flags; UW/Dovecot X-IMAPbase, X-UID and X-Keywords kept as
  * UIDVALIDITY, UIDs and keywords) into folder mailbox. */
-int import_mbox(const char *source, const char *mailbox, const char *root, const char *user,
+int import_mbox(const char *source, const char *mailbox, const struct import_target *to,
 		struct import_stats *stats, char *err, size_t errlen);
 
 #endif

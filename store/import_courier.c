@@ -324,7 +324,7 @@ static void subscriptions(struct store_import *imp, const char *source, void *ct
 	fclose(f);
 }
 
-int import_courier(const char *source, const char *root, const char *user,
+int import_courier(const char *source, const struct import_target *to,
 		   struct import_stats *stats, char *err, size_t errlen)
 {
 	struct import_source src = {
@@ -334,5 +334,5 @@ int import_courier(const char *source, const char *root, const char *user,
 		.subscriptions = subscriptions,
 	};
 
-	return import_maildir_tree(source, root, user, &src, stats, err, errlen);
+	return import_maildir_tree(source, to, &src, stats, err, errlen);
 }

@@ -174,8 +174,8 @@ static void subscriptions(struct store_import *imp, const char *source, void *ct
 	fclose(f);
 }
 
-int import_dovecot(const char *source, const char *root, const char *user,
-		   const char *uidl_format, struct import_stats *stats, char *err, size_t errlen)
+int import_dovecot(const char *source, const struct import_target *to, const char *uidl_format,
+		   struct import_stats *stats, char *err, size_t errlen)
 {
 	struct import_source src = {
 		.what = "dovecot-uidlist",
@@ -194,5 +194,5 @@ int import_dovecot(const char *source, const char *root, const char *user,
 			return import_fail(err, errlen, "%s", probe);
 		free(u);
 	}
-	return import_maildir_tree(source, root, user, &src, stats, err, errlen);
+	return import_maildir_tree(source, to, &src, stats, err, errlen);
 }

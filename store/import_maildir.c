@@ -409,7 +409,17 @@ void import_subscribe_maildir_name(struct store_import *imp, char *name)
 	store_import_subscribe(imp, name);
 }
 
-int import_maildir_tree(const char *source, const char *root, const char *user,
+int import_begin(const struct import_target *to, struct store_import **imp_r, char *err,
+		 size_t errlen)
+{
+	if (store_import_begin(to->root, to->user, imp_r, err, errlen) < 0)
+		return -1;
+	if (to->chown)
+		store_import_set_owner(*imp_r, to->uid, to->gid);
+	return 0;
+}
+
+int import_maildir_tree(const char *source, const struct import_target *to,
 			const struct import_source *src, struct import_stats *stats, char *err,
 			size_t errlen)
 {
@@ -448,7 +458,7 @@ int import_maildir_tree(const char *source, const char *root, const char *user,
 	closedir(d);
 	if (nsub > 1)
 		qsort(subdirs, nsub, sizeof(*subdirs), cmp_str);
-	if (store_import_begin(root, user, &imp, err, errlen) < 0)
+	if (import_begin(to, &imp, err, errlen) < 0)
 		goto out;
 	if (import_folder(imp, source, "INBOX", src, stats, err, errlen) < 0)
 		goto fail;

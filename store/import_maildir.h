@@ -52,9 +52,13 @@ struct import_source {
 
 /* Imports the Maildir++ tree at source (INBOX and every .Folder) as user's
  * account, all or nothing. */
-int import_maildir_tree(const char *source, const char *root, const char *user,
+struct import_target;
+int import_maildir_tree(const char *source, const struct import_target *to,
 			const struct import_source *src, struct import_stats *stats, char *err,
 			size_t errlen);
+/* store_import_begin() for to, with its owner set. */
+int import_begin(const struct import_target *to, struct store_import **imp_r, char *err,
+		 size_t errlen);
 
 /* The file of base name base, or NULL. */
 struct src_file *import_find(struct src_folder *sf, const char *base);

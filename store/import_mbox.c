@@ -16,6 +16,7 @@
  */
 #define _XOPEN_SOURCE 700
 #include "store/import.h"
+#include "store/import_maildir.h"
 #include "store/store.h"
 #include "store/store_import.h"
 #include "core/log.h"
@@ -322,7 +323,7 @@ static int finish(struct mbox *mb, struct pass2 *p2, char *err, size_t errlen)
 	return r;
 }
 
-int import_mbox(const char *source, const char *mailbox, const char *root, const char *user,
+int import_mbox(const char *source, const char *mailbox, const struct import_target *to,
 		struct import_stats *stats, char *err, size_t errlen)
 {
 	struct mbox mb = { .path = source, .uids_ok = true };
@@ -353,7 +354,7 @@ int import_mbox(const char *source, const char *mailbox, const char *root, const
 				mb.msgs[i].uid = next++;
 		mb.uidnext = next;
 	}
-	if (store_import_begin(root, user, &imp, err, errlen) < 0 ||
+	if (import_begin(to, &imp, err, errlen) < 0 ||
 	    (strcasecmp(mailbox, "INBOX") != 0 &&
 	     store_import_folder(imp, "INBOX", 0, 1, err, errlen) < 0) ||
 	    store_import_folder(imp, mailbox, mb.uidvalidity, mb.uidnext, err, errlen) < 0)

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 struct store_import;
@@ -49,6 +50,9 @@ int store_import_keyword(struct store_import *imp, const char *name, char *err, 
 int store_import_msg_begin(struct store_import *imp, int *fd_r, char *err, size_t errlen);
 int store_import_msg_end(struct store_import *imp, const struct store_import_msg *m, char *err,
 			 size_t errlen);
+/* The owner every file of the new account gets at commit (an import run
+ * as root for a server that runs as another user); not called: ours. */
+void store_import_set_owner(struct store_import *imp, uid_t uid, gid_t gid);
 /* Subscribes name (whether or not it is imported). */
 void store_import_subscribe(struct store_import *imp, const char *name);
 /* Makes it all durable and swaps it in.  *imp is freed either way. */

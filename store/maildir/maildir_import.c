@@ -58,6 +58,9 @@ struct store_import {
 	size_t nsubs;
 	int msg_fd;
 	char *msg_tmp;
+	bool chown;
+	uid_t uid;
+	gid_t gid;
 };
 
 static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -373,6 +376,22 @@ out:
 	return ret;
 }
 
+void store_import_set_owner(struct store_import *imp, uid_t uid, gid_t gid)
+{
+	imp->chown = true;
+	imp->uid = uid;
+	imp->gid = gid;
+}
+
+/* nftw has no context argument: the owner for chown_entry(). */
+static uid_t chown_uid;
+static gid_t chown_gid;
+
+static int chown_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return lchown(path, chown_uid, chown_gid);
+}
+
 void store_import_subscribe(struct store_import *imp, const char *name)
 {
 	if (name[0] == '\0' || strpbrk(name, "\r\n") != NULL)
@@ -518,6 +537,14 @@ int store_import_commit(struct store_import **impp, char *err, size_t errlen)
 		buf_free(&b);
 		if (r < 0) {
 			store_err(imp, err, errlen);
+			goto out;
+		}
+	}
+	if (imp->chown) {
+		chown_uid = imp->uid;
+		chown_gid = imp->gid;
+		if (nftw(imp->ms.dir, chown_entry, 16, FTW_PHYS) < 0) {
+			fail(err, errlen, "chown %s: %s", imp->ms.dir, strerror(errno));
 			goto out;
 		}
 	}

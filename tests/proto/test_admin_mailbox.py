@@ -5,6 +5,8 @@ contract's exit codes for unknown users and mailboxes."""
 import json
 import os
 import re
+import shutil
+import tempfile
 import time
 import unittest
 
@@ -119,6 +121,44 @@ class TestMailboxAndExpunge(unittest.TestCase):
         r = self.cli("expunge", "bob", "INBOX", "(seen")
         self.assertEqual(r.returncode, 64)
         self.assertEqual(self.srv.count_mail("bob"), 2)
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root: privileges are given up only by root")
+class TestRunAsServerUser(unittest.TestCase):
+    """Run as root with [server] user = NAME, the commands leave the store
+    to NAME as the server does (else it could not change what they made)."""
+
+    def test_files_belong_to_the_server_user(self):
+        import pwd
+        nobody = pwd.getpwnam("nobody")
+        srv = duotest.Server(users={"bob": "pw"}, listen=("imap",),
+                             config={"server": {"user": "nobody"}})
+        self.addCleanup(srv.stop)
+        os.chown(srv.root, nobody.pw_uid, nobody.pw_gid)
+        os.chmod(srv.dir, 0o711)
+        r = duotest.run_duomail(["mailbox", "create", "--config", srv.config_path, "bob", "Box"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for p in (srv.maildir("bob"), os.path.join(srv.maildir("bob"), ".Box", "cur")):
+            self.assertEqual(os.stat(p).st_uid, nobody.pw_uid, p)
+        # import, run as root so it can read any source, gives the new
+        # account to the server's user too.
+        src = tempfile.mkdtemp(prefix="duomail-mbox-")
+        self.addCleanup(shutil.rmtree, src, True)
+        mbox = os.path.join(src, "mbox")
+        with open(mbox, "wb") as f:
+            f.write(b"From a Fri Jan  2 10:00:00 2026\nSubject: a\n\nA\n")
+        os.chmod(src, 0o700)
+        srv2 = duotest.Server(users={"carol": "pw"}, listen=("imap",),
+                              config={"server": {"user": "nobody"}})
+        self.addCleanup(srv2.stop)
+        os.chown(srv2.root, nobody.pw_uid, nobody.pw_gid)
+        os.chmod(srv2.dir, 0o711)
+        r = duotest.run_duomail(["import", "--from", "mbox", "--config", srv2.config_path,
+                                 mbox, "carol"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for base, dirs, files in os.walk(srv2.maildir("carol")):
+            for n in dirs + files:
+                self.assertEqual(os.lstat(os.path.join(base, n)).st_uid, nobody.pw_uid, n)
 
 
 if __name__ == "__main__":
