@@ -116,6 +116,53 @@ static uint32_t check_keywords(const char *path, struct report *r)
 	return named;
 }
 
+/* duomail-pop3-uidls (maildir_uidls.c): lines the store would skip. */
+static void check_uidls(const char *path, struct report *r)
+{
+	char *file = xasprintf("%s/%s", path, MAILDIR_POP3_UIDLS);
+	FILE *f = fopen(file, "re");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	unsigned lineno = 0;
+
+	if (f == NULL) {
+		if (errno != ENOENT)
+			problem(r, "%s: %s", file, strerror(errno));
+		free(file);
+		return;
+	}
+	while ((n = getline(&line, &cap, f)) > 0) {
+		char *sp;
+
+		lineno++;
+		if (line[n - 1] != '\n') {
+			problem(r, "%s:%u: cut short (not repaired: that message's POP3 UIDL "
+				"is the one made from its file name now)", file, lineno);
+			break;
+		}
+		line[--n] = '\0';
+		if (lineno == 1) {
+			if (strcmp(line, MAILDIR_POP3_UIDLS " 1") != 0) {
+				problem(r, "%s:1: not a %s header (not repaired: the file is not "
+					"used)", file, MAILDIR_POP3_UIDLS);
+				break;
+			}
+			continue;
+		}
+		sp = strchr(line, ' ');
+		if (sp != NULL)
+			*sp = '\0';
+		if (sp == NULL || sp[1] == '\0' || strpbrk(sp + 1, "/:\r") != NULL ||
+		    !maildir_uidl_ok(line))
+			problem(r, "%s:%u: not a 'UIDL BASE' line (not repaired: that message's "
+				"POP3 UIDL is the one made from its file name now)", file, lineno);
+	}
+	free(line);
+	fclose(f);
+	free(file);
+}
+
 int store_check_mailbox(struct store *st, const char *name, store_check_cb *cb, void *ctx)
 {
 	struct maildir_store *ms = maildir_store(st);
@@ -209,6 +256,7 @@ int store_check_mailbox(struct store *st, const char *name, store_check_cb *cb, 
 		}
 	}
 	named = check_keywords(path, &r);
+	check_uidls(path, &r);
 	for (int k = 0; k < STORE_MAX_KEYWORDS; k++)
 		if ((used & (1u << k)) && !(named & (1u << k)))
 			problem(&r, "keyword letter '%c' is used by messages but %s does not name "

@@ -107,6 +107,15 @@ class TestCheck(unittest.TestCase):
         self.assertEqual(self.cli("check", "--repair", "bob").returncode, 0)
         self.assertGreater(self.status()["uidvalidity"], before["uidvalidity"])
 
+    def test_damaged_uidl_file(self):
+        self.status()
+        with open(os.path.join(self.srv.maildir("bob"), "duomail-pop3-uidls"), "w") as f:
+            f.write("duomail-pop3-uidls 1\nUID1 some.base\nno-base-here\n")
+        r = self.cli("check", "bob")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("duomail-pop3-uidls:3: not a 'UIDL BASE' line", r.stdout)
+        self.assertNotIn(":2:", r.stdout)
+
     def test_errors(self):
         r = self.cli("check", "nobody")
         self.assertEqual(r.returncode, 67)

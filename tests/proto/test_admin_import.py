@@ -146,6 +146,32 @@ class TestImportFromDovecot(unittest.TestCase):
         self.assertIn("Work", after_subs)
 
 
+class TestImportSavedUidls(unittest.TestCase):
+    def test_uidls_dovecot_saved_win(self):
+        # pop3_save_uidl: Dovecot writes each UIDL it showed into the
+        # uidlist (the P field); those must survive even with another
+        # --uidl-format (the one the import would otherwise apply).
+        pair = peer.Pair({USER: PASSWORD},
+                         dovecot_config="pop3_uidl_format = %v.%u\npop3_save_uidl = yes\n")
+        with pair:
+            dove, duo = pair.dovecot, pair.duomail
+            for msg in peer.generate_corpus(seed=3, n=3)[:3]:
+                peer.deliver_lmtp(dove.port("lmtp"), USER, msg)
+            before = curl_uidls(dove.port("pop3"))
+            dove.stop()
+            with open(os.path.join(dove.maildir(USER), "dovecot-uidlist")) as f:
+                uidlist = f.read()
+            r = duotest.run_duomail(["import", "--from", "dovecot", "--config",
+                                     duo.config_path, "--uidl-format", "%08Xu%08Xv",
+                                     dove.maildir(USER), USER])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            after = curl_uidls(duo.port("pop3"))
+        self.assertEqual(len(before), 3)
+        self.assertRegex(before[1], r"^\d+\.1$")
+        self.assertIn(" P" + before[1], uidlist)      # it was saved, and read from there
+        self.assertEqual(after, before)
+
+
 class TestImportBadInput(unittest.TestCase):
     """Hand-written Dovecot-format fixtures (not written by Dovecot)."""
 
@@ -210,6 +236,15 @@ class TestImportBadInput(unittest.TestCase):
         self.assertRegex(text, r"UID 7 FLAGS \((\\Seen \$Label1|\$Label1 \\Seen)\)")
         self.assertIn("UID 30 FLAGS ()", text)
         c.logout()
+        # The UIDLs are not in the index, which may be lost at any time
+        # (README "Crashes, damage"): after a rebuild they are the same.
+        os.unlink(os.path.join(self.srv.maildir("carol"), "duomail-index"))
+        p = poplib.POP3("127.0.0.1", self.srv.port("pop3"), timeout=30)
+        p.user("carol")
+        p.pass_("c")
+        again = {int(l.split()[0]): l.split()[1].decode() for l in p.uidl()[1]}
+        p.quit()
+        self.assertEqual(again, uidls)
 
     def test_corrupt_uidlist(self):
         self.write("cur/1700000000.M1P1.host:2,", b"Subject: one\n\nbody\n")
