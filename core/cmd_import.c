@@ -9,12 +9,14 @@
 #include "core/cmd_admin.h"
 #include "core/commands.h"
 #include "core/config.h"
+#include "core/log.h"
 #include "store/import.h"
 #include "store/store.h"
 #include "store/store_import.h"
 
 #include <pwd.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sysexits.h>
@@ -41,13 +43,25 @@ static void usage(FILE *f)
 		"73 the account has mail, 75 temporary failure.\n");
 }
 
+/* Is path the directory of user's account under root? */
+static bool same_dir(const char *path, const char *root, const char *user)
+{
+	char *account = xasprintf("%s/%s", root, user);
+	struct stat a, b;
+	bool same = stat(path, &a) == 0 && stat(account, &b) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino;
+
+	free(account);
+	return same;
+}
+
 int cmd_import(int argc, char **argv)
 {
 	const char *config_path = NULL, *from = NULL, *mailbox = "INBOX", *uidl_format = NULL;
 	const char *source = NULL, *user = NULL;
 	struct config *cfg = NULL;
 	struct auth_db *db = NULL;
-	struct import_stats stats;
+	struct import_stats stats = { 0 };
 	struct import_target to = { 0 };
 	bool json = false;
 	struct stat sb;
@@ -102,7 +116,22 @@ int cmd_import(int argc, char **argv)
 		ret = EX_NOINPUT;
 		goto out;
 	}
-	r = store_account_has_mail(cfg->store_root, user, err, sizeof(err));
+	/* The source may be the account itself: a Dovecot or Courier Maildir
+	 * that the store root already points at.  Then its mail is what is
+	 * imported, unless duomail has numbered it already (its UIDs are then
+	 * the ones clients know). */
+	to.in_place = same_dir(source, cfg->store_root, user);
+	if (to.in_place && (strcmp(from, "mbox") == 0 ||
+			    store_account_has_index(cfg->store_root, user))) {
+		fprintf(stderr, strcmp(from, "mbox") == 0 ?
+				"duomail import: %s is the account's own directory\n" :
+				"duomail import: %s has duomail's index already: its UIDs are "
+				"duomail's now, and clients may have seen them; not importing\n",
+			source);
+		ret = EX_CANTCREAT;
+		goto out;
+	}
+	r = to.in_place ? 0 : store_account_has_mail(cfg->store_root, user, err, sizeof(err));
 	if (r != 0) {
 		if (r > 0)
 			fprintf(stderr, "duomail import: the account '%s' already has mail; "
@@ -143,15 +172,26 @@ int cmd_import(int argc, char **argv)
 		      strstr(err, cfg->store_root) != NULL ? EX_TEMPFAIL : EX_DATAERR;
 		goto out;
 	}
-	if (json)
-		printf("{\"user\": "), json_string(stdout, user),
-			printf(", \"folders\": %u, \"messages\": %u}\n", stats.folders,
-			       stats.messages);
+	if (json) {
+		printf("{\"user\": ");
+		json_string(stdout, user);
+		printf(", \"folders\": %u, \"messages\": %u", stats.folders, stats.messages);
+		if (stats.kept != NULL) {
+			printf(", \"kept\": ");
+			json_string(stdout, stats.kept);
+		}
+		printf("}\n");
+	}
 	else
 		printf("imported %u messages in %u folders for %s\n", stats.messages, stats.folders,
 		       user);
+	if (stats.kept != NULL)
+		fprintf(stderr, "duomail import: the old tree (%s's own files, hard links to the "
+				"messages) is kept at %s; remove it when all is well\n", from,
+			stats.kept);
 	ret = 0;
 out:
+	free(stats.kept);
 	auth_db_close(&db);
 	config_free(&cfg);
 	return ret;

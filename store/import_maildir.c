@@ -292,8 +292,8 @@ static int copy_file(const char *path, int to, char *err, size_t errlen)
 }
 
 static int send_message(struct store_import *imp, const struct import_source *src,
-			struct src_folder *sf, struct src_file *f, const int *kwmap, char *err,
-			size_t errlen)
+			bool in_place, struct src_folder *sf, struct src_file *f, const int *kwmap,
+			char *err, size_t errlen)
 {
 	struct store_import_msg m = {
 		.uid = f->uid,
@@ -313,6 +313,11 @@ static int send_message(struct store_import *imp, const struct import_source *sr
 			return -1;
 		m.uidl = made;
 	}
+	if (in_place) {
+		ret = store_import_msg_link(imp, f->path, &m, err, errlen);
+		free(made);
+		return ret;
+	}
 	if (store_import_msg_begin(imp, &fd, err, errlen) < 0) {
 		free(made);
 		return -1;
@@ -331,8 +336,8 @@ static int send_message(struct store_import *imp, const struct import_source *sr
 }
 
 static int import_folder(struct store_import *imp, const char *dir, const char *name,
-			 const struct import_source *src, struct import_stats *stats, char *err,
-			 size_t errlen)
+			 const struct import_source *src, bool in_place, struct import_stats *stats,
+			 char *err, size_t errlen)
 {
 	struct src_folder sf = { 0 };
 	int kwmap[STORE_MAX_KEYWORDS];
@@ -372,7 +377,7 @@ static int import_folder(struct store_import *imp, const char *dir, const char *
 			goto out;
 	}
 	for (size_t i = 0; i < sf.count; i++) {
-		if (send_message(imp, src, &sf, &sf.files[i], kwmap, err, errlen) < 0)
+		if (send_message(imp, src, in_place, &sf, &sf.files[i], kwmap, err, errlen) < 0)
 			goto out;
 		stats->messages++;
 	}
@@ -412,7 +417,7 @@ void import_subscribe_maildir_name(struct store_import *imp, char *name)
 int import_begin(const struct import_target *to, struct store_import **imp_r, char *err,
 		 size_t errlen)
 {
-	if (store_import_begin(to->root, to->user, imp_r, err, errlen) < 0)
+	if (store_import_begin(to->root, to->user, to->in_place, imp_r, err, errlen) < 0)
 		return -1;
 	if (to->chown)
 		store_import_set_owner(*imp_r, to->uid, to->gid);
@@ -460,12 +465,12 @@ int import_maildir_tree(const char *source, const struct import_target *to,
 		qsort(subdirs, nsub, sizeof(*subdirs), cmp_str);
 	if (import_begin(to, &imp, err, errlen) < 0)
 		goto out;
-	if (import_folder(imp, source, "INBOX", src, stats, err, errlen) < 0)
+	if (import_folder(imp, source, "INBOX", src, to->in_place, stats, err, errlen) < 0)
 		goto fail;
 	for (size_t i = 0; i < nsub; i++) {
 		char *dir = xasprintf("%s/%s", source, subdirs[i]);
 		char *name = folder_name(subdirs[i]);
-		int r = import_folder(imp, dir, name, src, stats, err, errlen);
+		int r = import_folder(imp, dir, name, src, to->in_place, stats, err, errlen);
 
 		free(dir);
 		free(name);
@@ -473,7 +478,7 @@ int import_maildir_tree(const char *source, const struct import_target *to,
 			goto fail;
 	}
 	src->subscriptions(imp, source, src->ctx);
-	ret = store_import_commit(&imp, err, errlen);
+	ret = store_import_commit(&imp, &stats->kept, err, errlen);
 	goto out;
 fail:
 	store_import_abort(&imp);

@@ -367,7 +367,7 @@ int import_mbox(const char *source, const char *mailbox, const struct import_tar
 	for (size_t i = 0; i < mb.count; i++)
 		stats->messages += !mb.msgs[i].pseudo;
 	stats->folders = 1;
-	ret = store_import_commit(&imp, err, errlen);
+	ret = store_import_commit(&imp, &stats->kept, err, errlen);
 	goto done;
 out:
 	if (p2.fd >= 0) {

@@ -35,9 +35,14 @@ struct store_import_msg {
 };
 
 /* Starts building user's account under root.  Fails (-1) if the account
- * already has mail. */
-int store_import_begin(const char *root, const char *user, struct store_import **imp_r,
-		       char *err, size_t errlen);
+ * already has mail, unless in_place: then that mail is what is being
+ * imported (a Dovecot Maildir at ROOT/USER itself), its messages come in as
+ * hard links (store_import_msg_link(), no copy), and at commit the old tree
+ * is not deleted but kept aside, whole, at *kept_r (a new string; the
+ * admin removes it once happy: it may hold more than mail, a home
+ * directory's files say). */
+int store_import_begin(const char *root, const char *user, bool in_place,
+		       struct store_import **imp_r, char *err, size_t errlen);
 /* Starts folder name (IMAP form, "a/b"; "INBOX" first or not at all, each
  * at most once).  uidvalidity 0: a new one. */
 int store_import_folder(struct store_import *imp, const char *name, uint32_t uidvalidity,
@@ -53,12 +58,20 @@ int store_import_msg_end(struct store_import *imp, const struct store_import_msg
 /* The owner every file of the new account gets at commit (an import run
  * as root for a server that runs as another user); not called: ours. */
 void store_import_set_owner(struct store_import *imp, uid_t uid, gid_t gid);
+/* A new message in the current folder that is the file at src_path (a
+ * hard link to it, same file system; in_place imports). */
+int store_import_msg_link(struct store_import *imp, const char *src_path,
+			  const struct store_import_msg *m, char *err, size_t errlen);
 /* Subscribes name (whether or not it is imported). */
 void store_import_subscribe(struct store_import *imp, const char *name);
-/* Makes it all durable and swaps it in.  *imp is freed either way. */
-int store_import_commit(struct store_import **imp, char *err, size_t errlen);
+/* Makes it all durable and swaps it in.  *imp is freed either way.  With
+ * in_place, *kept_r names where the old tree went (free it), else NULL. */
+int store_import_commit(struct store_import **imp, char **kept_r, char *err, size_t errlen);
 void store_import_abort(struct store_import **imp);
 
+/* Has duomail indexed any folder of user's account (a duomail-index)?
+ * 1 yes, 0 no. */
+int store_account_has_index(const char *root, const char *user);
 /* Does user's account (under root) hold any message?  1 yes, 0 no (or no
  * account), -1 error (err). */
 int store_account_has_mail(const char *root, const char *user, char *err, size_t errlen);

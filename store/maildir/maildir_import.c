@@ -58,6 +58,8 @@ struct store_import {
 	size_t nsubs;
 	int msg_fd;
 	char *msg_tmp;
+	bool in_place;
+	bool keep_staging;	/* the old tree stayed at the staging path */
 	bool chown;
 	uid_t uid;
 	gid_t gid;
@@ -161,8 +163,26 @@ int store_account_has_mail(const char *root, const char *user, char *err, size_t
 	return ret;
 }
 
-int store_import_begin(const char *root, const char *user, struct store_import **imp_r,
-		       char *err, size_t errlen)
+static int has_index_cb(const char *dir, void *ctx)
+{
+	char *p = xasprintf("%s/%s", dir, MAILDIR_INDEX);
+	int ret = access(p, F_OK) == 0;
+
+	free(p);
+	return ret;
+}
+
+int store_account_has_index(const char *root, const char *user)
+{
+	char *dir = xasprintf("%s/%s", root, user);
+	int ret = each_folder(dir, has_index_cb, NULL);
+
+	free(dir);
+	return ret > 0;
+}
+
+int store_import_begin(const char *root, const char *user, bool in_place,
+		       struct store_import **imp_r, char *err, size_t errlen)
 {
 	struct store_import *imp;
 	int has;
@@ -170,7 +190,7 @@ int store_import_begin(const char *root, const char *user, struct store_import *
 	*imp_r = NULL;
 	if (user[0] == '\0' || user[0] == '.' || strchr(user, '/') != NULL)
 		return fail(err, errlen, "invalid user name");
-	has = store_account_has_mail(root, user, err, errlen);
+	has = in_place ? 0 : store_account_has_mail(root, user, err, errlen);
 	if (has < 0)
 		return -1;
 	if (has > 0)
@@ -182,6 +202,7 @@ int store_import_begin(const char *root, const char *user, struct store_import *
 	imp->ms.dir = xasprintf("%s/.duomail-import.%s.%d", root, user, (int)getpid());
 	imp->target = xasprintf("%s/%s", root, user);
 	imp->msg_fd = -1;
+	imp->in_place = in_place;
 	/* A leftover of a crashed import with our pid is ours to reuse. */
 	if (rm_tree(imp->ms.dir) < 0 || mkdir(imp->ms.dir, 0700) < 0 ||
 	    maildir_make(imp->ms.dir) < 0) {
@@ -376,6 +397,32 @@ out:
 	return ret;
 }
 
+int store_import_msg_link(struct store_import *imp, const char *src_path,
+			  const struct store_import_msg *m, char *err, size_t errlen)
+{
+	struct imp_folder *f = current(imp);
+	char *unique;
+
+	if (f == NULL)
+		return fail(err, errlen, "message outside a folder");
+	unique = maildir_unique_name();
+	imp->msg_tmp = xasprintf("%s/tmp/%s", f->path, unique);
+	free(unique);
+	if (link(src_path, imp->msg_tmp) < 0) {
+		fail(err, errlen, "link %s: %s", src_path, strerror(errno));
+		xfree(&imp->msg_tmp);
+		return -1;
+	}
+	imp->msg_fd = open(imp->msg_tmp, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (imp->msg_fd < 0) {
+		fail(err, errlen, "%s: %s", imp->msg_tmp, strerror(errno));
+		unlink(imp->msg_tmp);
+		xfree(&imp->msg_tmp);
+		return -1;
+	}
+	return store_import_msg_end(imp, m, err, errlen);
+}
+
 void store_import_set_owner(struct store_import *imp, uid_t uid, gid_t gid)
 {
 	imp->chown = true;
@@ -491,8 +538,19 @@ static int move_late_cb(const char *dir, void *ctx)
 		while (d != NULL && (de = readdir(d)) != NULL) {
 			char *from, *to;
 
+			char *base, *known;
+
 			if (de->d_name[0] == '.')
 				continue;
+			/* In place, the old tree holds every imported message
+			 * too (hard links): only what is new moves. */
+			base = maildir_base_of(de->d_name);
+			known = maildir_find_base(dest_folder, base);
+			free(base);
+			if (known != NULL) {
+				free(known);
+				continue;
+			}
 			from = xasprintf("%s/%s", src, de->d_name);
 			to = xasprintf("%s/new/%s", dest_folder, de->d_name);
 			if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
@@ -511,13 +569,14 @@ static int move_late_cb(const char *dir, void *ctx)
 	return 0;
 }
 
-int store_import_commit(struct store_import **impp, char *err, size_t errlen)
+int store_import_commit(struct store_import **impp, char **kept_r, char *err, size_t errlen)
 {
 	struct store_import *imp = *impp;
 	char *root = NULL, *slash;
 	struct stat sb;
 	int ret = -1;
 
+	*kept_r = NULL;
 	if (imp->msg_fd >= 0) {
 		fail(err, errlen, "a message was not finished");
 		goto out;
@@ -567,7 +626,8 @@ int store_import_commit(struct store_import **impp, char *err, size_t errlen)
 		char *user = slash + 1;
 
 		/* Checked again right before the swap: mail may have come meanwhile. */
-		if (store_account_has_mail(root, user, has_err, sizeof(has_err)) != 0) {
+		if (!imp->in_place &&
+		    store_account_has_mail(root, user, has_err, sizeof(has_err)) != 0) {
 			fail(err, errlen, "%s got mail during the import; nothing imported",
 			     imp->target);
 			goto out;
@@ -582,6 +642,20 @@ int store_import_commit(struct store_import **impp, char *err, size_t errlen)
 		if (late.moved > 0)
 			log_info("import: %u messages delivered during the import moved into the "
 				 "new account", late.moved);
+		if (imp->in_place) {
+			char *kept = xasprintf("%s/.duomail-imported.%s.%lld", root, user,
+					       (long long)time(NULL));
+
+			/* Kept, not deleted: see store_import_begin(). */
+			if (rename(imp->ms.dir, kept) < 0) {
+				log_error("import: cannot move the old tree %s to %s: %s",
+					  imp->ms.dir, kept, strerror(errno));
+				free(kept);
+				kept = xstrdup(imp->ms.dir);
+				imp->keep_staging = true;
+			}
+			*kept_r = kept;
+		}
 	}
 	if (maildir_fsync_dir(root) < 0) {
 		fail(err, errlen, "fsync %s: %s", root, strerror(errno));
@@ -606,7 +680,7 @@ void store_import_abort(struct store_import **impp)
 		unlink(imp->msg_tmp);
 	free(imp->msg_tmp);
 	/* After a commit this is the old account (or nothing). */
-	if (rm_tree(imp->ms.dir) < 0)
+	if (!imp->keep_staging && rm_tree(imp->ms.dir) < 0)
 		log_error("import: cannot remove %s: %s", imp->ms.dir, strerror(errno));
 	for (size_t i = 0; i < imp->nfolders; i++) {
 		struct imp_folder *f = &imp->folders[i];

@@ -8,6 +8,7 @@ bad inputs: unknown users, accounts with mail, a corrupt dovecot-uidlist
 (one-line error with file and line, non-zero exit, nothing written), and a
 hand-written Dovecot-format fixture with the P (POP3 UIDL) extension."""
 import imaplib
+import json
 import os
 import re
 import shutil
@@ -76,74 +77,108 @@ def imap_state(port, folders):
 
 
 class TestImportFromDovecot(unittest.TestCase):
+    def dovecot_history(self, dove):
+        """Mail delivered to Dovecot and used there by IMAP and POP3
+        clients; returns what those clients saw, after Dovecot stopped."""
+        corpus = peer.generate_corpus(seed=7, n=8)
+        for msg in corpus[:6]:
+            reply = peer.deliver_lmtp(dove.port("lmtp"), USER, msg)
+            self.assertTrue(reply[0].startswith(b"250"), reply)
+        c = imaplib.IMAP4("127.0.0.1", dove.port("imap"), timeout=30)
+        c.login(USER, PASSWORD)
+        typ, data = c.list('""', '""')
+        sep = re.search(rb'\(.*?\) "(.)"', data[0]).group(1).decode()
+        work, sub = "Work", "Work" + sep + "2026"
+        self.assertEqual(c.create(work)[0], "OK")
+        self.assertEqual(c.create(sub)[0], "OK")
+        self.assertEqual(c.subscribe(work)[0], "OK")
+        c.select("INBOX")
+        c.store("1", "+FLAGS", "(\\Seen)")
+        c.store("2", "+FLAGS", "(\\Flagged $Forwarded Project)")
+        c.store("4", "+FLAGS", "(\\Answered Project)")
+        c.copy("2:3", sub)
+        c.store("3", "+FLAGS", "(\\Deleted)")
+        c.expunge()          # a gap in the UIDs: 1 2 4 5 6
+        c.select(sub)
+        c.store("1", "+FLAGS", "(\\Seen Other)")
+        c.logout()
+        for msg in corpus[6:8]:
+            peer.deliver_lmtp(dove.port("lmtp"), USER, msg)
+        uidls = curl_uidls(dove.port("pop3"))
+        state, subs = imap_state(dove.port("imap"), ["INBOX", work, sub])
+        dove.stop()
+        # Mail another program dropped in after Dovecot last looked:
+        # it is not in dovecot-uidlist yet and gets the next UID.
+        late = os.path.join(dove.maildir(USER), "new", "1999999999.M1P1.late")
+        with open(late, "wb") as f:
+            f.write(b"Subject: late\r\n\r\nlate\r\n")
+        self.assertEqual(sorted(state["INBOX"][1]), [1, 2, 4, 5, 6, 7, 8])
+        self.assertIn("Project", state["INBOX"][1][2])
+        self.assertIn("$Forwarded", state["INBOX"][1][2])
+        self.assertIn("Other", state[sub][1][1])
+        self.assertIn(work, subs)
+        self.assertEqual(len(uidls), 7)
+        return uidls, state, subs, work, sub
+
+    def assert_same_to_clients(self, duo, before_uidls, before, work, sub):
+        # POP3: the same UIDL for every message Dovecot listed, in order.
+        after_uidls = curl_uidls(duo.port("pop3"))
+        self.assertEqual(len(after_uidls), 8)
+        self.assertEqual({n: after_uidls[n] for n in before_uidls}, before_uidls)
+        # IMAP: same UIDVALIDITY, UIDs and flags in every folder.
+        after, after_subs = imap_state(duo.port("imap"), ["INBOX", "Work", "Work/2026"])
+        late_uid = max(after["INBOX"][1])
+        self.assertEqual(late_uid, 9)
+        del after["INBOX"][1][late_uid]
+        self.assertEqual(after["INBOX"], before["INBOX"])
+        self.assertEqual(after["Work"], before[work])
+        self.assertEqual(after["Work/2026"], before[sub])
+        # Subscriptions: Dovecot's names with its separator, ours with '/'.
+        self.assertIn("Work", after_subs)
+
     def test_clients_see_no_change(self):
         # Dovecot's default POP3 UIDL (%08Xu%08Xv, not stored in the
         # uidlist), not the peer's %f: the importer must compute it.
         pair = peer.Pair({USER: PASSWORD},
                          dovecot_config="pop3_uidl_format = %08Xu%08Xv\n")
         with pair:
-            dove, duo = pair.dovecot, pair.duomail
-            corpus = peer.generate_corpus(seed=7, n=8)
-            for msg in corpus[:6]:
-                reply = peer.deliver_lmtp(dove.port("lmtp"), USER, msg)
-                self.assertTrue(reply[0].startswith(b"250"), reply)
-            c = imaplib.IMAP4("127.0.0.1", dove.port("imap"), timeout=30)
-            c.login(USER, PASSWORD)
-            typ, data = c.list('""', '""')
-            sep = re.search(rb'\(.*?\) "(.)"', data[0]).group(1).decode()
-            work, sub = "Work", "Work" + sep + "2026"
-            self.assertEqual(c.create(work)[0], "OK")
-            self.assertEqual(c.create(sub)[0], "OK")
-            self.assertEqual(c.subscribe(work)[0], "OK")
-            c.select("INBOX")
-            c.store("1", "+FLAGS", "(\\Seen)")
-            c.store("2", "+FLAGS", "(\\Flagged $Forwarded Project)")
-            c.store("4", "+FLAGS", "(\\Answered Project)")
-            c.copy("2:3", sub)
-            c.store("3", "+FLAGS", "(\\Deleted)")
-            c.expunge()          # a gap in the UIDs: 1 2 4 5 6
-            c.select(sub)
-            c.store("1", "+FLAGS", "(\\Seen Other)")
-            c.logout()
-            for msg in corpus[6:8]:
-                peer.deliver_lmtp(dove.port("lmtp"), USER, msg)
-            before_uidls = curl_uidls(dove.port("pop3"))
-            before, before_subs = imap_state(dove.port("imap"), ["INBOX", work, sub])
-            dove.stop()
-            # Mail another program dropped in after Dovecot last looked:
-            # it is not in dovecot-uidlist yet and gets the next UID.
-            maildir = dove.maildir(USER)
-            late = os.path.join(maildir, "new", "1999999999.M1P1.late")
-            with open(late, "wb") as f:
-                f.write(b"Subject: late\r\n\r\nlate\r\n")
-
+            uidls, before, _, work, sub = self.dovecot_history(pair.dovecot)
             r = duotest.run_duomail(["import", "--from", "dovecot", "--config",
-                                     duo.config_path, maildir, USER])
+                                     pair.duomail.config_path, pair.dovecot.maildir(USER),
+                                     USER])
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertIn("imported 10 messages in 3 folders", r.stdout)
+            self.assert_same_to_clients(pair.duomail, uidls, before, work, sub)
+            # The source is left as it was.
+            self.assertTrue(os.path.exists(os.path.join(pair.dovecot.maildir(USER),
+                                                         "dovecot-uidlist")))
 
-            after_uidls = curl_uidls(duo.port("pop3"))
-            dsub = "Work/2026"
-            after, after_subs = imap_state(duo.port("imap"), ["INBOX", "Work", dsub])
-        # POP3: the same UIDL for every message Dovecot listed, in order.
-        self.assertEqual(len(before_uidls), 7)
-        self.assertEqual(len(after_uidls), 8)
-        self.assertEqual({n: after_uidls[n] for n in before_uidls}, before_uidls)
-        # IMAP: same UIDVALIDITY, UIDs and flags in every folder.
-        self.assertEqual(after["INBOX"][0], before["INBOX"][0])
-        self.assertEqual(sorted(before["INBOX"][1]), [1, 2, 4, 5, 6, 7, 8])
-        late_uid = max(after["INBOX"][1])
-        self.assertEqual(late_uid, 9)
-        del after["INBOX"][1][late_uid]
-        self.assertEqual(after["INBOX"], before["INBOX"])
-        self.assertEqual(after["Work"], before[work])
-        self.assertEqual(after[dsub], before[sub])
-        self.assertIn("Project", before["INBOX"][1][2])
-        self.assertIn("$Forwarded", before["INBOX"][1][2])
-        self.assertIn("Other", before[sub][1][1])
-        # Subscriptions: Dovecot's names with its separator, ours with '/'.
-        self.assertIn(work, before_subs)
-        self.assertIn("Work", after_subs)
+    def test_in_place(self):
+        # The store root already holds Dovecot's Maildir (the admin pointed
+        # duomail at Dovecot's mail): imported where it is, by hard links.
+        pair = peer.Pair({USER: PASSWORD},
+                         dovecot_config="pop3_uidl_format = %08Xu%08Xv\n")
+        with pair:
+            uidls, before, _, work, sub = self.dovecot_history(pair.dovecot)
+            account = pair.duomail.maildir(USER)
+            os.rename(pair.dovecot.maildir(USER), account)
+            r = duotest.run_duomail(["import", "--from", "dovecot", "--json", "--config",
+                                     pair.duomail.config_path, account, USER])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            out = json.loads(r.stdout)
+            self.assertEqual(out["messages"], 10)
+            kept = out["kept"]
+            self.assertTrue(os.path.exists(os.path.join(kept, "dovecot-uidlist")))
+            self.assertIn(kept, r.stderr)
+            for name in os.listdir(os.path.join(account, "cur")):
+                self.assertGreaterEqual(os.stat(os.path.join(account, "cur", name)).st_nlink, 2)
+            self.assert_same_to_clients(pair.duomail, uidls, before, work, sub)
+            # Once duomail has numbered it, it is duomail's: no second import.
+            shutil.rmtree(kept)
+            r = duotest.run_duomail(["import", "--from", "dovecot", "--config",
+                                     pair.duomail.config_path, account, USER])
+            self.assertEqual(r.returncode, 73, r.stderr)
+            self.assertIn("has duomail's index already", r.stderr)
 
 
 class TestImportSavedUidls(unittest.TestCase):
