@@ -100,7 +100,11 @@ int passwd_edit_begin(const char *path, struct passwd_edit **ed_r, char *err, si
 	FILE *f;
 
 	*ed_r = NULL;
-	ed->path = xstrdup(path);
+	/* A passwd-file that is a symbolic link is edited where it points:
+	 * the rename must replace the file, not the link. */
+	ed->path = realpath(path, NULL);
+	if (ed->path == NULL)
+		ed->path = xstrdup(path);	/* fopen() below says why */
 	ed->final_newline = true;
 	ed->lockfd = take_lock(path, err, errlen);
 	if (ed->lockfd < 0) {

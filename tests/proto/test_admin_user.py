@@ -129,6 +129,16 @@ class TestUser(unittest.TestCase):
         self.assertEqual(r.returncode, 64)
         self.assertEqual(self.lines(), before)
 
+    def test_symlinked_file_stays_a_link(self):
+        real = os.path.join(self.srv.dir, "users.real")
+        os.rename(self.srv.passwd, real)
+        os.symlink("users.real", self.srv.passwd)
+        r = user(self.srv, "add", "-s", "PLAIN", "sym", password="p")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(os.path.islink(self.srv.passwd))
+        with open(real) as f:
+            self.assertIn("sym:{PLAIN}p\n", f.read())
+
     def test_broken_file_is_not_made_worse(self):
         # A line the server would refuse (unknown scheme): adding a user
         # must not write a file that stops the server from starting.
