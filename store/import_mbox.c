@@ -175,8 +175,9 @@ static int write_all(int fd, const char *p, size_t len, char *err, size_t errlen
 	return 0;
 }
 
-/* One pass over the file.  First pass (imp NULL): fills mb->msgs.  Second:
- * writes message i through imp with meta[i]. */
+/* The second pass: each message's bytes go through imp, message index
+ * (1-based, into mb->msgs) being the one written now (fd; -1 for a pseudo
+ * message, which is skipped). */
 struct pass2 {
 	struct store_import *imp;
 	int fd;
@@ -185,6 +186,18 @@ struct pass2 {
 
 static int finish(struct mbox *mb, struct pass2 *p2, char *err, size_t errlen);
 
+/* Blank lines are held back (the last one before a From_ line is the
+ * file's, not the message's); written out, they end as the last one read. */
+static int write_blanks(struct pass2 *p2, size_t count, bool crlf, char *err, size_t errlen)
+{
+	for (size_t i = 0; p2->fd >= 0 && i < count; i++)
+		if (write_all(p2->fd, crlf ? "\r\n" : "\n", crlf ? 2 : 1, err, errlen) < 0)
+			return -1;
+	return 0;
+}
+
+/* One pass over the file: the first (p2 NULL) fills mb->msgs from the
+ * From_ lines and the metadata headers; the second writes the messages. */
 static int walk(struct mbox *mb, FILE *f, struct pass2 *p2, char *err, size_t errlen)
 {
 	char *line = NULL;
@@ -201,10 +214,8 @@ static int walk(struct mbox *mb, FILE *f, struct pass2 *p2, char *err, size_t er
 			/* The blank line before a From_ line is the file's. */
 			if (blanks > 0)
 				blanks--;
-			if (in_msg && p2 != NULL && p2->fd >= 0)
-				for (; blanks > 0; blanks--)
-					if (write_all(p2->fd, "\r\n" + !crlf, 2 - !crlf, err, errlen) < 0)
-						goto out;
+			if (in_msg && p2 != NULL && write_blanks(p2, blanks, crlf, err, errlen) < 0)
+				goto out;
 			blanks = 0;
 			if (in_msg && p2 != NULL && finish(mb, p2, err, errlen) < 0)
 				goto out;
@@ -260,9 +271,8 @@ static int walk(struct mbox *mb, FILE *f, struct pass2 *p2, char *err, size_t er
 			crlf = n == 2;
 			continue;
 		}
-		for (; p2->fd >= 0 && blanks > 0; blanks--)
-			if (write_all(p2->fd, "\r\n" + !crlf, 2 - !crlf, err, errlen) < 0)
-				goto out;
+		if (write_blanks(p2, blanks, crlf, err, errlen) < 0)
+			goto out;
 		blanks = 0;
 		if (p2->fd >= 0) {
 			const char *p = line;
@@ -288,10 +298,8 @@ static int walk(struct mbox *mb, FILE *f, struct pass2 *p2, char *err, size_t er
 		/* The last message keeps its blank lines but one. */
 		if (blanks > 0)
 			blanks--;
-		for (; p2->fd >= 0 && blanks > 0; blanks--)
-			if (write_all(p2->fd, "\r\n" + !crlf, 2 - !crlf, err, errlen) < 0)
-				goto out;
-		if (finish(mb, p2, err, errlen) < 0)
+		if (write_blanks(p2, blanks, crlf, err, errlen) < 0 ||
+		    finish(mb, p2, err, errlen) < 0)
 			goto out;
 	}
 	ret = 0;
@@ -300,7 +308,7 @@ out:
 	return ret;
 }
 
-/* Ends the message being written (p2->index, 1-based) and starts the next. */
+/* Ends the message being written (p2->index): its flags, keywords, UID. */
 static int finish(struct mbox *mb, struct pass2 *p2, char *err, size_t errlen)
 {
 	struct mbox_msg *m = &mb->msgs[p2->index - 1];

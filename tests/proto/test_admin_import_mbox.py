@@ -105,6 +105,17 @@ class TestImportMbox(unittest.TestCase):
         self.assertEqual(sorted(msgs), [1, 2])
         self.assertEqual(msgs[2][2].replace(b"\r\n", b"\n"), b"Subject: b\n\nB\n")
 
+    def test_crlf_mbox_bytes_kept(self):
+        data = (b"From a Fri Jan  2 10:00:00 2026\r\nSubject: a\r\n\r\nA\r\n\r\n\r\nB\r\n\r\n"
+                b"From b Fri Jan  2 10:00:01 2026\r\nSubject: b\r\n\r\nC\r\n")
+        r = self.imp(data)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        _, msgs, _ = self.fetch_all("INBOX")
+        # Blank lines inside a message stay, with their CRLF; the one
+        # before the next From_ line was the mbox's.
+        self.assertEqual(msgs[1][2], b"Subject: a\r\n\r\nA\r\n\r\n\r\nB\r\n")
+        self.assertEqual(msgs[2][2], b"Subject: b\r\n\r\nC\r\n")
+
     def test_dovecot_imapbase(self):
         data = (b"From a Fri Jan  2 10:00:00 2026\nX-IMAPbase: 1234 50\nX-UID: 40\n"
                 b"Subject: a\n\nA\n")
