@@ -21,7 +21,6 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,110 +76,6 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
-}
-
-static int rm_tree(const char *path)
-{
-	return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT ? -1 : 0;
-}
-
-/* Does the Maildir folder at dir hold a message (any file in cur/ or new/
- * that is not a dot file)?  1, 0, or -1 with errno. */
-static int folder_has_mail(const char *dir)
-{
-	static const char *const subs[] = { "cur", "new" };
-
-	for (size_t i = 0; i < 2; i++) {
-		char *p = xasprintf("%s/%s", dir, subs[i]);
-		DIR *d = opendir(p);
-		struct dirent *de;
-		int found = 0;
-
-		free(p);
-		if (d == NULL) {
-			if (errno == ENOENT)
-				continue;
-			return -1;
-		}
-		while ((de = readdir(d)) != NULL)
-			if (de->d_name[0] != '.') {
-				found = 1;
-				break;
-			}
-		closedir(d);
-		if (found)
-			return 1;
-	}
-	return 0;
-}
-
-/* The account dir and each of its ".folder" dirs: fn(dir, ctx) until one
- * returns non-zero. */
-static int each_folder(const char *account, int (*fn)(const char *dir, void *ctx), void *ctx)
-{
-	DIR *d = opendir(account);
-	struct dirent *de;
-	int ret;
-
-	if (d == NULL)
-		return errno == ENOENT ? 0 : -1;
-	ret = fn(account, ctx);
-	while (ret == 0 && (de = readdir(d)) != NULL) {
-		char *p;
-
-		if (de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		p = xasprintf("%s/%s", account, de->d_name);
-		if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN) {
-			struct stat sb;
-
-			if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode))
-				ret = fn(p, ctx);
-		}
-		free(p);
-	}
-	closedir(d);
-	return ret;
-}
-
-static int has_mail_cb(const char *dir, void *ctx)
-{
-	return folder_has_mail(dir);
-}
-
-int store_account_has_mail(const char *root, const char *user, char *err, size_t errlen)
-{
-	char *dir = xasprintf("%s/%s", root, user);
-	int ret = each_folder(dir, has_mail_cb, NULL);
-
-	if (ret < 0)
-		fail(err, errlen, "%s: %s", dir, strerror(errno));
-	free(dir);
-	return ret;
-}
-
-static int has_index_cb(const char *dir, void *ctx)
-{
-	char *p = xasprintf("%s/%s", dir, MAILDIR_INDEX);
-	int ret = access(p, F_OK) == 0;
-
-	free(p);
-	return ret;
-}
-
-int store_account_has_index(const char *root, const char *user)
-{
-	char *dir = xasprintf("%s/%s", root, user);
-	int ret = each_folder(dir, has_index_cb, NULL);
-
-	free(dir);
-	return ret > 0;
-}
-
 int store_import_begin(const char *root, const char *user, bool in_place,
 		       struct store_import **imp_r, char *err, size_t errlen)
 {
@@ -204,7 +99,7 @@ int store_import_begin(const char *root, const char *user, bool in_place,
 	imp->msg_fd = -1;
 	imp->in_place = in_place;
 	/* A leftover of a crashed import with our pid is ours to reuse. */
-	if (rm_tree(imp->ms.dir) < 0 || mkdir(imp->ms.dir, 0700) < 0 ||
+	if (maildir_rm_tree(imp->ms.dir) < 0 || mkdir(imp->ms.dir, 0700) < 0 ||
 	    maildir_make(imp->ms.dir) < 0) {
 		fail(err, errlen, "%s: %s", imp->ms.dir, strerror(errno));
 		store_import_abort(&imp);
@@ -430,15 +325,6 @@ void store_import_set_owner(struct store_import *imp, uid_t uid, gid_t gid)
 	imp->gid = gid;
 }
 
-/* nftw has no context argument: the owner for chown_entry(). */
-static uid_t chown_uid;
-static gid_t chown_gid;
-
-static int chown_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return lchown(path, chown_uid, chown_gid);
-}
-
 void store_import_subscribe(struct store_import *imp, const char *name)
 {
 	if (name[0] == '\0' || strpbrk(name, "\r\n") != NULL)
@@ -600,9 +486,7 @@ int store_import_commit(struct store_import **impp, char **kept_r, char *err, si
 		}
 	}
 	if (imp->chown) {
-		chown_uid = imp->uid;
-		chown_gid = imp->gid;
-		if (nftw(imp->ms.dir, chown_entry, 16, FTW_PHYS) < 0) {
+		if (maildir_chown_tree(imp->ms.dir, imp->uid, imp->gid) < 0) {
 			fail(err, errlen, "chown %s: %s", imp->ms.dir, strerror(errno));
 			goto out;
 		}
@@ -638,7 +522,7 @@ int store_import_commit(struct store_import **impp, char **kept_r, char *err, si
 			goto out;
 		}
 		/* The old, empty account is now at the staging path. */
-		each_folder(imp->ms.dir, move_late_cb, &late);
+		maildir_each_folder(imp->ms.dir, move_late_cb, &late);
 		if (late.moved > 0)
 			log_info("import: %u messages delivered during the import moved into the "
 				 "new account", late.moved);
@@ -680,7 +564,7 @@ void store_import_abort(struct store_import **impp)
 		unlink(imp->msg_tmp);
 	free(imp->msg_tmp);
 	/* After a commit this is the old account (or nothing). */
-	if (!imp->keep_staging && rm_tree(imp->ms.dir) < 0)
+	if (!imp->keep_staging && maildir_rm_tree(imp->ms.dir) < 0)
 		log_error("import: cannot remove %s: %s", imp->ms.dir, strerror(errno));
 	for (size_t i = 0; i < imp->nfolders; i++) {
 		struct imp_folder *f = &imp->folders[i];
