@@ -2,7 +2,7 @@
 #define DUOMAIL_CMD_ADMIN_H
 /*
  * What the offline admin subcommands share (cmd_user.c, cmd_mailbox.c,
- * cmd_expunge.c, cmd_check.c, cmd_import.c): loading the config, finding
+ * cmd_store_expunge.c, cmd_store_check.c, cmd_import.c): loading the config, finding
  * the user through the auth API, opening its store, JSON strings.
  *
  * Exit codes (sysexits.h, as deliver's): 0 done, 1 `check` found problems,

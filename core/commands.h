@@ -10,8 +10,9 @@ int cmd_deliver(int argc, char **argv);	/* core/cmd_deliver.c */
 int cmd_pw(int argc, char **argv);	/* core/cmd_pw.c */
 int cmd_user(int argc, char **argv);	/* core/cmd_user.c */
 int cmd_mailbox(int argc, char **argv);	/* core/cmd_mailbox.c */
-int cmd_expunge(int argc, char **argv);	/* core/cmd_expunge.c */
-int cmd_check(int argc, char **argv);	/* core/cmd_check.c */
+/* `expunge` and `check` (not cmd_expunge/cmd_check: IMAP's commands) */
+int cmd_store_expunge(int argc, char **argv);	/* core/cmd_store_expunge.c */
+int cmd_store_check(int argc, char **argv);	/* core/cmd_store_check.c */
 int cmd_import(int argc, char **argv);	/* core/cmd_import.c */
 
 #define EXIT_CONFIG 2

@@ -349,6 +349,15 @@ static int import_folder(struct store_import *imp, const char *dir, const char *
 		goto out;
 	if (sf.count > 1)
 		qsort(sf.files, sf.count, sizeof(*sf.files), cmp_base);
+	/* One message in cur/ and new/ at once (a crash of the old server
+	 * mid-rename, a copy by hand): which file is it?  Not ours to guess. */
+	for (size_t i = 1; i < sf.count; i++) {
+		if (strcmp(sf.files[i - 1].base, sf.files[i].base) == 0) {
+			import_fail(err, errlen, "%s and %s are one message (same base name); "
+				    "remove one", sf.files[i - 1].path, sf.files[i].path);
+			goto out;
+		}
+	}
 	if (src->read_folder(dir, &sf, src->ctx, err, errlen) < 0)
 		goto out;
 	if (sf.uidnext == 0) {

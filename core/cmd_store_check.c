@@ -97,7 +97,7 @@ static int repair_all(struct store *st, char **names, int nnames)
 	return 0;
 }
 
-int cmd_check(int argc, char **argv)
+int cmd_store_check(int argc, char **argv)
 {
 	const char *config_path = NULL, *user = NULL;
 	char *names[64];

@@ -142,7 +142,7 @@ out:
 	return ret;
 }
 
-int cmd_expunge(int argc, char **argv)
+int cmd_store_expunge(int argc, char **argv)
 {
 	const char *config_path = NULL, *user = NULL, *mailbox = NULL;
 	struct config *cfg = NULL;
