@@ -186,8 +186,8 @@ int cmd_import(int argc, char **argv)
 		printf("imported %u messages in %u folders for %s\n", stats.messages, stats.folders,
 		       user);
 	if (stats.kept != NULL)
-		fprintf(stderr, "duomail import: the old tree (%s's own files, hard links to the "
-				"messages) is kept at %s; remove it when all is well\n", from,
+		fprintf(stderr, "duomail import: the old tree is kept at %s (the old server's "
+				"files; see above if anything else); remove it when all is well\n",
 			stats.kept);
 	ret = 0;
 out:

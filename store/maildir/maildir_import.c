@@ -402,7 +402,7 @@ static int write_folder(struct store_import *imp, struct imp_folder *f, char *er
  * Maildir writer puts mail, so the next sync gives it a UID). */
 struct late_ctx {
 	const char *old_dir, *new_dir;
-	unsigned moved;
+	unsigned moved, failed;
 };
 
 static int move_late_cb(const char *dir, void *ctx)
@@ -411,6 +411,7 @@ static int move_late_cb(const char *dir, void *ctx)
 	const char *rel = dir + strlen(c->old_dir);
 	char *dest_folder = xasprintf("%s%s", c->new_dir, rel);
 	struct stat sb;
+	bool moved = false;
 
 	if (stat(dest_folder, &sb) < 0) {
 		free(dest_folder);
@@ -439,17 +440,31 @@ static int move_late_cb(const char *dir, void *ctx)
 			}
 			from = xasprintf("%s/%s", src, de->d_name);
 			to = xasprintf("%s/new/%s", dest_folder, de->d_name);
-			if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+			if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0) {
 				c->moved++;
-			else
-				log_error("import: cannot move %s to %s: %s (it stays in %s)", from,
-					  to, strerror(errno), c->old_dir);
+				moved = true;
+			} else {
+				log_error("import: cannot move %s to %s: %s", from, to,
+					  strerror(errno));
+				c->failed++;
+			}
 			free(from);
 			free(to);
 		}
 		if (d != NULL)
 			closedir(d);
 		free(src);
+	}
+	/* Acknowledged mail: its new place is durable before the old tree,
+	 * where its deliverer fsync'd it, may go. */
+	if (moved) {
+		char *new = xasprintf("%s/new", dest_folder);
+
+		if (maildir_fsync_dir(new) < 0) {
+			log_error("import: fsync %s: %s", new, strerror(errno));
+			c->failed++;
+		}
+		free(new);
 	}
 	free(dest_folder);
 	return 0;
@@ -506,16 +521,12 @@ int store_import_commit(struct store_import **impp, char **kept_r, char *err, si
 		}
 	} else {
 		struct late_ctx late = { .old_dir = imp->ms.dir, .new_dir = imp->target };
-		char has_err[256];
 		char *user = slash + 1;
 
-		/* Checked again right before the swap: mail may have come meanwhile. */
-		if (!imp->in_place &&
-		    store_account_has_mail(root, user, has_err, sizeof(has_err)) != 0) {
-			fail(err, errlen, "%s got mail during the import; nothing imported",
-			     imp->target);
-			goto out;
-		}
+		/* Mail delivered since store_import_begin() looked is not
+		 * checked for again: it is moved over below, so it is not
+		 * lost, and an MTA delivering all the time does not stop an
+		 * import. */
 		if (renameat2(AT_FDCWD, imp->ms.dir, AT_FDCWD, imp->target, RENAME_EXCHANGE) < 0) {
 			fail(err, errlen, "exchange %s and %s: %s", imp->ms.dir, imp->target,
 			     strerror(errno));
@@ -526,6 +537,20 @@ int store_import_commit(struct store_import **impp, char **kept_r, char *err, si
 		if (late.moved > 0)
 			log_info("import: %u messages delivered during the import moved into the "
 				 "new account", late.moved);
+		if (late.failed > 0 && !imp->in_place) {
+			/* Never delete mail that could not be moved. */
+			char *kept = xasprintf("%s/.duomail-imported.%s.%lld", root, user,
+					       (long long)time(NULL));
+
+			if (rename(imp->ms.dir, kept) < 0) {
+				free(kept);
+				kept = xstrdup(imp->ms.dir);
+			}
+			imp->keep_staging = true;
+			log_error("import: %u messages delivered during the import could not be "
+				  "moved into the new account; they are in %s", late.failed, kept);
+			*kept_r = kept;
+		}
 		if (imp->in_place) {
 			char *kept = xasprintf("%s/.duomail-imported.%s.%lld", root, user,
 					       (long long)time(NULL));

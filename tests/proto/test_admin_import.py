@@ -212,7 +212,7 @@ class TestImportBadInput(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.srv = duotest.Server(users={USER: PASSWORD, "carol": "c"},
+        cls.srv = duotest.Server(users={USER: PASSWORD, "carol": "c", "dave": "d"},
                                  listen=("pop3", "imap"))
         cls.srv.start()
 
@@ -305,6 +305,59 @@ class TestImportBadInput(unittest.TestCase):
             self.assertEqual(sorted(os.listdir(self.srv.root)), before)
             self.assertFalse(os.path.exists(self.srv.maildir("carol")) and
                              self.srv.count_mail("carol"))
+
+    def test_mail_delivered_during_the_import_is_kept(self):
+        # The MTA goes on delivering while the import runs: every message
+        # `duomail deliver` acknowledged (exit 0) must be in the account
+        # afterwards, once; one that failed (75) the MTA would retry.
+        import threading
+        lines = [b"3 V5555 N400\n"]
+        for i in range(1, 301):
+            name = "1700000%03d.M%dP1.host" % (i, i)
+            self.write("cur/%s:2,S" % name, b"Subject: old %d\n\nbody\n" % i)
+            lines.append(b"%d :%s\n" % (i, name.encode()))
+        self.write("dovecot-uidlist", b"".join(lines))
+        results = {}
+        stop = threading.Event()
+
+        def mta():
+            i = 0
+            while not stop.is_set() and i < 200:
+                results[i] = self.srv.deliver("dave", b"Subject: live %d\n\nx\n" % i)
+                i += 1
+
+        # The deliveries start once the import has looked at the account
+        # (its staging directory exists), so they land during the copy.
+        imp = subprocess.Popen([duotest.DUOMAIL, "import", "--from", "dovecot", "--config",
+                                self.srv.config_path, self.src, "dave"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 60
+        while not [n for n in os.listdir(self.srv.root) if n.startswith(".duomail-import.")]:
+            self.assertIsNone(imp.poll(), imp.stderr.read() if imp.poll() is not None else "")
+            self.assertLess(time.time(), deadline)
+            time.sleep(0.005)
+        t = threading.Thread(target=mta)
+        t.start()
+        try:
+            out, err = imp.communicate(timeout=120)
+        finally:
+            stop.set()
+            t.join(timeout=120)
+        r = subprocess.CompletedProcess(imp.args, imp.returncode, out, err)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        subjects = []
+        for path in self.srv.message_files("dave"):
+            with open(path, "rb") as f:
+                subjects.append(f.readline().strip().decode())
+        acked = ["Subject: live %d" % i for i, rc in results.items() if rc == 0]
+        self.assertTrue(acked)
+        self.assertEqual(sorted(s for s in subjects if "live" in s), sorted(acked))
+        self.assertEqual(len([s for s in subjects if "old" in s]), 300)
+        self.assertEqual([n for n in os.listdir(self.srv.root) if n.startswith(".")], [])
+        st = duotest.run_duomail(["mailbox", "status", "--config", self.srv.config_path,
+                                  "dave", "INBOX"])
+        self.assertIn("uidvalidity=5555", st.stdout)
+        self.assertIn("messages=%d" % (300 + len(acked)), st.stdout)
 
     def test_unknown_user_and_account_with_mail(self):
         self.write("cur/1700000000.M1P1.host:2,", b"Subject: one\n\nbody\n")
