@@ -4,6 +4,7 @@ overwritten, comments/unknown fields/mode stay, bad names are refused, and
 the running server's workers see each change without a reload."""
 import os
 import poplib
+import re
 import stat
 import subprocess
 import threading
@@ -68,6 +69,16 @@ class TestUser(unittest.TestCase):
         self.assertEqual(stat.S_IMODE(os.stat(self.srv.passwd).st_mode), 0o640)
         self.assertFalse([n for n in os.listdir(self.srv.dir) if ".duomail-" in n])
         self.assertTrue(wait_login(self.srv, "carol", "c-pass-1", True))
+        # Every worker has its own copy of the users; each must have
+        # re-read the file: logins until two workers (pids in the log)
+        # have let carol in, bounded.
+        for _ in range(60):
+            pids = set(re.findall(r"\[(\d+)\] pop3#\d+ [^:]+:\d+: login user=carol",
+                                  self.srv.log_text()))
+            if len(pids) >= 2:
+                break
+            self.assertTrue(pop3_login(self.srv, "carol", "c-pass-1"))
+        self.assertGreaterEqual(len(pids), 2, "carol logged in on one worker only")
 
         r = user(self.srv, "passwd", "-s", "SHA256-CRYPT", "carol", password="c-pass-2")
         self.assertEqual(r.returncode, 0, r.stderr)
