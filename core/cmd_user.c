@@ -68,14 +68,11 @@ static int commit(struct passwd_edit **ed)
 {
 	char err[1024];
 
-	if (passwd_edit_commit(ed, err, sizeof(err)) < 0) {
+	int r = passwd_edit_commit(ed, err, sizeof(err));
+
+	if (r < 0)
 		fprintf(stderr, "duomail user: %s\n", err);
-		return strstr(err, "nothing written") != NULL &&
-				       strstr(err, "changed while") == NULL ?
-			       EX_DATAERR :
-			       EX_TEMPFAIL;
-	}
-	return 0;
+	return r == 0 ? 0 : r == -1 ? EX_DATAERR : EX_TEMPFAIL;
 }
 
 static int do_add(struct passwd_edit *ed, const struct user_args *a)

@@ -23,6 +23,7 @@ struct passwd_edit {
 	char **lines;
 	size_t count;
 	bool final_newline;	/* the file ended in one (an empty file counts) */
+	bool created;		/* there was no file: the first `user add` makes it */
 };
 
 static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -111,7 +112,12 @@ int passwd_edit_begin(const char *path, struct passwd_edit **ed_r, char *err, si
 		passwd_edit_abort(&ed);
 		return -1;
 	}
-	f = fopen(path, "re");
+	f = fopen(ed->path, "re");
+	if (f == NULL && errno == ENOENT) {
+		ed->created = true;	/* a new installation: no users yet */
+		*ed_r = ed;
+		return 0;
+	}
 	if (f == NULL || fstat(fileno(f), &ed->st) < 0) {
 		fail(err, errlen, "%s: %s", path, strerror(errno));
 		if (f != NULL)
@@ -226,6 +232,7 @@ int passwd_edit_commit(struct passwd_edit **edp, char *err, size_t errlen)
 	char *tmp = xasprintf("%s.duomail-XXXXXX", ed->path);
 	char *dircopy = xstrdup(ed->path);
 	struct stat now;
+	bool invalid = false;
 	int fd, dfd, ret = -1;
 
 	fd = mkostemp(tmp, O_CLOEXEC);
@@ -242,12 +249,13 @@ int passwd_edit_commit(struct passwd_edit **edp, char *err, size_t errlen)
 			goto out;
 		}
 	}
-	/* The old file's mode and owner (a root-only file stays root-only). */
-	if (fchmod(fd, ed->st.st_mode & 07777) < 0) {
+	/* The old file's mode and owner (a root-only file stays root-only);
+	 * a new one readable by its owner only (it holds password hashes). */
+	if (fchmod(fd, ed->created ? 0600 : ed->st.st_mode & 07777) < 0) {
 		fail(err, errlen, "%s: chmod: %s", tmp, strerror(errno));
 		goto out;
 	}
-	if ((ed->st.st_uid != geteuid() || ed->st.st_gid != getegid()) &&
+	if (!ed->created && (ed->st.st_uid != geteuid() || ed->st.st_gid != getegid()) &&
 	    fchown(fd, ed->st.st_uid, ed->st.st_gid) < 0) {
 		fail(err, errlen, "%s: cannot give the new file the owner of the old: %s", ed->path,
 		     strerror(errno));
@@ -257,12 +265,24 @@ int passwd_edit_commit(struct passwd_edit **edp, char *err, size_t errlen)
 		fail(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	if (validate(tmp, ed->path, err, errlen) < 0)
+	if (validate(tmp, ed->path, err, errlen) < 0) {
+		invalid = true;
 		goto out;
+	}
 	/* Swap the new file in and look at the one it replaced: if that is
 	 * not the file we read (edited by hand meanwhile, renamed over by an
 	 * editor, or written in place), swap back, so the edit wins.  Both
 	 * swaps are atomic: a reader sees one whole file or the other. */
+	if (ed->created) {
+		/* Someone else made the file meanwhile: theirs wins. */
+		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, ed->path, RENAME_NOREPLACE) < 0) {
+			fail(err, errlen, errno == EEXIST ? "%s was made while this command ran; "
+				     "nothing written, run it again" : "%s: %s",
+			     ed->path, strerror(errno));
+			goto out;
+		}
+		goto renamed;
+	}
 	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, ed->path, RENAME_EXCHANGE) < 0) {
 		fail(err, errlen, "%s: %s", ed->path, strerror(errno));
 		goto out;
@@ -282,6 +302,7 @@ int passwd_edit_commit(struct passwd_edit **edp, char *err, size_t errlen)
 		goto out;
 	}
 	unlink(tmp);	/* the old file */
+renamed:
 	dfd = open(dirname(dircopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 || fsync(dfd) < 0) {
 		fail(err, errlen, "fsync of the directory of %s: %s", ed->path, strerror(errno));
@@ -305,7 +326,7 @@ out_notmp:
 	free(tmp);
 	free(dircopy);
 	passwd_edit_abort(edp);
-	return ret;
+	return ret == 0 ? 0 : invalid ? -1 : -2;
 }
 
 void passwd_edit_abort(struct passwd_edit **edp)

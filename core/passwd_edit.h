@@ -23,7 +23,8 @@
 
 struct passwd_edit;
 
-/* Locks path (waiting up to 10 s for another `duomail user`) and reads it. */
+/* Locks path (waiting up to 10 s for another `duomail user`) and reads it;
+ * a missing file is an empty one, made at commit (mode 0600). */
 int passwd_edit_begin(const char *path, struct passwd_edit **ed_r, char *err, size_t errlen);
 size_t passwd_edit_count(const struct passwd_edit *ed);
 /* Line i as in the file, without its line end. */
@@ -34,7 +35,9 @@ long passwd_edit_find(const struct passwd_edit *ed, const char *user);
 void passwd_edit_set(struct passwd_edit *ed, size_t i, const char *line);
 void passwd_edit_append(struct passwd_edit *ed, const char *line);
 void passwd_edit_remove(struct passwd_edit *ed, size_t i);
-/* Writes the file (see above) and unlocks; *ed is freed either way. */
+/* Writes the file (see above) and unlocks; *ed is freed either way.
+ * 0; -1 the new file would not be one the server accepts (err names the
+ * line); -2 anything else (changed meanwhile, I/O): nothing written. */
 int passwd_edit_commit(struct passwd_edit **ed, char *err, size_t errlen);
 void passwd_edit_abort(struct passwd_edit **ed);
 

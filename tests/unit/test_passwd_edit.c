@@ -131,14 +131,26 @@ static void test_invalid_result_not_written(void **state)
 	assert_int_not_equal(system(cmd), 0);
 }
 
-static void test_missing_file(void **state)
+static void test_missing_file_is_made(void **state)
 {
 	struct passwd_edit *ed;
+	struct stat sb;
 	char err[512];
 
-	assert_int_equal(passwd_edit_begin(path, &ed, err, sizeof(err)), -1);
-	assert_null(ed);
-	assert_non_null(strstr(err, "No such file"));
+	assert_int_equal(passwd_edit_begin(path, &ed, err, sizeof(err)), 0);
+	assert_int_equal(passwd_edit_count(ed), 0);
+	passwd_edit_append(ed, "first:{PLAIN}1");
+	assert_int_equal(passwd_edit_commit(&ed, err, sizeof(err)), 0);
+	assert_string_equal(read_file(), "first:{PLAIN}1\n");
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0600);
+	/* Made by someone else meanwhile: theirs stays. */
+	unlink(path);
+	assert_int_equal(passwd_edit_begin(path, &ed, err, sizeof(err)), 0);
+	passwd_edit_append(ed, "mine:{PLAIN}1");
+	write_file("theirs:{PLAIN}2\n");
+	assert_int_equal(passwd_edit_commit(&ed, err, sizeof(err)), -2);
+	assert_string_equal(read_file(), "theirs:{PLAIN}2\n");
 }
 
 int main(void)
@@ -148,7 +160,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_other_lines_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_final_newline_stays_so, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_result_not_written, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_file_is_made, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
