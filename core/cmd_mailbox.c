@@ -1,6 +1,6 @@
 /*
- * `duomail mailbox list|create|delete|status --config FILE [--json] USER
- * [NAME]`: a user's mailboxes through the store, as an IMAP client would
+ * `duomail mailbox list|create|delete|rename|status --config FILE [--json]
+ * USER [NAME...]`: a user's mailboxes through the store, as an IMAP client would
  * see them (names in IMAP's modified UTF-7, "a/b" for a folder in a
  * folder).  Changes reach running IMAP sessions like any other writer's.
  */
@@ -23,10 +23,12 @@ static void usage(FILE *f)
 		"       duomail mailbox status --config FILE [--json] USER [NAME...]\n"
 		"       duomail mailbox create --config FILE USER NAME\n"
 		"       duomail mailbox delete --config FILE USER NAME\n"
+		"       duomail mailbox rename --config FILE USER NAME NEWNAME\n"
 		"NAME as in IMAP (modified UTF-7, '/' between levels).  status shows\n"
 		"messages, unseen, recent, uidnext, uidvalidity and size (octets as POP3 and\n"
 		"IMAP count them) of each NAME, or of every mailbox.  delete removes the\n"
-		"mailbox and its mail (not INBOX, not one with children).  Exit: 0 done,\n"
+		"mailbox and its mail (not INBOX, not one with children); rename takes its\n"
+		"children along (INBOX: its messages move, RFC 3501 6.3.5).  Exit: 0 done,\n"
 		"64 usage, 2 bad config, 65 bad name, 66 no such mailbox, 67 no such user,\n"
 		"73 exists, 75 temporary failure.\n");
 }
@@ -177,7 +179,8 @@ int cmd_mailbox(int argc, char **argv)
 	}
 	if (action == NULL || user == NULL ||
 	    !((strcmp(action, "list") == 0 && nnames == 0) || strcmp(action, "status") == 0 ||
-	      ((strcmp(action, "create") == 0 || strcmp(action, "delete") == 0) && nnames == 1))) {
+	      ((strcmp(action, "create") == 0 || strcmp(action, "delete") == 0) && nnames == 1) ||
+	      (strcmp(action, "rename") == 0 && nnames == 2))) {
 		usage(stderr);
 		return EX_USAGE;
 	}
@@ -197,6 +200,16 @@ int cmd_mailbox(int argc, char **argv)
 			ret = admin_store_error("mailbox", st, names[0]);
 		else
 			printf("created %s\n", names[0]);
+	} else if (strcmp(action, "rename") == 0) {
+		/* The subscription follows the name, as a client's RENAME
+		 * leaves it to the client; here the admin is the client. */
+		if (store_mailbox_rename(st, names[0], names[1]) < 0)
+			ret = admin_store_error("mailbox", st, names[0]);
+		else if (store_subscription_set(st, names[0], false) < 0 ||
+			 store_subscription_set(st, names[1], true) < 0)
+			ret = admin_store_error("mailbox", st, names[1]);
+		else
+			printf("renamed %s to %s\n", names[0], names[1]);
 	} else {
 		if (store_mailbox_delete(st, names[0]) < 0 ||
 		    store_subscription_set(st, names[0], false) < 0)

@@ -54,6 +54,17 @@ class TestMailboxAndExpunge(unittest.TestCase):
         self.assertEqual(r.returncode, 73, r.stderr)
         r = self.cli("mailbox", "create", "bob", "bad.name")
         self.assertEqual(r.returncode, 65, r.stderr)
+        self.assertEqual(self.srv.deliver("bob", b"Subject: p\r\n\r\np\r\n"), 0)
+        r = self.cli("mailbox", "rename", "bob", "Projects/2026", "Projects/Old")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        names = {m["name"]: m["subscribed"] for m in
+                 json.loads(self.cli("mailbox", "list", "--json", "bob").stdout)}
+        self.assertTrue(names["Projects/Old"])
+        self.assertNotIn("Projects/2026", names)
+        r = self.cli("mailbox", "rename", "bob", "Projects/Old", "Projects/2026")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.cli("mailbox", "rename", "bob", "Nope", "Other")
+        self.assertEqual(r.returncode, 66, r.stderr)
         r = self.cli("mailbox", "delete", "bob", "Projects/2026")
         self.assertEqual(r.returncode, 0, r.stderr)
         untagged, _ = c.cmd('LIST "" "Projects/*"')
