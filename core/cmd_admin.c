@@ -3,7 +3,10 @@
 #include "core/account.h"
 #include "core/auth.h"
 #include "core/commands.h"
+#include "core/log.h"
 #include "core/config.h"
+#include "core/policy.h"
+#include "core/userdb.h"
 #include "store/store.h"
 
 #include <errno.h>
@@ -17,7 +20,7 @@
 #include <unistd.h>
 
 int admin_open(const char *cmd, const char *config_path, struct config **cfg_r,
-	       struct auth_db **db_r)
+	       struct userdb **db_r)
 {
 	char err[512];
 
@@ -31,7 +34,7 @@ int admin_open(const char *cmd, const char *config_path, struct config **cfg_r,
 		fprintf(stderr, "duomail: %s\n", err);
 		return EXIT_CONFIG;
 	}
-	if (auth_db_open((*cfg_r)->passwd_file, db_r, err, sizeof(err)) < 0) {
+	if (userdb_open(*cfg_r, db_r, err, sizeof(err)) < 0) {
 		fprintf(stderr, "duomail %s: %s\n", cmd, err);
 		config_free(cfg_r);
 		return EX_TEMPFAIL;
@@ -58,13 +61,45 @@ static int drop_privileges(const char *cmd, const char *name)
 	return 0;
 }
 
-int admin_open_store(const char *cmd, const struct config *cfg, struct auth_db *db,
+int admin_lookup(const char *cmd, struct userdb *db, const char *user,
+		 struct userdb_record *rec_r)
+{
+	switch (userdb_lookup(db, USERDB_USER, user, rec_r)) {
+	case 1:
+		if (!rec_r->invalid)
+			return 0;
+		fprintf(stderr, "duomail %s: the user database's fields for '%s' are invalid "
+				"(see the log above)\n", cmd, user);
+		userdb_record_free(rec_r);
+		return EX_TEMPFAIL;
+	case 0:
+		fprintf(stderr, "duomail %s: no such user '%s'\n", cmd, user);
+		return EX_NOUSER;
+	default:
+		fprintf(stderr, "duomail %s: the user database is unavailable (see the log "
+				"above)\n", cmd);
+		return EX_TEMPFAIL;
+	}
+}
+
+int admin_open_store(const char *cmd, const struct config *cfg, struct userdb *db,
 		     const char *user, struct store **st_r)
 {
+	struct userdb_record rec = { 0 };
+	enum account_status status;
+	int ret;
+
 	*st_r = NULL;
-	if (cfg->user != NULL && geteuid() == 0 && drop_privileges(cmd, cfg->user) < 0)
+	ret = admin_lookup(cmd, db, user, &rec);
+	if (ret != 0)
+		return ret;
+	if (cfg->user != NULL && geteuid() == 0 && drop_privileges(cmd, cfg->user) < 0) {
+		userdb_record_free(&rec);
 		return EXIT_CONFIG;
-	switch (account_open(cfg, db, user, st_r, NULL)) {
+	}
+	status = account_open(cfg, user, &rec.settings, st_r, NULL);
+	userdb_record_free(&rec);
+	switch (status) {
 	case ACCOUNT_OK:
 		return 0;
 	case ACCOUNT_NOUSER:
@@ -76,6 +111,29 @@ int admin_open_store(const char *cmd, const struct config *cfg, struct auth_db *
 	fprintf(stderr, "duomail %s: cannot open the mail of '%s' (see the log above)\n", cmd,
 		user);
 	return EX_TEMPFAIL;
+}
+
+int admin_account_dir(const char *cmd, const struct config *cfg, struct userdb *db,
+		      const char *user, char **dir_r)
+{
+	struct userdb_record rec = { 0 };
+	int ret = admin_lookup(cmd, db, user, &rec);
+
+	*dir_r = NULL;
+	if (ret != 0)
+		return ret;
+	/* The rule account_open() applies (core/account.c). */
+	if (rec.settings.maildir != NULL && !cfg->allow_maildir_outside_root &&
+	    !policy_path_inside(cfg->store_root, rec.settings.maildir)) {
+		fprintf(stderr, "duomail %s: the maildir of '%s', %s, is outside [store] root "
+				"%s\n", cmd, user, rec.settings.maildir, cfg->store_root);
+		userdb_record_free(&rec);
+		return EX_DATAERR;
+	}
+	*dir_r = rec.settings.maildir != NULL ? xstrdup(rec.settings.maildir) :
+						  xasprintf("%s/%s", cfg->store_root, user);
+	userdb_record_free(&rec);
+	return 0;
 }
 
 int admin_store_error(const char *cmd, struct store *st, const char *what)

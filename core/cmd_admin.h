@@ -13,19 +13,30 @@
  */
 #include <stdio.h>
 
-struct auth_db;
 struct config;
 struct store;
+struct userdb;
+struct userdb_record;
 
-/* Loads the config (required) and opens its user database.  0, or an
- * exit code after printing the error. */
+/* Loads the config (required) and opens its user database (core/userdb.h,
+ * whichever [auth] userdb names).  0, or an exit code after printing the
+ * error. */
 int admin_open(const char *cmd, const char *config_path, struct config **cfg_r,
-	       struct auth_db **db_r);
+	       struct userdb **db_r);
+/* Looks user up (USERDB_USER, as deliver does).  0 with *rec_r filled
+ * (free it with userdb_record_free()), or an exit code (67 no such user,
+ * 75 database down or the user's fields invalid) after printing it. */
+int admin_lookup(const char *cmd, struct userdb *db, const char *user,
+		 struct userdb_record *rec_r);
 /* Opens user's store, the account's policy applied, first giving up root
  * for [server] user as the server does.  0, or an exit code (67 unknown
  * user) after printing the error. */
-int admin_open_store(const char *cmd, const struct config *cfg, struct auth_db *db,
+int admin_open_store(const char *cmd, const struct config *cfg, struct userdb *db,
 		     const char *user, struct store **st_r);
+/* The directory of user's account: its maildir= from the user database,
+ * else [store] root/USER (new string in *dir_r).  0 or an exit code. */
+int admin_account_dir(const char *cmd, const struct config *cfg, struct userdb *db,
+		      const char *user, char **dir_r);
 /* The exit code for a store failure on st, after printing it. */
 int admin_store_error(const char *cmd, struct store *st, const char *what);
 /* A password from stdin: one line, without echo on a terminal, asked

@@ -5,7 +5,7 @@
  * UIDs, flags, keywords, subscriptions, POP3 UIDLs) so that no client
  * downloads anything again.  All or nothing (store/store_import.h).
  */
-#include "core/auth.h"
+#include "core/userdb.h"
 #include "core/cmd_admin.h"
 #include "core/commands.h"
 #include "core/config.h"
@@ -43,16 +43,13 @@ static void usage(FILE *f)
 		"73 the account has mail, 75 temporary failure.\n");
 }
 
-/* Is path the directory of user's account under root? */
-static bool same_dir(const char *path, const char *root, const char *user)
+/* Are a and b one directory? */
+static bool same_dir(const char *a, const char *b)
 {
-	char *account = xasprintf("%s/%s", root, user);
-	struct stat a, b;
-	bool same = stat(path, &a) == 0 && stat(account, &b) == 0 && a.st_dev == b.st_dev &&
-		    a.st_ino == b.st_ino;
+	struct stat sa, sb;
 
-	free(account);
-	return same;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
 }
 
 int cmd_import(int argc, char **argv)
@@ -60,13 +57,14 @@ int cmd_import(int argc, char **argv)
 	const char *config_path = NULL, *from = NULL, *mailbox = "INBOX", *uidl_format = NULL;
 	const char *source = NULL, *user = NULL;
 	struct config *cfg = NULL;
-	struct auth_db *db = NULL;
+	struct userdb *db = NULL;
 	struct import_stats stats = { 0 };
 	struct import_target to = { 0 };
 	bool json = false;
 	struct stat sb;
 	char err[1024];
-	int ret, r, exists;
+	char *account = NULL;
+	int ret, r;
 
 	for (int i = 1; i < argc; i++) {
 		enum cmd_arg arg = cmd_common_arg(argc, argv, &i, &config_path);
@@ -103,14 +101,9 @@ int cmd_import(int argc, char **argv)
 	ret = admin_open("import", config_path, &cfg, &db);
 	if (ret != 0)
 		return ret;
-	exists = auth_db_user_exists(db, user);
-	if (exists <= 0) {
-		fprintf(stderr, exists == 0 ? "duomail import: no such user '%s'\n" :
-					      "duomail import: user database error for '%s'\n",
-			user);
-		ret = exists == 0 ? EX_NOUSER : EX_TEMPFAIL;
+	ret = admin_account_dir("import", cfg, db, user, &account);
+	if (ret != 0)
 		goto out;
-	}
 	if (stat(source, &sb) < 0) {
 		fprintf(stderr, "duomail import: %s: %m\n", source);
 		ret = EX_NOINPUT;
@@ -120,9 +113,9 @@ int cmd_import(int argc, char **argv)
 	 * that the store root already points at.  Then its mail is what is
 	 * imported, unless duomail has numbered it already (its UIDs are then
 	 * the ones clients know). */
-	to.in_place = same_dir(source, cfg->store_root, user);
+	to.in_place = same_dir(source, account);
 	if (to.in_place && (strcmp(from, "mbox") == 0 ||
-			    store_account_has_index(cfg->store_root, user))) {
+			    store_account_has_index(account))) {
 		fprintf(stderr, strcmp(from, "mbox") == 0 ?
 				"duomail import: %s is the account's own directory\n" :
 				"duomail import: %s has duomail's index already: its UIDs are "
@@ -131,7 +124,7 @@ int cmd_import(int argc, char **argv)
 		ret = EX_CANTCREAT;
 		goto out;
 	}
-	r = to.in_place ? 0 : store_account_has_mail(cfg->store_root, user, err, sizeof(err));
+	r = to.in_place ? 0 : store_account_has_mail(account, err, sizeof(err));
 	if (r != 0) {
 		if (r > 0)
 			fprintf(stderr, "duomail import: the account '%s' already has mail; "
@@ -141,8 +134,7 @@ int cmd_import(int argc, char **argv)
 		ret = r > 0 ? EX_CANTCREAT : EX_TEMPFAIL;
 		goto out;
 	}
-	to.root = cfg->store_root;
-	to.user = user;
+	to.account = account;
 	/* Run as root (to read any source) for a server that runs as
 	 * [server] user: the new account must be that user's. */
 	if (cfg->user != NULL && geteuid() == 0) {
@@ -166,10 +158,10 @@ int cmd_import(int argc, char **argv)
 		r = import_mbox(source, mailbox, &to, &stats, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "duomail import: %s; nothing was imported\n", err);
-		/* A problem on our side names a path under the store root (the
-		 * staging directory); anything else is the source's. */
+		/* A problem on our side names the staging directory; anything
+		 * else is the source's. */
 		ret = strstr(err, "already has mail") != NULL ? EX_CANTCREAT :
-		      strstr(err, cfg->store_root) != NULL ? EX_TEMPFAIL : EX_DATAERR;
+		      strstr(err, "/.duomail-import.") != NULL ? EX_TEMPFAIL : EX_DATAERR;
 		goto out;
 	}
 	if (json) {
@@ -191,8 +183,9 @@ int cmd_import(int argc, char **argv)
 			stats.kept);
 	ret = 0;
 out:
+	free(account);
 	free(stats.kept);
-	auth_db_close(&db);
+	userdb_close(&db);
 	config_free(&cfg);
 	return ret;
 }

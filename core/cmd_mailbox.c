@@ -4,7 +4,7 @@
  * see them (names in IMAP's modified UTF-7, "a/b" for a folder in a
  * folder).  Changes reach running IMAP sessions like any other writer's.
  */
-#include "core/auth.h"
+#include "core/userdb.h"
 #include "core/cmd_admin.h"
 #include "core/commands.h"
 #include "core/config.h"
@@ -147,7 +147,7 @@ int cmd_mailbox(int argc, char **argv)
 	char *names[64];
 	int nnames = 0;
 	struct config *cfg = NULL;
-	struct auth_db *db = NULL;
+	struct userdb *db = NULL;
 	struct store *st = NULL;
 	bool json = false;
 	int ret;
@@ -219,7 +219,7 @@ int cmd_mailbox(int argc, char **argv)
 	}
 out:
 	store_close(&st);
-	auth_db_close(&db);
+	userdb_close(&db);
 	config_free(&cfg);
 	return ret;
 }

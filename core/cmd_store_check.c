@@ -6,7 +6,7 @@
  * still proves, and checks again.  Exit 0: nothing wrong (any more, after
  * a repair); 1: problems remain.
  */
-#include "core/auth.h"
+#include "core/userdb.h"
 #include "core/cmd_admin.h"
 #include "core/commands.h"
 #include "core/config.h"
@@ -103,7 +103,7 @@ int cmd_store_check(int argc, char **argv)
 	char *names[64];
 	int nnames = 0;
 	struct config *cfg = NULL;
-	struct auth_db *db = NULL;
+	struct userdb *db = NULL;
 	struct store *st = NULL;
 	struct out o = { .first = true, .phase = "found" };
 	bool repair = false;
@@ -166,7 +166,7 @@ int cmd_store_check(int argc, char **argv)
 		ret = 1;
 out:
 	store_close(&st);
-	auth_db_close(&db);
+	userdb_close(&db);
 	config_free(&cfg);
 	return ret;
 }

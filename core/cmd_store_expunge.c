@@ -8,7 +8,7 @@
  * goes through the store, which tells running IMAP sessions (EXPUNGE) as
  * for any other writer, and the quota usage is updated.
  */
-#include "core/auth.h"
+#include "core/userdb.h"
 #include "core/buf.h"
 #include "core/cmd_admin.h"
 #include "core/commands.h"
@@ -146,7 +146,7 @@ int cmd_store_expunge(int argc, char **argv)
 {
 	const char *config_path = NULL, *user = NULL, *mailbox = NULL;
 	struct config *cfg = NULL;
-	struct auth_db *db = NULL;
+	struct userdb *db = NULL;
 	struct store *st = NULL;
 	struct search_key *key = NULL;
 	bool dry_run = false, json = false;
@@ -192,7 +192,7 @@ int cmd_store_expunge(int argc, char **argv)
 out:
 	imap_search_key_free(&key);
 	store_close(&st);
-	auth_db_close(&db);
+	userdb_close(&db);
 	config_free(&cfg);
 	return ret;
 }

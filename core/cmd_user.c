@@ -3,7 +3,8 @@
  * passwd-file, edited as a file (core/passwd_edit.h: locked, re-read,
  * written whole and atomically, every other line kept).  The running
  * server's workers each re-read the file within a second of the change
- * (core/auth_db.c), so nothing needs a reload.  Passwords come from stdin,
+ * (core/auth_db.c), so nothing needs a reload.  Only a passwd-file: users
+ * of [auth] userdb = pgsql live in the database, which has its own tools.  Passwords come from stdin,
  * never the command line (where `ps` would show them); hashes are made by
  * password_hash(), so every scheme it knows is available with -s.
  */
@@ -278,9 +279,10 @@ int cmd_user(int argc, char **argv)
 		fprintf(stderr, "duomail: %s\n", err);
 		return EXIT_CONFIG;
 	}
-	if (cfg->passwd_file == NULL) {
-		fprintf(stderr, "duomail user: only manages passwd-files, and %s has no "
-				"[auth] passwd_file\n", a.config);
+	if (cfg->userdb != USERDB_PASSWD_FILE || cfg->passwd_file == NULL) {
+		fprintf(stderr, "duomail user: only manages passwd-files, and %s has "
+				"[auth] userdb = pgsql: manage those users in the database\n",
+			a.config);
 		config_free(&cfg);
 		return EX_USAGE;
 	}

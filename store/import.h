@@ -16,12 +16,12 @@ struct import_stats {
 	char *kept;	/* in_place: where the old tree went (free it) */
 };
 
-/* Where the mail goes: user's account under the store root; with chown,
- * every file of it is given uid:gid (an import run as root for a server
- * that runs as [server] user).  in_place: the source is that account's
- * own directory (Maildir readers only; store/store_import.h). */
+/* Where the mail goes: the account's directory (ROOT/USER or the user's
+ * maildir); with chown, every file of it is given uid:gid (an import run
+ * as root for a server that runs as [server] user).  in_place: the source
+ * is that directory itself (Maildir readers only; store/store_import.h). */
 struct import_target {
-	const char *root, *user;
+	const char *account;
 	bool in_place;
 	bool chown;
 	uid_t uid;

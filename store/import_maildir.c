@@ -426,7 +426,7 @@ void import_subscribe_maildir_name(struct store_import *imp, char *name)
 int import_begin(const struct import_target *to, struct store_import **imp_r, char *err,
 		 size_t errlen)
 {
-	if (store_import_begin(to->root, to->user, to->in_place, imp_r, err, errlen) < 0)
+	if (store_import_begin(to->account, to->in_place, imp_r, err, errlen) < 0)
 		return -1;
 	if (to->chown)
 		store_import_set_owner(*imp_r, to->uid, to->gid);

@@ -34,15 +34,16 @@ struct store_import_msg {
 	const char *uidl;	/* the POP3 UIDL to keep, or NULL: made from the base name */
 };
 
-/* Starts building user's account under root.  Fails (-1) if the account
+/* Starts building the account whose directory is account (ROOT/USER, or
+ * the user's own maildir), staged beside it.  Fails (-1) if the account
  * already has mail, unless in_place: then that mail is what is being
  * imported (a Dovecot Maildir at ROOT/USER itself), its messages come in as
  * hard links (store_import_msg_link(), no copy), and at commit the old tree
  * is not deleted but kept aside, whole, at *kept_r (a new string; the
  * admin removes it once happy: it may hold more than mail, a home
  * directory's files say). */
-int store_import_begin(const char *root, const char *user, bool in_place,
-		       struct store_import **imp_r, char *err, size_t errlen);
+int store_import_begin(const char *account, bool in_place, struct store_import **imp_r,
+		       char *err, size_t errlen);
 /* Starts folder name (IMAP form, "a/b"; "INBOX" first or not at all, each
  * at most once).  uidvalidity 0: a new one. */
 int store_import_folder(struct store_import *imp, const char *name, uint32_t uidvalidity,
@@ -69,11 +70,11 @@ void store_import_subscribe(struct store_import *imp, const char *name);
 int store_import_commit(struct store_import **imp, char **kept_r, char *err, size_t errlen);
 void store_import_abort(struct store_import **imp);
 
-/* Has duomail indexed any folder of user's account (a duomail-index)?
- * 1 yes, 0 no. */
-int store_account_has_index(const char *root, const char *user);
-/* Does user's account (under root) hold any message?  1 yes, 0 no (or no
- * account), -1 error (err). */
-int store_account_has_mail(const char *root, const char *user, char *err, size_t errlen);
+/* Has duomail indexed any folder of the account at directory account (a
+ * duomail-index)?  1 yes, 0 no. */
+int store_account_has_index(const char *account);
+/* Does the account at directory account hold any message?  1 yes, 0 no
+ * (or no account), -1 error (err). */
+int store_account_has_mail(const char *account, char *err, size_t errlen);
 
 #endif

@@ -91,14 +91,12 @@ static int has_mail_cb(const char *dir, void *ctx)
 	return folder_has_mail(dir);
 }
 
-int store_account_has_mail(const char *root, const char *user, char *err, size_t errlen)
+int store_account_has_mail(const char *account, char *err, size_t errlen)
 {
-	char *dir = xasprintf("%s/%s", root, user);
-	int ret = maildir_each_folder(dir, has_mail_cb, NULL);
+	int ret = maildir_each_folder(account, has_mail_cb, NULL);
 
 	if (ret < 0)
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-	free(dir);
+		snprintf(err, errlen, "%s: %s", account, strerror(errno));
 	return ret;
 }
 
@@ -111,13 +109,9 @@ static int has_index_cb(const char *dir, void *ctx)
 	return ret;
 }
 
-int store_account_has_index(const char *root, const char *user)
+int store_account_has_index(const char *account)
 {
-	char *dir = xasprintf("%s/%s", root, user);
-	int ret = maildir_each_folder(dir, has_index_cb, NULL);
-
-	free(dir);
-	return ret > 0;
+	return maildir_each_folder(account, has_index_cb, NULL) > 0;
 }
 
 

@@ -1,9 +1,10 @@
 /*
  * An account built from another server's mail (store/store_import.h).
  *
- * The new account grows in ROOT/.duomail-import.USER.PID (user names never
- * start with '.', so it cannot be an account, and it is on the same file
- * system as ROOT/USER).  Each folder gets its messages in cur/ under their
+ * The new account grows in ROOT/.duomail-import.USER.PID beside the account
+ * directory ROOT/USER (or the user's own maildir; user names never start
+ * with '.', so it cannot be an account, and it is on the same file
+ * system).  Each folder gets its messages in cur/ under their
  * final names, then at commit its duomail-index with the given UIDVALIDITY,
  * UIDNEXT and UIDs, its dovecot-keywords and its duomail-pop3-uidls; then
  * the whole directory replaces ROOT/USER in one renameat2(RENAME_EXCHANGE)
@@ -76,26 +77,30 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-int store_import_begin(const char *root, const char *user, bool in_place,
-		       struct store_import **imp_r, char *err, size_t errlen)
+int store_import_begin(const char *account, bool in_place, struct store_import **imp_r,
+		       char *err, size_t errlen)
 {
 	struct store_import *imp;
+	const char *slash = strrchr(account, '/');
 	int has;
 
 	*imp_r = NULL;
-	if (user[0] == '\0' || user[0] == '.' || strchr(user, '/') != NULL)
-		return fail(err, errlen, "invalid user name");
-	has = in_place ? 0 : store_account_has_mail(root, user, err, errlen);
+	if (slash == NULL || slash[1] == '\0' || slash[1] == '.')
+		return fail(err, errlen, "%s: not a usable account directory", account);
+	has = in_place ? 0 : store_account_has_mail(account, err, errlen);
 	if (has < 0)
 		return -1;
 	if (has > 0)
-		return fail(err, errlen, "%s/%s already has mail; import only into an account "
-			    "without messages", root, user);
+		return fail(err, errlen, "%s already has mail; import only into an account "
+			    "without messages", account);
 	imp = xcalloc(1, sizeof(*imp));
 	imp->ms.base.ops = &maildir_store_ops;
 	imp->ms.pop3_lock_fd = -1;
-	imp->ms.dir = xasprintf("%s/.duomail-import.%s.%d", root, user, (int)getpid());
-	imp->target = xasprintf("%s/%s", root, user);
+	/* Beside the account, so on its file system; a dot name is never an
+	 * account (nor, in ROOT, a user). */
+	imp->ms.dir = xasprintf("%.*s/.duomail-import.%s.%d", (int)(slash - account), account,
+				slash + 1, (int)getpid());
+	imp->target = xstrdup(account);
 	imp->msg_fd = -1;
 	imp->in_place = in_place;
 	/* A leftover of a crashed import with our pid is ours to reuse. */
@@ -521,7 +526,7 @@ int store_import_commit(struct store_import **impp, char **kept_r, char *err, si
 		}
 	} else {
 		struct late_ctx late = { .old_dir = imp->ms.dir, .new_dir = imp->target };
-		char *user = slash + 1;
+		const char *user = slash + 1;
 
 		/* Mail delivered since store_import_begin() looked is not
 		 * checked for again: it is moved over below, so it is not

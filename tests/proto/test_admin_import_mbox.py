@@ -125,6 +125,23 @@ class TestImportMbox(unittest.TestCase):
         self.assertEqual((validity, sorted(msgs)), (1234, [40]))
         self.assertEqual(msgs[40][2].replace(b"\r\n", b"\n"), b"Subject: a\n\nA\n")
 
+    def test_into_the_users_own_maildir(self):
+        # A user database's maildir= (core/account.h) is where the import
+        # goes, as every login and delivery does.
+        own = os.path.join(self.srv.root, "custom", "erin")
+        os.makedirs(os.path.dirname(own))
+        self.srv.add_user("erin", "pw", extra="maildir=" + own)
+        with open(self.path, "wb") as f:
+            f.write(b"From a Fri Jan  2 10:00:00 2026\nSubject: own\n\nA\n")
+        r = duotest.run_duomail(["import", "--from", "mbox", "--config", self.srv.config_path,
+                                 self.path, "erin"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(os.listdir(os.path.join(own, "cur"))), 1)
+        self.assertFalse(os.path.exists(self.srv.maildir("erin")))
+        st = duotest.run_duomail(["mailbox", "status", "--config", self.srv.config_path,
+                                  "erin", "INBOX"])
+        self.assertIn("messages=1", st.stdout)
+
     def test_not_an_mbox(self):
         r = self.imp(b"Subject: no From_ line\n\nbody\n")
         self.assertEqual(r.returncode, 65, r.stderr)

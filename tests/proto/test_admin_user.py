@@ -134,6 +134,20 @@ class TestUser(unittest.TestCase):
         r = duotest.run_duomail(["user", "--help"])
         self.assertEqual(r.returncode, 0)
         self.assertIn("usage: duomail user", r.stdout)
+        # Users of a SQL database are not ours to edit; the commands that
+        # only look users up work through the database (down here: 75).
+        pg = duotest.write_temp(
+            "[listen]\nimap = 127.0.0.1:%d\n[auth]\nuserdb = pgsql\n[pgsql]\n"
+            "connect = host=/nonexistent dbname=x connect_timeout=2\n"
+            "password_query = SELECT password FROM users WHERE name = $1\n"
+            "[store]\nroot = %s\n" % (duotest.free_port(), self.srv.root))
+        self.addCleanup(os.unlink, pg)
+        r = duotest.run_duomail(["user", "add", "dan", "--config", pg], input="x\n")
+        self.assertEqual(r.returncode, 64)
+        self.assertIn("only manages passwd-files", r.stderr)
+        r = duotest.run_duomail(["mailbox", "list", "--config", pg, "alice"])
+        self.assertEqual(r.returncode, 75, r.stderr)
+        self.assertIn("user database is unavailable", r.stderr)
         # The password is never taken from the command line.
         r = duotest.run_duomail(["user", "add", "dan", "secret", "--config",
                                  self.srv.config_path])
