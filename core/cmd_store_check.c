@@ -144,8 +144,11 @@ int cmd_store_check(int argc, char **argv)
 	ret = admin_open_store("check", cfg, db, user, &st);
 	if (ret != 0)
 		goto out;
-	if (o.json)
-		printf("{\"user\": "), json_string(stdout, user), printf(", \"problems\": [");
+	if (o.json) {
+		printf("{\"user\": ");
+		json_string(stdout, user);
+		printf(", \"problems\": [");
+	}
 	found = check_all(st, names, nnames, &o);
 	if (found > 0 && repair) {
 		ret = repair_all(st, names, nnames);

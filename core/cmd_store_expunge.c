@@ -128,10 +128,11 @@ static int run(struct store *st, const char *name, struct search_key *key, bool 
 		ret = admin_store_error("expunge", st, name);
 		goto out;
 	}
-	if (json)
-		printf("{\"mailbox\": "), json_string(stdout, name),
-			printf(", \"matched\": %zu, \"expunged\": %zu}\n", n, dry_run ? 0 : n);
-	else if (dry_run)
+	if (json) {
+		printf("{\"mailbox\": ");
+		json_string(stdout, name);
+		printf(", \"matched\": %zu, \"expunged\": %zu}\n", n, dry_run ? 0 : n);
+	} else if (dry_run)
 		printf("%zu messages would be expunged from %s\n", n, name);
 	else
 		printf("expunged %zu messages from %s\n", n, name);

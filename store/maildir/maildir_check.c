@@ -41,6 +41,7 @@ struct file {
 	char *name;
 	char *base;
 	off_t size;
+	bool in_cur;	/* else in new/, where mail without a UID yet is normal */
 	bool matched;
 };
 
@@ -49,7 +50,8 @@ static int cmp_file(const void *a, const void *b)
 	return strcmp(((const struct file *)a)->base, ((const struct file *)b)->base);
 }
 
-static int list_files(const char *dir, struct file **files_r, size_t *count_r, size_t *alloc)
+static int list_files(const char *dir, bool in_cur, struct file **files_r, size_t *count_r,
+		      size_t *alloc)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
@@ -70,6 +72,7 @@ static int list_files(const char *dir, struct file **files_r, size_t *count_r, s
 		(*files_r)[*count_r].name = xstrdup(de->d_name);
 		(*files_r)[*count_r].base = maildir_base_of(de->d_name);
 		(*files_r)[*count_r].size = sb.st_size;
+		(*files_r)[*count_r].in_cur = in_cur;
 		(*files_r)[*count_r].matched = false;
 		(*count_r)++;
 	}
@@ -171,10 +174,10 @@ int store_check_mailbox(struct store *st, const char *name, store_check_cb *cb, 
 	struct maildir_index idx = { 0 };
 	enum maildir_index_state state;
 	struct file *files = NULL;
-	size_t nfiles = 0, alloc = 0, ncur, innew;
+	size_t nfiles = 0, alloc = 0;
 	uint32_t named, used = 0;
 	struct stat sb;
-	int ret = -1;
+	int lockfd = -1, ret = -1;
 
 	if (path == NULL)
 		return store_fail(st, STORE_ERR_INVALID, "invalid mailbox name");
@@ -185,17 +188,21 @@ int store_check_mailbox(struct store *st, const char *name, store_check_cb *cb, 
 			   strerror(errno));
 		goto out;
 	}
+	/* Under the folder's lock, as a sync reads: what another process is
+	 * in the middle of (a file moved to cur/, its UID not written yet)
+	 * is not a finding. */
+	lockfd = maildir_lock(st, path);
+	if (lockfd < 0)
+		goto out;
 	state = maildir_index_read(path, &idx);
-	if (list_files(cur, &files, &nfiles, &alloc) < 0) {
+	if (list_files(cur, true, &files, &nfiles, &alloc) < 0) {
 		store_fail(st, STORE_ERR_TEMP, "%s: %s", cur, strerror(errno));
 		goto out;
 	}
-	ncur = nfiles;
-	if (list_files(new, &files, &nfiles, &alloc) < 0) {
+	if (list_files(new, false, &files, &nfiles, &alloc) < 0) {
 		store_fail(st, STORE_ERR_TEMP, "%s: %s", new, strerror(errno));
 		goto out;
 	}
-	innew = nfiles - ncur;
 	switch (state) {
 	case MAILDIR_INDEX_OK:
 		break;
@@ -243,17 +250,9 @@ int store_check_mailbox(struct store *st, const char *name, store_check_cb *cb, 
 	}
 	for (size_t i = 0; i < nfiles; i++) {
 		used |= maildir_keywords_from_name(files[i].name);
-		/* new/ is where mail arrives: not indexed yet is normal there. */
-		if (!files[i].matched && state == MAILDIR_INDEX_OK &&
-		    strchr(files[i].name, ':') != NULL) {
-			char *p = xasprintf("%s/%s", cur, files[i].name);
-			bool in_cur = access(p, F_OK) == 0;
-
-			free(p);
-			if (in_cur)
-				problem(&r, "%s is in cur/ but has no UID; a repair gives it one",
-					files[i].name);
-		}
+		if (!files[i].matched && files[i].in_cur && state == MAILDIR_INDEX_OK)
+			problem(&r, "%s is in cur/ but has no UID; a repair gives it one",
+				files[i].name);
 	}
 	named = check_keywords(path, &r);
 	check_uidls(path, &r);
@@ -262,9 +261,9 @@ int store_check_mailbox(struct store *st, const char *name, store_check_cb *cb, 
 			problem(&r, "keyword letter '%c' is used by messages but %s does not name "
 				"it (not repaired: name it or remove the letter)", 'a' + k,
 				MAILDIR_KEYWORDS);
-	(void)innew;
 	ret = r.problems;
 out:
+	maildir_unlock(&lockfd);
 	for (size_t i = 0; i < nfiles; i++) {
 		free(files[i].name);
 		free(files[i].base);
