@@ -107,6 +107,45 @@ class TestCheck(unittest.TestCase):
         self.assertEqual(self.cli("check", "--repair", "bob").returncode, 0)
         self.assertGreater(self.status()["uidvalidity"], before["uidvalidity"])
 
+    def test_duplicate_uid_and_extra_file(self):
+        before = self.status()
+        with open(self.index) as f:
+            lines = f.read().splitlines()
+        # Line 3 claims line 2's UID, with a CRC that checks out (written
+        # by a buggy tool, not torn): neither line can be trusted.
+        fields = lines[2].split(" ")[:-1]
+        fields[0] = lines[1].split(" ")[0]
+        text = " ".join(fields)
+        lines[2] = "%s %08x" % (text, zlib.crc32(text.encode()))
+        with open(self.index, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        # A file a foreign program put straight into cur/.
+        cur = os.path.join(self.srv.maildir("bob"), "cur")
+        with open(os.path.join(cur, "1700000000.foreign:2,S"), "wb") as f:
+            f.write(b"Subject: foreign\n\nx\n")
+        r = self.cli("check", "bob")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("duomail-index has 2 bad lines", r.stdout)
+        r = self.cli("check", "--repair", "bob")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        after = self.status()
+        self.assertEqual(after["uidvalidity"], before["uidvalidity"])
+        self.assertEqual(after["messages"], 6)
+        # The two whose lines were bad and the foreign one: new UIDs from
+        # UIDNEXT on; the other three keep theirs.
+        self.assertEqual(after["uidnext"], before["uidnext"] + 3)
+
+    def test_file_without_uid(self):
+        self.status()
+        cur = os.path.join(self.srv.maildir("bob"), "cur")
+        with open(os.path.join(cur, "1700000000.foreign"), "wb") as f:
+            f.write(b"Subject: foreign\n\nx\n")
+        r = self.cli("check", "bob")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("INBOX: 1700000000.foreign is in cur/ but has no UID", r.stdout)
+        self.assertEqual(self.cli("check", "--repair", "bob").returncode, 0)
+        self.assertEqual(self.status()["messages"], 6)
+
     def test_damaged_uidl_file(self):
         self.status()
         with open(os.path.join(self.srv.maildir("bob"), "duomail-pop3-uidls"), "w") as f:
