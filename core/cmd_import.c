@@ -25,7 +25,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: duomail import --from dovecot|courier|mbox --config FILE [--json]\n"
+		"usage: duomail import --from dovecot|courier|mbox --config FILE [--json] [--dry-run]\n"
 		"                      [--mailbox NAME] [--uidl-format FMT] SOURCE USER\n"
 		"Imports mail into USER's account, which must have no messages yet.\n"
 		"  --from dovecot  SOURCE is a Dovecot Maildir++ (cur/ new/ .Folder/ ...): all\n"
@@ -38,7 +38,8 @@ static void usage(FILE *f)
 		"                  POP3 UIDLs (courierpop3dsizelist), keywords\n"
 		"                  (courierimapkeywords/), subscriptions (courierimapsubscribed)\n"
 		"  --from mbox     SOURCE is an mbox file, into --mailbox NAME (INBOX)\n"
-		"Nothing is written unless all of it can be.  Exit: 0 imported, 64 usage,\n"
+		"Nothing is written unless all of it can be (--dry-run: reads and builds it\n"
+		"all, then writes nothing).  Exit: 0 imported, 64 usage,\n"
 		"2 bad config, 65 corrupt source, 66 no such source, 67 no such user,\n"
 		"73 the account has mail, 75 temporary failure.\n");
 }
@@ -76,6 +77,8 @@ int cmd_import(int argc, char **argv)
 			continue;
 		} else if (strcmp(argv[i], "--json") == 0) {
 			json = true;
+		} else if (strcmp(argv[i], "--dry-run") == 0) {
+			to.dry_run = true;
 		} else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc) {
 			from = argv[++i];
 		} else if (strcmp(argv[i], "--mailbox") == 0 && i + 1 < argc) {
@@ -167,7 +170,8 @@ int cmd_import(int argc, char **argv)
 	if (json) {
 		printf("{\"user\": ");
 		json_string(stdout, user);
-		printf(", \"folders\": %u, \"messages\": %u", stats.folders, stats.messages);
+		printf(", \"folders\": %u, \"messages\": %u, \"dry_run\": %s", stats.folders,
+		       stats.messages, to.dry_run ? "true" : "false");
 		if (stats.kept != NULL) {
 			printf(", \"kept\": ");
 			json_string(stdout, stats.kept);
@@ -175,7 +179,8 @@ int cmd_import(int argc, char **argv)
 		printf("}\n");
 	}
 	else
-		printf("imported %u messages in %u folders for %s\n", stats.messages, stats.folders,
+		printf("%s %u messages in %u folders for %s\n",
+		       to.dry_run ? "would import" : "imported", stats.messages, stats.folders,
 		       user);
 	if (stats.kept != NULL)
 		fprintf(stderr, "duomail import: the old tree is kept at %s (the old server's "

@@ -23,6 +23,7 @@ struct import_stats {
 struct import_target {
 	const char *account;
 	bool in_place;
+	bool dry_run;	/* read and build everything, then throw it away */
 	bool chown;
 	uid_t uid;
 	gid_t gid;

@@ -487,7 +487,12 @@ int import_maildir_tree(const char *source, const struct import_target *to,
 			goto fail;
 	}
 	src->subscriptions(imp, source, src->ctx);
-	ret = store_import_commit(&imp, &stats->kept, err, errlen);
+	if (to->dry_run) {
+		store_import_abort(&imp);	/* all of it would have gone in */
+		ret = 0;
+	} else {
+		ret = store_import_commit(&imp, &stats->kept, err, errlen);
+	}
 	goto out;
 fail:
 	store_import_abort(&imp);

@@ -375,7 +375,12 @@ int import_mbox(const char *source, const char *mailbox, const struct import_tar
 	for (size_t i = 0; i < mb.count; i++)
 		stats->messages += !mb.msgs[i].pseudo;
 	stats->folders = 1;
-	ret = store_import_commit(&imp, &stats->kept, err, errlen);
+	if (to->dry_run) {
+		store_import_abort(&imp);	/* all of it would have gone in */
+		ret = 0;
+	} else {
+		ret = store_import_commit(&imp, &stats->kept, err, errlen);
+	}
 	goto done;
 out:
 	if (p2.fd >= 0) {

@@ -281,6 +281,19 @@ class TestImportBadInput(unittest.TestCase):
         p.quit()
         self.assertEqual(again, uidls)
 
+    def test_dry_run_writes_nothing(self):
+        self.write("cur/1700000000.M1P1.host:2,", b"Subject: one\n\nbody\n")
+        self.write("dovecot-uidlist", b"3 V123 N10\n5 :1700000000.M1P1.host\n")
+        before = sorted(os.listdir(self.srv.root))
+        r = self.imp("carol", "--dry-run")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.strip(), "would import 1 messages in 1 folders for carol")
+        self.assertEqual(sorted(os.listdir(self.srv.root)), before)
+        self.write("dovecot-uidlist", b"3 V123 N10\n5 :1700000000.M1P1.host\n5 :x\n")
+        r = self.imp("carol", "--dry-run")
+        self.assertEqual(r.returncode, 65, r.stderr)
+        self.assertEqual(sorted(os.listdir(self.srv.root)), before)
+
     def test_corrupt_uidlist(self):
         self.write("cur/1700000000.M1P1.host:2,", b"Subject: one\n\nbody\n")
         cases = [
