@@ -13,10 +13,10 @@ static const struct {
 	{ "deliver", cmd_deliver, "deliver one message from stdin to a user's INBOX" },
 	{ "pw", cmd_pw, "hash a password read from stdin for the passwd-file" },
 	{ "user", cmd_user, "add, change, delete or list users of the passwd-file" },
-	{ "mailbox", cmd_mailbox, "list, create, delete or show a user's mailboxes" },
+	{ "mailbox", cmd_mailbox, "list, create, delete, rename or show a user's mailboxes" },
 	{ "expunge", cmd_store_expunge, "expunge the messages of a mailbox that match a SEARCH" },
 	{ "check", cmd_store_check, "verify (and --repair) a user's metadata index" },
-	{ "import", cmd_import, "import a Dovecot Maildir or an mbox, keeping UIDs and UIDLs" },
+	{ "import", cmd_import, "import Dovecot or Courier Maildirs or an mbox, keeping UIDs and UIDLs" },
 };
 
 static void usage(FILE *f)
