@@ -33,7 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
+
 
 /* Courier's version 0 UIDL: the base name, odd bytes as +XX. */
 static char *escaped_base(const char *base)
@@ -179,6 +179,24 @@ static void read_update(const char *kwdir, const char *fname, const char *base,
 	fclose(f);
 }
 
+/* A file in courierimapkeywords/ other than :list. */
+struct pending {
+	char *fname;
+	char *base;
+	uint32_t num;	/* .N.; UINT32_MAX for a plain FILENAME */
+};
+
+/* By base name, the newest first. */
+static int cmp_pending(const void *a, const void *b)
+{
+	const struct pending *x = a, *y = b;
+	int c = strcmp(x->base, y->base);
+
+	if (c != 0)
+		return c;
+	return x->num > y->num ? -1 : x->num < y->num;
+}
+
 static int read_keywords(const char *dir, struct src_folder *sf, char *err, size_t errlen)
 {
 	char *kwdir = xasprintf("%s/courierimapkeywords", dir);
@@ -189,6 +207,8 @@ static int read_keywords(const char *dir, struct src_folder *sf, char *err, size
 	char *line = NULL;
 	size_t cap = 0;
 	bool in_names = true;
+	struct pending *pending = NULL;
+	size_t npending = 0;
 	struct dirent *de;
 	DIR *d;
 	int ret = -1;
@@ -244,44 +264,36 @@ static int read_keywords(const char *dir, struct src_folder *sf, char *err, size
 	d = opendir(kwdir);
 	while (d != NULL && (de = readdir(d)) != NULL) {
 		const char *base = de->d_name, *p;
-		uint32_t num;
+		uint32_t num = UINT32_MAX;	/* a plain FILENAME: above any .N. */
 
 		if (strcmp(base, ":list") == 0 || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
 			continue;
 		if (base[0] == '.') {
-			char *other;
-			bool newer = true;
-			struct dirent *de2;
-			DIR *d2;
-
-			if (!import_parse_u32(base + 1, &p, &num) || *p != '.')
+			if (!import_parse_u32(base + 1, &p, &num) || *p != '.' ||
+			    num == UINT32_MAX)
 				continue;
 			base = p + 1;
-			/* A plain FILENAME, or a higher .N., overrides this one. */
-			other = xasprintf("%s/%s", kwdir, base);
-			if (access(other, F_OK) == 0)
-				newer = false;
-			free(other);
-			d2 = newer ? opendir(kwdir) : NULL;
-			while (d2 != NULL && (de2 = readdir(d2)) != NULL) {
-				uint32_t n2;
-
-				if (de2->d_name[0] == '.' &&
-				    import_parse_u32(de2->d_name + 1, &p, &n2) && *p == '.' &&
-				    strcmp(p + 1, base) == 0 && n2 > num)
-					newer = false;
-			}
-			if (d2 != NULL)
-				closedir(d2);
-			if (!newer)
-				continue;
 		}
-		read_update(kwdir, de->d_name, base, sf);
+		pending = xrealloc(pending, (npending + 1) * sizeof(*pending));
+		pending[npending].fname = xstrdup(de->d_name);
+		pending[npending].base = xstrdup(base);
+		pending[npending].num = num;
+		npending++;
 	}
 	if (d != NULL)
 		closedir(d);
+	if (npending > 1)
+		qsort(pending, npending, sizeof(*pending), cmp_pending);
+	for (size_t i = 0; i < npending; i++)
+		if (i == 0 || strcmp(pending[i - 1].base, pending[i].base) != 0)
+			read_update(kwdir, pending[i].fname, pending[i].base, sf);
 	ret = 0;
 out:
+	for (size_t i = 0; i < npending; i++) {
+		free(pending[i].fname);
+		free(pending[i].base);
+	}
+	free(pending);
 	for (unsigned i = 0; i < nnames; i++)
 		free(names[i]);
 	free(line);
