@@ -26,10 +26,9 @@ int admin_open(const char *cmd, const char *config_path, struct config **cfg_r,
 
 	*cfg_r = NULL;
 	*db_r = NULL;
-	if (config_path == NULL) {
-		fprintf(stderr, "duomail %s: --config FILE is required\n", cmd);
-		return EX_USAGE;
-	}
+	/* Without --config, the one the live commands use too. */
+	if (config_path == NULL)
+		config_path = ADMIN_DEFAULT_CONFIG;
 	if (config_load(config_path, cfg_r, err, sizeof(err)) < 0) {
 		fprintf(stderr, "duomail: %s\n", err);
 		return EXIT_CONFIG;
@@ -157,20 +156,6 @@ int admin_store_error(const char *cmd, struct store *st, const char *what)
 	default:
 		return EX_TEMPFAIL;
 	}
-}
-
-void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
 }
 
 /* One line from stdin, without echo on a terminal.  NULL at EOF. */

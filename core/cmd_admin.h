@@ -3,7 +3,7 @@
 /*
  * What the offline admin subcommands share (cmd_user.c, cmd_mailbox.c,
  * cmd_store_expunge.c, cmd_store_check.c, cmd_import.c): loading the config, finding
- * the user through the auth API, opening its store, JSON strings.
+ * the user through the user database, opening its store.
  *
  * Exit codes (sysexits.h, as deliver's): 0 done, 1 `check` found problems,
  * 2 bad config, 64 usage, 65 bad input data (a corrupt source),
@@ -13,12 +13,15 @@
  */
 #include <stdio.h>
 
+#include "core/admin_cmd.h"	/* json_string(), shared with the live commands */
+
 struct config;
 struct store;
 struct userdb;
 struct userdb_record;
 
-/* Loads the config (required) and opens its user database (core/userdb.h,
+/* Loads the config (config_path NULL: ADMIN_DEFAULT_CONFIG, as the live
+ * commands do) and opens its user database (core/userdb.h,
  * whichever [auth] userdb names).  0, or an exit code after printing the
  * error. */
 int admin_open(const char *cmd, const char *config_path, struct config **cfg_r,
@@ -43,7 +46,5 @@ int admin_store_error(const char *cmd, struct store *st, const char *what);
  * twice there.  NULL (after an error message) if none or they differ.
  * Free with explicit_bzero + free. */
 char *admin_read_password(const char *cmd);
-/* s as a JSON string, quotes included. */
-void json_string(FILE *f, const char *s);
 
 #endif

@@ -8,6 +8,7 @@
  * never the command line (where `ps` would show them); hashes are made by
  * password_hash(), so every scheme it knows is available with -s.
  */
+#include "core/admin_cmd.h"
 #include "core/auth.h"
 #include "core/cmd_admin.h"
 #include "core/commands.h"
@@ -263,7 +264,9 @@ int cmd_user(int argc, char **argv)
 			return EX_USAGE;
 		}
 	}
-	if (action == NULL || a.config == NULL ||
+	if (a.config == NULL)
+		a.config = ADMIN_DEFAULT_CONFIG;
+	if (action == NULL ||
 	    (strcmp(action, "list") == 0) != (a.user == NULL) ||
 	    (strcmp(action, "add") != 0 && strcmp(action, "passwd") != 0 &&
 	     strcmp(action, "del") != 0 && strcmp(action, "list") != 0)) {

@@ -56,14 +56,28 @@ def socket_inodes(pid):
 
 def worker_of(srv, client_sock):
     """The worker process serving our connection: the one holding the
-    server's end of it (found in /proc/net/tcp by our port)."""
+    server's end of it (found in /proc/net/tcp by our port).  Retried for
+    a while: on a loaded machine /proc can lag the accept by a moment."""
+    deadline = time.monotonic() + 5
+    while True:
+        pid = worker_of_once(srv, client_sock)
+        if pid is not None or time.monotonic() > deadline:
+            return pid
+        time.sleep(0.05)
+
+
+def worker_of_once(srv, client_sock):
     port = client_sock.getsockname()[1]
     inode = None
     with open("/proc/net/tcp") as f:
         for line in f.readlines()[1:]:
             fields = line.split()
-            if int(fields[2].split(":")[1], 16) == port and fields[9] != "0":
-                inode = fields[9]    # remote is us: this is the server's socket
+            # remote is us and local is one of the server's ports: the
+            # server's socket (another connection on this busy machine
+            # may have our port as its remote one)
+            if (int(fields[2].split(":")[1], 16) == port and fields[9] != "0" and
+                    int(fields[1].split(":")[1], 16) in srv.ports.values()):
+                inode = fields[9]
     for pid in children(srv.proc.pid):
         if inode in socket_inodes(pid):
             return pid
