@@ -645,8 +645,9 @@ def _attachment(rnd):
 
 
 def _multipart(rnd, subtype, parts, depth):
-    boundary = "=_b%d_%d" % (depth, rnd.randint(0, 99999))
     quoted = rnd.random() < 0.5
+    # "=" is a tspecial (RFC 2045 §5.1): only a quoted boundary may hold it
+    boundary = ("=_b%d_%d" if quoted else "b%d_%d.x") % (depth, rnd.randint(0, 99999))
     head = "Content-Type: multipart/%s;\r\n\tboundary=%s\r\n\r\n" % (
         subtype, '"%s"' % boundary if quoted else boundary)
     body = ""

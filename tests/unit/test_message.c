@@ -81,8 +81,8 @@ static void test_simple(void **state)
 	      "text/plain h=0+14 b=12+14 l=2 e=24");
 	check("Subject: x\r\n\r\nHello\r\nWorld\r\n",
 	      "text/plain h=0+14 b=14+14 l=2 e=28");
-	/* no final newline: the last line still counts */
-	check("Subject: x\n\nHello", "text/plain h=0+14 b=12+5 l=1 e=17");
+	/* no final newline: lines are line breaks (as Dovecot counts), so 0 */
+	check("Subject: x\n\nHello", "text/plain h=0+14 b=12+5 l=0 e=17");
 	/* no blank line at all: everything is header */
 	check("Subject: x\nFrom: y", "text/plain h=0+19 b=18+0 l=0 e=18");
 	check("", "text/plain h=0+0 b=0+0 l=0 e=0");
@@ -118,12 +118,12 @@ static void test_multipart(void **state)
 	char *d;
 
 	/* RFC 2046 §5.1.1: "part one" ends before the LF that precedes the
-	 * boundary, so its body is 8 octets and 1 line. */
+	 * boundary, so its body is 8 octets and no line break: 0 lines. */
 	/* figures checked with Python's str.index and CRLF counting */
 	check(mixed,
 	      "multipart/mixed h=0+48 b=46+241 l=13 e=274 ["
-	      "text/plain h=60+43 b=101+8 l=1 e=109, "
-	      "application/octet-stream h=115+142 b=253+4 l=1 e=257]");
+	      "text/plain h=60+43 b=101+8 l=0 e=109, "
+	      "application/octet-stream h=115+142 b=253+4 l=0 e=257]");
 	d = parse(mixed, 5, &t);
 	c1 = t->children;
 	c2 = c1->next;
