@@ -712,10 +712,10 @@ def _message(rnd, depth=0):
     tos = ",\r\n    ".join(_address(rnd, a) for a in to) if rnd.random() < 0.5 \
         else ", ".join(_address(rnd, a) for a in to)
     h.append("To: %s" % tos)
-    if rnd.random() < 0.3:
-        h.append("Cc: %s" % _address(rnd, rnd.choice(_NAMES)))
     if rnd.random() < 0.1:
         h.append("Cc: undisclosed-recipients:;")          # group syntax
+    elif rnd.random() < 0.3:
+        h.append("Cc: %s" % _address(rnd, rnd.choice(_NAMES)))
     if rnd.random() < 0.1:
         h.append("Bcc: friends: %s, %s;" % (_address(rnd, _NAMES[0]), _NAMES[1][1]))
     subj_name = rnd.choice(("Subject", "Subject", "SUBJECT", "subject"))

@@ -114,6 +114,14 @@ static void test_body(void **state)
 	 * Dovecot counts, tests/peer) */
 	expect_body("Subject: x\n\nhello", true,
 		    "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 5 0 NIL NIL NIL NIL)");
+	/* RFC 3282 §2: several languages are a list; a text part without
+	 * charset is US-ASCII (RFC 2046 §4.1.2) and says so, after its own
+	 * parameters (both as Dovecot sends them, tests/peer) */
+	expect_body("Content-Type: text/plain; name=a.txt\nContent-Language: en, de\n\nx\n", true,
+		    "(\"text\" \"plain\" (\"name\" \"a.txt\" \"charset\" \"us-ascii\") NIL NIL "
+		    "\"7bit\" 3 1 NIL NIL (\"en\" \"de\") NIL)");
+	expect_body("Content-Type: text/html\n\nx\n", false,
+		    "(\"text\" \"html\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 3 1)");
 	/* non-text has no line count */
 	expect_body("Content-Type: image/png\nContent-Transfer-Encoding: base64\n\niVBO\n", false,
 		    "(\"image\" \"png\" NIL NIL NIL \"base64\" 6)");
