@@ -12,18 +12,24 @@ Normalization (the same on both sides, never a known difference):
   items (§7.2.4), LIST attributes, and the untagged responses of one command
   (§7.: the server sends them in any order) except EXPUNGE, whose order
   changes their meaning;
+- a mailbox name, or a header field name in a FETCH response's section,
+  as atom or string (astring, §9);
 - UIDVALIDITY values (§2.3.1.1: each server picks its own) in codes, STATUS
   and APPENDUID/COPYUID;
-- INTERNALDATE's day as " 1" or "01" (date-day-fixed, §9).
+- INTERNALDATE's day as " 1" or "01" (date-day-fixed, §9), and an
+  INTERNALDATE of the last ten minutes (the time of an APPEND without
+  date: each server's own clock) as <now>.
 POP3: the text after +OK/-ERR (RFC 1939 §3) except [codes] (RFC 2449 §8),
 the greeting's APOP timestamp (RFC 1939 §7), and UIDL values are compared as
 "same message, same id" (each server names its own files; RFC 1939 §7 only
 asks for uniqueness and persistence).
 """
+import calendar
 import configparser
 import os
 import re
 import socket
+import time
 
 KNOWN_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "known-differences")
 
@@ -158,6 +164,24 @@ def fold_body(b):
     return out
 
 
+def _is_now(date):
+    try:
+        t = calendar.timegm(time.strptime(date.decode()[:20], "%d-%b-%Y %H:%M:%S"))
+        zone = date.decode()[21:]
+        off = (int(zone[1:3]) * 3600 + int(zone[3:5]) * 60) * (-1 if zone[0] == "-" else 1)
+    except (ValueError, IndexError):
+        return False
+    return abs(t - off - time.time()) < 600
+
+
+def _mailbox(t):
+    """A mailbox name is an astring: atom or string alike (RFC 3501 §9),
+    and INBOX in any case is INBOX (§5.1)."""
+    if isinstance(t, list) or (not isinstance(t, Str) and t.upper() == b"NIL"):
+        return t
+    return Str(b"INBOX") if t.upper() == b"INBOX" else Str(t)
+
+
 def _sorted_upper(lst):
     return sorted((t.upper() if not isinstance(t, (Str, list)) else t) for t in lst
                   if not isinstance(t, list))
@@ -211,7 +235,7 @@ def normalize_imap_line(line, tag=None):
         if kind in (b"LIST", b"LSUB") and len(toks) > 2 and isinstance(toks[2], list):
             attrs = sorted(show(t).lower() for t in toks[2])
             return "* %s (%s) %s" % (kind.decode(), " ".join(attrs),
-                                     " ".join(show(t) for t in toks[3:]))
+                                     " ".join(show(_mailbox(t)) for t in toks[3:]))
         if kind == b"STATUS" and len(toks) > 3 and isinstance(toks[3], list):
             items = toks[3]
             pairs = []
@@ -219,13 +243,15 @@ def normalize_imap_line(line, tag=None):
                 name = show(items[i]).upper()
                 val = "<v>" if name == "UIDVALIDITY" else show(items[i + 1])
                 pairs.append("%s %s" % (name, val))
-            return "* STATUS %s (%s)" % (show(toks[2]), " ".join(sorted(pairs)))
+            return "* STATUS %s (%s)" % (show(_mailbox(toks[2])), " ".join(sorted(pairs)))
         if len(toks) >= 4 and toks[1].isdigit() and toks[2].upper() == b"FETCH" \
                 and isinstance(toks[3], list):
             items = toks[3]
             pairs = []
             for i in range(0, len(items) - 1, 2):
                 name = show(items[i]).upper()
+                # header-fld-name is an astring: "SUBJECT" is SUBJECT (§9)
+                name = re.sub(r'"([^"\\]*)"', r"\1", name)
                 val = items[i + 1]
                 if name == "FLAGS" and isinstance(val, list):
                     val = "(" + " ".join(sorted(show(f).capitalize() if show(f).startswith("\\")
@@ -237,8 +263,11 @@ def normalize_imap_line(line, tag=None):
                         pairs.append("%s.ascased %s" % (name, show(val)))
                     val = show(folded)
                 elif name == "INTERNALDATE" and isinstance(val, Str):
-                    # date-day-fixed is " 1" or "01" (RFC 3501 §9)
-                    val = show(Str(re.sub(rb"^ (\d)-", rb"0\1-", bytes(val))))
+                    # date-day-fixed is " 1" or "01" (RFC 3501 §9); a
+                    # date of the last minutes is "now" (an APPEND
+                    # without date, a COPY's own time), not compared
+                    val = Str(re.sub(rb"^ (\d)-", rb"0\1-", bytes(val)))
+                    val = "<now>" if _is_now(val) else show(val)
                 else:
                     val = show(val)
                 pairs.append("%s %s" % (name, val))
@@ -399,6 +428,7 @@ def step_name(step):
     if isinstance(step, tuple):
         return "%s %r" % (step[0], step[1] if len(step) > 1 else "")
     s = step if isinstance(step, str) else step.decode("latin-1")
+    s = s.replace("\r\n", " ")
     return s if len(s) < 120 else s[:117] + "..."
 
 

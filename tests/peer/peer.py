@@ -41,6 +41,9 @@ Choices that make the two comparable (each also in the config comments):
   on both, so plaintext logins are allowed.
 - ssl = yes with the same certificate as duomail, so both announce STARTTLS/STLS.
 - hostname test.example on both.
+- namespace inbox with separator "/" and the folders a new duomail account
+  starts with (Sent, Drafts, Trash, Junk, Archive: auto = subscribe, with
+  their special_use), so LIST and LSUB compare.
 - Dovecot's LMTP Received header stays on (lmtp_add_received_header = yes, its
   default), since duomail also adds one.
 """
@@ -270,6 +273,31 @@ service submission-login {{
 }}
 service managesieve-login {{
   chroot =
+}}
+# the folders and hierarchy separator a new duomail account has (RFC 6154)
+namespace inbox {{
+  inbox = yes
+  separator = /
+  mailbox Sent {{
+    auto = subscribe
+    special_use = \\Sent
+  }}
+  mailbox Drafts {{
+    auto = subscribe
+    special_use = \\Drafts
+  }}
+  mailbox Trash {{
+    auto = subscribe
+    special_use = \\Trash
+  }}
+  mailbox Junk {{
+    auto = subscribe
+    special_use = \\Junk
+  }}
+  mailbox Archive {{
+    auto = subscribe
+    special_use = \\Archive
+  }}
 }}
 protocol lmtp {{
   # RCPT user@domain -> user, as duomail's LMTP does

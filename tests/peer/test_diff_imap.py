@@ -10,6 +10,7 @@ BODY[HEADER.FIELDS (...)], .NOT, partials, of every message; SEARCH
 (§6.4.4) with every key over the whole corpus.  Then one conversation
 through every command and extension duomail offers, error cases and
 odd-but-legal syntax."""
+import base64
 import os
 import sys
 import unittest
@@ -100,6 +101,117 @@ class DiffImapTest(unittest.TestCase):
         script.append("SEARCH SUBJECT {6}\r\nreport")
         self.differ([s.encode("latin-1") if "\xc3" in s or "\xe6" in s else s
                      for s in script], ("alice", "pw-alice"), "search")
+
+    # ---- every command, extension and error case ----
+
+    def test_capability_sets(self):
+        # the CAPABILITY lines differ as whole lines (known-differences);
+        # here, what duomail announces beyond Dovecot is exactly what
+        # Dovecot (in this configuration) lacks: QUOTA
+        def caps(srv, login):
+            conv = diffkit.converse_imap(srv.port("imap"), ["CAPABILITY"], login)
+            line = [l for l in conv[-1][1] if l.startswith("* CAPABILITY")][0]
+            return set(line.split()[2:])
+        for login, extra in ((None, set()),
+                             (("carol", "pw-carol"),
+                              {"QUOTA", "QUOTA=RES-MESSAGE", "QUOTA=RES-STORAGE"})):
+            dovecot, duomail = (caps(s, login) for s in self.pair.servers)
+            self.assertEqual(duomail - dovecot, extra, (login, duomail, dovecot))
+            self.assertIn("IMAP4REV1", duomail)
+
+    def test_not_authenticated(self):
+        # RFC 3501 §6.1, §6.2; SASL-IR (RFC 4959); AUTH=LOGIN; ID (RFC 2971)
+        plain = base64.b64encode(b"\0carol\0pw-carol").decode()
+        # (two wrong-state commands only: Dovecot's login process closes
+        # after three, duomail after 20, RFC 3501 §7.1.5 lets both)
+        script = ["CAPABILITY", "NOOP", "SELECT INBOX", "FETCH 1 FLAGS",
+                  'LOGIN carol wrong', 'LOGIN "carol" {8}\r\npw-carol', "LOGOUT"]
+        self.differ(script, None, "nonauth-login-literal")
+        self.differ([("auth", "AUTHENTICATE PLAIN " + plain, []), "CAPABILITY", "LOGOUT"],
+                    None, "nonauth-sasl-ir")
+        self.differ([("auth", "AUTHENTICATE PLAIN", [plain]), "LOGOUT"], None, "nonauth-plain")
+        self.differ([("auth", "AUTHENTICATE LOGIN",
+                      [base64.b64encode(b"carol").decode(),
+                       base64.b64encode(b"pw-carol").decode()]), "NOOP", "LOGOUT"],
+                    None, "nonauth-login-mech")
+        self.differ([("auth", "AUTHENTICATE PLAIN", ["*"]),
+                     ("auth", "AUTHENTICATE PLAIN", ["!!notbase64"]),
+                     ("auth", "AUTHENTICATE X-UNKNOWN", []), "LOGIN", "LOGIN a",
+                     'LOGIN "car\\"ol" x', "LOGOUT"], None, "nonauth-errors")
+
+    def test_folders(self):
+        # RFC 3501 §6.3: CREATE, DELETE, RENAME, SUBSCRIBE, LIST, LSUB,
+        # STATUS; NAMESPACE (RFC 2342), CHILDREN (RFC 3348), SPECIAL-USE
+        script = [
+            'LIST "" ""', 'LIST "" *', 'LIST "" %', "LSUB \"\" *", "NAMESPACE",
+            "CREATE Projects", "CREATE Projects/2026", 'CREATE "Projects/with space"',
+            'CREATE "Caf&AOk-"', "CREATE INBOX", "CREATE Projects", 'LIST "" Projects*',
+            'LIST "" "Projects/%"', 'LIST Projects %', "SUBSCRIBE Projects/2026",
+            "LSUB \"\" Projects*", "UNSUBSCRIBE Projects/2026", "LSUB \"\" Projects*",
+            "RENAME Projects/2026 Projects/2027", "RENAME Nonexistent Other",
+            "RENAME Projects/2027 Projects", 'LIST "" *',
+            "STATUS INBOX (MESSAGES RECENT UIDNEXT UNSEEN UIDVALIDITY)",
+            "STATUS Projects (MESSAGES)", "STATUS Nonexistent (MESSAGES)",
+            "STATUS INBOX (BOGUS)", "DELETE \"Projects/with space\"", "DELETE Projects/2027",
+            "DELETE Nonexistent", "DELETE INBOX", 'LIST "" *', "lIsT \"\" \"*\"",
+            "SELECT Nonexistent", "EXAMINE Nonexistent", "ENABLE X-NOTHING",
+        ]
+        self.differ(script, ("carol", "pw-carol"), "folders")
+
+    def test_selected_state(self):
+        # RFC 3501 §6.4: SELECT, FETCH, STORE, COPY, SEARCH, EXPUNGE, CLOSE,
+        # the UID forms; UIDPLUS (RFC 4315), MOVE (RFC 6851), UNSELECT
+        # (RFC 3691), IDLE (RFC 2177), LITERAL+ (RFC 7888)
+        msg = b"From: x@example.org\r\nSubject: appended\r\n\r\nhello\r\n"
+        script = [
+            "SELECT INBOX", "FETCH 1:* (FLAGS UID RFC822.SIZE)", "FETCH 1 FAST", "FETCH 2 ALL",
+            "FETCH 3 FULL", "FETCH 1 (BODY[HEADER.FIELDS (SUBJECT)])", "FETCH 1 FLAGS",
+            "STORE 1 +FLAGS (\\Flagged)", "STORE 1:2 -FLAGS.SILENT (\\Seen)",
+            "STORE 2 FLAGS ($Forwarded \\Answered)", "STORE 3 +FLAGS.SILENT (Junk)",
+            "FETCH 1:4 FLAGS", "UID FETCH 1:* (FLAGS)", "UID STORE 4 +FLAGS (\\Deleted)",
+            "SEARCH DELETED", "SEARCH KEYWORD Junk", "UID SEARCH FLAGGED",
+            "COPY 1:2 Archive", "UID COPY 3 Archive", "COPY 1 Nonexistent",
+            "MOVE 5 Trash", "UID MOVE 7 Trash", "FETCH 1:* UID", "EXPUNGE",
+            "FETCH 1:* (UID FLAGS)", "STATUS Archive (MESSAGES UIDNEXT)",
+            b"APPEND INBOX (\\Draft) \"05-Mar-2026 10:00:00 +0100\" {%d+}\r\n" % len(msg) + msg,
+            b"APPEND INBOX {%d}\r\n" % len(msg) + msg,
+            b"APPEND Nonexistent {%d+}\r\n" % len(msg) + msg,
+            "NOOP", "FETCH 1:* (UID FLAGS INTERNALDATE)", "UID EXPUNGE 1:*",
+            "STORE 1 +FLAGS (\\Deleted)", "UID EXPUNGE 1", "CHECK", ("idle",),
+            "UNSELECT", "FETCH 1 FLAGS", "EXAMINE Archive", "FETCH 1:* (FLAGS UID)",
+            "STORE 1 +FLAGS (\\Seen)", "EXPUNGE", "CLOSE", "SELECT Trash",
+            "STORE 1:* +FLAGS (\\Deleted)", "CLOSE", "STATUS Trash (MESSAGES)",
+        ]
+        self.differ(script, ("bob", "pw-bob"), "selected")
+
+    def test_errors_and_odd_syntax(self):
+        # bad syntax and bad sequence sets get BAD (RFC 3501 §6, §9),
+        # wrong-state commands BAD or NO; odd but legal forms work
+        script = [
+            "FETCH 1 FLAGS", "SELECT INBOX", "FETCH 0 FLAGS", "FETCH 99 FLAGS", "FETCH 1:99 FLAGS",
+            "FETCH * FLAGS", "FETCH 2:1 (UID)", "FETCH 1,3:2,* UID", "FETCH 1 FOO",
+            "FETCH 1 (FLAGS", "FETCH 1", "FETCH x FLAGS", "UID FETCH 999 FLAGS",
+            "UID FETCH 0:* UID", "STORE 1 +FLAGS (\\Recent)", "STORE 1 FOO (\\Seen)",
+            "SEARCH FOO", "SEARCH", "SEARCH 99", "SEARCH CHARSET X-BOGUS ALL",
+            "SEARCH UNDELETED (", "COPY 99 Archive", "UNKNOWN", "fEtCh 1 (fLaGs uId)",
+            "uid fetch 1:* flags", "FETCH 1 (BODY.PEEK[HEADER.FIELDS (\"SUBJECT\" From)])",
+            "FETCH 1 BODY.PEEK[HEADER.FIELDS (Subject)]<0.5>",
+        ]
+        self.differ(script, ("bob", "pw-bob"), "errors")
+        # a second session: a server may close after many bad commands
+        # (RFC 3501 §7.1.5), and the two count differently
+        script = [
+            "SELECT INBOX", 'SEARCH SUBJECT {3+}\r\nthe', "SEARCH  ALL", "NOOP ", 'CREATE "a\\"q"',
+            'LIST "" "a\\"q"', 'DELETE "a\\"q"', b'SEARCH SUBJECT "caf\xc3\xa9"',
+            "SEARCH OR OR SEEN UNSEEN DELETED", "SEARCH NOT (OR 1 2)", "SEARCH 1:*",
+            "SEARCH UID 2:1", "CLOSE", "CLOSE", "EXPUNGE", "UNSELECT",
+        ]
+        self.differ(script, ("bob", "pw-bob"), "errors2")
+
+    def test_quota_and_id(self):
+        # QUOTA (RFC 9208) and ID (RFC 2971) after login
+        self.differ(["GETQUOTAROOT INBOX", "GETQUOTA \"\"", 'ID ("name" "peer-test")', "ID NIL"],
+                    ("carol", "pw-carol"), "quota-id")
 
 
 if __name__ == "__main__":
