@@ -309,12 +309,13 @@ protocol lmtp {{
            cert=self.cert, key=self.key, port=p["imap"], extra=self.extra_config, **p)
 
     def _preexec(self):
-        duotest._die_with_parent()
         os.setsid()
         if os.geteuid() == 0:
             os.setgroups([])
             os.setgid(self.gid)
             os.setuid(self.uid)
+        # after setuid, which clears the parent-death signal (prctl(2))
+        duotest._die_with_parent()
 
     def start(self):
         for attempt in range(4):
