@@ -424,6 +424,29 @@ def converse_imap(port, script, login=None):
         c.close()
 
 
+def converse_imap_sessions(port, script, logins):
+    """Several sessions at once: logins is one (user, password) per
+    session, script a list of (session index, step); each step's replies
+    are read before the next is sent, so the order is the same on both
+    servers.  -> [(step text, [normalized lines])]."""
+    conns = []
+    try:
+        out = []
+        for i, login in enumerate(logins):
+            c = Imap(port)
+            conns.append(c)
+            c.line()
+            lines, tag = run_imap_step(c, 'LOGIN "%s" "%s"' % login)
+            out.append(("LOGIN s%d" % i, normalize_imap_response(lines, tag)))
+        for i, step in script:
+            lines, tag = run_imap_step(conns[i], step)
+            out.append(("s%d %s" % (i, step_name(step)), normalize_imap_response(lines, tag)))
+        return out
+    finally:
+        for c in conns:
+            c.close()
+
+
 def step_name(step):
     if isinstance(step, tuple):
         return "%s %r" % (step[0], step[1] if len(step) > 1 else "")

@@ -19,8 +19,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import diffkit  # noqa: E402
 import peer  # noqa: E402
 
-USERS = {"alice": "pw-alice", "bob": "pw-bob", "carol": "pw-carol"}
-CORPUS_SEED, CORPUS_SIZE = 6, 80
+USERS = {"alice": "pw-alice", "bob": "pw-bob", "carol": "pw-carol", "dave": "pw-dave"}
+CORPUS_SEED, CORPUS_SIZE = 6, 150
 
 
 class DiffImapTest(unittest.TestCase):
@@ -31,6 +31,7 @@ class DiffImapTest(unittest.TestCase):
         cls.corpus = peer.generate_corpus(CORPUS_SEED, CORPUS_SIZE)
         peer.append_to_both(cls.pair.servers, "alice", "pw-alice", cls.corpus)
         peer.append_to_both(cls.pair.servers, "bob", "pw-bob", cls.corpus[:8])
+        peer.append_to_both(cls.pair.servers, "dave", "pw-dave", cls.corpus[:4])
         cls.known = diffkit.Known()
 
     @classmethod
@@ -99,8 +100,18 @@ class DiffImapTest(unittest.TestCase):
         # literal forms of a search string (RFC 3501 §4.3)
         script.append("SEARCH CHARSET UTF-8 BODY {5}\r\ncaf\xc3\xa9")
         script.append("SEARCH SUBJECT {6}\r\nreport")
-        self.differ([s.encode("latin-1") if "\xc3" in s or "\xe6" in s else s
-                     for s in script], ("alice", "pw-alice"), "search")
+        convs = self.differ([s.encode("latin-1") if "\xc3" in s or "\xe6" in s else s
+                             for s in script], ("alice", "pw-alice"), "search")
+        # BODY: duomail also searches headers inside the body (attached
+        # messages, MIME headers), Dovecot text only; so duomail finds at
+        # least what Dovecot finds (known-differences: search-body-scope)
+        for (step, d_lines), (_, m_lines) in zip(*convs):
+            if "BODY " not in step:
+                continue
+            found = [set(l.split()[2:]) for lines in (d_lines, m_lines) for l in lines
+                     if l.startswith("* SEARCH")]
+            self.assertEqual(len(found), 2, step)
+            self.assertLessEqual(found[0], found[1], step)
 
     # ---- every command, extension and error case ----
 
@@ -207,6 +218,30 @@ class DiffImapTest(unittest.TestCase):
             "SEARCH UID 2:1", "CLOSE", "CLOSE", "EXPUNGE", "UNSELECT",
         ]
         self.differ(script, ("bob", "pw-bob"), "errors2")
+
+    def test_two_sessions(self):
+        # what one session learns of another's changes (RFC 3501 §7.3.1,
+        # §7.4.1, §5.2): new mail, flag changes, expunges, in NOOP, in
+        # IDLE (RFC 2177) and in FETCH (EXPUNGE is held back, §7.4.1)
+        msg = b"From: y@example.org\r\nSubject: from session 1\r\n\r\nbody\r\n"
+        append = b"APPEND INBOX (\\Seen) \"07-Mar-2026 08:00:00 +0000\" {%d+}\r\n" % len(msg) + msg
+        script = [
+            (0, "SELECT INBOX"), (1, "SELECT INBOX"), (1, append), (0, "NOOP"),
+            (1, "STORE 1 +FLAGS (\\Flagged)"), (0, "NOOP"), (0, "FETCH 1 FLAGS"),
+            (1, "STORE 2 +FLAGS.SILENT (\\Deleted)"), (1, "EXPUNGE"), (0, "FETCH 1:* UID"),
+            (0, "STORE 1 -FLAGS (\\Flagged)"), (0, "SEARCH ALL"), (0, "NOOP"),
+            (1, "NOOP"), (1, "STATUS Archive (MESSAGES)"), (1, "COPY 1 Archive"),
+            (0, "STATUS Archive (MESSAGES UIDNEXT)"), (1, "MOVE 1 Trash"), (0, "NOOP"),
+            (0, ("idle",)), (1, "UNSELECT"), (0, "CLOSE"), (1, "SELECT Trash"),
+            (1, "FETCH 1:* (FLAGS UID)"),
+        ]
+        convs = [diffkit.converse_imap_sessions(s.port("imap"), script,
+                                                [("dave", "pw-dave")] * 2)
+                 for s in self.pair.servers]
+        problems, excused = diffkit.compare("imap sessions", convs[0], convs[1], self.known)
+        if problems:
+            self.fail("%d differences not in known-differences (%d excused):\n%s" % (
+                len(problems), excused, "\n".join(problems[:200])))
 
     def test_quota_and_id(self):
         # QUOTA (RFC 9208) and ID (RFC 2971) after login
