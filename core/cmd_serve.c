@@ -5,6 +5,7 @@
  * forwards SIGHUP, restarts a worker that dies, and on SIGTERM/SIGINT waits
  * for the workers to finish their sessions and exits 0.
  */
+#include "core/abuse_table.h"
 #include "core/auth.h"
 #include "core/commands.h"
 #include "core/config.h"
@@ -139,6 +140,7 @@ static int drop_privileges(const char *user)
 struct shared {
 	struct auth_db *auth;
 	struct tls_ctx *tls;
+	struct abuse_table *abuse;	/* shared memory: the workers' common counts */
 };
 
 static pid_t spawn_worker(struct config *cfg, const int fds[LISTEN_COUNT], int index,
@@ -163,7 +165,7 @@ static pid_t spawn_worker(struct config *cfg, const int fds[LISTEN_COUNT], int i
 		sigaddset(&chld, SIGCHLD);
 		sigprocmask(SIG_UNBLOCK, &chld, NULL);
 		/* The worker's copies are its own (fork) and it frees them. */
-		ret = server_worker_run(cfg, fds, index, sh->auth, sh->tls);
+		ret = server_worker_run(cfg, fds, index, sh->auth, sh->tls, sh->abuse);
 		config_free(&cfg);
 		_exit(ret);
 	}
@@ -223,6 +225,9 @@ static int supervise(struct config *cfg, const int fds[LISTEN_COUNT], int nworke
 					continue;
 				running--;
 				slots[i].pid = 0;
+				/* Its connections are gone: they stop counting
+				 * against their addresses and users. */
+				abuse_table_worker_gone(sh->abuse, (unsigned)i);
 				if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 					/* During the stop this is a failed shutdown; before
 					 * it, a crash we recover from below. */
@@ -261,7 +266,7 @@ int cmd_serve(int argc, char **argv)
 	int fds[LISTEN_COUNT];
 	struct unix_listener unix_socks[LISTEN_COUNT] = { 0 };
 	char err[512];
-	struct shared sh;
+	struct shared sh = { 0 };
 	int nworkers, ret;
 
 	for (int i = 1; i < argc; i++) {
@@ -333,6 +338,21 @@ int cmd_serve(int argc, char **argv)
 		nworkers = MAX_WORKERS;
 	log_info("duomail %s serving with %d worker%s", DUOMAIL_VERSION, nworkers,
 		 nworkers == 1 ? "" : "s");
+	{
+		struct abuse_penalty_policy penalty = {
+			.initial_ms = cfg->penalty_initial_ms,
+			.max_ms = cfg->penalty_max_ms,
+			.reset_ms = cfg->penalty_reset_ms,
+		};
+
+		if (abuse_table_create((unsigned)nworkers,
+				       abuse_table_size_for((unsigned)nworkers, cfg->max_connections),
+				       &penalty, &sh.abuse, err, sizeof(err)) < 0) {
+			log_error("%s", err);
+			ret = 1;
+			goto out;
+		}
+	}
 	ret = supervise(cfg, fds, nworkers, &sh);
 out:
 	for (int k = 0; k < LISTEN_COUNT; k++) {
@@ -342,6 +362,7 @@ out:
 	}
 	auth_db_close(&sh.auth);
 	tls_ctx_free(&sh.tls);
+	abuse_table_destroy(&sh.abuse);
 	config_free(&cfg);
 	return ret;
 }

@@ -4,6 +4,7 @@
  * one takes down only its own sessions.  See server.h.
  */
 #include "core/server.h"
+#include "core/abuse_table.h"
 #include "core/auth.h"
 #include "core/conn.h"
 #include "core/log.h"
@@ -203,7 +204,7 @@ static void walk_close_cb(uv_handle_t *h, void *arg)
 }
 
 int server_worker_run(struct config *cfg, const int fds[LISTEN_COUNT], int worker_index,
-		      struct auth_db *auth, struct tls_ctx *tls)
+		      struct auth_db *auth, struct tls_ctx *tls, struct abuse_table *abuse)
 {
 	struct worker *w = xcalloc(1, sizeof(*w));
 	int ret = 0;
@@ -215,6 +216,8 @@ int server_worker_run(struct config *cfg, const int fds[LISTEN_COUNT], int worke
 	w->srv.started = time(NULL);
 	w->srv.auth = auth;
 	w->srv.tls = tls;
+	w->srv.abuse = abuse;
+	w->srv.worker_index = (unsigned)worker_index;
 	if (open_listeners(w, fds) < 0) {
 		ret = 2;
 		goto out;
@@ -252,6 +255,7 @@ out:
 		log_error("worker loop did not close cleanly");
 	tls_ctx_free(&w->srv.tls);
 	auth_db_close(&w->srv.auth);
+	abuse_table_destroy(&w->srv.abuse);
 	free(w);
 	return ret;
 }
