@@ -296,8 +296,10 @@ def normalize_imap_response(lines, tag):
 class Imap:
     """A raw connection that records every response line."""
 
-    def __init__(self, port, timeout=20):
+    def __init__(self, port, timeout=20, tls=None):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        if tls is not None:
+            self.sock = tls.wrap_socket(self.sock, server_hostname="localhost")
         self.buf = b""
         self.n = 0
 
@@ -367,6 +369,13 @@ def run_imap_step(c, step):
             lines = c.until_tag(sync)
             return [b"<sync> " + l[len(sync) + 1:] if l.startswith(sync + b" ") else l
                     for l in lines], tag
+        if kind == "starttls":
+            # RFC 3501 §6.2.1, RFC 2595: the handshake starts after the OK
+            c.send(tag + b" STARTTLS\r\n")
+            lines = c.until_tag(tag)
+            if lines[-1].startswith(tag + b" OK"):
+                c.sock = step[1].wrap_socket(c.sock, server_hostname="localhost")
+            return lines, tag
         if kind == "idle":
             c.send(tag + b" IDLE\r\n")
             lines = [c.response_line()]
@@ -406,11 +415,11 @@ def run_imap_step(c, step):
     return lines + c.until_tag(tag), tag
 
 
-def converse_imap(port, script, login=None):
+def converse_imap(port, script, login=None, tls=None):
     """Runs script on a fresh connection -> [(step text, [normalized lines])].
     The greeting is the first entry.  login: (user, password) sent first,
-    its reply compared like any step."""
-    c = Imap(port)
+    its reply compared like any step; tls: an ssl context for imaps."""
+    c = Imap(port, tls=tls)
     try:
         out = [("<greeting>", normalize_imap_response([c.line()], None))]
         steps = ([('LOGIN "%s" "%s"' % login)] if login else []) + list(script)
@@ -448,6 +457,8 @@ def converse_imap_sessions(port, script, logins):
 
 
 def step_name(step):
+    if isinstance(step, tuple) and step[0] in ("starttls", "idle"):
+        return step[0].upper()
     if isinstance(step, tuple):
         return "%s %r" % (step[0], step[1] if len(step) > 1 else "")
     s = step if isinstance(step, str) else step.decode("latin-1")
@@ -547,8 +558,10 @@ def compare(proto, dovecot_conv, duomail_conv, known):
 # ---- POP3 ----
 
 class Pop3:
-    def __init__(self, port, timeout=20):
+    def __init__(self, port, timeout=20, tls=None):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        if tls is not None:
+            self.sock = tls.wrap_socket(self.sock, server_hostname="localhost")
         self.buf = b""
 
     def close(self):
@@ -595,11 +608,12 @@ def normalize_pop3_status(line):
     return m.group(1) + (" [%s]" % m.group(3).upper() if m.group(3) else "")
 
 
-def converse_pop3(port, script):
+def converse_pop3(port, script, tls=None):
     """Runs script (command strings; ("raw", bytes) sends bytes as is and
-    reads one status line) -> [(step, [normalized lines])].  UIDL ids are
-    replaced by the order in which this conversation first saw them."""
-    c = Pop3(port)
+    reads one status line; ("stls", context) is STLS and the handshake)
+    -> [(step, [normalized lines])].  UIDL ids are replaced by the order in
+    which this conversation first saw them.  tls: a context for pop3s."""
+    c = Pop3(port, tls=tls)
     ids = {}
 
     def uid(u):
@@ -609,6 +623,13 @@ def converse_pop3(port, script):
     try:
         out = [("<greeting>", [normalize_pop3_status(c.line())])]
         for step in script:
+            if isinstance(step, tuple) and step[0] == "stls":
+                c.sock.sendall(b"STLS\r\n")
+                status = c.line()
+                if status.startswith(b"+OK"):
+                    c.sock = step[1].wrap_socket(c.sock, server_hostname="localhost")
+                out.append(("STLS", [normalize_pop3_status(status)]))
+                continue
             if isinstance(step, tuple):
                 c.sock.sendall(step[1])
                 cmd = step[1].decode("latin-1").strip()

@@ -243,6 +243,19 @@ class DiffImapTest(unittest.TestCase):
             self.fail("%d differences not in known-differences (%d excused):\n%s" % (
                 len(problems), excused, "\n".join(problems[:200])))
 
+    def test_tls(self):
+        # imaps and STARTTLS (RFC 3501 §6.2.1, RFC 8314): the same answers
+        # over TLS; STARTTLS again, or after login, is refused
+        ctx = self.pair.duomail.client_tls_context()
+        convs = [diffkit.converse_imap(s.port("imaps"), ["CAPABILITY", "NOOP", "STARTTLS"],
+                                       ("carol", "pw-carol"), tls=ctx)
+                 for s in self.pair.servers]
+        problems, _ = diffkit.compare("imap imaps", convs[0], convs[1], self.known)
+        self.assertEqual(problems, [], "\n".join(problems))
+        script = [("starttls", ctx), "CAPABILITY", ("starttls", ctx),
+                  'LOGIN "carol" "pw-carol"', "SELECT INBOX", ("starttls", ctx)]
+        self.differ(script, None, "starttls")
+
     def test_quota_and_id(self):
         # QUOTA (RFC 9208) and ID (RFC 2971) after login
         self.differ(["GETQUOTAROOT INBOX", "GETQUOTA \"\"", 'ID ("name" "peer-test")', "ID NIL"],

@@ -57,6 +57,17 @@ class DiffPop3Test(unittest.TestCase):
                   "TOP 1 0", "UIDL 1", "LIST 1", "RSET", "LIST 1", "FOO", "USER emil", "QUIT"]
         self.differ(script, "errors")
 
+    def test_tls(self):
+        # pop3s and STLS (RFC 2595 §4, RFC 8314): the same answers over TLS
+        ctx = self.pair.duomail.client_tls_context()
+        convs = [diffkit.converse_pop3(s.port("pop3s"), ["CAPA", "USER emil", "PASS pw-emil",
+                                                          "STAT", "STLS", "QUIT"], tls=ctx)
+                 for s in self.pair.servers]
+        problems, _ = diffkit.compare("pop3 pop3s", convs[0], convs[1], self.known)
+        self.assertEqual(problems, [], "\n".join(problems))
+        self.differ([("stls", ctx), "CAPA", ("stls", ctx), "USER emil", "PASS pw-emil",
+                     "STLS", "LIST", "QUIT"], "stls")
+
     def test_sasl_plain(self):
         # RFC 5034: AUTH PLAIN with the initial response, and in two steps
         ir = base64.b64encode(b"\0dora\0pw-dora").decode()
