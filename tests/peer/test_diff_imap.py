@@ -207,6 +207,7 @@ class DiffImapTest(unittest.TestCase):
             "SEARCH UNDELETED (", "COPY 99 Archive", "UNKNOWN", "fEtCh 1 (fLaGs uId)",
             "uid fetch 1:* flags", "FETCH 1 (BODY.PEEK[HEADER.FIELDS (\"SUBJECT\" From)])",
             "FETCH 1 BODY.PEEK[HEADER.FIELDS (Subject)]<0.5>",
+            "FETCH 1 (BODY.PEEK[HEADER.FIELDS ({7}\r\nSubject FROM)] UID)",
         ]
         self.differ(script, ("bob", "pw-bob"), "errors")
         # a second session: a server may close after many bad commands
