@@ -10,14 +10,15 @@ API
 ---
     ensure_dovecot()                 installs dovecot-imapd/-pop3d/-lmtpd if missing
                                      (root only; else raises DovecotMissing)
-    make_users(path, {name: pw})     writes one passwd-file (SHA512-CRYPT) that
-                                     both servers read
+    make_users(path, {name: pw}, plain=())  writes one passwd-file (SHA512-CRYPT,
+                                     {PLAIN} for names in plain) both servers read
     generate_corpus(seed, n)         -> [bytes]: n deterministic RFC 5322/MIME messages
     d = Dovecot(tmpdir, passwd_file, mail_root)
     m = Duomail(tmpdir, passwd_file, mail_root)
         .start() / .stop() / .ports {"imap", "imaps", "pop3", "pop3s", "lmtp"}
         .pids() (master and children)  .log_text()  .maildir(user)
-    Pair(users, tmpdir=None)         both servers in one temporary folder (context manager)
+    Pair(users, tmpdir=None, plain_users=())  both servers in one temporary folder
+                                     (context manager); plain_users stored {PLAIN} (APOP)
     deliver_lmtp(port, rcpt, msg)    one LMTP transaction -> [reply lines]
     deliver_to_both(servers, user, messages)      over LMTP (servers add trace headers)
     append_to_both(servers, user, pw, messages)   over IMAP APPEND, byte for byte with a
@@ -37,8 +38,9 @@ Choices that make the two comparable (each also in the config comments):
 - mail_location = maildir:~ : Maildir++ in ROOT/USER, folders ROOT/USER/.a.b,
   the layout duomail uses (separate roots per server).
 - pop3_uidl_format = %f : the Maildir base name, as duomail's UIDLs are.
-- auth_mechanisms = plain login, as duomail offers; loopback counts as secure
-  on both, so plaintext logins are allowed.
+- auth_mechanisms = plain login apop: duomail's SASL mechanisms, and APOP
+  (RFC 1939 §7), which duomail always offers for {PLAIN} users; loopback
+  counts as secure on both, so plaintext logins are allowed.
 - ssl = yes with the same certificate as duomail, so both announce STARTTLS/STLS.
 - hostname test.example on both.
 - namespace inbox with separator "/" and the folders a new duomail account
@@ -100,13 +102,15 @@ def ensure_dovecot():
         raise DovecotMissing("apt-get install %s failed: %s" % (" ".join(missing), r.stderr))
 
 
-def make_users(path, users, scheme="SHA512-CRYPT"):
+def make_users(path, users, scheme="SHA512-CRYPT", plain=()):
     """Writes a passwd-file both servers read: name -> password, stored as
-    {scheme} hashes made by `duomail pw`.  World-readable, since the Dovecot
-    side reads it as an unprivileged account."""
+    {scheme} hashes made by `duomail pw`, or as {PLAIN} for the names in
+    plain (APOP needs the password itself, RFC 1939 §7).  World-readable,
+    since the Dovecot side reads it as an unprivileged account."""
     lines = ["# users of both servers (tests/peer)"]
     for name, pw_ in users.items():
-        lines.append("%s:%s" % (name, duotest.hash_password(pw_, scheme)))
+        stored = "{PLAIN}" + pw_ if name in plain else duotest.hash_password(pw_, scheme)
+        lines.append("%s:%s" % (name, stored))
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
     os.chmod(path, 0o644)
@@ -224,7 +228,7 @@ userdb {{
   driver = static
   args = uid={uid} gid={gid} home={root}/%u
 }}
-auth_mechanisms = plain login
+auth_mechanisms = plain login apop
 # no 2 s wait after a failed login (duotest turns duomail's penalty off too)
 auth_failure_delay = 0
 # loopback counts as secure in both servers
@@ -423,13 +427,15 @@ class Pair:
     """Both servers with the same users, in one temporary folder:
     .dovecot, .duomail, .servers (dovecot first), .passwd, .dir."""
 
-    def __init__(self, users, tmpdir=None, duomail_config=None, dovecot_config=""):
+    def __init__(self, users, tmpdir=None, duomail_config=None, dovecot_config="",
+                 plain_users=()):
         self.own_dir = tmpdir is None
         self.dir = tmpdir or tempfile.mkdtemp(prefix="duomail-peer-")
         os.makedirs(self.dir, exist_ok=True)
         os.chmod(self.dir, 0o755)
         self.users = dict(users)
-        self.passwd = make_users(os.path.join(self.dir, "users"), self.users)
+        self.passwd = make_users(os.path.join(self.dir, "users"), self.users,
+                                 plain=plain_users)
         self.dovecot = Dovecot(os.path.join(self.dir, "dovecot"), self.passwd,
                                os.path.join(self.dir, "dovecot", "mail"), dovecot_config)
         self.duomail = Duomail(os.path.join(self.dir, "duomail"), self.passwd,

@@ -3,7 +3,9 @@ conversations to Debian's Dovecot and to duomail, on the same users and the
 same APPENDed corpus; normalized (diffkit.converse_pop3) and compared, with
 only the differences tests/peer/known-differences lists excused."""
 import base64
+import hashlib
 import os
+import re
 import sys
 import unittest
 
@@ -11,17 +13,18 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import diffkit  # noqa: E402
 import peer  # noqa: E402
 
-USERS = {"dora": "pw-dora", "emil": "pw-emil"}
+USERS = {"dora": "pw-dora", "emil": "pw-emil", "hana": "pw-hana"}
 
 
 class DiffPop3Test(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.pair = peer.Pair(USERS)
+        cls.pair = peer.Pair(USERS, plain_users=("hana",))
         cls.pair.start()
         cls.corpus = peer.generate_corpus(11, 12, samples=False)
         peer.append_to_both(cls.pair.servers, "dora", "pw-dora", cls.corpus)
         peer.append_to_both(cls.pair.servers, "emil", "pw-emil", cls.corpus[:3])
+        peer.append_to_both(cls.pair.servers, "hana", "pw-hana", cls.corpus[:2])
         cls.known = diffkit.Known()
 
     @classmethod
@@ -67,6 +70,30 @@ class DiffPop3Test(unittest.TestCase):
         self.assertEqual(problems, [], "\n".join(problems))
         self.differ([("stls", ctx), "CAPA", ("stls", ctx), "USER emil", "PASS pw-emil",
                      "STLS", "LIST", "QUIT"], "stls")
+
+    def test_apop(self):
+        # RFC 1939 §7: APOP name digest, digest = MD5(timestamp + secret),
+        # the timestamp from each server's own greeting
+        for srv in self.pair.servers:
+            c = diffkit.Pop3(srv.port("pop3"))
+            try:
+                greeting = c.line()
+                stamp = re.search(rb"<[^>]*>", greeting)
+                self.assertIsNotNone(stamp, greeting)
+                out = []
+                for cmd in (b"APOP hana " + hashlib.md5(stamp.group(0) + b"wrong").hexdigest()
+                            .encode(),
+                            b"APOP hana " + hashlib.md5(stamp.group(0) + b"pw-hana").hexdigest()
+                            .encode(), b"STAT", b"APOP hana x", b"QUIT"):
+                    c.sock.sendall(cmd + b"\r\n")
+                    out.append(diffkit.normalize_pop3_status(c.line()))
+                srv.apop_result = out
+            finally:
+                c.close()
+        dovecot, duomail = (s.apop_result for s in self.pair.servers)
+        self.assertEqual(duomail[1:], dovecot[1:])
+        self.assertEqual(duomail[1], "+OK")
+        self.assertEqual([dovecot[0], duomail[0]], ["-ERR [AUTH]", "-ERR [AUTH]"])
 
     def test_sasl_plain(self):
         # RFC 5034: AUTH PLAIN with the initial response, and in two steps
