@@ -448,6 +448,10 @@ def converse_imap_sessions(port, script, logins):
             lines, tag = run_imap_step(c, 'LOGIN "%s" "%s"' % login)
             out.append(("LOGIN s%d" % i, normalize_imap_response(lines, tag)))
         for i, step in script:
+            if isinstance(step, tuple) and step[0] == "sleep":
+                # let a server's change notification arrive (bounded)
+                time.sleep(step[1])
+                continue
             lines, tag = run_imap_step(conns[i], step)
             out.append(("s%d %s" % (i, step_name(step)), normalize_imap_response(lines, tag)))
         return out

@@ -229,7 +229,8 @@ class DiffImapTest(unittest.TestCase):
         script = [
             (0, "SELECT INBOX"), (1, "SELECT INBOX"), (1, append), (0, "NOOP"),
             (1, "STORE 1 +FLAGS (\\Flagged)"), (0, "NOOP"), (0, "FETCH 1 FLAGS"),
-            (1, "STORE 2 +FLAGS.SILENT (\\Deleted)"), (1, "EXPUNGE"), (0, "FETCH 1:* UID"),
+            (1, "STORE 2 +FLAGS.SILENT (\\Deleted)"), (1, "EXPUNGE"), (0, ("sleep", 1.0)),
+            (0, "FETCH 1:* UID"),
             (0, "STORE 1 -FLAGS (\\Flagged)"), (0, "SEARCH ALL"), (0, "NOOP"),
             (1, "NOOP"), (1, "STATUS Archive (MESSAGES)"), (1, "COPY 1 Archive"),
             (0, "STATUS Archive (MESSAGES UIDNEXT)"), (1, "MOVE 1 Trash"), (0, "NOOP"),
