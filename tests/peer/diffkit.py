@@ -448,6 +448,28 @@ def converse_imap_sessions(port, script, logins):
             lines, tag = run_imap_step(c, 'LOGIN "%s" "%s"' % login)
             out.append(("LOGIN s%d" % i, normalize_imap_response(lines, tag)))
         for i, step in script:
+            if isinstance(step, tuple) and step[0] == "idle_during":
+                # RFC 2177: session i idles while session step[1] runs
+                # step[2]; what i is pushed meanwhile, until step[3]
+                # (a regex) has come or 5 s passed, then DONE
+                c = conns[i]
+                c.n += 1
+                tag = b"p%d" % c.n
+                c.send(tag + b" IDLE\r\n")
+                lines = [c.response_line()]
+                other, _ = run_imap_step(conns[step[1]], step[2])
+                c.sock.settimeout(5)
+                try:
+                    while not any(re.search(step[3], l) for l in lines[1:]):
+                        lines.append(c.response_line())
+                except (OSError, EOFError):
+                    lines.append(b"<nothing pushed>")
+                c.sock.settimeout(20)
+                c.send(b"DONE\r\n")
+                lines += c.until_tag(tag)
+                out.append(("s%d IDLE while s%d %s" % (i, step[1], step_name(step[2])),
+                            normalize_imap_response(lines, tag)))
+                continue
             if isinstance(step, tuple) and step[0] == "sleep":
                 # let a server's change notification arrive (bounded)
                 time.sleep(step[1])

@@ -234,7 +234,12 @@ class DiffImapTest(unittest.TestCase):
             (0, "STORE 1 -FLAGS (\\Flagged)"), (0, "SEARCH ALL"), (0, "NOOP"),
             (1, "NOOP"), (1, "STATUS Archive (MESSAGES)"), (1, "COPY 1 Archive"),
             (0, "STATUS Archive (MESSAGES UIDNEXT)"), (1, "MOVE 1 Trash"), (0, "NOOP"),
-            (0, ("idle",)), (1, "UNSELECT"), (0, "CLOSE"), (1, "SELECT Trash"),
+            (0, ("idle",)), (1, "SELECT INBOX"),
+            (0, ("idle_during", 1, append, rb"EXISTS")),
+            (0, ("idle_during", 1, "STORE 1 +FLAGS (\\Answered)", rb"FETCH")),
+            (1, "STORE 1 +FLAGS.SILENT (\\Deleted)"),
+            (0, ("idle_during", 1, "EXPUNGE", rb"EXPUNGE")),
+            (1, "UNSELECT"), (0, "CLOSE"), (1, "SELECT Trash"),
             (1, "FETCH 1:* (FLAGS UID)"),
         ]
         convs = [diffkit.converse_imap_sessions(s.port("imap"), script,
