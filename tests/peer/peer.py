@@ -748,6 +748,15 @@ def _message(rnd, depth=0):
         h.append("Reply-To: %s" % _address(rnd, rnd.choice(_NAMES)))
     tos = ",\r\n    ".join(_address(rnd, a) for a in to) if rnd.random() < 0.5 \
         else ", ".join(_address(rnd, a) for a in to)
+    if rnd.random() < 0.25:
+        # odd but legal address forms (RFC 5322 §3.4, §4.4 obsolete ones)
+        tos += ", " + rnd.choice((
+            '"john.doe"@example.org', "Jane (the boss) <jane@example.org>",
+            "postmaster@[192.0.2.1]", "<@relay.example:route@example.org>",
+            "bare@example.org (Bare Comment)", '"Quoted, Comma" <qc@example.org>',
+            "=?ISO-8859-1?Q?Andr=E9?= Pirard <PIRARD@vm1.ulg.ac.be>",
+            "Mary Smith <mary@x.test>, jdoe@example.org", "A Group:a@x.test,b@x.test;",
+            "empty:;", "<angle-only@example.org>", "\"odd\"@example.org"))
     h.append("To: %s" % tos)
     if rnd.random() < 0.1:
         h.append("Cc: undisclosed-recipients:;")          # group syntax
