@@ -109,8 +109,20 @@ static char *token_or_quoted(const char **sp)
 	return out;
 }
 
+/* Does params[i] have the name base, "name" or "name*" for base "name"? */
+static bool same_param(const char *have, const char *base)
+{
+	size_t len = strlen(base);
+
+	return strncmp(have, base, len) == 0 && (have[len] == '\0' ||
+						 (have[len] == '*' && have[len + 1] == '\0'));
+}
+
 /* "; name=value" list (RFC 2045 §5.1), with RFC 2231 continuations
- * ("name*0", "name*1*") joined in order. */
+ * ("name*0", "name*1*") joined in order.  An encoded value (name*=, or a
+ * first piece name*0*=) keeps its "charset'language'%xx" form and its
+ * name its "*" (RFC 2231 §4), so a client knows to decode it; plain
+ * pieces are joined under the plain name.  Dovecot does the same. */
 static void parse_params(const char *s, struct message_param **params_r, unsigned *n_r)
 {
 	struct message_param *params = NULL;
@@ -136,11 +148,15 @@ static void parse_params(const char *s, struct message_param **params_r, unsigne
 		lower(name);
 		star = strchr(name, '*');
 		if (star != NULL && isdigit((unsigned char)star[1])) {
+			/* name*0* starts an encoded value: named "name*" */
+			bool encoded = star[strlen(star) - 1] == '*' && star[1] == '0' &&
+				       star[2] == '*';
+
 			*star = '\0';
 			/* a continuation: append to the first piece if we have it */
 			bool joined = false;
 			for (unsigned i = 0; i < n && !joined; i++) {
-				if (strcmp(params[i].name, name) == 0) {
+				if (same_param(params[i].name, name)) {
 					char *both = xasprintf("%s%s", params[i].value, value);
 
 					free(params[i].value);
@@ -153,9 +169,12 @@ static void parse_params(const char *s, struct message_param **params_r, unsigne
 				free(value);
 				continue;
 			}
-		} else if (star != NULL && star[1] == '\0') {
-			*star = '\0';	/* name*=charset'lang'value: kept encoded */
+			if (encoded) {
+				star[0] = '*';
+				star[1] = '\0';
+			}
 		}
+		/* name*=charset'lang'value stays as it is */
 		params = xrealloc(params, (n + 1) * sizeof(*params));
 		params[n].name = name;
 		params[n].value = value;

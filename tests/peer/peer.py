@@ -681,6 +681,45 @@ def _attachment(rnd):
         + _b64(data) + "\r\n"
 
 
+def _odd_part(rnd):
+    """MIME header syntax that is legal but unusual (RFC 2045 §5.1, RFC 2231,
+    RFC 2183): parameter continuations and charsets, comments, quoted
+    pairs, upper case names and values, an empty body, Content-MD5."""
+    choice = rnd.randint(0, 6)
+    if choice == 0:
+        head = ("Content-Type: application/octet-stream;\r\n name*0=\"long file \";\r\n"
+                " name*1=\"name.bin\"\r\nContent-Transfer-Encoding: BASE64\r\n"
+                "Content-Disposition: ATTACHMENT;\r\n"
+                " filename*=utf-8''%E2%82%AC%20rates.bin\r\n")
+        body = _b64(bytes(rnd.randrange(256) for _ in range(90))) + "\r\n"
+    elif choice == 1:
+        head = ("Content-Type: text/plain (plain text) ; charset = \"us-ascii\" (the default)"
+                " ;\r\n\tformat=flowed; delsp=yes\r\n")
+        body = _text(rnd, 2)
+    elif choice == 2:
+        head = ('Content-Type: text/plain; charset="utf-8"; name="a \\"quoted\\" name.txt"\r\n'
+                "Content-ID: <odd.%d@example.org>\r\nContent-MD5: Q2hlY2sgSW50ZWdyaXR5IQ==\r\n"
+                % rnd.randint(1, 999))
+        body = _text(rnd, 1)
+    elif choice == 3:
+        head = "Content-Type: text/plain\r\n"
+        body = ""                                       # an empty body
+    elif choice == 4:
+        head = ("Content-Type: Text/Plain; Charset=ISO-8859-15\r\n"
+                "Content-Transfer-Encoding: Quoted-Printable\r\n")
+        body = "caf=E9 =A4 10\r\nsoft line=\r\n break\r\n"
+    elif choice == 5:
+        head = ("Content-Type: message/rfc822\r\nContent-Description: forwarded\r\n"
+                "Content-Disposition: inline\r\n")
+        body = _message(rnd, 2)
+    else:
+        head = ("Content-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n"
+                "Content-Disposition: inline; filename=pic.png;\r\n"
+                " creation-date=\"Wed, 12 Feb 1997 16:29:51 -0500\"\r\n")
+        body = _b64(b"\x89PNG\r\n\x1a\n" + bytes(30)) + "\r\n"
+    return head + "\r\n" + body
+
+
 def _multipart(rnd, subtype, parts, depth):
     quoted = rnd.random() < 0.5
     # "=" is a tspecial (RFC 2045 §5.1): only a quoted boundary may hold it
@@ -708,6 +747,8 @@ def _body(rnd, depth):
                                                _part_text(rnd, "html")], depth)
     if kind == 3:
         parts = [_body(rnd, depth + 1)] + [_attachment(rnd) for _ in range(rnd.randint(1, 2))]
+        if rnd.random() < 0.4:
+            parts.append(_odd_part(rnd))
         return _multipart(rnd, "mixed", parts, depth)
     if kind == 4:
         inner = _message(rnd, depth + 1)

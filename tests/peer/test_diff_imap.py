@@ -20,7 +20,9 @@ import diffkit  # noqa: E402
 import peer  # noqa: E402
 
 USERS = {"alice": "pw-alice", "bob": "pw-bob", "carol": "pw-carol", "dave": "pw-dave"}
-CORPUS_SEED, CORPUS_SIZE = 6, 150
+# another corpus by hand: DUOMAIL_PEER_SEED=7 DUOMAIL_PEER_MESSAGES=1000
+CORPUS_SEED = int(os.environ.get("DUOMAIL_PEER_SEED", "6"))
+CORPUS_SIZE = int(os.environ.get("DUOMAIL_PEER_MESSAGES", "150"))
 
 
 class DiffImapTest(unittest.TestCase):

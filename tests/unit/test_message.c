@@ -207,6 +207,18 @@ static void test_broken(void **state)
 	assert_string_equal(message_param(t->params, t->nparams, "format"), "Flowed");
 	message_part_free(&t);
 	free(d);
+	/* RFC 2231 §4: an encoded value keeps its form and its name the "*",
+	 * joined pieces too; plain pieces join under the plain name */
+	d = parse("Content-Type: text/plain; name*0*=utf-8''%E2%82%AC; name*1*=%20x.bin;\n"
+		  " title*=us-ascii'en'hi; a*0=\"p\"; a*1=q\n\nx\n", 3, &t);
+	assert_int_equal(t->nparams, 3);
+	assert_string_equal(message_param(t->params, t->nparams, "name*"),
+			    "utf-8''%E2%82%AC%20x.bin");
+	assert_null(message_param(t->params, t->nparams, "name"));
+	assert_string_equal(message_param(t->params, t->nparams, "title*"), "us-ascii'en'hi");
+	assert_string_equal(message_param(t->params, t->nparams, "a"), "pq");
+	message_part_free(&t);
+	free(d);
 	/* a digest's parts default to message/rfc822 (RFC 2046 §5.1.5) */
 	d = parse("Content-Type: multipart/digest; boundary=d\n\n--d\n\nSubject: a\n\nA\n--d--\n", 4,
 		  &t);
