@@ -44,9 +44,22 @@ struct user_settings;
 int auth_db_user_settings(struct auth_db *db, const char *user,
 			  struct user_settings *settings_r);
 
+/* The user's whole record (core/userdb.h): 1 found (*rec_r filled, free it
+ * with userdb_record_free(); an invalid extra field is logged and marks it
+ * invalid), 0 no such user. */
+struct userdb_record;
+int auth_db_lookup(struct auth_db *db, const char *user, struct userdb_record *rec_r);
+
 /* Checks user's password.  Takes the same time for an unknown user as for a
  * wrong password (a dummy hash is verified). */
 enum auth_result auth_verify_plain(struct auth_db *db, const char *user, const char *password);
+
+/* The same checks against a stored "{SCHEME}hash" already looked up
+ * (core/userdb.h); stored NULL or "" (no such user, no password) fails
+ * after verifying a dummy hash, so it costs what a wrong password costs. */
+enum auth_result auth_verify_stored(const char *stored, const char *password);
+enum auth_result auth_verify_apop_stored(const char *stored, const char *timestamp,
+					 const char *digest_hex);
 
 /* Copies the stored plaintext password (schemes PLAIN/CLEAR only) into a new
  * string for APOP / CRAM-MD5.  1 found, 0 user unknown or not plaintext, -1 error.

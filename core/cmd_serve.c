@@ -6,7 +6,7 @@
  * for the workers to finish their sessions and exits 0.
  */
 #include "core/abuse_table.h"
-#include "core/auth.h"
+#include "core/userdb.h"
 #include "core/commands.h"
 #include "core/config.h"
 #include "core/listen_unix.h"
@@ -84,15 +84,16 @@ static int bind_listener(const struct listen_addr *a, char *err, size_t errlen)
 
 /* Loads the user list and the TLS credentials, while the process may still
  * read root-only files; the workers inherit them.  Reports problems once. */
-static int preflight(const struct config *cfg, struct auth_db **db_r, struct tls_ctx **tls_r)
+static int preflight(const struct config *cfg, struct userdb **db_r, struct tls_ctx **tls_r)
 {
 	struct stat st;
 	char err[512];
 
 	*db_r = NULL;
 	*tls_r = NULL;
-	if (auth_db_open(cfg->passwd_file, db_r, err, sizeof(err)) < 0) {
-		fprintf(stderr, "duomail: %s: [auth] passwd_file: %s\n", cfg->path, err);
+	if (userdb_open(cfg, db_r, err, sizeof(err)) < 0) {
+		fprintf(stderr, "duomail: %s: [auth] %s: %s\n", cfg->path,
+			cfg->userdb == USERDB_PGSQL ? "userdb" : "passwd_file", err);
 		return -1;
 	}
 	if (stat(cfg->store_root, &st) < 0) {
@@ -138,7 +139,7 @@ static int drop_privileges(const char *user)
 }
 
 struct shared {
-	struct auth_db *auth;
+	struct userdb *auth;
 	struct tls_ctx *tls;
 	struct abuse_table *abuse;	/* shared memory: the workers' common counts */
 };
@@ -291,7 +292,7 @@ int cmd_serve(int argc, char **argv)
 	}
 	log_set_level(cfg->log_debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	if (preflight(cfg, &sh.auth, &sh.tls) < 0) {
-		auth_db_close(&sh.auth);
+		userdb_close(&sh.auth);
 		tls_ctx_free(&sh.tls);
 		config_free(&cfg);
 		return EXIT_CONFIG;
@@ -360,7 +361,7 @@ out:
 			close(fds[k]);
 		unix_listener_remove(&unix_socks[k]);
 	}
-	auth_db_close(&sh.auth);
+	userdb_close(&sh.auth);
 	tls_ctx_free(&sh.tls);
 	abuse_table_destroy(&sh.abuse);
 	config_free(&cfg);

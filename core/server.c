@@ -5,7 +5,7 @@
  */
 #include "core/server.h"
 #include "core/abuse_table.h"
-#include "core/auth.h"
+#include "core/userdb.h"
 #include "core/conn.h"
 #include "core/log.h"
 #include "core/tls.h"
@@ -146,7 +146,7 @@ static void reload(struct worker *w)
 {
 	char err[512];
 
-	if (auth_db_reload(w->srv.auth, err, sizeof(err)) < 0)
+	if (userdb_reload(w->srv.userdb, err, sizeof(err)) < 0)
 		log_error("reload: %s (keeping the old user list)", err);
 	if (w->srv.tls != NULL && tls_ctx_reload(w->srv.tls, err, sizeof(err)) < 0)
 		log_error("reload: %s (keeping the old certificate)", err);
@@ -204,7 +204,7 @@ static void walk_close_cb(uv_handle_t *h, void *arg)
 }
 
 int server_worker_run(struct config *cfg, const int fds[LISTEN_COUNT], int worker_index,
-		      struct auth_db *auth, struct tls_ctx *tls, struct abuse_table *abuse)
+		      struct userdb *userdb, struct tls_ctx *tls, struct abuse_table *abuse)
 {
 	struct worker *w = xcalloc(1, sizeof(*w));
 	int ret = 0;
@@ -214,7 +214,7 @@ int server_worker_run(struct config *cfg, const int fds[LISTEN_COUNT], int worke
 	w->srv.cfg = cfg;
 	w->srv.loop = &w->loop;
 	w->srv.started = time(NULL);
-	w->srv.auth = auth;
+	w->srv.userdb = userdb;
 	w->srv.tls = tls;
 	w->srv.abuse = abuse;
 	w->srv.worker_index = (unsigned)worker_index;
@@ -254,7 +254,8 @@ out:
 	if (uv_loop_close(&w->loop) != 0)
 		log_error("worker loop did not close cleanly");
 	tls_ctx_free(&w->srv.tls);
-	auth_db_close(&w->srv.auth);
+	/* After the loop closed its handles: the SQL pool's are among them. */
+	userdb_close(&w->srv.userdb);
 	abuse_table_destroy(&w->srv.abuse);
 	free(w);
 	return ret;
