@@ -451,14 +451,14 @@ def converse_imap_sessions(port, script, logins):
             if isinstance(step, tuple) and step[0] == "idle_during":
                 # RFC 2177: session i idles while session step[1] runs
                 # step[2]; what i is pushed meanwhile, until step[3]
-                # (a regex) has come or 5 s passed, then DONE
+                # (a regex) has come or 15 s passed, then DONE
                 c = conns[i]
                 c.n += 1
                 tag = b"p%d" % c.n
                 c.send(tag + b" IDLE\r\n")
                 lines = [c.response_line()]
                 other, _ = run_imap_step(conns[step[1]], step[2])
-                c.sock.settimeout(5)
+                c.sock.settimeout(15)
                 try:
                     while not any(re.search(step[3], l) for l in lines[1:]):
                         lines.append(c.response_line())

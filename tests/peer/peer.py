@@ -237,6 +237,9 @@ disable_plaintext_auth = yes
 mail_location = maildir:~
 # UIDL = the Maildir base name, as in duomail
 pop3_uidl_format = %f
+# IDLE: besides inotify, look every second (duomail pushes at once; a
+# loaded machine must not make the comparison wait for Dovecot's 30 s)
+mailbox_idle_check_interval = 1 secs
 ssl = yes
 ssl_cert = <{cert}
 ssl_key = <{key}
