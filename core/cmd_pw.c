@@ -1,12 +1,11 @@
 /* `duomail pw [-s SCHEME]`: hash a password read from stdin for a passwd-file. */
 #include "core/auth.h"
+#include "core/cmd_admin.h"
 #include "core/commands.h"
 #include "core/log.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <termios.h>
-#include <unistd.h>
 
 static void usage(FILE *f)
 {
@@ -19,41 +18,11 @@ static void usage(FILE *f)
 		   "  PLAIN, CLEAR (needed for APOP and CRAM-MD5).\n");
 }
 
-/* One line from stdin, without echo on a terminal.  NULL at EOF. */
-static char *read_secret(const char *prompt)
-{
-	struct termios old, quiet;
-	bool tty = isatty(STDIN_FILENO);
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-
-	if (tty) {
-		fprintf(stderr, "%s", prompt);
-		tcgetattr(STDIN_FILENO, &old);
-		quiet = old;
-		quiet.c_lflag &= ~(tcflag_t)ECHO;
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
-	}
-	n = getline(&line, &cap, stdin);
-	if (tty) {
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-		fprintf(stderr, "\n");
-	}
-	if (n < 0) {
-		free(line);
-		return NULL;
-	}
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		line[--n] = '\0';
-	return line;
-}
-
 int cmd_pw(int argc, char **argv)
 {
 	const char *scheme = "SHA512-CRYPT";
 	char err[256];
-	char *pw, *again, *hash;
+	char *pw, *hash;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -67,23 +36,9 @@ int cmd_pw(int argc, char **argv)
 			return 64;
 		}
 	}
-	pw = read_secret("Password: ");
-	if (pw == NULL || pw[0] == '\0') {
-		fprintf(stderr, "duomail pw: no password given on stdin\n");
-		free(pw);
+	pw = admin_read_password("pw");
+	if (pw == NULL)
 		return 64;
-	}
-	if (isatty(STDIN_FILENO)) {
-		again = read_secret("Again: ");
-		if (again == NULL || strcmp(pw, again) != 0) {
-			fprintf(stderr, "duomail pw: the passwords differ\n");
-			free(again);
-			free(pw);
-			return 64;
-		}
-		explicit_bzero(again, strlen(again));
-		free(again);
-	}
 	hash = password_hash(scheme, pw, err, sizeof(err));
 	explicit_bzero(pw, strlen(pw));
 	free(pw);
