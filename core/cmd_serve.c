@@ -13,6 +13,7 @@
 #include "core/listen_unix.h"
 #include "core/live.h"
 #include "core/log.h"
+#include "core/sasl.h"
 #include "core/server.h"
 #include "core/tls.h"
 
@@ -93,6 +94,7 @@ static int preflight(const struct config *cfg, struct userdb **db_r, struct tls_
 
 	*db_r = NULL;
 	*tls_r = NULL;
+	sasl_init();	/* before the fork: every worker makes the same fake SCRAM salts */
 	if (userdb_open(cfg, db_r, err, sizeof(err)) < 0) {
 		fprintf(stderr, "duomail: %s: [auth] %s: %s\n", cfg->path,
 			cfg->userdb == USERDB_PGSQL ? "userdb" : "passwd_file", err);
