@@ -6,11 +6,14 @@
  * for the workers to finish their sessions and exits 0.
  */
 #include "core/abuse_table.h"
+#include "core/admin.h"
 #include "core/userdb.h"
 #include "core/commands.h"
 #include "core/config.h"
 #include "core/listen_unix.h"
+#include "core/live.h"
 #include "core/log.h"
+#include "core/sasl.h"
 #include "core/server.h"
 #include "core/tls.h"
 
@@ -91,6 +94,7 @@ static int preflight(const struct config *cfg, struct userdb **db_r, struct tls_
 
 	*db_r = NULL;
 	*tls_r = NULL;
+	sasl_init();	/* before the fork: every worker makes the same fake SCRAM salts */
 	if (userdb_open(cfg, db_r, err, sizeof(err)) < 0) {
 		fprintf(stderr, "duomail: %s: [auth] %s: %s\n", cfg->path,
 			cfg->userdb == USERDB_PGSQL ? "userdb" : "passwd_file", err);
@@ -142,7 +146,39 @@ struct shared {
 	struct userdb *auth;
 	struct tls_ctx *tls;
 	struct abuse_table *abuse;	/* shared memory: the workers' common counts */
+	/* the admin process's sockets (core/admin.h), -1 = off */
+	int admin_fd, http_fd;
 };
+
+/* The admin process: the last slot of supervise(). */
+static pid_t spawn_admin(struct config *cfg, const int fds[LISTEN_COUNT], struct shared *sh)
+{
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		log_error("fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		sigset_t chld;
+		int ret;
+
+		signal(SIGCHLD, SIG_DFL);
+		sigemptyset(&chld);
+		sigaddset(&chld, SIGCHLD);
+		sigprocmask(SIG_UNBLOCK, &chld, NULL);
+		for (int k = 0; k < LISTEN_COUNT; k++)
+			if (fds[k] >= 0)
+				close(fds[k]);
+		userdb_close(&sh->auth);	/* never asked here */
+		tls_ctx_free(&sh->tls);
+		ret = admin_server_run(cfg, sh->admin_fd, sh->http_fd, sh->abuse);
+		abuse_table_destroy(&sh->abuse);
+		config_free(&cfg);
+		_exit(ret);
+	}
+	return pid;
+}
 
 static pid_t spawn_worker(struct config *cfg, const int fds[LISTEN_COUNT], int index,
 			  struct shared *sh)
@@ -165,6 +201,12 @@ static pid_t spawn_worker(struct config *cfg, const int fds[LISTEN_COUNT], int i
 		sigemptyset(&chld);
 		sigaddset(&chld, SIGCHLD);
 		sigprocmask(SIG_UNBLOCK, &chld, NULL);
+		/* The admin process's sockets are none of the worker's. */
+		if (sh->admin_fd >= 0)
+			close(sh->admin_fd);
+		if (sh->http_fd >= 0)
+			close(sh->http_fd);
+		live_worker_begin((unsigned)index);
 		/* The worker's copies are its own (fork) and it frees them. */
 		ret = server_worker_run(cfg, fds, index, sh->auth, sh->tls, sh->abuse);
 		config_free(&cfg);
@@ -176,7 +218,8 @@ static pid_t spawn_worker(struct config *cfg, const int fds[LISTEN_COUNT], int i
 static int supervise(struct config *cfg, const int fds[LISTEN_COUNT], int nworkers,
 		     struct shared *sh)
 {
-	struct worker_slot slots[MAX_WORKERS] = { 0 };
+	struct worker_slot slots[MAX_WORKERS + 1] = { 0 };
+	bool admin = sh->admin_fd >= 0 || sh->http_fd >= 0;	/* slots[nworkers] */
 	sigset_t set;
 	bool stopping = false;
 	int running = 0, status_bad = 0;
@@ -195,6 +238,12 @@ static int supervise(struct config *cfg, const int fds[LISTEN_COUNT], int nworke
 		slots[i].started = time(NULL);
 		running++;
 	}
+	if (admin) {
+		slots[nworkers].pid = spawn_admin(cfg, fds, sh);
+		slots[nworkers].started = time(NULL);
+		if (slots[nworkers].pid > 0)
+			running++;
+	}
 	/* The master needs no listening sockets itself from here on. */
 	while (running > 0) {
 		siginfo_t si;
@@ -204,12 +253,12 @@ static int supervise(struct config *cfg, const int fds[LISTEN_COUNT], int nworke
 			continue;
 		if (sig == SIGHUP) {
 			log_info("SIGHUP: reloading users and certificates");
-			for (int i = 0; i < nworkers; i++)
+			for (int i = 0; i < nworkers; i++)	/* not the admin process */
 				if (slots[i].pid > 0)
 					kill(slots[i].pid, SIGHUP);
 		} else if (sig == SIGTERM || sig == SIGINT) {
 			log_info("%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-			for (int i = 0; i < nworkers; i++)
+			for (int i = 0; i < nworkers + (admin ? 1 : 0); i++)
 				if (slots[i].pid > 0)
 					kill(slots[i].pid, stopping ? SIGKILL : SIGTERM);
 			stopping = true;
@@ -220,36 +269,47 @@ static int supervise(struct config *cfg, const int fds[LISTEN_COUNT], int nworke
 			while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 				int i;
 
-				for (i = 0; i < nworkers && slots[i].pid != pid; i++)
+				for (i = 0; i < nworkers + (admin ? 1 : 0) && slots[i].pid != pid; i++)
 					;
-				if (i == nworkers)
+				if (i == nworkers + (admin ? 1 : 0))
 					continue;
 				running--;
 				slots[i].pid = 0;
 				/* Its connections are gone: they stop counting
-				 * against their addresses and users. */
-				abuse_table_worker_gone(sh->abuse, (unsigned)i);
+				 * against their addresses and users.  (The admin
+				 * process, slot nworkers, has none.) */
+				if (i < nworkers)
+					abuse_table_worker_gone(sh->abuse, (unsigned)i);
 				if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+					const char *what = i == nworkers ? "admin process" : "worker";
+
 					/* During the stop this is a failed shutdown; before
 					 * it, a crash we recover from below. */
 					if (stopping)
 						status_bad = 1;
 					if (WIFSIGNALED(status))
-						log_error("worker %d (pid %d) killed by signal %d",
+						log_error("%s %d (pid %d) killed by signal %d", what,
 							  i, (int)pid, WTERMSIG(status));
 					else
-						log_error("worker %d (pid %d) exited with %d", i,
+						log_error("%s %d (pid %d) exited with %d", what, i,
 							  (int)pid, WEXITSTATUS(status));
 				}
 				if (stopping)
 					continue;
+				if (i == nworkers && WIFEXITED(status) && WEXITSTATUS(status) == 2) {
+					/* The admin process could not start: the
+					 * mail service goes on without it. */
+					log_error("admin process failed; admin socket and http off");
+					continue;
+				}
 				if (WIFEXITED(status) && WEXITSTATUS(status) == 2)
 					return 2;	/* a setup error would only repeat */
 				/* A crash loses that worker's sessions, not the
 				 * service: start a new one, at most once a second. */
 				if (time(NULL) - slots[i].started < 1)
 					sleep(1);
-				slots[i].pid = spawn_worker(cfg, fds, i, sh);
+				slots[i].pid = i == nworkers ? spawn_admin(cfg, fds, sh)
+							     : spawn_worker(cfg, fds, i, sh);
 				slots[i].started = time(NULL);
 				if (slots[i].pid > 0)
 					running++;
@@ -266,8 +326,9 @@ int cmd_serve(int argc, char **argv)
 	struct config *cfg;
 	int fds[LISTEN_COUNT];
 	struct unix_listener unix_socks[LISTEN_COUNT] = { 0 };
+	struct unix_listener admin_sock = { 0 };
 	char err[512];
-	struct shared sh = { 0 };
+	struct shared sh = { .admin_fd = -1, .http_fd = -1 };
 	int nworkers, ret;
 
 	for (int i = 1; i < argc; i++) {
@@ -328,6 +389,29 @@ int cmd_serve(int argc, char **argv)
 			 strchr(cfg->listen[k].host, ':') ? "[" : "", cfg->listen[k].host,
 			 strchr(cfg->listen[k].host, ':') ? "]" : "", cfg->listen[k].port);
 	}
+	if (cfg->http.enabled) {
+		sh.http_fd = bind_listener(&cfg->http, err, sizeof(err));
+		if (sh.http_fd < 0) {
+			fprintf(stderr, "duomail: %s: [listen] http: %s\n", cfg->path, err);
+			ret = EXIT_CONFIG;
+			goto out;
+		}
+		log_info("listening: http on %s%s%s:%d", strchr(cfg->http.host, ':') ? "[" : "",
+			 cfg->http.host, strchr(cfg->http.host, ':') ? "]" : "", cfg->http.port);
+	}
+	if (cfg->admin_socket[0] != '\0') {
+		sh.admin_fd = admin_socket_bind(cfg, &admin_sock, err, sizeof(err));
+		if (sh.admin_fd < 0 && !cfg->admin_socket_default) {
+			fprintf(stderr, "duomail: %s: [server] admin_socket: %s\n", cfg->path, err);
+			ret = EXIT_CONFIG;
+			goto out;
+		}
+		if (sh.admin_fd < 0)
+			log_warn("[server] admin_socket (default %s): %s; admin socket off",
+				 cfg->admin_socket, err);
+		else
+			log_info("admin socket: %s", cfg->admin_socket);
+	}
 	if (cfg->user != NULL && geteuid() == 0 && drop_privileges(cfg->user) < 0) {
 		ret = EXIT_CONFIG;
 		goto out;
@@ -354,6 +438,16 @@ int cmd_serve(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* Before the first fork: every process shares it (core/live.h). */
+	if (live_create((unsigned)nworkers, cfg->max_connections) < 0) {
+		log_error("cannot map the live state: %s; admin socket and http off",
+			  strerror(errno));
+		if (sh.admin_fd >= 0)
+			close(sh.admin_fd);
+		if (sh.http_fd >= 0)
+			close(sh.http_fd);
+		sh.admin_fd = sh.http_fd = -1;
+	}
 	ret = supervise(cfg, fds, nworkers, &sh);
 out:
 	for (int k = 0; k < LISTEN_COUNT; k++) {
@@ -361,6 +455,11 @@ out:
 			close(fds[k]);
 		unix_listener_remove(&unix_socks[k]);
 	}
+	if (sh.admin_fd >= 0)
+		close(sh.admin_fd);
+	if (sh.http_fd >= 0)
+		close(sh.http_fd);
+	unix_listener_remove(&admin_sock);
 	userdb_close(&sh.auth);
 	tls_ctx_free(&sh.tls);
 	abuse_table_destroy(&sh.abuse);

@@ -12,6 +12,16 @@ static const struct {
 	{ "serve", cmd_serve, "run the POP3/IMAP server in the foreground" },
 	{ "deliver", cmd_deliver, "deliver one message from stdin to a user's INBOX" },
 	{ "pw", cmd_pw, "hash a password read from stdin for the passwd-file" },
+	{ "user", cmd_user, "add, change, delete or list users of the passwd-file" },
+	{ "mailbox", cmd_mailbox, "list, create, delete, rename or show a user's mailboxes" },
+	{ "expunge", cmd_store_expunge, "expunge the messages of a mailbox that match a SEARCH" },
+	{ "check", cmd_store_check, "verify (and --repair) a user's metadata index" },
+	{ "import", cmd_import, "import Dovecot or Courier Maildirs or an mbox, keeping UIDs and UIDLs" },
+	{ "who", cmd_who, "list the live sessions of the running server" },
+	{ "trace", cmd_trace, "follow one user's commands and replies live, both protocols" },
+	{ "stats", cmd_stats, "the running server's counters and command latencies" },
+	{ "compare", cmd_compare, "one user's INBOX side by side as POP3 and IMAP see it" },
+	{ "dns", cmd_dns, "print the RFC 6186 SRV records to publish for a domain" },
 };
 
 static void usage(FILE *f)

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "core/conn.h"
+#include "core/login_guard.h"
 #include "imap/imap_parser.h"
 #include "imap/imap_view.h"
 
@@ -64,6 +65,11 @@ struct imap_session {
 	void (*cmd_ctx_free)(void *ctx);
 
 	struct sasl *sasl;		/* AUTHENTICATE in progress */
+	/* SCRAM/CRAM-MD5 verify inside the exchange: its failure penalty
+	 * (core/login_guard.h), from the secret lookup to the outcome. */
+	struct login_guard sasl_guard;
+	bool sasl_guarded;
+	unsigned sasl_delay_ms;		/* its wait before the secret is used */
 	char *user;
 	struct store *store;
 
@@ -121,6 +127,11 @@ void imap_async(struct imap_session *s, void (*work)(void *arg), void (*done)(vo
 void imap_async_after(struct imap_session *s, unsigned delay_ms, void (*work)(void *arg),
 		      void (*done)(void *arg), void *arg);
 void imap_session_free(struct imap_session *s);
+
+/* imap_trace.c: the command as `duomail trace` shows it (literals as
+ * sizes, passwords <redacted>), and its name for the latency counters. */
+void imap_trace_summary(const struct imap_command *cmd, char *out, size_t size);
+void imap_trace_name(const struct imap_command *cmd, char *out, size_t size);
 
 /* imap_resp.c: responses.  text is ours, never client input. */
 void imap_tagged(struct imap_session *s, const char *tag, const char *status,

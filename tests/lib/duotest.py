@@ -172,8 +172,11 @@ class Server:
         # many connections do not slow or refuse the next (test_abuse.py
         # tests them).
         sections = {
+            # admin_socket off: its default path is one per machine, and
+            # tests that want it name their own (test_admin_live.py).
             "server": {"hostname": "test.example", "workers": str(workers),
-                       "max_connections_per_ip": "0", "max_connections_per_user": "0"},
+                       "max_connections_per_ip": "0", "max_connections_per_user": "0",
+                       "admin_socket": "off"},
             "listen": {k: "127.0.0.1:%d" % p for k, p in self.ports.items()},
             "tls": {"cert": self.cert, "key": self.key},
             "auth": {"passwd_file": self.passwd, "penalty_max": "0"},
@@ -189,7 +192,7 @@ class Server:
 
     def _write_passwd(self):
         tmp = self.passwd + ".tmp"
-        with open(tmp, "w") as f:
+        with open(tmp, "w", encoding="utf-8") as f:
             f.write("# test users\n" + "\n".join(self._lines) + "\n")
         os.rename(tmp, self.passwd)
 

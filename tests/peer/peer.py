@@ -10,14 +10,15 @@ API
 ---
     ensure_dovecot()                 installs dovecot-imapd/-pop3d/-lmtpd if missing
                                      (root only; else raises DovecotMissing)
-    make_users(path, {name: pw})     writes one passwd-file (SHA512-CRYPT) that
-                                     both servers read
+    make_users(path, {name: pw}, plain=())  writes one passwd-file (SHA512-CRYPT,
+                                     {PLAIN} for names in plain) both servers read
     generate_corpus(seed, n)         -> [bytes]: n deterministic RFC 5322/MIME messages
     d = Dovecot(tmpdir, passwd_file, mail_root)
     m = Duomail(tmpdir, passwd_file, mail_root)
         .start() / .stop() / .ports {"imap", "imaps", "pop3", "pop3s", "lmtp"}
         .pids() (master and children)  .log_text()  .maildir(user)
-    Pair(users, tmpdir=None)         both servers in one temporary folder (context manager)
+    Pair(users, tmpdir=None, plain_users=())  both servers in one temporary folder
+                                     (context manager); plain_users stored {PLAIN} (APOP)
     deliver_lmtp(port, rcpt, msg)    one LMTP transaction -> [reply lines]
     deliver_to_both(servers, user, messages)      over LMTP (servers add trace headers)
     append_to_both(servers, user, pw, messages)   over IMAP APPEND, byte for byte with a
@@ -37,10 +38,14 @@ Choices that make the two comparable (each also in the config comments):
 - mail_location = maildir:~ : Maildir++ in ROOT/USER, folders ROOT/USER/.a.b,
   the layout duomail uses (separate roots per server).
 - pop3_uidl_format = %f : the Maildir base name, as duomail's UIDLs are.
-- auth_mechanisms = plain login, as duomail offers; loopback counts as secure
-  on both, so plaintext logins are allowed.
+- auth_mechanisms = plain login apop: duomail's SASL mechanisms, and APOP
+  (RFC 1939 §7), which duomail always offers for {PLAIN} users; loopback
+  counts as secure on both, so plaintext logins are allowed.
 - ssl = yes with the same certificate as duomail, so both announce STARTTLS/STLS.
 - hostname test.example on both.
+- namespace inbox with separator "/" and the folders a new duomail account
+  starts with (Sent, Drafts, Trash, Junk, Archive: auto = subscribe, with
+  their special_use), so LIST and LSUB compare.
 - Dovecot's LMTP Received header stays on (lmtp_add_received_header = yes, its
   default), since duomail also adds one.
 """
@@ -97,13 +102,15 @@ def ensure_dovecot():
         raise DovecotMissing("apt-get install %s failed: %s" % (" ".join(missing), r.stderr))
 
 
-def make_users(path, users, scheme="SHA512-CRYPT"):
+def make_users(path, users, scheme="SHA512-CRYPT", plain=()):
     """Writes a passwd-file both servers read: name -> password, stored as
-    {scheme} hashes made by `duomail pw`.  World-readable, since the Dovecot
-    side reads it as an unprivileged account."""
+    {scheme} hashes made by `duomail pw`, or as {PLAIN} for the names in
+    plain (APOP needs the password itself, RFC 1939 §7).  World-readable,
+    since the Dovecot side reads it as an unprivileged account."""
     lines = ["# users of both servers (tests/peer)"]
     for name, pw_ in users.items():
-        lines.append("%s:%s" % (name, duotest.hash_password(pw_, scheme)))
+        stored = "{PLAIN}" + pw_ if name in plain else duotest.hash_password(pw_, scheme)
+        lines.append("%s:%s" % (name, stored))
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
     os.chmod(path, 0o644)
@@ -221,13 +228,18 @@ userdb {{
   driver = static
   args = uid={uid} gid={gid} home={root}/%u
 }}
-auth_mechanisms = plain login
+auth_mechanisms = plain login apop
+# no 2 s wait after a failed login (duotest turns duomail's penalty off too)
+auth_failure_delay = 0
 # loopback counts as secure in both servers
 disable_plaintext_auth = yes
 # Maildir++ at ROOT/USER, like duomail's [store] root
 mail_location = maildir:~
 # UIDL = the Maildir base name, as in duomail
 pop3_uidl_format = %f
+# IDLE: besides inotify, look every second (duomail pushes at once; a
+# loaded machine must not make the comparison wait for Dovecot's 30 s)
+mailbox_idle_check_interval = 1 secs
 ssl = yes
 ssl_cert = <{cert}
 ssl_key = <{key}
@@ -271,6 +283,31 @@ service submission-login {{
 service managesieve-login {{
   chroot =
 }}
+# the folders and hierarchy separator a new duomail account has (RFC 6154)
+namespace inbox {{
+  inbox = yes
+  separator = /
+  mailbox Sent {{
+    auto = subscribe
+    special_use = \\Sent
+  }}
+  mailbox Drafts {{
+    auto = subscribe
+    special_use = \\Drafts
+  }}
+  mailbox Trash {{
+    auto = subscribe
+    special_use = \\Trash
+  }}
+  mailbox Junk {{
+    auto = subscribe
+    special_use = \\Junk
+  }}
+  mailbox Archive {{
+    auto = subscribe
+    special_use = \\Archive
+  }}
+}}
 protocol lmtp {{
   # RCPT user@domain -> user, as duomail's LMTP does
   auth_username_format = %Ln
@@ -281,12 +318,13 @@ protocol lmtp {{
            cert=self.cert, key=self.key, port=p["imap"], extra=self.extra_config, **p)
 
     def _preexec(self):
-        duotest._die_with_parent()
         os.setsid()
         if os.geteuid() == 0:
             os.setgroups([])
             os.setgid(self.gid)
             os.setuid(self.uid)
+        # after setuid, which clears the parent-death signal (prctl(2))
+        duotest._die_with_parent()
 
     def start(self):
         for attempt in range(4):
@@ -392,13 +430,15 @@ class Pair:
     """Both servers with the same users, in one temporary folder:
     .dovecot, .duomail, .servers (dovecot first), .passwd, .dir."""
 
-    def __init__(self, users, tmpdir=None, duomail_config=None, dovecot_config=""):
+    def __init__(self, users, tmpdir=None, duomail_config=None, dovecot_config="",
+                 plain_users=()):
         self.own_dir = tmpdir is None
         self.dir = tmpdir or tempfile.mkdtemp(prefix="duomail-peer-")
         os.makedirs(self.dir, exist_ok=True)
         os.chmod(self.dir, 0o755)
         self.users = dict(users)
-        self.passwd = make_users(os.path.join(self.dir, "users"), self.users)
+        self.passwd = make_users(os.path.join(self.dir, "users"), self.users,
+                                 plain=plain_users)
         self.dovecot = Dovecot(os.path.join(self.dir, "dovecot"), self.passwd,
                                os.path.join(self.dir, "dovecot", "mail"), dovecot_config)
         self.duomail = Duomail(os.path.join(self.dir, "duomail"), self.passwd,
@@ -644,9 +684,49 @@ def _attachment(rnd):
         + _b64(data) + "\r\n"
 
 
+def _odd_part(rnd):
+    """MIME header syntax that is legal but unusual (RFC 2045 §5.1, RFC 2231,
+    RFC 2183): parameter continuations and charsets, comments, quoted
+    pairs, upper case names and values, an empty body, Content-MD5."""
+    choice = rnd.randint(0, 6)
+    if choice == 0:
+        head = ("Content-Type: application/octet-stream;\r\n name*0=\"long file \";\r\n"
+                " name*1=\"name.bin\"\r\nContent-Transfer-Encoding: BASE64\r\n"
+                "Content-Disposition: ATTACHMENT;\r\n"
+                " filename*=utf-8''%E2%82%AC%20rates.bin\r\n")
+        body = _b64(bytes(rnd.randrange(256) for _ in range(90))) + "\r\n"
+    elif choice == 1:
+        head = ("Content-Type: text/plain (plain text) ; charset = \"us-ascii\" (the default)"
+                " ;\r\n\tformat=flowed; delsp=yes\r\n")
+        body = _text(rnd, 2)
+    elif choice == 2:
+        head = ('Content-Type: text/plain; charset="utf-8"; name="a \\"quoted\\" name.txt"\r\n'
+                "Content-ID: <odd.%d@example.org>\r\nContent-MD5: Q2hlY2sgSW50ZWdyaXR5IQ==\r\n"
+                % rnd.randint(1, 999))
+        body = _text(rnd, 1)
+    elif choice == 3:
+        head = "Content-Type: text/plain\r\n"
+        body = ""                                       # an empty body
+    elif choice == 4:
+        head = ("Content-Type: Text/Plain; Charset=ISO-8859-15\r\n"
+                "Content-Transfer-Encoding: Quoted-Printable\r\n")
+        body = "caf=E9 =A4 10\r\nsoft line=\r\n break\r\n"
+    elif choice == 5:
+        head = ("Content-Type: message/rfc822\r\nContent-Description: forwarded\r\n"
+                "Content-Disposition: inline\r\n")
+        body = _message(rnd, 2)
+    else:
+        head = ("Content-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n"
+                "Content-Disposition: inline; filename=pic.png;\r\n"
+                " creation-date=\"Wed, 12 Feb 1997 16:29:51 -0500\"\r\n")
+        body = _b64(b"\x89PNG\r\n\x1a\n" + bytes(30)) + "\r\n"
+    return head + "\r\n" + body
+
+
 def _multipart(rnd, subtype, parts, depth):
-    boundary = "=_b%d_%d" % (depth, rnd.randint(0, 99999))
     quoted = rnd.random() < 0.5
+    # "=" is a tspecial (RFC 2045 §5.1): only a quoted boundary may hold it
+    boundary = ("=_b%d_%d" if quoted else "b%d_%d.x") % (depth, rnd.randint(0, 99999))
     head = "Content-Type: multipart/%s;\r\n\tboundary=%s\r\n\r\n" % (
         subtype, '"%s"' % boundary if quoted else boundary)
     body = ""
@@ -670,6 +750,8 @@ def _body(rnd, depth):
                                                _part_text(rnd, "html")], depth)
     if kind == 3:
         parts = [_body(rnd, depth + 1)] + [_attachment(rnd) for _ in range(rnd.randint(1, 2))]
+        if rnd.random() < 0.4:
+            parts.append(_odd_part(rnd))
         return _multipart(rnd, "mixed", parts, depth)
     if kind == 4:
         inner = _message(rnd, depth + 1)
@@ -710,11 +792,20 @@ def _message(rnd, depth=0):
         h.append("Reply-To: %s" % _address(rnd, rnd.choice(_NAMES)))
     tos = ",\r\n    ".join(_address(rnd, a) for a in to) if rnd.random() < 0.5 \
         else ", ".join(_address(rnd, a) for a in to)
+    if rnd.random() < 0.25:
+        # odd but legal address forms (RFC 5322 §3.4, §4.4 obsolete ones)
+        tos += ", " + rnd.choice((
+            '"john.doe"@example.org', "Jane (the boss) <jane@example.org>",
+            "postmaster@[192.0.2.1]", "<@relay.example:route@example.org>",
+            "bare@example.org (Bare Comment)", '"Quoted, Comma" <qc@example.org>',
+            "=?ISO-8859-1?Q?Andr=E9?= Pirard <PIRARD@vm1.ulg.ac.be>",
+            "Mary Smith <mary@x.test>, jdoe@example.org", "A Group:a@x.test,b@x.test;",
+            "empty:;", "<angle-only@example.org>", "\"odd\"@example.org"))
     h.append("To: %s" % tos)
-    if rnd.random() < 0.3:
-        h.append("Cc: %s" % _address(rnd, rnd.choice(_NAMES)))
     if rnd.random() < 0.1:
         h.append("Cc: undisclosed-recipients:;")          # group syntax
+    elif rnd.random() < 0.3:
+        h.append("Cc: %s" % _address(rnd, rnd.choice(_NAMES)))
     if rnd.random() < 0.1:
         h.append("Bcc: friends: %s, %s;" % (_address(rnd, _NAMES[0]), _NAMES[1][1]))
     subj_name = rnd.choice(("Subject", "Subject", "SUBJECT", "subject"))
