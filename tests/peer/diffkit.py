@@ -615,13 +615,24 @@ class Pop3:
 
 
 # Commands whose +OK is followed by a multi-line body (RFC 1939, RFC 2449).
+def _sasl_words_sorted(capa_line):
+    """CAPA's SASL line with its mechanisms in order: the order carries no
+    meaning, the client chooses (RFC 2449 §6.3, RFC 4422 §3.1)."""
+    words = capa_line.split()
+    if words and words[0] == "SASL":
+        return " ".join(["SASL"] + sorted(words[1:]))
+    return capa_line
+
+
 def _pop3_multiline(cmd):
     words = cmd.upper().split()
     if not words:
         return False
     if words[0] in ("CAPA", "RETR", "TOP"):
         return True
-    if words[0] in ("LIST", "UIDL") and len(words) == 1:
+    # LIST and UIDL alone list every message; AUTH alone lists the SASL
+    # mechanisms (an old convention both servers keep, not in RFC 5034)
+    if words[0] in ("LIST", "UIDL", "AUTH") and len(words) == 1:
         return True
     return False
 
@@ -671,8 +682,11 @@ def converse_pop3(port, script, tls=None):
             if status.startswith(b"+OK") and _pop3_multiline(cmd):
                 body = c.multiline()
                 if cmd.upper().startswith("CAPA"):
-                    body = sorted(l.decode("latin-1").upper() for l in body)
+                    body = sorted(_sasl_words_sorted(l.decode("latin-1").upper()) for l in body)
                     lines += body
+                elif cmd.upper() == "AUTH":
+                    # a list of mechanisms: the client picks (RFC 4422 §3.1)
+                    lines += sorted(l.decode("latin-1").upper() for l in body)
                 elif cmd.upper().startswith("UIDL"):
                     for l in body:
                         n, u = l.split(b" ", 1)
