@@ -2,8 +2,14 @@
  * `duomail serve`: the master process.  It validates the configuration, binds
  * every listener (so a port problem is reported once, at start-up, with the
  * config key), forks the worker processes and then only supervises: it
- * forwards SIGHUP, restarts a worker that dies, and on SIGTERM/SIGINT waits
+ * reloads on SIGHUP, restarts a worker that dies, and on SIGTERM/SIGINT waits
  * for the workers to finish their sessions and exits 0.
+ *
+ * Privileges (core/privilege.h): started as root, the master stays root and
+ * never touches a client or a mail file; it reads the passwd-file and the
+ * TLS keys (which may be root-only) and hands them to the workers as open
+ * files (core/worker_ctl.h).  Each worker drops to [server] user/group
+ * before it accepts anything, for its whole life.
  */
 #include "core/auth.h"
 #include "core/commands.h"
@@ -11,7 +17,9 @@
 #include "core/listen_unix.h"
 #include "core/log.h"
 #include "core/server.h"
+#include "core/privilege.h"
 #include "core/tls.h"
+#include "core/worker_ctl.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,6 +41,7 @@
 struct worker_slot {
 	pid_t pid;
 	time_t started;
+	int ctl;		/* our end of its worker_ctl socketpair, -1 = none */
 };
 
 static void usage(FILE *f)
@@ -81,56 +90,96 @@ static int bind_listener(const struct listen_addr *a, char *err, size_t errlen)
 	return fd;
 }
 
-/* Loads the user list and the TLS credentials, while the process may still
- * read root-only files; the workers inherit them.  Reports problems once. */
-static int preflight(const struct config *cfg, struct auth_db **db_r, struct tls_ctx **tls_r)
+/* The store root and the LMTP spool, checked as the user who will use them. */
+static int check_dirs(const struct config *cfg)
 {
 	struct stat st;
-	char err[512];
+	const char *as = cfg->user ? " for user " : "", *who = cfg->user ? cfg->user : "";
 
-	*db_r = NULL;
-	*tls_r = NULL;
-	if (auth_db_open(cfg->passwd_file, db_r, err, sizeof(err)) < 0) {
-		fprintf(stderr, "duomail: %s: [auth] passwd_file: %s\n", cfg->path, err);
-		return -1;
-	}
 	if (stat(cfg->store_root, &st) < 0) {
 		fprintf(stderr, "duomail: %s: [store] root: %s: %s\n", cfg->path, cfg->store_root,
 			strerror(errno));
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode) || access(cfg->store_root, R_OK | W_OK | X_OK) < 0) {
-		fprintf(stderr, "duomail: %s: [store] root: %s is not a writable directory\n",
-			cfg->path, cfg->store_root);
+		fprintf(stderr, "duomail: %s: [store] root: %s is not a writable directory%s%s\n",
+			cfg->path, cfg->store_root, as, who);
 		return -1;
 	}
 	if (cfg->listen[LISTEN_LMTP].enabled &&
 	    (stat(cfg->lmtp_spool_dir, &st) < 0 || !S_ISDIR(st.st_mode) ||
 	     access(cfg->lmtp_spool_dir, W_OK | X_OK) < 0)) {
-		fprintf(stderr, "duomail: %s: [lmtp] spool_dir: %s is not a writable directory\n",
-			cfg->path, cfg->lmtp_spool_dir);
-		return -1;
-	}
-	if (cfg->tls_cert != NULL &&
-	    tls_ctx_create(cfg->tls_cert, cfg->tls_key, cfg->tls_priority, tls_r, err,
-			   sizeof(err)) < 0) {
-		fprintf(stderr, "duomail: %s: %s\n", cfg->path, err);
+		fprintf(stderr, "duomail: %s: [lmtp] spool_dir: %s is not a writable directory%s%s\n",
+			cfg->path, cfg->lmtp_spool_dir, as, who);
 		return -1;
 	}
 	return 0;
 }
 
-static int drop_privileges(const char *user)
+/* check_dirs() in a child that has dropped to the mail user, so that the
+ * answer is the workers' own (root may write anywhere). */
+static int check_dirs_as_user(const struct config *cfg)
 {
-	struct passwd *pw = getpwnam(user);
+	char err[512];
+	pid_t pid;
+	int status = 0;
 
-	if (pw == NULL) {
-		log_error("[server] user: no such system user '%s'", user);
+	if (!privilege_will_drop(cfg))
+		return check_dirs(cfg);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "duomail: fork: %s\n", strerror(errno));
 		return -1;
 	}
-	if (setgroups(1, &pw->pw_gid) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
-		log_error("cannot drop privileges to %s: %s", user, strerror(errno));
+	if (pid == 0) {
+		if (privilege_drop(cfg, err, sizeof(err)) < 0) {
+			fprintf(stderr, "duomail: %s: [server] user: %s\n", cfg->path, err);
+			_exit(1);
+		}
+		_exit(check_dirs(cfg) < 0 ? 1 : 0);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+static int tls_create(const struct config *cfg, struct tls_ctx **tls_r, char *err,
+		      size_t errlen)
+{
+	const char *certs[CONFIG_TLS_MAX_PAIRS], *keys[CONFIG_TLS_MAX_PAIRS];
+
+	_Static_assert(CONFIG_TLS_MAX_PAIRS == TLS_MAX_PAIRS, "one limit");
+	_Static_assert(2 * TLS_MAX_PAIRS <= WORKER_CTL_MAX_FDS, "a reload fits one message");
+	certs[0] = cfg->tls_cert;
+	keys[0] = cfg->tls_key;
+	for (unsigned i = 1; i < cfg->tls_ncerts; i++) {
+		certs[i] = cfg->tls_more_certs[i - 1];
+		keys[i] = cfg->tls_more_keys[i - 1];
+	}
+	return tls_ctx_create(certs, keys, cfg->tls_ncerts, cfg->tls_priority, tls_r, err, errlen);
+}
+
+/* Loads the user list and the TLS credentials as the master (root may read
+ * root-only files); the workers inherit them.  Reports problems once. */
+static int preflight(const struct config *cfg, struct auth_db **db_r, struct tls_ctx **tls_r)
+{
+	char err[512];
+
+	*db_r = NULL;
+	*tls_r = NULL;
+	if (privilege_check(cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "duomail: %s\n", err);
+		return -1;
+	}
+	if (auth_db_open(cfg->passwd_file, db_r, err, sizeof(err)) < 0) {
+		fprintf(stderr, "duomail: %s: [auth] passwd_file: %s\n", cfg->path, err);
+		return -1;
+	}
+	if (check_dirs_as_user(cfg) < 0)
+		return -1;
+	if (cfg->tls_cert != NULL && tls_create(cfg, tls_r, err, sizeof(err)) < 0) {
+		fprintf(stderr, "duomail: %s: %s\n", cfg->path, err);
 		return -1;
 	}
 	return 0;
@@ -139,22 +188,42 @@ static int drop_privileges(const char *user)
 struct shared {
 	struct auth_db *auth;
 	struct tls_ctx *tls;
+	struct stat passwd_st;	/* the passwd-file as last loaded */
 };
 
 static pid_t spawn_worker(struct config *cfg, const int fds[LISTEN_COUNT], int index,
-			  struct shared *sh)
+			  struct shared *sh, struct worker_slot *slots, int nslots)
 {
-	pid_t pid = fork();
+	int sv[2];
+	pid_t pid;
 
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_error("socketpair: %s", strerror(errno));
+		return -1;
+	}
+	pid = fork();
 	if (pid < 0) {
 		log_error("fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
 		return -1;
 	}
 	if (pid == 0) {
+		char err[512];
 		int ret;
 
 		sigset_t chld;
 
+		/* The other workers' channels are the master's business. */
+		for (int i = 0; i < nslots; i++)
+			if (slots[i].ctl >= 0)
+				close(slots[i].ctl);
+		close(sv[0]);
+		/* Before anything that a client can reach: for good. */
+		if (privilege_drop(cfg, err, sizeof(err)) < 0) {
+			log_error("worker %d: %s", index, err);
+			_exit(EXIT_CONFIG);
+		}
 		/* SIGTERM/SIGINT/SIGHUP stay blocked until the worker has its
 		 * handlers (server_worker_run unblocks them): one that comes
 		 * before then waits, instead of killing the new worker. */
@@ -163,17 +232,118 @@ static pid_t spawn_worker(struct config *cfg, const int fds[LISTEN_COUNT], int i
 		sigaddset(&chld, SIGCHLD);
 		sigprocmask(SIG_UNBLOCK, &chld, NULL);
 		/* The worker's copies are its own (fork) and it frees them. */
-		ret = server_worker_run(cfg, fds, index, sh->auth, sh->tls);
+		ret = server_worker_run(cfg, fds, index, sv[1], sh->auth, sh->tls);
 		config_free(&cfg);
 		_exit(ret);
 	}
+	close(sv[1]);
+	slots[index].ctl = sv[0];
 	return pid;
+}
+
+/* Opens path for one worker: each gets its own open file, so that their
+ * reads do not move each other's offsets. */
+static int open_for_worker(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0)
+		log_error("reload: %s: %s", path, strerror(errno));
+	return fd;
+}
+
+static void send_users(struct config *cfg, struct worker_slot *slots, int nworkers, bool force)
+{
+	struct worker_ctl_msg msg = { .kind = WORKER_CTL_USERS, .force = force };
+
+	for (int i = 0; i < nworkers; i++) {
+		int fd;
+
+		if (slots[i].pid <= 0 || slots[i].ctl < 0)
+			continue;
+		fd = open_for_worker(cfg->passwd_file);
+		if (fd < 0)
+			return;
+		if (worker_ctl_send(slots[i].ctl, &msg, &fd, 1) < 0)
+			log_error("reload: worker %d: %s", i, strerror(errno));
+		close(fd);
+	}
+}
+
+static void send_tls(struct tls_ctx *tls, struct worker_slot *slots, int nworkers)
+{
+	struct worker_ctl_msg msg = { .kind = WORKER_CTL_TLS };
+	unsigned n = tls_ctx_pairs(tls);
+
+	for (int i = 0; i < nworkers; i++) {
+		int fds[2 * TLS_MAX_PAIRS];
+		unsigned k;
+
+		if (slots[i].pid <= 0 || slots[i].ctl < 0)
+			continue;
+		for (k = 0; k < 2 * n; k++) {
+			fds[k] = open_for_worker(k % 2 == 0 ? tls_ctx_cert_path(tls, k / 2)
+							    : tls_ctx_key_path(tls, k / 2));
+			if (fds[k] < 0)
+				break;
+		}
+		if (k == 2 * n && worker_ctl_send(slots[i].ctl, &msg, fds, k) < 0)
+			log_error("reload: worker %d: %s", i, strerror(errno));
+		while (k > 0)
+			close(fds[--k]);
+	}
+}
+
+/* SIGHUP: re-read users and certificates here first (as root, once, so a
+ * broken file is reported once), and hand the workers only what loaded.
+ * A worker started later inherits what the master has. */
+static void reload_all(struct config *cfg, struct shared *sh, struct worker_slot *slots,
+		       int nworkers)
+{
+	char err[512];
+
+	if (auth_db_reload(sh->auth, err, sizeof(err)) < 0) {
+		log_error("reload: %s (keeping the old user list)", err);
+	} else {
+		stat(cfg->passwd_file, &sh->passwd_st);
+		send_users(cfg, slots, nworkers, true);
+	}
+	if (sh->tls == NULL)
+		return;
+	if (tls_ctx_reload(sh->tls, err, sizeof(err)) < 0) {
+		log_error("reload: %s (keeping the old certificate)", err);
+		return;
+	}
+	log_info("reload: certificates loaded, handing them to the workers");
+	send_tls(sh->tls, slots, nworkers);
+}
+
+/* The passwd-file changed (looked at once a second): the workers re-read it
+ * themselves when they may; this covers a file only root may read. */
+static void watch_users(struct config *cfg, struct shared *sh, struct worker_slot *slots,
+			int nworkers)
+{
+	struct stat st;
+	char err[512];
+
+	if (stat(cfg->passwd_file, &st) < 0 ||
+	    (st.st_ino == sh->passwd_st.st_ino && st.st_size == sh->passwd_st.st_size &&
+	     st.st_mtim.tv_sec == sh->passwd_st.st_mtim.tv_sec &&
+	     st.st_mtim.tv_nsec == sh->passwd_st.st_mtim.tv_nsec))
+		return;
+	sh->passwd_st = st;
+	if (auth_db_reload(sh->auth, err, sizeof(err)) < 0) {
+		log_error("%s (keeping the previous user list)", err);
+		return;
+	}
+	send_users(cfg, slots, nworkers, false);
 }
 
 static int supervise(struct config *cfg, const int fds[LISTEN_COUNT], int nworkers,
 		     struct shared *sh)
 {
-	struct worker_slot slots[MAX_WORKERS] = { 0 };
+	struct worker_slot slots[MAX_WORKERS];
+	const struct timespec tick = { .tv_sec = 1 };
 	sigset_t set;
 	bool stopping = false;
 	int running = 0, status_bad = 0;
@@ -185,25 +355,31 @@ static int supervise(struct config *cfg, const int fds[LISTEN_COUNT], int nworke
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 
+	for (int i = 0; i < MAX_WORKERS; i++)
+		slots[i] = (struct worker_slot){ .pid = 0, .started = 0, .ctl = -1 };
+	stat(cfg->passwd_file, &sh->passwd_st);
 	for (int i = 0; i < nworkers; i++) {
-		slots[i].pid = spawn_worker(cfg, fds, i, sh);
-		if (slots[i].pid < 0)
-			return 1;
+		slots[i].pid = spawn_worker(cfg, fds, i, sh, slots, nworkers);
+		if (slots[i].pid < 0) {
+			status_bad = 1;
+			goto stop_all;
+		}
 		slots[i].started = time(NULL);
 		running++;
 	}
 	/* The master needs no listening sockets itself from here on. */
 	while (running > 0) {
 		siginfo_t si;
-		int sig = sigwaitinfo(&set, &si);
+		int sig = sigtimedwait(&set, &si, &tick);
 
-		if (sig < 0)
+		if (sig < 0) {
+			if (errno == EAGAIN && !stopping)
+				watch_users(cfg, sh, slots, nworkers);
 			continue;
+		}
 		if (sig == SIGHUP) {
 			log_info("SIGHUP: reloading users and certificates");
-			for (int i = 0; i < nworkers; i++)
-				if (slots[i].pid > 0)
-					kill(slots[i].pid, SIGHUP);
+			reload_all(cfg, sh, slots, nworkers);
 		} else if (sig == SIGTERM || sig == SIGINT) {
 			log_info("%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 			for (int i = 0; i < nworkers; i++)
@@ -223,6 +399,9 @@ static int supervise(struct config *cfg, const int fds[LISTEN_COUNT], int nworke
 					continue;
 				running--;
 				slots[i].pid = 0;
+				if (slots[i].ctl >= 0)
+					close(slots[i].ctl);
+				slots[i].ctl = -1;
 				if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 					/* During the stop this is a failed shutdown; before
 					 * it, a crash we recover from below. */
@@ -237,13 +416,16 @@ static int supervise(struct config *cfg, const int fds[LISTEN_COUNT], int nworke
 				}
 				if (stopping)
 					continue;
-				if (WIFEXITED(status) && WEXITSTATUS(status) == 2)
-					return 2;	/* a setup error would only repeat */
+				if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_CONFIG) {
+					/* A setup error would only repeat. */
+					status_bad = EXIT_CONFIG;
+					goto stop_all;
+				}
 				/* A crash loses that worker's sessions, not the
 				 * service: start a new one, at most once a second. */
 				if (time(NULL) - slots[i].started < 1)
 					sleep(1);
-				slots[i].pid = spawn_worker(cfg, fds, i, sh);
+				slots[i].pid = spawn_worker(cfg, fds, i, sh, slots, nworkers);
 				slots[i].started = time(NULL);
 				if (slots[i].pid > 0)
 					running++;
@@ -251,6 +433,18 @@ static int supervise(struct config *cfg, const int fds[LISTEN_COUNT], int nworke
 		}
 	}
 	log_info("stopped");
+	return status_bad;
+stop_all:
+	/* The workers already running are stopped, not left behind. */
+	for (int i = 0; i < nworkers; i++)
+		if (slots[i].pid > 0)
+			kill(slots[i].pid, SIGTERM);
+	for (int i = 0; i < nworkers; i++) {
+		if (slots[i].pid > 0)
+			waitpid(slots[i].pid, NULL, 0);
+		if (slots[i].ctl >= 0)
+			close(slots[i].ctl);
+	}
 	return status_bad;
 }
 
@@ -321,10 +515,6 @@ int cmd_serve(int argc, char **argv)
 		log_info("listening: %s on %s%s%s:%d", listen_kind_name(k),
 			 strchr(cfg->listen[k].host, ':') ? "[" : "", cfg->listen[k].host,
 			 strchr(cfg->listen[k].host, ':') ? "]" : "", cfg->listen[k].port);
-	}
-	if (cfg->user != NULL && geteuid() == 0 && drop_privileges(cfg->user) < 0) {
-		ret = EXIT_CONFIG;
-		goto out;
 	}
 	nworkers = cfg->workers > 0 ? cfg->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (nworkers < 1)

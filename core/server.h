@@ -28,10 +28,11 @@ struct server {
 };
 
 /* Runs a worker on the already-bound listening sockets fds[kind] (-1 = off),
- * taking over auth and tls (tls may be NULL), which the master loaded while it
- * could still read root-only files.  Returns the exit code when it stops. */
+ * taking over auth and tls (tls may be NULL), which the master loaded as
+ * root, and ctl_fd, the master's reloads (core/worker_ctl.h; -1 = none).
+ * Returns the exit code when it stops. */
 int server_worker_run(struct config *cfg, const int fds[LISTEN_COUNT], int worker_index,
-		      struct auth_db *auth, struct tls_ctx *tls);
+		      int ctl_fd, struct auth_db *auth, struct tls_ctx *tls);
 
 /* Creates a connection for a freshly accepted client on listener stream
  * (a uv_stream_t *) and starts it; implicit_tls starts the handshake first. */
