@@ -105,37 +105,50 @@ static void datum_wipe(gnutls_datum_t *d)
 	d->size = 0;
 }
 
+/* Parses the chain and the key ourselves before GnuTLS gets them: besides
+ * the clearer errors, GnuTLS 3.7's set_x509_key_mem2() leaks when handed a
+ * damaged certificate, and a reload must not leak each time it is refused. */
 static int pair_load(struct tls_pair *pair, const char *cert_path, const char *key_path,
 		     const gnutls_datum_t *cert, const gnutls_datum_t *key, char *err,
 		     size_t errlen)
 {
-	gnutls_datum_t der = { 0 };
+	gnutls_x509_crt_t *chain = NULL;
+	gnutls_x509_privkey_t pkey = NULL;
+	unsigned n = 0;
 	int ret;
 
+	ret = gnutls_x509_crt_list_import2(&chain, &n, cert, GNUTLS_X509_FMT_PEM,
+					   GNUTLS_X509_CRT_LIST_FAIL_IF_UNSORTED);
+	if (ret < 0) {
+		snprintf(err, errlen, "[tls] cert %s: %s", cert_path, gnutls_strerror(ret));
+		return -1;
+	}
+	ret = gnutls_x509_privkey_init(&pkey);
+	if (ret == 0)
+		ret = gnutls_x509_privkey_import2(pkey, key, GNUTLS_X509_FMT_PEM, NULL, 0);
+	if (ret < 0) {
+		snprintf(err, errlen, "[tls] key %s: %s", key_path, gnutls_strerror(ret));
+		goto out;
+	}
 	ret = gnutls_certificate_allocate_credentials(&pair->cred);
-	if (ret < 0)
-		goto fail_gnutls;
-	ret = gnutls_certificate_set_x509_key_mem2(pair->cred, cert, key, GNUTLS_X509_FMT_PEM,
-						   NULL, 0);
+	if (ret == 0)
+		ret = gnutls_certificate_set_x509_key(pair->cred, chain, n, pkey);
 	if (ret < 0) {
 		snprintf(err, errlen, "[tls] cert/key %s, %s: %s", cert_path, key_path,
 			 gnutls_strerror(ret));
-		return -1;
+		goto out;
 	}
-	/* The leaf, as GnuTLS keeps it (DER), for the SNI match. */
-	ret = gnutls_certificate_get_crt_raw(pair->cred, 0, 0, &der);
-	if (ret < 0)
-		goto fail_gnutls;
-	ret = gnutls_x509_crt_init(&pair->leaf);
-	if (ret < 0)
-		goto fail_gnutls;
-	ret = gnutls_x509_crt_import(pair->leaf, &der, GNUTLS_X509_FMT_DER);
-	if (ret < 0)
-		goto fail_gnutls;
-	return 0;
-fail_gnutls:
-	snprintf(err, errlen, "[tls] cert %s: %s", cert_path, gnutls_strerror(ret));
-	return -1;
+	/* The leaf, kept for the SNI match; the rest GnuTLS copied. */
+	pair->leaf = chain[0];
+	chain[0] = NULL;
+out:
+	for (unsigned i = 0; i < n; i++)
+		if (chain[i] != NULL)
+			gnutls_x509_crt_deinit(chain[i]);
+	gnutls_free(chain);
+	if (pkey != NULL)
+		gnutls_x509_privkey_deinit(pkey);
+	return ret < 0 ? -1 : 0;
 }
 
 /* A new generation from the files' contents (2 per pair: cert, key). */

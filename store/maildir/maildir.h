@@ -88,6 +88,14 @@ unsigned maildir_next_counter(void);
 struct maildir_box *maildir_box_new(struct store *st, char *path);
 void maildir_box_free(struct maildir_box **box);
 
+/* Is path a mailbox whose directories are all real ones: the folder
+ * directory itself (unless inbox: the user's directory, which the admin
+ * may link elsewhere) and its cur/, new/ and tmp/?  A symbolic link among
+ * them is never followed (it could lead out of the user's Maildir, into
+ * another user's mail), and is logged once.  Checked when a mailbox is
+ * listed, opened or saved into. */
+bool maildir_is_mailbox(const char *path, bool inbox);
+
 /* ---- maildir_once.c: problems with one file logged once ---- */
 /* True the first time this process asks about (folder, name, kind): then
  * the caller logs the problem; later it stays quiet. */

@@ -20,11 +20,14 @@
 
 #define SUBSCRIPTIONS "subscriptions"
 
+/* A directory, not a symbolic link to one: a folder that is a link is not
+ * a folder (maildir_is_mailbox), so it is never listed, made over, renamed
+ * or deleted through. */
 static bool is_dir(const char *path)
 {
 	struct stat sb;
 
-	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+	return lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
 static bool is_inbox(const char *name)
@@ -48,8 +51,8 @@ static int folder_dirs(struct store *st, char ***dirs_r, size_t *count_r)
 
 		if (de->d_name[0] != '.' || de->d_name[1] == '\0' || strcmp(de->d_name, "..") == 0)
 			continue;
-		snprintf(cur, sizeof(cur), "%s/%s/cur", ms->dir, de->d_name);
-		if (!is_dir(cur))
+		snprintf(cur, sizeof(cur), "%s/%s", ms->dir, de->d_name);
+		if (!maildir_is_mailbox(cur, false))
 			continue;
 		if (count == alloc) {
 			alloc = alloc ? alloc * 2 : 16;

@@ -93,6 +93,24 @@ int maildir_fsync_dir(const char *path)
 	return ret;
 }
 
+bool maildir_is_mailbox(const char *path, bool inbox)
+{
+	static const char *const subs[] = { "", "cur", "new", "tmp" };
+	struct stat sb;
+
+	for (unsigned i = inbox ? 1 : 0; i < 4; i++) {
+		char *p = i == 0 ? xstrdup(path) : xasprintf("%s/%s", path, subs[i]);
+		int ret = lstat(p, &sb);
+
+		if (ret == 0 && S_ISLNK(sb.st_mode) && maildir_once(path, subs[i], "link"))
+			log_warn("maildir: ignoring %s: a symbolic link (never followed)", p);
+		free(p);
+		if (ret < 0 || !S_ISDIR(sb.st_mode))
+			return false;
+	}
+	return true;
+}
+
 bool maildir_lock_is_current(int fd, const char *path)
 {
 	struct stat a, b;
@@ -367,17 +385,11 @@ static int with_lock(struct maildir_box *box, int (*fn)(struct maildir_box *box)
 static int md_mailbox_open(struct store *st, const char *name, struct mailbox **box_r)
 {
 	struct maildir_box *box;
-	struct stat sb;
 	char *path = maildir_folder_path(maildir_store(st), name);
-	char *cur;
-	int ret;
 
 	if (path == NULL)
 		return store_fail(st, STORE_ERR_INVALID, "invalid mailbox name");
-	cur = xasprintf("%s/cur", path);
-	ret = stat(cur, &sb);
-	free(cur);
-	if (ret < 0 || !S_ISDIR(sb.st_mode)) {
+	if (!maildir_is_mailbox(path, strcasecmp(name, "INBOX") == 0)) {
 		free(path);
 		return store_fail(st, STORE_ERR_NOTFOUND, "no mailbox %s", name);
 	}
