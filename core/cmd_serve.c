@@ -97,8 +97,8 @@ static int check_dirs(const struct config *cfg)
 	const char *as = cfg->user ? " for user " : "", *who = cfg->user ? cfg->user : "";
 
 	if (stat(cfg->store_root, &st) < 0) {
-		fprintf(stderr, "duomail: %s: [store] root: %s: %s\n", cfg->path, cfg->store_root,
-			strerror(errno));
+		fprintf(stderr, "duomail: %s: [store] root: %s: %s%s%s\n", cfg->path,
+			cfg->store_root, strerror(errno), as, who);
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode) || access(cfg->store_root, R_OK | W_OK | X_OK) < 0) {

@@ -65,8 +65,10 @@ struct maildir_box {
 /* ---- maildir_store.c: the user's store, folders' paths, locks ---- */
 struct maildir_store *maildir_store(struct store *st);
 struct maildir_box *maildir_box(struct mailbox *box);
-/* Makes path and its cur/, new/, tmp/ (mode 0700; existing ones are fine). */
-int maildir_make(const char *path);
+/* Makes path and its cur/, new/, tmp/ (mode 0700; existing ones are fine,
+ * but not symbolic links: -1 with ELOOP, unless top_may_link and it is path
+ * itself, the user's directory, which the admin may put elsewhere). */
+int maildir_make(const char *path, bool top_may_link);
 enum store_error maildir_errno(int err);
 /* The directory of mailbox name, or NULL if the name is not allowed. */
 char *maildir_folder_path(struct maildir_store *ms, const char *name);

@@ -36,22 +36,34 @@ struct maildir_box *maildir_box(struct mailbox *box)
 	return (struct maildir_box *)box;
 }
 
-static int mkdir_if_missing(const char *path)
+/* mkdir, or an existing directory; unless follow, one that is a symbolic
+ * link is refused (ELOOP): a folder is never made through a link. */
+static int mkdir_if_missing(const char *path, bool follow)
 {
-	if (mkdir(path, 0700) == 0 || errno == EEXIST)
+	struct stat sb;
+
+	if (mkdir(path, 0700) == 0)
 		return 0;
-	return -1;
+	if (errno != EEXIST)
+		return -1;
+	if ((follow ? stat(path, &sb) : lstat(path, &sb)) < 0)
+		return -1;
+	if (!S_ISDIR(sb.st_mode)) {
+		errno = S_ISLNK(sb.st_mode) ? ELOOP : ENOTDIR;
+		return -1;
+	}
+	return 0;
 }
 
-int maildir_make(const char *path)
+int maildir_make(const char *path, bool top_may_link)
 {
 	static const char *const subs[] = { "cur", "new", "tmp" };
 
-	if (mkdir_if_missing(path) < 0)
+	if (mkdir_if_missing(path, top_may_link) < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
 		char *sub = xasprintf("%s/%s", path, subs[i]);
-		int ret = mkdir_if_missing(sub), err = errno;
+		int ret = mkdir_if_missing(sub, false), err = errno;
 
 		free(sub);
 		if (ret < 0) {
@@ -215,7 +227,7 @@ static int md_open(const char *root, const char *user, struct store **st_r,
 	/* root itself is not made: if it is missing, the mail file system is
 	 * probably not mounted, and mail must not go to the wrong disk. */
 	fresh = mkdir(ms->dir, 0700) == 0;
-	if (maildir_make(ms->dir) < 0) {
+	if (maildir_make(ms->dir, true) < 0) {
 		*err_r = maildir_errno(errno);
 		log_error("maildir %s: %s", ms->dir, strerror(errno));
 		free(ms->dir);
