@@ -19,6 +19,7 @@ import unittest
 
 import duotest
 from duoimap import RawImap
+from test_pop3 import Pop3Client
 
 AS_ROOT = os.geteuid() == 0
 
@@ -369,6 +370,68 @@ class TestReload(unittest.TestCase):
             c = imaps(self.srv.port("imaps"))
             c.login("carol", "pw-carol")
             c.close()
+
+
+class TestStarttlsInjection(unittest.TestCase):
+    """RFC 2595 section 3.1 / CVE-2011-0411, the response side (the command
+    side is in test_imap_session.py and test_pop3.py): a command pipelined
+    in the clear behind STARTTLS/STLS is neither answered in the clear nor
+    inside TLS.  LMTP has no STARTTLS at all."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = duotest.Server(users={"alice": "pw"}, listen=("imap", "pop3", "lmtp"))
+        cls.srv.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.stop()
+
+    def tls(self, sock):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx.wrap_socket(sock, server_hostname="localhost")
+
+    def test_imap_pipelined_command_not_answered(self):
+        c = RawImap(self.srv.port("imap"))
+        c.send("s1 STARTTLS\r\ns2 CAPABILITY\r\n")
+        self.assertTrue(c.line().startswith(b"s1 OK"))
+        self.assertEqual(c.buf, b"")            # nothing more in the clear
+        c.sock = self.tls(c.sock)
+        u, tagged = c.cmd("NOOP")
+        self.assertEqual(u, [])                 # no s2 answer, no CAPABILITY
+        self.assertTrue(tagged.startswith(b"t1 OK"), tagged)
+
+    def test_pop3_pipelined_command_not_answered(self):
+        c = Pop3Client(self.srv.port("pop3"))
+        c.send("STLS\r\nCAPA\r\n")
+        self.assertTrue(c.line().startswith("+OK"))
+        self.assertEqual(c.buf, b"")            # nothing more in the clear
+        c.sock = self.tls(c.sock)
+        c.send("QUIT\r\n")
+        # inside TLS: QUIT's answer and the end, no capability list before it
+        self.assertTrue(c.line().startswith("+OK"))
+        with self.assertRaises(ConnectionError):
+            c.line()
+        self.assertEqual(c.buf, b"")
+
+    def test_lmtp_has_no_starttls(self):
+        s = socket.create_connection(("127.0.0.1", self.srv.port("lmtp")), timeout=10)
+        f = s.makefile("rb")
+        self.assertTrue(f.readline().startswith(b"220"))
+        s.sendall(b"LHLO test\r\n")
+        caps = []
+        while True:
+            line = f.readline()
+            caps.append(line[4:].strip().upper())
+            if line[3:4] == b" ":
+                break
+        self.assertNotIn(b"STARTTLS", caps)
+        s.sendall(b"STARTTLS\r\nNOOP\r\n")
+        self.assertTrue(f.readline().startswith(b"5"))
+        self.assertTrue(f.readline().startswith(b"250"))   # still plain LMTP
+        s.close()
 
 
 if __name__ == "__main__":
