@@ -40,3 +40,40 @@ void async_run(void *loop, void (*work)(void *arg), void (*done)(void *arg), voi
 	if (ret < 0)
 		fatal("uv_queue_work: %s", uv_strerror(ret));
 }
+
+struct async_delay {
+	uv_timer_t timer;	/* first: the handle casts back */
+	void (*work)(void *arg);
+	void (*done)(void *arg);
+	void *arg;
+};
+
+static void delay_closed_cb(uv_handle_t *h)
+{
+	free(h);
+}
+
+static void delay_timer_cb(uv_timer_t *t)
+{
+	struct async_delay *d = (struct async_delay *)t;
+
+	async_run(t->loop, d->work, d->done, d->arg);
+	uv_close((uv_handle_t *)t, delay_closed_cb);
+}
+
+void async_run_after(void *loop, unsigned delay_ms, void (*work)(void *arg),
+		     void (*done)(void *arg), void *arg)
+{
+	struct async_delay *d;
+
+	if (delay_ms == 0) {
+		async_run(loop, work, done, arg);
+		return;
+	}
+	d = xcalloc(1, sizeof(*d));
+	d->work = work;
+	d->done = done;
+	d->arg = arg;
+	uv_timer_init(loop, &d->timer);
+	uv_timer_start(&d->timer, delay_timer_cb, delay_ms, 0);
+}

@@ -8,4 +8,9 @@
  */
 void async_run(void *loop, void (*work)(void *arg), void (*done)(void *arg), void *arg);
 
+/* The same, but the job is queued only after delay_ms (a loop timer; no
+ * thread waits meanwhile): a login under a failure penalty. */
+void async_run_after(void *loop, unsigned delay_ms, void (*work)(void *arg),
+		     void (*done)(void *arg), void *arg);
+
 #endif

@@ -71,8 +71,15 @@ enum auth_result auth_verify_apop(struct auth_db *db, const char *user,
 char *password_hash(const char *scheme, const char *password, char *err, size_t errlen);
 
 /* Checks password against a stored "{SCHEME}hash" (or bare crypt hash).
- * true on match.  Constant-time comparison where the scheme allows. */
+ * true on match.  Constant-time comparison where the scheme allows; a stored
+ * value that cannot match costs a dummy check (password_verify_dummy). */
 bool password_verify(const char *stored, const char *password);
+
+/* Spends what checking a SHA512-CRYPT hash costs, and matches nothing: for
+ * an unknown user, or a stored value that cannot be checked (unknown
+ * scheme, empty or damaged hash), so these answer as slowly as a wrong
+ * password does. */
+void password_verify_dummy(const char *password);
 
 /* Is the {SCHEME} of stored one we can verify? */
 bool password_scheme_known(const char *stored);

@@ -55,12 +55,6 @@ struct auth_db {
 	bool handed;		/* the master hands us the file (auth_db_set_handed) */
 };
 
-/* A SHA512-CRYPT hash of a random password nobody knows: checking an
- * unknown user against it costs what a wrong password costs. */
-static const char dummy_hash[] =
-	"{SHA512-CRYPT}$6$86aF.SToN5od55kw$2xuTPSwTy0u.LrXsjY7TWu2Jo4r8Fl"
-	"8d6f0N3Yvqq1oMaNoI0iNBKzsRKkmPUFSlOOfH2cAB5QkWdsnOoWOra1";
-
 static void user_free(struct auth_user *u)
 {
 	explicit_bzero(u->password, strlen(u->password));
@@ -439,7 +433,8 @@ enum auth_result auth_verify_plain(struct auth_db *db, const char *user, const c
 	bool ok;
 
 	if (stored == NULL || stored[0] == '\0') {
-		(void)password_verify(dummy_hash, password);
+		/* An unknown user costs what a wrong password costs. */
+		password_verify_dummy(password);
 		free_secret(&stored);
 		return AUTH_FAILED;
 	}

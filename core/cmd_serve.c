@@ -11,6 +11,7 @@
  * files (core/worker_ctl.h).  Each worker drops to [server] user/group
  * before it accepts anything, for its whole life.
  */
+#include "core/abuse_table.h"
 #include "core/auth.h"
 #include "core/commands.h"
 #include "core/config.h"
@@ -189,6 +190,7 @@ struct shared {
 	struct auth_db *auth;
 	struct tls_ctx *tls;
 	struct stat passwd_st;	/* the passwd-file as last loaded */
+	struct abuse_table *abuse;	/* shared memory: the workers' common counts */
 };
 
 static pid_t spawn_worker(struct config *cfg, const int fds[LISTEN_COUNT], int index,
@@ -232,7 +234,7 @@ static pid_t spawn_worker(struct config *cfg, const int fds[LISTEN_COUNT], int i
 		sigaddset(&chld, SIGCHLD);
 		sigprocmask(SIG_UNBLOCK, &chld, NULL);
 		/* The worker's copies are its own (fork) and it frees them. */
-		ret = server_worker_run(cfg, fds, index, sv[1], sh->auth, sh->tls);
+		ret = server_worker_run(cfg, fds, index, sv[1], sh->auth, sh->tls, sh->abuse);
 		config_free(&cfg);
 		_exit(ret);
 	}
@@ -402,6 +404,11 @@ static int supervise(struct config *cfg, const int fds[LISTEN_COUNT], int nworke
 				if (slots[i].ctl >= 0)
 					close(slots[i].ctl);
 				slots[i].ctl = -1;
+				/* Its connections stop counting against their
+				 * addresses and users when the worker started in its
+				 * place clears its slot (server_worker_run): the root
+				 * master never reads or locks the table the workers
+				 * write. */
 				if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 					/* During the stop this is a failed shutdown; before
 					 * it, a crash we recover from below. */
@@ -455,7 +462,7 @@ int cmd_serve(int argc, char **argv)
 	int fds[LISTEN_COUNT];
 	struct unix_listener unix_socks[LISTEN_COUNT] = { 0 };
 	char err[512];
-	struct shared sh;
+	struct shared sh = { 0 };
 	int nworkers, ret;
 
 	for (int i = 1; i < argc; i++) {
@@ -523,6 +530,21 @@ int cmd_serve(int argc, char **argv)
 		nworkers = MAX_WORKERS;
 	log_info("duomail %s serving with %d worker%s", DUOMAIL_VERSION, nworkers,
 		 nworkers == 1 ? "" : "s");
+	{
+		struct abuse_penalty_policy penalty = {
+			.initial_ms = cfg->penalty_initial_ms,
+			.max_ms = cfg->penalty_max_ms,
+			.reset_ms = cfg->penalty_reset_ms,
+		};
+
+		if (abuse_table_create((unsigned)nworkers,
+				       abuse_table_size_for((unsigned)nworkers, cfg->max_connections),
+				       &penalty, &sh.abuse, err, sizeof(err)) < 0) {
+			log_error("%s", err);
+			ret = 1;
+			goto out;
+		}
+	}
 	ret = supervise(cfg, fds, nworkers, &sh);
 out:
 	for (int k = 0; k < LISTEN_COUNT; k++) {
@@ -532,6 +554,8 @@ out:
 	}
 	auth_db_close(&sh.auth);
 	tls_ctx_free(&sh.tls);
+	/* Not abuse_table_destroy(): its size is in the shared table, which a
+	 * worker may have changed; the mapping goes with the process. */
 	config_free(&cfg);
 	return ret;
 }

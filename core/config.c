@@ -159,6 +159,69 @@ static int parse_uint(const char *value, unsigned long max, unsigned long *n_r)
 	return 0;
 }
 
+/* A duration: seconds ("15", "15s") or milliseconds ("250ms"), at most max_ms. */
+static int parse_duration_ms(const char *value, unsigned long max_ms, unsigned *ms_r)
+{
+	char *end;
+	unsigned long n, unit = 1000;
+
+	if (value[0] < '0' || value[0] > '9')
+		return -1;
+	errno = 0;
+	n = strtoul(value, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (strcmp(end, "ms") == 0)
+		unit = 1;
+	else if (*end != '\0' && strcmp(end, "s") != 0)
+		return -1;
+	if (n > max_ms / unit)
+		return -1;
+	*ms_r = (unsigned)(n * unit);
+	return 0;
+}
+
+/* [auth] penalty_*: the failure penalty (core/abuse_table.h). */
+static int handle_auth_penalty(struct parse_ctx *ctx, const char *section, const char *name,
+			       const char *value)
+{
+	struct config *cfg = ctx->cfg;
+
+	if (strcmp(name, "penalty_initial") == 0) {
+		if (parse_duration_ms(value, 60000, &cfg->penalty_initial_ms) < 0 ||
+		    cfg->penalty_initial_ms == 0)
+			return fail(ctx, section, name,
+				    "'%s' is not a duration from 1ms to 60s (like 1s or 250ms)", value);
+	} else if (strcmp(name, "penalty_max") == 0) {
+		if (parse_duration_ms(value, 60000, &cfg->penalty_max_ms) < 0)
+			return fail(ctx, section, name,
+				    "'%s' is not a duration up to 60s (like 15s; 0 = no penalty)", value);
+	} else if (strcmp(name, "penalty_reset") == 0) {
+		if (parse_duration_ms(value, 7 * 86400000ul, &cfg->penalty_reset_ms) < 0 ||
+		    cfg->penalty_reset_ms == 0)
+			return fail(ctx, section, name,
+				    "'%s' is not a duration from 1ms to 7 days (like 600s)", value);
+	} else if (strcmp(name, "penalty_exempt_loopback") == 0) {
+		if (parse_bool(value, &cfg->penalty_exempt_loopback) < 0)
+			return fail(ctx, section, name, "'%s' is not yes or no", value);
+	} else {
+		return fail(ctx, section, name, "unknown key");
+	}
+	return 1;
+}
+
+/* max_bad_commands, the same key in [pop3], [imap] and [lmtp]. */
+static int parse_max_bad(struct parse_ctx *ctx, const char *section, const char *name,
+			 const char *value, unsigned *n_r)
+{
+	unsigned long n;
+
+	if (parse_uint(value, 1000, &n) < 0 || n == 0)
+		return fail(ctx, section, name, "'%s' is not a number 1..1000", value);
+	*n_r = (unsigned)n;
+	return 1;
+}
+
 static void set_str(char **field, const char *value)
 {
 	free(*field);
@@ -266,6 +329,8 @@ static int handle_lmtp_key(struct parse_ctx *ctx, const char *section, const cha
 		if (value[0] != '/')
 			return fail(ctx, section, name, "'%s' is not an absolute path", value);
 		set_str(&cfg->lmtp_spool_dir, value);
+	} else if (strcmp(name, "max_bad_commands") == 0) {
+		return parse_max_bad(ctx, section, name, value, &cfg->lmtp_max_bad_commands);
 	} else {
 		return fail(ctx, section, name, "unknown key");
 	}
@@ -348,6 +413,15 @@ static int handle_key(void *user, const char *section, const char *name, const c
 			if (parse_uint(value, 1000000, &n) < 0 || n == 0)
 				return fail(ctx, section, name, "'%s' is not a number 1..1000000", value);
 			cfg->max_connections = (unsigned)n;
+		} else if (strcmp(name, "max_connections_per_ip") == 0 ||
+			   strcmp(name, "max_connections_per_user") == 0) {
+			if (parse_uint(value, 1000000, &n) < 0)
+				return fail(ctx, section, name,
+					    "'%s' is not a number 0..1000000 (0 = unlimited)", value);
+			if (strcmp(name, "max_connections_per_ip") == 0)
+				cfg->max_connections_per_ip = (unsigned)n;
+			else
+				cfg->max_connections_per_user = (unsigned)n;
 		} else {
 			return fail(ctx, section, name, "unknown key");
 		}
@@ -387,7 +461,7 @@ static int handle_key(void *user, const char *section, const char *name, const c
 			else
 				return fail(ctx, section, name, "'%s' is not yes or no", value);
 		} else {
-			return fail(ctx, section, name, "unknown key");
+			return handle_auth_penalty(ctx, section, name, value);
 		}
 	} else if (strcmp(section, "store") == 0) {
 		if (strcmp(name, "root") == 0)
@@ -414,12 +488,14 @@ static int handle_key(void *user, const char *section, const char *name, const c
 				return fail(ctx, section, name, "'%s' is not 'never' or a number of days",
 					    value);
 		} else if (strcmp(name, "max_bad_commands") == 0) {
-			if (parse_uint(value, 1000, &n) < 0 || n == 0)
-				return fail(ctx, section, name, "'%s' is not a number 1..1000", value);
-			cfg->pop3_max_bad_commands = (unsigned)n;
+			return parse_max_bad(ctx, section, name, value, &cfg->pop3_max_bad_commands);
 		} else {
 			return handle_pop3_policy(ctx, section, name, value);
 		}
+	} else if (strcmp(section, "imap") == 0) {
+		if (strcmp(name, "max_bad_commands") != 0)
+			return fail(ctx, section, name, "unknown key");
+		return parse_max_bad(ctx, section, name, value, &cfg->imap_max_bad_commands);
 	} else if (strcmp(section, "quota") == 0) {
 		return handle_quota(ctx, section, name, value);
 	} else if (strcmp(section, "lmtp") == 0) {
@@ -442,6 +518,13 @@ static void config_defaults(struct config *cfg)
 	cfg->workers = 0;
 	cfg->max_connections = 10000;
 	cfg->user_uid = cfg->user_gid = cfg->group_gid = -1;
+	cfg->max_connections_per_ip = 100;
+	cfg->max_connections_per_user = 50;
+	cfg->penalty_initial_ms = 1000;
+	cfg->penalty_max_ms = 15000;
+	cfg->penalty_reset_ms = 600000;
+	cfg->penalty_exempt_loopback = false;
+	cfg->imap_max_bad_commands = 20;
 	cfg->tls_priority = xstrdup(CONFIG_TLS_PRIORITY_DEFAULT);
 	cfg->plaintext_on_loopback = true;
 	cfg->pop3_idle_timeout = 600;
@@ -463,6 +546,7 @@ static void config_defaults(struct config *cfg)
 	cfg->lmtp_socket_mode = 0660;
 	cfg->lmtp_socket_gid = -1;
 	cfg->lmtp_spool_dir = xstrdup("/tmp");
+	cfg->lmtp_max_bad_commands = 20;
 }
 
 /* Checks that need the whole file: required keys and key pairs. */

@@ -48,6 +48,9 @@ struct config {
 	long group_gid;		/* -1 when not set */
 	bool allow_root;	/* allow_root = yes: root with no user may serve mail */
 	unsigned max_connections;	/* per worker */
+	/* abuse defence (core/abuse_table.h); 0 = unlimited */
+	unsigned max_connections_per_ip;	/* across workers, IPv6 by /64; not LMTP */
+	unsigned max_connections_per_user;	/* logged-in IMAP + POP3 sessions */
 
 	/* [listen] */
 	struct listen_addr listen[LISTEN_COUNT];
@@ -64,6 +67,13 @@ struct config {
 	/* [auth] */
 	char *passwd_file;
 	bool plaintext_on_loopback;	/* loopback counts as secure (default yes) */
+	/* failure penalty per client address: the next login waits
+	 * initial * 2^(failures-1), at most max (0 = off), forgotten after
+	 * reset without a failure or at a successful login */
+	unsigned penalty_initial_ms;
+	unsigned penalty_max_ms;
+	unsigned penalty_reset_ms;
+	bool penalty_exempt_loopback;	/* default no */
 
 	/* [store] */
 	char *store_root;
@@ -78,6 +88,9 @@ struct config {
 	struct policy_folders pop3_folders;	/* folders = INBOX (default) */
 	bool pop3_retr_seen;			/* retr_sets_seen = yes (default) */
 
+	/* [imap] */
+	unsigned imap_max_bad_commands;	/* disconnect after this many errors */
+
 	/* [quota]: limits per account, 0 = unlimited (the default) */
 	uint64_t quota_storage;		/* bytes as stored */
 	uint64_t quota_messages;
@@ -91,6 +104,7 @@ struct config {
 	unsigned lmtp_socket_mode;	/* permissions of the unix socket */
 	long lmtp_socket_gid;		/* its group (socket_group), -1 = unchanged */
 	char *lmtp_spool_dir;		/* big messages wait here, unlinked, during DATA */
+	unsigned lmtp_max_bad_commands;	/* then 421 and close */
 };
 
 const char *listen_kind_name(enum listen_kind kind);

@@ -10,6 +10,7 @@
  * closed (libuv's rule); the session learns of it in on_close, just before.
  */
 #include "core/conn.h"
+#include "core/abuse_table.h"
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/server.h"
@@ -68,6 +69,11 @@ struct conn {
 	char peer_ip[INET6_ADDRSTRLEN];
 	bool loopback;
 
+	/* counted in the shared abuse table until closed (abuse_table.h) */
+	struct abuse_key ip_key, user_key;
+	bool ip_counted, user_counted;
+	bool refused;		/* over the per-IP limit: refuse_greeting, close */
+
 	struct buf in;
 	size_t max_line;
 	size_t taken;		/* bytes of the line last handed out */
@@ -104,6 +110,7 @@ void *conn_loop(const struct conn *c) { return c->srv->loop; }
 const char *conn_id(const struct conn *c) { return c->id; }
 const char *conn_peer_ip(const struct conn *c) { return c->peer_ip; }
 bool conn_is_tls(const struct conn *c) { return c->tls != NULL && !c->tls_handshaking; }
+bool conn_is_loopback(const struct conn *c) { return c->loopback; }
 bool conn_is_secure(const struct conn *c)
 {
 	return conn_is_tls(c) || (c->loopback && c->srv->cfg->plaintext_on_loopback);
@@ -379,6 +386,14 @@ static void tls_handshake_step(struct conn *c)
 		gnutls_free(desc);
 	}
 	timer_restart(c, c->idle_secs);
+	if (c->phase == PHASE_HANDSHAKE && c->refused) {
+		/* Over the per-IP limit: said inside TLS, where the client
+		 * expects its greeting. */
+		c->phase = PHASE_OPEN;
+		conn_puts(c, c->h->refuse_greeting);
+		conn_close(c);
+		return;
+	}
 	if (c->phase == PHASE_HANDSHAKE) {
 		c->phase = PHASE_OPEN;
 		c->h->on_open(c);
@@ -664,6 +679,10 @@ static void handle_closed_cb(uv_handle_t *h)
 	list_remove(c);
 	if (c->h->on_close && c->ctx != NULL)
 		c->h->on_close(c);
+	if (c->ip_counted)
+		abuse_conn_close(c->srv->abuse, c->srv->worker_index, &c->ip_key);
+	if (c->user_counted)
+		abuse_conn_close(c->srv->abuse, c->srv->worker_index, &c->user_key);
 	if (c->tls)
 		gnutls_deinit(c->tls);
 	tls_creds_unref(&c->creds);
@@ -773,6 +792,53 @@ static void conn_set_peer(struct conn *c, bool local)
 		 strchr(c->peer_ip, ':') ? "]" : "", port);
 }
 
+/* [server] max_connections_per_ip: counts the connection, or marks it
+ * refused when its address (IPv6: its /64) is at the limit. */
+static void count_ip(struct conn *c)
+{
+	unsigned limit = c->srv->cfg->max_connections_per_ip, count;
+
+	if (c->srv->abuse == NULL || abuse_key_ip(c->srv->abuse, c->peer_ip, &c->ip_key) < 0)
+		return;
+	switch (abuse_conn_open(c->srv->abuse, c->srv->worker_index, &c->ip_key, limit, &count)) {
+	case 1:
+		c->ip_counted = true;
+		break;
+	case 0:
+		log_warn("%s: refused: %u connections from %s already (max_connections_per_ip)",
+			 c->id, count, c->peer_ip);
+		abuse_count(c->srv->abuse, ABUSE_EV_IP_LIMIT);
+		c->refused = true;
+		break;
+	default:
+		log_warn("%s: abuse table bucket full, %s not counted", c->id, c->peer_ip);
+		break;
+	}
+}
+
+bool conn_count_user(struct conn *c, const char *user)
+{
+	unsigned limit = c->srv->cfg->max_connections_per_user, count;
+
+	if (c->srv->abuse == NULL || c->user_counted)
+		return true;
+	abuse_key_user(c->srv->abuse, user, &c->user_key);
+	switch (abuse_conn_open(c->srv->abuse, c->srv->worker_index, &c->user_key, limit,
+				&count)) {
+	case 1:
+		c->user_counted = true;
+		return true;
+	case 0:
+		log_warn("%s: login of user=%s refused: %u sessions already "
+			 "(max_connections_per_user)", c->id, user, count);
+		abuse_count(c->srv->abuse, ABUSE_EV_USER_LIMIT);
+		return false;
+	default:
+		log_warn("%s: abuse table bucket full, user=%s not counted", c->id, user);
+		return true;
+	}
+}
+
 void conn_accept(struct server *srv, void *listener, const struct conn_handler *handler,
 		 bool implicit_tls)
 {
@@ -811,6 +877,13 @@ void conn_accept(struct server *srv, void *listener, const struct conn_handler *
 		return;
 	}
 	log_debug("%s: connected", c->id);
+	if (!local && c->h->refuse_greeting != NULL)
+		count_ip(c);
+	if (c->refused && !implicit_tls) {
+		conn_puts(c, c->h->refuse_greeting);
+		conn_close(c);
+		return;
+	}
 	if (implicit_tls) {
 		c->tls_implicit = true;
 		if (tls_begin(c) < 0) {

@@ -27,6 +27,11 @@ struct tls_ctx;
 
 struct conn_handler {
 	const char *name;		/* "pop3", for logs */
+	/* Sent instead of the greeting, before closing, when the client's
+	 * address already has [server] max_connections_per_ip connections
+	 * (counted over all workers and protocols that set this).  NULL: not
+	 * limited per address (LMTP: that is the MTA). */
+	const char *refuse_greeting;
 	/* Ready for the protocol: send the greeting.  Create the session here. */
 	void (*on_open)(struct conn *c);
 	/* Input arrived (or lines are buffered): pull with conn_getline(). */
@@ -58,11 +63,22 @@ const char *conn_id(const struct conn *c);
  * loopback for conn_is_secure()). */
 const char *conn_peer_ip(const struct conn *c);
 bool conn_is_tls(const struct conn *c);
+/* From 127.0.0.0/8, ::1 (or a unix socket)? */
+bool conn_is_loopback(const struct conn *c);
 /* TLS, or a loopback peer unless [auth] plaintext_on_loopback = no: plaintext
  * passwords may be sent (CONTRACT.md, Security defaults). */
 bool conn_is_secure(const struct conn *c);
 /* Can conn_start_tls() be used (certificate configured, not yet TLS)? */
 bool conn_can_start_tls(const struct conn *c);
+
+/*
+ * Counts this connection as a logged-in session of user, against [server]
+ * max_connections_per_user (over all workers, IMAP and POP3 together),
+ * until it closes.  Call once, after the password was found right.  true:
+ * counted (or not trackable, which is let in); false: the user is at the
+ * limit, the caller refuses the login (logged and counted here).
+ */
+bool conn_count_user(struct conn *c, const char *user);
 
 /* ---- input ---- */
 

@@ -85,24 +85,52 @@ static bool equal_ct(const char *a, const char *b)
 	return diff == 0;
 }
 
+/* A SHA512-CRYPT hash of a random password nobody knows: checking a login
+ * against it costs what checking a real account's default hash costs. */
+static const char dummy_hash[] =
+	"$6$86aF.SToN5od55kw$2xuTPSwTy0u.LrXsjY7TWu2Jo4r8Fl"
+	"8d6f0N3Yvqq1oMaNoI0iNBKzsRKkmPUFSlOOfH2cAB5QkWdsnOoWOra1";
+
+/* crypt(3) of password against setting: 1 it reproduces it, 0 it does not,
+ * -1 crypt refused the setting (a damaged hash: that takes no time). */
+static int crypt_check(const char *setting, const char *password)
+{
+	struct crypt_data *cd = xcalloc(1, sizeof(*cd));
+	char *out = crypt_rn(password, setting, cd, sizeof(*cd));
+	int ret = out == NULL || out[0] == '*' ? -1 : equal_ct(out, setting) ? 1 : 0;
+
+	explicit_bzero(cd, sizeof(*cd));
+	free(cd);
+	return ret;
+}
+
+void password_verify_dummy(const char *password)
+{
+	(void)crypt_check(dummy_hash, password);
+}
+
 bool password_verify(const char *stored, const char *password)
 {
 	const char *rest;
-	bool known, ok;
+	bool known;
 	const struct scheme *s = parse_stored(stored, &rest, &known);
-	struct crypt_data *cd;
-	char *out;
 
-	if (s == NULL || rest[0] == '\0')
+	if (s == NULL || rest[0] == '\0') {
+		/* An unknown scheme or an empty hash is never a match, but
+		 * answering at once would tell that the account exists. */
+		password_verify_dummy(password);
 		return false;
+	}
 	if (s->prefix == NULL)
 		return equal_ct(rest, password);
-	cd = xcalloc(1, sizeof(*cd));
-	out = crypt_rn(password, rest, cd, sizeof(*cd));
-	ok = out != NULL && out[0] != '*' && equal_ct(out, rest);
-	explicit_bzero(cd, sizeof(*cd));
-	free(cd);
-	return ok;
+	switch (crypt_check(rest, password)) {
+	case 1:
+		return true;
+	case -1:
+		password_verify_dummy(password);
+		break;
+	}
+	return false;
 }
 
 char *password_hash(const char *scheme, const char *password, char *err, size_t errlen)

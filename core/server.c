@@ -4,6 +4,7 @@
  * one takes down only its own sessions.  See server.h.
  */
 #include "core/server.h"
+#include "core/abuse_table.h"
 #include "core/auth.h"
 #include "core/conn.h"
 #include "core/log.h"
@@ -249,7 +250,8 @@ static void walk_close_cb(uv_handle_t *h, void *arg)
 }
 
 int server_worker_run(struct config *cfg, const int fds[LISTEN_COUNT], int worker_index,
-		      int ctl_fd, struct auth_db *auth, struct tls_ctx *tls)
+		      int ctl_fd, struct auth_db *auth, struct tls_ctx *tls,
+		      struct abuse_table *abuse)
 {
 	struct worker *w = xcalloc(1, sizeof(*w));
 	int ret = 0;
@@ -268,6 +270,13 @@ int server_worker_run(struct config *cfg, const int fds[LISTEN_COUNT], int worke
 		w->ctl_open = true;
 		uv_poll_start(&w->ctl, UV_READABLE | UV_DISCONNECT, ctl_cb);
 	}
+	w->srv.abuse = abuse;
+	w->srv.worker_index = (unsigned)worker_index;
+	/* A worker that died before us in this slot left its connections
+	 * counted: they are gone.  (Done here, unprivileged, and not by the
+	 * root master, which never touches the table the workers write.) */
+	if (abuse != NULL)
+		abuse_table_worker_gone(abuse, (unsigned)worker_index);
 	if (open_listeners(w, fds) < 0) {
 		ret = 2;
 		goto out;
@@ -305,6 +314,7 @@ out:
 		log_error("worker loop did not close cleanly");
 	tls_ctx_free(&w->srv.tls);
 	auth_db_close(&w->srv.auth);
+	abuse_table_destroy(&w->srv.abuse);
 	free(w);
 	return ret;
 }

@@ -117,6 +117,9 @@ void imap_input_resume(struct imap_session *s);
  * (which frees the session) if it would have. */
 void imap_async(struct imap_session *s, void (*work)(void *arg), void (*done)(void *arg),
 		void *arg);
+/* The same, queued after delay_ms (a login under a failure penalty). */
+void imap_async_after(struct imap_session *s, unsigned delay_ms, void (*work)(void *arg),
+		      void (*done)(void *arg), void *arg);
 void imap_session_free(struct imap_session *s);
 
 /* imap_resp.c: responses.  text is ours, never client input. */
@@ -126,6 +129,9 @@ void imap_untagged(struct imap_session *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* A client error: BAD, counted against the bad-command limit. */
 void imap_bad(struct imap_session *s, const char *tag, const char *text);
+/* Counts a failed command (a BAD, a failed login) against [imap]
+ * max_bad_commands; at the limit says BYE and closes. */
+void imap_count_bad(struct imap_session *s);
 /* Writes s as an IMAP string: quoted if it can be, else a literal. */
 void imap_write_string(struct imap_session *s, const char *str, size_t len);
 /* The CAPABILITY list for the session's current state. */

@@ -1,8 +1,10 @@
 /* IMAP responses (RFC 3501 §7): tagged and untagged lines, strings. */
 #include "imap/imap.h"
 
+#include "core/abuse_table.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/server.h"
 #include "core/buf.h"
 #include "core/sasl.h"
 #include "imap/imap_format.h"
@@ -14,8 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#define IMAP_MAX_BAD_COMMANDS 20
 
 /* fmt is imap_tagged()'s checked format (the attribute says so). */
 static void vline(struct imap_session *s, const char *prefix, const char *status,
@@ -50,14 +50,24 @@ void imap_untagged(struct imap_session *s, const char *fmt, ...)
 	conn_printf(s->conn, "* %s\r\n", text);
 }
 
+void imap_count_bad(struct imap_session *s)
+{
+	struct abuse_table *t = conn_server(s->conn)->abuse;
+
+	if (++s->bad_commands < imap_config(s)->imap_max_bad_commands || conn_is_closing(s->conn))
+		return;
+	log_info("%s: too many bad commands (%u), disconnecting%s%s", conn_id(s->conn),
+		 s->bad_commands, s->user ? " user=" : "", s->user ? s->user : "");
+	if (t != NULL)
+		abuse_count(t, ABUSE_EV_BAD_COMMANDS);
+	imap_untagged(s, "BYE Too many invalid commands.");
+	conn_close(s->conn);
+}
+
 void imap_bad(struct imap_session *s, const char *tag, const char *text)
 {
 	imap_tagged(s, tag, "BAD", "%s", text);
-	if (++s->bad_commands >= IMAP_MAX_BAD_COMMANDS) {
-		log_info("%s: too many bad commands, disconnecting", conn_id(s->conn));
-		imap_untagged(s, "BYE Too many invalid commands.");
-		conn_close(s->conn);
-	}
+	imap_count_bad(s);
 }
 
 void imap_write_string(struct imap_session *s, const char *str, size_t len)

@@ -64,6 +64,12 @@ static void job_done(void *arg)
 void imap_async(struct imap_session *s, void (*work)(void *arg), void (*done)(void *arg),
 		void *arg)
 {
+	imap_async_after(s, 0, work, done, arg);
+}
+
+void imap_async_after(struct imap_session *s, unsigned delay_ms, void (*work)(void *arg),
+		      void (*done)(void *arg), void *arg)
+{
 	struct imap_job *j = xcalloc(1, sizeof(*j));
 
 	j->s = s;
@@ -71,7 +77,7 @@ void imap_async(struct imap_session *s, void (*work)(void *arg), void (*done)(vo
 	j->done = done;
 	j->arg = arg;
 	s->jobs++;
-	async_run(conn_loop(s->conn), job_work, job_done, j);
+	async_run_after(conn_loop(s->conn), delay_ms, job_work, job_done, j);
 }
 
 bool imap_command_run(struct imap_session *s, const struct imap_cmd_def *def,
@@ -355,6 +361,10 @@ static void imap_on_close(struct conn *c)
 
 const struct conn_handler imap_handler = {
 	.name = "imap",
+	/* RFC 3501 §7.1.5: a BYE greeting rejects the connection; RFC 5530
+	 * §3: UNAVAILABLE, a temporary failure. */
+	.refuse_greeting = "* BYE [UNAVAILABLE] Too many connections from your address, "
+			   "try again later.\r\n",
 	.on_open = imap_on_open,
 	.on_input = imap_on_input,
 	.on_drain = imap_on_drain,

@@ -27,8 +27,6 @@ struct lmtp_spool;
  * parameters make lines longer (RFC 1870 §3 allows for it), and Postfix
  * takes 2048 itself. */
 #define LMTP_MAX_LINE 2048
-/* Bad commands in a row before the session is closed with 421. */
-#define LMTP_MAX_BAD_COMMANDS 20
 
 struct lmtp_rcpt {
 	char *address;			/* as given in RCPT TO, for Delivered-To */
@@ -80,7 +78,7 @@ struct lmtp_session {
 /* "250 2.1.0 Ok": a reply with its RFC 3463 code (RFC 2034 §3). */
 void lmtp_reply(struct lmtp_session *s, int code, const char *status, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-/* A reply to bad input: counts towards LMTP_MAX_BAD_COMMANDS. */
+/* A reply to bad input: counts towards [lmtp] max_bad_commands. */
 void lmtp_bad_command(struct lmtp_session *s, int code, const char *status, const char *fmt,
 		      ...) __attribute__((format(printf, 4, 5)));
 /* Runs work(s) on the thread pool; done(s) on the loop, unless the

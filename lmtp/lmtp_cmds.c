@@ -39,7 +39,8 @@ void lmtp_cmd_lhlo(struct lmtp_session *s, const char *args)
 	lmtp_transaction_reset(s);
 	free(s->helo);
 	s->helo = xstrdup(domain);
-	s->bad_commands = 0;
+	/* s->bad_commands is not reset: a client must not dodge [lmtp]
+	 * max_bad_commands by greeting again between its bad commands. */
 	/* RFC 2034 §3: no enhanced codes in the LHLO/EHLO response. */
 	conn_printf(s->conn,
 		    "250-%s\r\n"

@@ -12,6 +12,7 @@
 #include "lmtp/lmtp_session.h"
 #include "lmtp/lmtp_spool.h"
 
+#include "core/abuse_table.h"
 #include "core/async.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -75,8 +76,12 @@ void lmtp_bad_command(struct lmtp_session *s, int code, const char *status, cons
 	va_start(ap, fmt);
 	vreply(s, code, status, fmt, ap);
 	va_end(ap);
-	if (++s->bad_commands >= LMTP_MAX_BAD_COMMANDS) {
-		log_info("%s: too many bad commands, disconnecting", conn_id(s->conn));
+	if (++s->bad_commands >= lmtp_config(s)->lmtp_max_bad_commands &&
+	    !conn_is_closing(s->conn)) {
+		log_info("%s: too many bad commands (%u), disconnecting", conn_id(s->conn),
+			 s->bad_commands);
+		if (conn_server(s->conn)->abuse != NULL)
+			abuse_count(conn_server(s->conn)->abuse, ABUSE_EV_BAD_COMMANDS);
 		lmtp_reply(s, 421, "4.7.0", "%s Too many errors, closing connection",
 			   lmtp_config(s)->hostname);
 		conn_close(s->conn);

@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/login.h"
+#include "core/login_guard.h"
 #include "core/sasl.h"
 #include "core/server.h"
 #include "store/store.h"
@@ -35,6 +36,7 @@ struct login_job {
 	char *password;		/* NULL for APOP */
 	char *apop_digest;
 	char apop_timestamp[160];
+	struct login_guard guard;	/* failure penalty (core/login_guard.h) */
 	/* outputs */
 	enum pop3_login_result result;
 	struct store *store;
@@ -132,9 +134,24 @@ static void login_done(void *arg)
 	struct pop3_session *s = j->s;
 	uint64_t total = 0;
 
+	/* The penalty counts even if the client left before the answer. */
+	if (j->result == POP3_LOGIN_FAILED)
+		login_guard_failed(&j->guard, j->user);
+	else if (j->result != POP3_LOGIN_TEMPFAIL)
+		login_guard_succeeded(&j->guard);	/* the password was right */
 	if (s->gone) {
 		login_job_free(j);
 		pop3_command_done(s);	/* frees s */
+		return;
+	}
+	if (j->result == POP3_LOGIN_OK && !conn_count_user(s->conn, s->user)) {
+		/* [server] max_connections_per_user (logged by the conn).
+		 * RFC 2449 §8.1.2: IN-USE, "the authentication was successful,
+		 * but the user's maildrop is currently in use". */
+		xfree(&s->user);
+		pop3_reply_err(s, "[IN-USE] Too many sessions of this user, try again later.");
+		login_job_free(j);
+		pop3_command_done(s);
 		return;
 	}
 	switch (j->result) {
@@ -157,7 +174,6 @@ static void login_done(void *arg)
 			      s->drop.nmsgs, (unsigned long long)total);
 		break;
 	case POP3_LOGIN_FAILED:
-		log_info("%s: authentication failed user=%s", conn_id(s->conn), s->user);
 		xfree(&s->user);
 		pop3_bad_command(s, "[AUTH] Authentication failed.");
 		break;
@@ -194,7 +210,8 @@ static void start_login(struct pop3_session *s, const char *password, const char
 	j->apop_digest = apop_digest ? xstrdup(apop_digest) : NULL;
 	memcpy(j->apop_timestamp, s->apop_timestamp, sizeof(j->apop_timestamp));
 	s->busy = true;
-	async_run(conn_loop(s->conn), login_work, login_done, j);
+	async_run_after(conn_loop(s->conn), login_guard_begin(&j->guard, s->conn, s->user),
+			login_work, login_done, j);
 }
 
 void pop3_cmd_user(struct pop3_session *s, struct pop3_cmdline *cmd)
@@ -280,13 +297,10 @@ static void sasl_feed(struct pop3_session *s, const char *text, size_t len, bool
 		conn_set_max_line(s->conn, POP3_MAX_SASL_LINE);
 		return;
 	case SASL_DONE:
-		if (!user_name_valid(sasl_user(s->sasl))) {
-			sasl_end(s);
-			pop3_bad_command(s, "[AUTH] Authentication failed.");
-			return;
-		}
+		/* A name no account can have fails like any wrong login (the
+		 * empty name, which none has): same answer, cost and penalty. */
 		free(s->user);
-		s->user = xstrdup(sasl_user(s->sasl));
+		s->user = xstrdup(user_name_valid(sasl_user(s->sasl)) ? sasl_user(s->sasl) : "");
 		start_login(s, sasl_password(s->sasl), NULL);
 		sasl_end(s);
 		return;

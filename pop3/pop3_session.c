@@ -10,6 +10,7 @@
 #include "pop3/pop3.h"
 #include "pop3/pop3_session.h"
 
+#include "core/abuse_table.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/sasl.h"
@@ -91,8 +92,12 @@ void pop3_bad_command(struct pop3_session *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	reply(s, "-ERR", fmt, ap);
 	va_end(ap);
-	if (++s->bad_commands >= pop3_config(s)->pop3_max_bad_commands) {
-		log_info("%s: too many bad commands, disconnecting", conn_id(s->conn));
+	if (++s->bad_commands >= pop3_config(s)->pop3_max_bad_commands &&
+	    !conn_is_closing(s->conn)) {
+		log_info("%s: too many bad commands (%u), disconnecting%s%s", conn_id(s->conn),
+			 s->bad_commands, s->user ? " user=" : "", s->user ? s->user : "");
+		if (conn_server(s->conn)->abuse != NULL)
+			abuse_count(conn_server(s->conn)->abuse, ABUSE_EV_BAD_COMMANDS);
 		pop3_reply_err(s, "Too many bad commands, closing connection.");
 		conn_close(s->conn);
 	}
@@ -267,6 +272,9 @@ static void pop3_on_close(struct conn *c)
 
 const struct conn_handler pop3_handler = {
 	.name = "pop3",
+	/* RFC 3206 §4: SYS/TEMP, a temporary problem; try again later. */
+	.refuse_greeting = "-ERR [SYS/TEMP] Too many connections from your address, "
+			   "try again later.\r\n",
 	.on_open = pop3_on_open,
 	.on_input = pop3_on_input,
 	.on_drain = pop3_on_drain,

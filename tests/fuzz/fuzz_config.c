@@ -51,6 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK((cfg->tls_cert == NULL) == (cfg->tls_key == NULL));
 	FUZZ_CHECK(cfg->hostname != NULL && cfg->hostname[0] != '\0');
 	FUZZ_CHECK(cfg->pop3_idle_timeout >= 600 && cfg->pop3_max_bad_commands >= 1);
+	FUZZ_CHECK(cfg->imap_max_bad_commands >= 1 && cfg->lmtp_max_bad_commands >= 1);
+	FUZZ_CHECK(cfg->penalty_max_ms <= 60000 && cfg->penalty_initial_ms >= 1);
 	FUZZ_CHECK(cfg->workers >= 0 && cfg->workers <= 256);
 	config_free(&cfg);
 	FUZZ_CHECK(cfg == NULL);

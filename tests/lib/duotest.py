@@ -179,11 +179,17 @@ class Server:
         for name, pw in (plain_users or {}).items():
             self._lines.append("%s:{PLAIN}%s" % (name, pw))
         self._write_passwd()
+        # Every test client comes from 127.0.0.1: the abuse defences
+        # (failure penalty, per-IP and per-user limits; on by default) are
+        # off here unless a test sets them, so one test's failed logins or
+        # many connections do not slow or refuse the next (test_abuse.py
+        # tests them).
         sections = {
-            "server": {"hostname": "test.example", "workers": str(workers)},
+            "server": {"hostname": "test.example", "workers": str(workers),
+                       "max_connections_per_ip": "0", "max_connections_per_user": "0"},
             "listen": {k: "127.0.0.1:%d" % p for k, p in self.ports.items()},
             "tls": {"cert": self.cert, "key": self.key},
-            "auth": {"passwd_file": self.passwd},
+            "auth": {"passwd_file": self.passwd, "penalty_max": "0"},
             "store": {"root": self.root},
         }
         for sec, kv in (config or {}).items():

@@ -61,6 +61,8 @@ static void lb_start(const struct conn_handler *handler, const char *users)
 	lb_cfg.pop3_idle_timeout = 600;
 	lb_cfg.pop3_expire_days = -1;
 	lb_cfg.pop3_max_bad_commands = 20;
+	lb_cfg.imap_max_bad_commands = 20;
+	lb_cfg.lmtp_max_bad_commands = 20;
 	lb_cfg.plaintext_on_loopback = true;
 	lb_cfg.pop3_retr_seen = true;	/* config_load()'s default */
 	uv_loop_init(&lb_loop);
