@@ -523,6 +523,9 @@ int cmd_serve(int argc, char **argv)
 			 strchr(cfg->listen[k].host, ':') ? "[" : "", cfg->listen[k].host,
 			 strchr(cfg->listen[k].host, ':') ? "]" : "", cfg->listen[k].port);
 	}
+	if (cfg->user != NULL && !privilege_will_drop(cfg) && (long)geteuid() != cfg->user_uid)
+		log_warn("[server] user %s: not started as root, so running as uid %ld instead",
+			 cfg->user, (long)geteuid());
 	nworkers = cfg->workers > 0 ? cfg->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (nworkers < 1)
 		nworkers = 1;

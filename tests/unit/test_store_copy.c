@@ -85,7 +85,7 @@ static bool in_cur(const char *folder, const char *base)
 static int make_maildir(const char *path)
 {
 	static const char *const subs[] = { "cur", "new", "tmp" };
-	char sub[512];
+	char sub[640];
 
 	for (int i = 0; i < 3; i++) {
 		snprintf(sub, sizeof(sub), "%s/%s", path, subs[i]);
