@@ -36,8 +36,9 @@ struct maildir_box *maildir_box(struct mailbox *box)
 	return (struct maildir_box *)box;
 }
 
-/* mkdir, or an existing directory; unless follow, one that is a symbolic
- * link is refused (ELOOP): a folder is never made through a link. */
+/* mkdir, or something already there; unless follow, a symbolic link
+ * there is refused (ELOOP): a folder is never made through a link.  (Other
+ * things in the way are found when the folder is used.) */
 static int mkdir_if_missing(const char *path, bool follow)
 {
 	struct stat sb;
@@ -46,10 +47,8 @@ static int mkdir_if_missing(const char *path, bool follow)
 		return 0;
 	if (errno != EEXIST)
 		return -1;
-	if ((follow ? stat(path, &sb) : lstat(path, &sb)) < 0)
-		return -1;
-	if (!S_ISDIR(sb.st_mode)) {
-		errno = S_ISLNK(sb.st_mode) ? ELOOP : ENOTDIR;
+	if (!follow && lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode)) {
+		errno = ELOOP;
 		return -1;
 	}
 	return 0;
