@@ -161,6 +161,20 @@ static int tls_create(const struct config *cfg, struct tls_ctx **tls_r, char *er
 	return tls_ctx_create(certs, keys, cfg->tls_ncerts, cfg->tls_priority, tls_r, err, errlen);
 }
 
+/* A private key anyone on the machine may read is worth a word: started as
+ * root, the master reads it as root, so it can be 0600 root. */
+static void warn_readable_keys(const struct config *cfg)
+{
+	struct stat st;
+
+	for (unsigned i = 0; i < cfg->tls_nkeys; i++) {
+		const char *key = i == 0 ? cfg->tls_key : cfg->tls_more_keys[i - 1];
+
+		if (stat(key, &st) == 0 && (st.st_mode & S_IROTH))
+			log_warn("[tls] key %s is readable by every user: chmod 600 it", key);
+	}
+}
+
 /* Loads the user list and the TLS credentials as the master (root may read
  * root-only files); the workers inherit them.  Reports problems once. */
 static int preflight(const struct config *cfg, struct auth_db **db_r, struct tls_ctx **tls_r)
@@ -183,6 +197,7 @@ static int preflight(const struct config *cfg, struct auth_db **db_r, struct tls
 		fprintf(stderr, "duomail: %s: %s\n", cfg->path, err);
 		return -1;
 	}
+	warn_readable_keys(cfg);
 	return 0;
 }
 

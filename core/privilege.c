@@ -6,6 +6,7 @@
 #include <grp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 int privilege_check(const struct config *cfg, char *err, size_t errlen)
@@ -53,6 +54,12 @@ int privilege_drop(const struct config *cfg, char *err, size_t errlen)
 	    ruid != uid || euid != uid || suid != uid || rgid != gid || egid != gid ||
 	    sgid != gid || (uid != 0 && setuid(0) == 0)) {
 		snprintf(err, errlen, "privileges of user %s not dropped for good", cfg->user);
+		return -1;
+	}
+	/* Nothing this process might run can gain privileges again (a
+	 * set-uid program, file capabilities). */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		snprintf(err, errlen, "prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
 		return -1;
 	}
 	return 0;

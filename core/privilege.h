@@ -22,7 +22,8 @@ int privilege_will_drop(const struct config *cfg);
 /* Becomes [server] user and group for good when root with a user: the
  * group list is set to just that group (no root's supplementary groups),
  * then real, effective and saved gid and uid; then checks that root cannot
- * be got back.  Does nothing otherwise.  0, or -1 with the reason. */
+ * be got back, and sets no_new_privs.  Does nothing otherwise.  0, or -1
+ * with the reason. */
 int privilege_drop(const struct config *cfg, char *err, size_t errlen);
 
 #endif

@@ -31,7 +31,7 @@ def status(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
             key, _, value = line.partition(":")
-            if key in ("Uid", "Gid", "Groups", "CapEff", "CapPrm"):
+            if key in ("Uid", "Gid", "Groups", "CapEff", "CapPrm", "NoNewPrivs"):
                 out[key] = value.split()
     return out
 
@@ -80,6 +80,7 @@ class TestWorkersUnprivileged(unittest.TestCase):
         self.assertEqual(st["Groups"], [str(gid)], pid)         # root's groups are gone
         self.assertEqual(int(st["CapEff"][0], 16), 0, pid)
         self.assertEqual(int(st["CapPrm"][0], 16), 0, pid)
+        self.assertEqual(st["NoNewPrivs"], ["1"], pid)
 
     def test_workers_run_as_user_for_their_whole_life(self):
         srv, uid, gid = self.start()
