@@ -102,7 +102,9 @@ class PathSafety(unittest.TestCase):
 class TestMailboxNames(PathSafety):
     NAMES = ["..", ".", "../bob", "../../outside", "a/../../bob", "/etc", "/", "a//b",
              "INBOX/../../bob", "../bob/INBOX", "%2e%2e%2fbob", "%2f..%2fbob", "..%2fbob",
-             "a/./b", "a/..", "~bob", "\\..\\bob", ".hidden", "a.b", "../../../../etc/passwd"]
+             "a/./b", "a/..", "~bob", "\\..\\bob", ".hidden", "a.b", "../../../../etc/passwd",
+             # modified UTF-7 (RFC 3501 section 5.1.3) for "..", "/", "../bob"
+             "&AC4ALg-", "&AC8-", "&AC4ALgAv-bob"]
 
     def test_names_stay_inside(self):
         before = self.tree()
