@@ -201,6 +201,17 @@ class TestConfiguredPriority(unittest.TestCase):
                          r":\d+: \[tls\] priority: not a GnuTLS priority string: .*NO-SUCH-THING")
         self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
 
+    def test_cert_and_key_must_belong_together(self):
+        certs = CertDir()
+        self.addCleanup(certs.cleanup)
+        a_cert, _ = certs.make("a", ["localhost"])
+        _, b_key = certs.make("b", ["localhost"])
+        srv = unprivileged_server([(a_cert, b_key)], listen=("imaps",))
+        r = duotest.run_duomail(["serve", "--config", srv.config_path], timeout=30)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("[tls] cert/key %s, %s:" % (a_cert, b_key), r.stderr)
+        srv.stop()
+
     def test_pairs_must_match(self):
         srv = duotest.Server(listen=("imaps",))
         with open(srv.config_path, "a") as f:
