@@ -357,6 +357,32 @@ class TestReload(unittest.TestCase):
         session.ok("NOOP")
         session.ok("LOGOUT")
 
+    def test_reload_with_sni_pairs(self):
+        """Every pair is re-read: a renewed second certificate is what its
+        name gets after SIGHUP; the default stays as it was."""
+        self.srv.stop()
+        other = self.certs.make("other", ["mail.other.example.test"])
+        self.srv = unprivileged_server([(self.cert, self.key), other], users={"alice": "pw"},
+                                       listen=("imaps",))
+        self.srv.start()
+        default = der_of(self.cert)
+        self.assertEqual(peer(self.srv.port("imaps"), "mail.other.example.test")[0],
+                         der_of(other[0]))
+        renewed = self.certs.make("renewed", ["mail.other.example.test"])
+        for src, dst in zip(renewed, other):
+            with open(src, "rb") as f:
+                data = f.read()
+            with open(dst + ".new", "wb") as f:
+                f.write(data)
+            os.chmod(dst + ".new", 0o600)
+            os.rename(dst + ".new", dst)
+        self.srv.reload()
+        self.wait_log(r"reloaded certificates", 2)
+        for _ in range(6):
+            self.assertEqual(peer(self.srv.port("imaps"), "mail.other.example.test")[0],
+                             der_of(renewed[0]))
+            self.assertEqual(peer(self.srv.port("imaps"))[0], default)
+
     def test_root_only_passwd_file_reloaded(self):
         """A user added to a root-only passwd-file can log in: the master
         notices the change (or the SIGHUP) and hands the file over."""
