@@ -2,15 +2,16 @@
 #define DUOMAIL_ACCOUNT_H
 /*
  * Opening an account for use, after whatever authentication the caller
- * needs (none for deliver and LMTP): the user must exist, its settings must
- * be valid, and its store is opened with the account's quota set on it
- * (store_set_quota()), so every save through it is checked.  POP3, IMAP
+ * needs (none for deliver and LMTP) and after its user database lookup
+ * (core/userdb.h) gave the user's settings: its store (at its own
+ * maildir= if it has one, which must lie inside [store] root unless
+ * allow_maildir_outside_root says otherwise) is opened with the account's
+ * quota set on it (store_set_quota()), so every save through it is checked.  POP3, IMAP
  * (via core/login.c), `duomail deliver` and LMTP all come through here, so
  * they all enforce one policy.  Blocking (disk): thread pool.
  */
 #include "core/policy.h"
 
-struct auth_db;
 struct config;
 struct store;
 
@@ -24,8 +25,8 @@ enum account_status {
 /* On ACCOUNT_OK, *store_r is open (the caller closes it) and, if policy_r
  * is not NULL, *policy_r holds the resolved policy (free it with
  * account_policy_free()).  Failures are logged. */
-enum account_status account_open(const struct config *cfg, struct auth_db *db,
-				 const char *user, struct store **store_r,
+enum account_status account_open(const struct config *cfg, const char *user,
+				 const struct user_settings *us, struct store **store_r,
 				 struct account_policy *policy_r);
 
 #endif

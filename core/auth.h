@@ -35,7 +35,8 @@ int auth_db_reload(struct auth_db *db, char *err, size_t errlen);
 /* The same from a file another process opened (the master may read what a
  * worker may not): fd is read from offset 0 and stays the caller's.  Unless
  * force, a file identical (inode, size, mtime) to the one in use is not
- * read again.  1 reloaded, 0 unchanged, -1 error (the old data stays). */
+ * read again, and a reload is logged as a change noticed here would be.
+ * 1 reloaded, 0 unchanged, -1 error (the old data stays). */
 int auth_db_reload_fd(struct auth_db *db, int fd, bool force, char *err, size_t errlen);
 /* Says that the master hands this process the file when it changes: the
  * process's own checks then stay quiet when it may not read the file. */
@@ -53,9 +54,22 @@ struct user_settings;
 int auth_db_user_settings(struct auth_db *db, const char *user,
 			  struct user_settings *settings_r);
 
+/* The user's whole record (core/userdb.h): 1 found (*rec_r filled, free it
+ * with userdb_record_free(); an invalid extra field is logged and marks it
+ * invalid), 0 no such user. */
+struct userdb_record;
+int auth_db_lookup(struct auth_db *db, const char *user, struct userdb_record *rec_r);
+
 /* Checks user's password.  Takes the same time for an unknown user as for a
  * wrong password (a dummy hash is verified). */
 enum auth_result auth_verify_plain(struct auth_db *db, const char *user, const char *password);
+
+/* The same checks against a stored "{SCHEME}hash" already looked up
+ * (core/userdb.h); stored NULL or "" (no such user, no password) fails
+ * after verifying a dummy hash, so it costs what a wrong password costs. */
+enum auth_result auth_verify_stored(const char *stored, const char *password);
+enum auth_result auth_verify_apop_stored(const char *stored, const char *timestamp,
+					 const char *digest_hex);
 
 /* Copies the stored plaintext password (schemes PLAIN/CLEAR only) into a new
  * string for APOP / CRAM-MD5.  1 found, 0 user unknown or not plaintext, -1 error.

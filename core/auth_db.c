@@ -9,6 +9,7 @@
 #include "core/auth.h"
 #include "core/log.h"
 #include "core/policy.h"
+#include "core/userdb.h"
 
 #include <errno.h>
 #include <gnutls/crypto.h>
@@ -341,6 +342,8 @@ int auth_db_reload_fd(struct auth_db *db, int fd, bool force, char *err, size_t 
 	db->last_check = time(NULL);
 	pthread_mutex_unlock(&db->lock);
 	snapshot_free(old);
+	if (!force)	/* said as when we notice the change ourselves */
+		log_info("%s changed: %zu users", db->path, snap->count);
 	return 1;
 }
 
@@ -418,6 +421,30 @@ int auth_db_user_settings(struct auth_db *db, const char *user, struct user_sett
 	return ret;
 }
 
+int auth_db_lookup(struct auth_db *db, const char *user, struct userdb_record *rec_r)
+{
+	struct auth_user key = { .name = (char *)user }, *u;
+	int ret = 0;
+
+	memset(rec_r, 0, sizeof(*rec_r));
+	pthread_mutex_lock(&db->lock);
+	maybe_reload_locked(db);
+	u = db->snap->count == 0 ? NULL :
+		bsearch(&key, db->snap->users, db->snap->count, sizeof(*u), cmp_user);
+	if (u != NULL) {
+		rec_r->password = xstrdup(u->password);
+		if (u->settings_error != NULL) {
+			log_error("refusing %s: %s", user, u->settings_error);
+			rec_r->invalid = true;
+		} else {
+			user_settings_copy(&rec_r->settings, &u->settings);
+		}
+		ret = 1;
+	}
+	pthread_mutex_unlock(&db->lock);
+	return ret;
+}
+
 int auth_db_user_exists(struct auth_db *db, const char *user)
 {
 	char *pw = lookup_password(db, user);
@@ -427,20 +454,23 @@ int auth_db_user_exists(struct auth_db *db, const char *user)
 	return found;
 }
 
-enum auth_result auth_verify_plain(struct auth_db *db, const char *user, const char *password)
+enum auth_result auth_verify_stored(const char *stored, const char *password)
 {
-	char *stored = lookup_password(db, user);
-	bool ok;
-
 	if (stored == NULL || stored[0] == '\0') {
 		/* An unknown user costs what a wrong password costs. */
 		password_verify_dummy(password);
-		free_secret(&stored);
 		return AUTH_FAILED;
 	}
-	ok = password_verify(stored, password);
+	return password_verify(stored, password) ? AUTH_OK : AUTH_FAILED;
+}
+
+enum auth_result auth_verify_plain(struct auth_db *db, const char *user, const char *password)
+{
+	char *stored = lookup_password(db, user);
+	enum auth_result ar = auth_verify_stored(stored, password);
+
 	free_secret(&stored);
-	return ok ? AUTH_OK : AUTH_FAILED;
+	return ar;
 }
 
 int auth_lookup_plaintext(struct auth_db *db, const char *user, char **password_r)
@@ -457,20 +487,20 @@ int auth_lookup_plaintext(struct auth_db *db, const char *user, char **password_
 	return ret;
 }
 
-enum auth_result auth_verify_apop(struct auth_db *db, const char *user, const char *timestamp,
-				  const char *digest_hex)
+enum auth_result auth_verify_apop_stored(const char *stored, const char *timestamp,
+					 const char *digest_hex)
 {
 	unsigned char md5[16];
 	char hex[33];
-	char *secret = NULL, *input;
+	char *input;
+	const char *secret;
 	unsigned char diff = 0;
 
-	if (auth_lookup_plaintext(db, user, &secret) != 1)
+	if (stored == NULL || !password_is_plaintext(stored, &secret))
 		return AUTH_FAILED;
 	input = xasprintf("%s%s", timestamp, secret);
 	gnutls_hash_fast(GNUTLS_DIG_MD5, input, strlen(input), md5);
 	free_secret(&input);
-	free_secret(&secret);
 	for (int i = 0; i < 16; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md5[i]);
 	if (strlen(digest_hex) != 32)
@@ -478,4 +508,14 @@ enum auth_result auth_verify_apop(struct auth_db *db, const char *user, const ch
 	for (int i = 0; i < 32; i++)
 		diff |= (unsigned char)(hex[i] ^ digest_hex[i]);
 	return diff == 0 ? AUTH_OK : AUTH_FAILED;
+}
+
+enum auth_result auth_verify_apop(struct auth_db *db, const char *user, const char *timestamp,
+				  const char *digest_hex)
+{
+	char *stored = lookup_password(db, user);
+	enum auth_result ar = auth_verify_apop_stored(stored, timestamp, digest_hex);
+
+	free_secret(&stored);
+	return ar;
 }

@@ -13,7 +13,7 @@
  * size costs no memory; whether it looks like a message is decided from
  * what went by, and a rejected message is removed again.
  */
-#include "core/auth.h"
+#include "core/userdb.h"
 #include "core/commands.h"
 #include "core/config.h"
 #include "core/deliver.h"
@@ -179,7 +179,8 @@ int cmd_deliver(int argc, char **argv)
 	char sender[ADDRESS_MAX + 1], recipient[ADDRESS_MAX + 1];
 	struct deliver_env env = { 0 };
 	struct config *cfg = NULL;
-	struct auth_db *db = NULL;
+	struct userdb *db = NULL;
+	struct userdb_record rec = { 0 };
 	struct delivery *d = NULL;
 	struct shape sh = { .line_empty = true };
 	enum deliver_status status;
@@ -230,7 +231,7 @@ int cmd_deliver(int argc, char **argv)
 		ret = EXIT_CONFIG;
 		goto out;
 	}
-	if (auth_db_open(cfg->passwd_file, &db, err, sizeof(err)) < 0) {
+	if (userdb_open(cfg, &db, err, sizeof(err)) < 0) {
 		log_error("deliver: %s", err);
 		ret = EX_TEMPFAIL;
 		goto out;
@@ -240,9 +241,24 @@ int cmd_deliver(int argc, char **argv)
 		ret = EX_TEMPFAIL;
 		goto out;
 	}
-	/* No such user is 67; an account over quota, a bad setting or a store
-	 * problem is 75, so the MTA keeps the mail and retries. */
-	status = delivery_begin(cfg, db, user, &env, &d);
+	/* No such user is 67; the user database down, an account over quota,
+	 * a bad setting or a store problem is 75, so the MTA keeps the mail
+	 * and retries. */
+	switch (userdb_lookup(db, USERDB_USER, user, &rec)) {
+	case 1:
+		if (!rec.invalid)
+			break;
+		ret = EX_TEMPFAIL;	/* logged by the lookup */
+		goto out;
+	case 0:
+		log_info("deliver: no such user %s", user);
+		ret = EX_NOUSER;
+		goto out;
+	default:
+		ret = EX_TEMPFAIL;
+		goto out;
+	}
+	status = delivery_begin(cfg, user, &rec.settings, &env, &d);
 	if (status != DELIVER_OK) {
 		ret = status_exit(status);
 		goto out;
@@ -259,7 +275,8 @@ int cmd_deliver(int argc, char **argv)
 	ret = status_exit(delivery_commit(&d));
 out:
 	delivery_abort(&d);
-	auth_db_close(&db);
+	userdb_record_free(&rec);
+	userdb_close(&db);
 	config_free(&cfg);
 	return ret;
 }

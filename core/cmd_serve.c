@@ -13,6 +13,7 @@
  */
 #include "core/abuse_table.h"
 #include "core/auth.h"
+#include "core/userdb.h"
 #include "core/commands.h"
 #include "core/config.h"
 #include "core/listen_unix.h"
@@ -177,7 +178,7 @@ static void warn_readable_keys(const struct config *cfg)
 
 /* Loads the user list and the TLS credentials as the master (root may read
  * root-only files); the workers inherit them.  Reports problems once. */
-static int preflight(const struct config *cfg, struct auth_db **db_r, struct tls_ctx **tls_r)
+static int preflight(const struct config *cfg, struct userdb **db_r, struct tls_ctx **tls_r)
 {
 	char err[512];
 
@@ -187,8 +188,9 @@ static int preflight(const struct config *cfg, struct auth_db **db_r, struct tls
 		fprintf(stderr, "duomail: %s\n", err);
 		return -1;
 	}
-	if (auth_db_open(cfg->passwd_file, db_r, err, sizeof(err)) < 0) {
-		fprintf(stderr, "duomail: %s: [auth] passwd_file: %s\n", cfg->path, err);
+	if (userdb_open(cfg, db_r, err, sizeof(err)) < 0) {
+		fprintf(stderr, "duomail: %s: [auth] %s: %s\n", cfg->path,
+			cfg->userdb == USERDB_PGSQL ? "userdb" : "passwd_file", err);
 		return -1;
 	}
 	if (check_dirs_as_user(cfg) < 0)
@@ -202,7 +204,7 @@ static int preflight(const struct config *cfg, struct auth_db **db_r, struct tls
 }
 
 struct shared {
-	struct auth_db *auth;
+	struct userdb *auth;
 	struct tls_ctx *tls;
 	struct stat passwd_st;	/* the passwd-file as last loaded */
 	struct abuse_table *abuse;	/* shared memory: the workers' common counts */
@@ -269,7 +271,10 @@ static int open_for_worker(const char *path)
 	return fd;
 }
 
-static void send_users(struct config *cfg, struct worker_slot *slots, int nworkers, bool force)
+/* The passwd-file, open; or, for a database that is no file, the word to
+ * reload (the SQL pool drops its idle connections). */
+static void send_users(struct config *cfg, struct shared *sh, struct worker_slot *slots,
+		       int nworkers, bool force)
 {
 	struct worker_ctl_msg msg = { .kind = WORKER_CTL_USERS, .force = force };
 
@@ -278,6 +283,12 @@ static void send_users(struct config *cfg, struct worker_slot *slots, int nworke
 
 		if (slots[i].pid <= 0 || slots[i].ctl < 0)
 			continue;
+		if (userdb_passwd(sh->auth) == NULL) {
+			msg.kind = WORKER_CTL_USERDB;
+			if (worker_ctl_send(slots[i].ctl, &msg, NULL, 0) < 0)
+				log_error("reload: worker %d: %s", i, strerror(errno));
+			continue;
+		}
 		fd = open_for_worker(cfg->passwd_file);
 		if (fd < 0)
 			return;
@@ -319,11 +330,12 @@ static void reload_all(struct config *cfg, struct shared *sh, struct worker_slot
 {
 	char err[512];
 
-	if (auth_db_reload(sh->auth, err, sizeof(err)) < 0) {
+	if (userdb_reload(sh->auth, err, sizeof(err)) < 0) {
 		log_error("reload: %s (keeping the old user list)", err);
 	} else {
-		stat(cfg->passwd_file, &sh->passwd_st);
-		send_users(cfg, slots, nworkers, true);
+		if (userdb_passwd(sh->auth) != NULL)
+			stat(cfg->passwd_file, &sh->passwd_st);
+		send_users(cfg, sh, slots, nworkers, true);
 	}
 	if (sh->tls == NULL)
 		return;
@@ -343,17 +355,17 @@ static void watch_users(struct config *cfg, struct shared *sh, struct worker_slo
 	struct stat st;
 	char err[512];
 
-	if (stat(cfg->passwd_file, &st) < 0 ||
+	if (userdb_passwd(sh->auth) == NULL || stat(cfg->passwd_file, &st) < 0 ||
 	    (st.st_ino == sh->passwd_st.st_ino && st.st_size == sh->passwd_st.st_size &&
 	     st.st_mtim.tv_sec == sh->passwd_st.st_mtim.tv_sec &&
 	     st.st_mtim.tv_nsec == sh->passwd_st.st_mtim.tv_nsec))
 		return;
 	sh->passwd_st = st;
-	if (auth_db_reload(sh->auth, err, sizeof(err)) < 0) {
+	if (auth_db_reload(userdb_passwd(sh->auth), err, sizeof(err)) < 0) {
 		log_error("%s (keeping the previous user list)", err);
 		return;
 	}
-	send_users(cfg, slots, nworkers, false);
+	send_users(cfg, sh, slots, nworkers, false);
 }
 
 static int supervise(struct config *cfg, const int fds[LISTEN_COUNT], int nworkers,
@@ -374,7 +386,8 @@ static int supervise(struct config *cfg, const int fds[LISTEN_COUNT], int nworke
 
 	for (int i = 0; i < MAX_WORKERS; i++)
 		slots[i] = (struct worker_slot){ .pid = 0, .started = 0, .ctl = -1 };
-	stat(cfg->passwd_file, &sh->passwd_st);
+	if (userdb_passwd(sh->auth) != NULL)
+		stat(cfg->passwd_file, &sh->passwd_st);
 	for (int i = 0; i < nworkers; i++) {
 		slots[i].pid = spawn_worker(cfg, fds, i, sh, slots, nworkers);
 		if (slots[i].pid < 0) {
@@ -502,7 +515,7 @@ int cmd_serve(int argc, char **argv)
 	}
 	log_set_level(cfg->log_debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	if (preflight(cfg, &sh.auth, &sh.tls) < 0) {
-		auth_db_close(&sh.auth);
+		userdb_close(&sh.auth);
 		tls_ctx_free(&sh.tls);
 		config_free(&cfg);
 		return EXIT_CONFIG;
@@ -570,7 +583,7 @@ out:
 			close(fds[k]);
 		unix_listener_remove(&unix_socks[k]);
 	}
-	auth_db_close(&sh.auth);
+	userdb_close(&sh.auth);
 	tls_ctx_free(&sh.tls);
 	/* Not abuse_table_destroy(): its size is in the shared table, which a
 	 * worker may have changed; the mapping goes with the process. */

@@ -4,6 +4,7 @@
  * records the problem and returns 0, and ini_parse() returns that line.
  */
 #include "core/config.h"
+#include "core/config_reader.h"
 #include "core/log.h"
 #include "core/tls.h"
 
@@ -12,6 +13,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <ini.h>
+#include <libpq-fe.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,6 +34,7 @@ const char *listen_kind_name(enum listen_kind kind)
 
 struct parse_ctx {
 	struct config *cfg;
+	struct config_reader reader;	/* long and continued lines */
 	char problem[256];	/* set by the handler when it returns 0 */
 };
 
@@ -273,6 +276,46 @@ static int handle_quota(struct parse_ctx *ctx, const char *section, const char *
 	return 1;
 }
 
+/* [pgsql]: Dovecot's dovecot-sql.conf.ext names, with $1 for the user. */
+static int handle_pgsql_key(struct parse_ctx *ctx, const char *section, const char *name,
+			    const char *value)
+{
+	struct config *cfg = ctx->cfg;
+	unsigned long n;
+
+	if (strcmp(name, "connect") == 0) {
+		char *why = NULL;
+		PQconninfoOption *opts = PQconninfoParse(value, &why);
+
+		if (opts == NULL) {
+			char msg[160];
+
+			snprintf(msg, sizeof(msg), "%s", why ? why : "out of memory");
+			msg[strcspn(msg, "\n")] = '\0';
+			PQfreemem(why);
+			return fail(ctx, section, name, "not a libpq connection string: %s", msg);
+		}
+		PQconninfoFree(opts);
+		set_str(&cfg->pgsql_connect, value);
+	} else if (strcmp(name, "password_query") == 0 || strcmp(name, "user_query") == 0) {
+		/* The name goes in as a parameter, never into the SQL text. */
+		if (strstr(value, "$1") == NULL)
+			return fail(ctx, section, name, "the query must use $1 for the user name");
+		set_str(name[0] == 'p' ? &cfg->pgsql_password_query : &cfg->pgsql_user_query, value);
+	} else if (strcmp(name, "pool_size") == 0) {
+		if (parse_uint(value, 64, &n) < 0 || n == 0)
+			return fail(ctx, section, name, "'%s' is not a number 1..64", value);
+		cfg->pgsql_pool_size = (unsigned)n;
+	} else if (strcmp(name, "query_timeout") == 0) {
+		if (parse_uint(value, 300, &n) < 0 || n == 0)
+			return fail(ctx, section, name, "'%s' is not 1..300 seconds", value);
+		cfg->pgsql_timeout_ms = (unsigned)n * 1000;
+	} else {
+		return fail(ctx, section, name, "unknown key");
+	}
+	return 1;
+}
+
 static int handle_lmtp_key(struct parse_ctx *ctx, const char *section, const char *name,
 			   const char *value)
 {
@@ -375,6 +418,7 @@ static int handle_key(void *user, const char *section, const char *name, const c
 	struct config *cfg = ctx->cfg;
 	unsigned long n;
 
+	value = config_reader_value(&ctx->reader, value);
 	if (strcmp(section, "server") == 0) {
 		if (strcmp(name, "hostname") == 0) {
 			if (value[0] == '\0' || strpbrk(value, " \t<>\"") != NULL)
@@ -451,7 +495,15 @@ static int handle_key(void *user, const char *section, const char *name, const c
 	} else if (strcmp(section, "tls") == 0) {
 		return handle_tls_key(ctx, section, name, value);
 	} else if (strcmp(section, "auth") == 0) {
-		if (strcmp(name, "passwd_file") == 0) {
+		if (strcmp(name, "userdb") == 0) {
+			if (strcmp(value, "passwd-file") == 0)
+				cfg->userdb = USERDB_PASSWD_FILE;
+			else if (strcmp(value, "pgsql") == 0)
+				cfg->userdb = USERDB_PGSQL;
+			else
+				return fail(ctx, section, name, "'%s' is not passwd-file or pgsql",
+					    value);
+		} else if (strcmp(name, "passwd_file") == 0) {
 			set_str(&cfg->passwd_file, value);
 		} else if (strcmp(name, "plaintext_on_loopback") == 0) {
 			if (strcmp(value, "yes") == 0)
@@ -466,7 +518,10 @@ static int handle_key(void *user, const char *section, const char *name, const c
 	} else if (strcmp(section, "store") == 0) {
 		if (strcmp(name, "root") == 0)
 			set_str(&cfg->store_root, value);
-		else
+		else if (strcmp(name, "allow_maildir_outside_root") == 0) {
+			if (policy_parse_bool(value, &cfg->allow_maildir_outside_root) < 0)
+				return fail(ctx, section, name, "'%s' is not yes or no", value);
+		} else
 			return fail(ctx, section, name, "unknown key");
 	} else if (strcmp(section, "pop3") == 0) {
 		if (strcmp(name, "idle_timeout") == 0) {
@@ -500,6 +555,8 @@ static int handle_key(void *user, const char *section, const char *name, const c
 		return handle_quota(ctx, section, name, value);
 	} else if (strcmp(section, "lmtp") == 0) {
 		return handle_lmtp_key(ctx, section, name, value);
+	} else if (strcmp(section, "pgsql") == 0) {
+		return handle_pgsql_key(ctx, section, name, value);
 	} else {
 		snprintf(ctx->problem, sizeof(ctx->problem), "unknown section [%s]", section);
 		return 0;
@@ -546,6 +603,8 @@ static void config_defaults(struct config *cfg)
 	cfg->lmtp_socket_mode = 0660;
 	cfg->lmtp_socket_gid = -1;
 	cfg->lmtp_spool_dir = xstrdup("/tmp");
+	cfg->pgsql_pool_size = 4;
+	cfg->pgsql_timeout_ms = 5000;
 	cfg->lmtp_max_bad_commands = 20;
 }
 
@@ -571,8 +630,14 @@ static int config_check(const struct config *cfg, char *err, size_t errlen)
 			 cfg->path);
 		return -1;
 	}
-	if (cfg->passwd_file == NULL) {
+	if (cfg->userdb == USERDB_PASSWD_FILE && cfg->passwd_file == NULL) {
 		snprintf(err, errlen, "%s: [auth] passwd_file: missing", cfg->path);
+		return -1;
+	}
+	if (cfg->userdb == USERDB_PGSQL &&
+	    (cfg->pgsql_connect == NULL || cfg->pgsql_password_query == NULL)) {
+		snprintf(err, errlen, "%s: [pgsql] %s: missing (userdb = pgsql needs it)", cfg->path,
+			 cfg->pgsql_connect == NULL ? "connect" : "password_query");
 		return -1;
 	}
 	if (cfg->store_root == NULL) {
@@ -603,7 +668,9 @@ int config_load(const char *path, struct config **cfg_r, char *err, size_t errle
 	cfg->path = xstrdup(path);
 	config_defaults(cfg);
 	ctx.cfg = cfg;
-	line = ini_parse_file(f, handle_key, &ctx);
+	ctx.reader.f = f;
+	line = ini_parse_stream(config_reader_gets, &ctx.reader, handle_key, &ctx);
+	config_reader_free(&ctx.reader);
 	fclose(f);
 	if (line != 0) {
 		if (line < 0)
@@ -646,6 +713,9 @@ void config_free(struct config **cfgp)
 	policy_folders_free(&cfg->pop3_folders);
 	free(cfg->lmtp_recipient_delimiter);
 	free(cfg->lmtp_spool_dir);
+	free(cfg->pgsql_connect);
+	free(cfg->pgsql_password_query);
+	free(cfg->pgsql_user_query);
 	free(cfg);
 	*cfgp = NULL;
 }

@@ -33,6 +33,9 @@ struct listen_addr {
 	"-SIGN-RSA-SHA1:-SIGN-ECDSA-SHA1:-SIGN-RSA-SHA224:-SIGN-ECDSA-SHA224:" \
 	"%SERVER_PRECEDENCE"
 
+/* [auth] userdb: where users come from (core/userdb.h). */
+enum userdb_kind { USERDB_PASSWD_FILE, USERDB_PGSQL };
+
 enum listen_kind { LISTEN_IMAP, LISTEN_IMAPS, LISTEN_POP3, LISTEN_POP3S, LISTEN_LMTP, LISTEN_COUNT };
 
 struct config {
@@ -65,7 +68,8 @@ struct config {
 	char *tls_priority;	/* GnuTLS priority string */
 
 	/* [auth] */
-	char *passwd_file;
+	enum userdb_kind userdb;	/* userdb = passwd-file (default) | pgsql */
+	char *passwd_file;		/* needed for passwd-file */
 	bool plaintext_on_loopback;	/* loopback counts as secure (default yes) */
 	/* failure penalty per client address: the next login waits
 	 * initial * 2^(failures-1), at most max (0 = off), forgotten after
@@ -77,6 +81,15 @@ struct config {
 
 	/* [store] */
 	char *store_root;
+	/* a user's own maildir= may lie outside root (default no) */
+	bool allow_maildir_outside_root;
+
+	/* [pgsql]: the SQL user database (userdb = pgsql) */
+	char *pgsql_connect;		/* libpq connection string */
+	char *pgsql_password_query;	/* logins: $1 is the user name */
+	char *pgsql_user_query;		/* LMTP/deliver; default: password_query */
+	unsigned pgsql_pool_size;	/* connections per worker (default 4) */
+	unsigned pgsql_timeout_ms;	/* per lookup, queueing included (default 5 s) */
 
 	/* [pop3] */
 	unsigned pop3_idle_timeout;	/* seconds; RFC 1939 §3: at least 600 */

@@ -105,8 +105,9 @@ static char *dup_field(const char *s, bool folding)
 	return copy;
 }
 
-enum deliver_status delivery_begin(const struct config *cfg, struct auth_db *db, const char *user,
-				   const struct deliver_env *env, struct delivery **d_r)
+enum deliver_status delivery_begin(const struct config *cfg, const char *user,
+				   const struct user_settings *us, const struct deliver_env *env,
+				   struct delivery **d_r)
 {
 	struct delivery *d = xcalloc(1, sizeof(*d));
 	enum deliver_status status;
@@ -120,7 +121,7 @@ enum deliver_status delivery_begin(const struct config *cfg, struct auth_db *db,
 	d->head_done = d->return_path == NULL && d->delivered_to == NULL && d->received == NULL;
 	/* The account with its quota set, so an over-quota save fails with
 	 * STORE_ERR_OVERQUOTA below; account_open() logs its failures. */
-	switch (account_open(cfg, db, user, &d->st, NULL)) {
+	switch (account_open(cfg, user, us, &d->st, NULL)) {
 	case ACCOUNT_OK:
 		break;
 	case ACCOUNT_NOUSER:

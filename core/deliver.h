@@ -47,18 +47,19 @@ struct deliver_env {
 
 struct delivery;
 
-struct auth_db;
 struct config;
+struct user_settings;
 
 /*
- * Opens user's account through account_open() (core/account.h: the user
- * must exist in db and have valid settings; its quota is set on the store,
- * whose INBOX is created if needed) and starts a message there.  env's
+ * Opens user's account through account_open() (core/account.h) with the
+ * settings its user database lookup gave (core/userdb.h): its quota is set
+ * on the store, whose INBOX is created if needed, and starts a message there.  env's
  * strings are copied.  Returns DELIVER_OK with *d_r set, or a failure
  * (logged, with the store's detail) and *d_r NULL.  Blocking: thread pool.
  */
-enum deliver_status delivery_begin(const struct config *cfg, struct auth_db *db, const char *user,
-				   const struct deliver_env *env, struct delivery **d_r);
+enum deliver_status delivery_begin(const struct config *cfg, const char *user,
+				   const struct user_settings *us, const struct deliver_env *env,
+				   struct delivery **d_r);
 
 /* Appends message bytes.  A failure ends the delivery's usefulness: only
  * delivery_abort() is left to call (delivery_commit() repeats the error). */

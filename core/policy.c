@@ -185,6 +185,7 @@ void policy_folders_free(struct policy_folders *f)
 void user_settings_free(struct user_settings *us)
 {
 	policy_folders_free(&us->pop3_folders);
+	free(us->maildir);
 	memset(us, 0, sizeof(*us));
 }
 
@@ -192,6 +193,7 @@ void user_settings_copy(struct user_settings *dst, const struct user_settings *s
 {
 	*dst = *src;
 	policy_folders_copy(&dst->pop3_folders, &src->pop3_folders);
+	dst->maildir = src->maildir != NULL ? xstrdup(src->maildir) : NULL;
 }
 
 void account_policy_resolve(const struct config *cfg, const struct user_settings *us,

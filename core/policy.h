@@ -36,6 +36,15 @@ enum {
 	USER_SET_POP3_RETR_SEEN	= 1u << 2,
 	USER_SET_QUOTA_STORAGE	= 1u << 3,
 	USER_SET_QUOTA_MESSAGES	= 1u << 4,
+	USER_SET_PROTOCOLS	= 1u << 5,
+	USER_SET_MAILDIR	= 1u << 6,
+};
+
+/* The protocols a user may log in with (protocols=imap,pop3). */
+enum {
+	POLICY_PROTO_POP3	= 1u << 0,
+	POLICY_PROTO_IMAP	= 1u << 1,
+	POLICY_PROTO_ALL	= POLICY_PROTO_POP3 | POLICY_PROTO_IMAP,
 };
 
 struct user_settings {
@@ -45,6 +54,9 @@ struct user_settings {
 	bool pop3_retr_seen;
 	uint64_t quota_storage;		/* bytes, 0 = unlimited */
 	uint64_t quota_messages;	/* 0 = unlimited */
+	unsigned protocols;		/* POLICY_PROTO_*; all when not set */
+	char *maildir;			/* the user's Maildir (absolute, no ".."), or
+					 * NULL for [store] root/USER */
 };
 
 /* The merged result for one login or delivery. */
@@ -75,6 +87,17 @@ int policy_parse_count(const char *value, uint64_t *n_r, char *err, size_t errle
  * wildcards '*' and '%' and without an empty level; listed once each. */
 int policy_folders_parse(const char *value, struct policy_folders *f_r, char *err,
 			 size_t errlen);
+/* "imap,pop3" (commas or spaces between, either case; "none" for no
+ * login at all, say for a delivery-only account). */
+int policy_parse_protocols(const char *value, unsigned *protocols_r, char *err, size_t errlen);
+const char *policy_protocol_name(unsigned protocol);
+/* A Maildir path: absolute, no "." or ".." component, no control
+ * characters; "maildir:" in front (Dovecot's mail location) is dropped.
+ * *dir_r is a new string.  Whether it may lie outside [store] root is
+ * account_open()'s question (it knows the config). */
+int policy_parse_maildir(const char *value, char **dir_r, char *err, size_t errlen);
+/* Is dir inside root (root itself excluded)?  Both already validated. */
+bool policy_path_inside(const char *root, const char *dir);
 void policy_folders_copy(struct policy_folders *dst, const struct policy_folders *src);
 void policy_folders_free(struct policy_folders *f);
 
@@ -94,6 +117,7 @@ void account_policy_free(struct account_policy *policy);
  * each also accepted with Dovecot's "userdb_" prefix:
  *   pop3_delete=expunge|hide|trash   pop3_folders=INBOX,Junk
  *   pop3_retr_seen=yes|no            quota_storage=SIZE   quota_messages=N
+ *   protocols=imap,pop3|none         maildir=/abs/path/to/Maildir
  * and, so that a Dovecot file keeps its limits, Dovecot's own
  *   quota_rule=*:storage=SIZE:bytes=SIZE:messages=N   (storage= counts KiB)
  *   quota_storage_size=SIZE   quota_message_count=N  (Dovecot 2.4)
@@ -106,5 +130,12 @@ void account_policy_free(struct account_policy *policy);
 int user_extra_parse(const char *extra, struct user_settings *us_r,
 		     void (*unknown)(const char *key, size_t len, void *ctx), void *ctx,
 		     char *err, size_t errlen);
+
+/* The same keys as separate key/value pairs (a user database row: column
+ * name, value; a NULL value is a column left empty and skipped). */
+int user_extra_parse_pairs(size_t n, const char *const keys[], const char *const values[],
+			   struct user_settings *us_r,
+			   void (*unknown)(const char *key, size_t len, void *ctx), void *ctx,
+			   char *err, size_t errlen);
 
 #endif

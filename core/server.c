@@ -5,6 +5,7 @@
  */
 #include "core/server.h"
 #include "core/abuse_table.h"
+#include "core/userdb.h"
 #include "core/auth.h"
 #include "core/conn.h"
 #include "core/log.h"
@@ -160,11 +161,18 @@ static void apply_ctl(struct worker *w, const struct worker_ctl_msg *msg, const 
 	char err[512];
 	int ret;
 
-	if (msg->kind == WORKER_CTL_USERS && nfds == 1) {
-		ret = auth_db_reload_fd(w->srv.auth, fds[0], msg->force != 0, err, sizeof(err));
+	struct auth_db *passwd = userdb_passwd(w->srv.userdb);
+
+	if (msg->kind == WORKER_CTL_USERS && nfds == 1 && passwd != NULL) {
+		ret = auth_db_reload_fd(passwd, fds[0], msg->force != 0, err, sizeof(err));
 		if (ret < 0)
 			log_error("reload: %s (keeping the old user list)", err);
-		else if (ret > 0)
+		else if (msg->force)
+			log_info("reloaded users");
+	} else if (msg->kind == WORKER_CTL_USERDB && nfds == 0) {
+		if (userdb_reload(w->srv.userdb, err, sizeof(err)) < 0)
+			log_error("reload: %s (keeping the old user list)", err);
+		else
 			log_info("reloaded users");
 	} else if (msg->kind == WORKER_CTL_TLS && w->srv.tls != NULL) {
 		if (tls_ctx_reload_fds(w->srv.tls, fds, nfds, err, sizeof(err)) < 0)
@@ -250,7 +258,7 @@ static void walk_close_cb(uv_handle_t *h, void *arg)
 }
 
 int server_worker_run(struct config *cfg, const int fds[LISTEN_COUNT], int worker_index,
-		      int ctl_fd, struct auth_db *auth, struct tls_ctx *tls,
+		      int ctl_fd, struct userdb *userdb, struct tls_ctx *tls,
 		      struct abuse_table *abuse)
 {
 	struct worker *w = xcalloc(1, sizeof(*w));
@@ -261,10 +269,11 @@ int server_worker_run(struct config *cfg, const int fds[LISTEN_COUNT], int worke
 	w->srv.cfg = cfg;
 	w->srv.loop = &w->loop;
 	w->srv.started = time(NULL);
-	w->srv.auth = auth;
+	w->srv.userdb = userdb;
 	w->srv.tls = tls;
 	w->ctl_fd = ctl_fd;
-	auth_db_set_handed(auth);
+	if (userdb_passwd(userdb) != NULL)
+		auth_db_set_handed(userdb_passwd(userdb));
 	if (ctl_fd >= 0 && uv_poll_init(&w->loop, &w->ctl, ctl_fd) == 0) {
 		w->ctl.data = w;
 		w->ctl_open = true;
@@ -313,7 +322,8 @@ out:
 	if (uv_loop_close(&w->loop) != 0)
 		log_error("worker loop did not close cleanly");
 	tls_ctx_free(&w->srv.tls);
-	auth_db_close(&w->srv.auth);
+	/* After the loop closed its handles: the SQL pool's are among them. */
+	userdb_close(&w->srv.userdb);
 	abuse_table_destroy(&w->srv.abuse);
 	free(w);
 	return ret;

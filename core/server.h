@@ -12,14 +12,14 @@
 #include "core/config.h"
 
 struct abuse_table;
-struct auth_db;
+struct userdb;
 struct tls_ctx;
 struct conn;
 struct conn_handler;
 
 struct server {
 	struct config *cfg;
-	struct auth_db *auth;
+	struct userdb *userdb;		/* users (core/userdb.h) */
 	struct tls_ctx *tls;		/* NULL when no certificate is configured */
 	/* per-IP and per-user limits and penalties, shared by all workers
 	 * (core/abuse_table.h); this worker's counts go in slot worker_index */
@@ -33,11 +33,11 @@ struct server {
 };
 
 /* Runs a worker on the already-bound listening sockets fds[kind] (-1 = off),
- * taking over auth and tls (tls may be NULL), which the master loaded as
+ * taking over userdb and tls (tls may be NULL), which the master loaded as
  * root, and ctl_fd, the master's reloads (core/worker_ctl.h; -1 = none), and
  * using the master's shared abuse table.  Returns the exit code when it stops. */
 int server_worker_run(struct config *cfg, const int fds[LISTEN_COUNT], int worker_index,
-		      int ctl_fd, struct auth_db *auth, struct tls_ctx *tls,
+		      int ctl_fd, struct userdb *userdb, struct tls_ctx *tls,
 		      struct abuse_table *abuse);
 
 /* Creates a connection for a freshly accepted client on listener stream

@@ -93,6 +93,13 @@ static int parse_pair(const char *key, const char *value, struct user_settings *
 	} else if (strcmp(key, "quota_messages") == 0) {
 		ret = policy_parse_count(value, &us->quota_messages, why, sizeof(why));
 		us->set |= USER_SET_QUOTA_MESSAGES;
+	} else if (strcmp(key, "protocols") == 0) {
+		ret = policy_parse_protocols(value, &us->protocols, why, sizeof(why));
+		us->set |= USER_SET_PROTOCOLS;
+	} else if (strcmp(key, "maildir") == 0) {
+		xfree(&us->maildir);
+		ret = policy_parse_maildir(value, &us->maildir, why, sizeof(why));
+		us->set |= USER_SET_MAILDIR;
 	} else if (strcmp(key, "quota_rule") == 0) {
 		return parse_quota_rule(value, dq, err, errlen) < 0 ? -1 : 1;
 	} else if (strcmp(key, "quota_storage_size") == 0) {
@@ -111,6 +118,25 @@ static int parse_pair(const char *key, const char *value, struct user_settings *
 	return 1;
 }
 
+/* Dovecot's limits count only where duomail's own keys left a gap. */
+static void merge_dovecot_quota(struct user_settings *us, const struct dovecot_quota *dq)
+{
+	if (dq->storage_set && !(us->set & USER_SET_QUOTA_STORAGE)) {
+		us->quota_storage = dq->storage;
+		us->set |= USER_SET_QUOTA_STORAGE;
+	}
+	if (dq->messages_set && !(us->set & USER_SET_QUOTA_MESSAGES)) {
+		us->quota_messages = dq->messages;
+		us->set |= USER_SET_QUOTA_MESSAGES;
+	}
+}
+
+/* Dovecot marks user database fields "userdb_"; ours are that. */
+static const char *our_key(const char *key)
+{
+	return strncmp(key, "userdb_", 7) == 0 ? key + 7 : key;
+}
+
 int user_extra_parse(const char *extra, struct user_settings *us_r,
 		     void (*unknown)(const char *key, size_t len, void *ctx), void *ctx,
 		     char *err, size_t errlen)
@@ -122,7 +148,6 @@ int user_extra_parse(const char *extra, struct user_settings *us_r,
 	while (*p != '\0') {
 		size_t len = strcspn(p, " \t");
 		char *field = xstrndup(p, len), *value;
-		const char *key = field;
 		int ret = 0;
 
 		p += len;
@@ -134,10 +159,7 @@ int user_extra_parse(const char *extra, struct user_settings *us_r,
 		value = strchr(field, '=');
 		if (value != NULL) {
 			*value++ = '\0';
-			/* Dovecot marks user database fields so; ours are that. */
-			if (strncmp(key, "userdb_", 7) == 0)
-				key += 7;
-			ret = parse_pair(key, value, &us, &dq, err, errlen);
+			ret = parse_pair(our_key(field), value, &us, &dq, err, errlen);
 		}
 		if (ret == 0 && unknown != NULL)
 			unknown(field, strlen(field), ctx);
@@ -147,14 +169,33 @@ int user_extra_parse(const char *extra, struct user_settings *us_r,
 			return -1;
 		}
 	}
-	if (dq.storage_set && !(us.set & USER_SET_QUOTA_STORAGE)) {
-		us.quota_storage = dq.storage;
-		us.set |= USER_SET_QUOTA_STORAGE;
+	merge_dovecot_quota(&us, &dq);
+	*us_r = us;
+	return 0;
+}
+
+int user_extra_parse_pairs(size_t n, const char *const keys[], const char *const values[],
+			   struct user_settings *us_r,
+			   void (*unknown)(const char *key, size_t len, void *ctx), void *ctx,
+			   char *err, size_t errlen)
+{
+	struct user_settings us = { 0 };
+	struct dovecot_quota dq = { 0 };
+
+	for (size_t i = 0; i < n; i++) {
+		int ret;
+
+		if (values[i] == NULL)
+			continue;
+		ret = parse_pair(our_key(keys[i]), values[i], &us, &dq, err, errlen);
+		if (ret == 0 && unknown != NULL)
+			unknown(keys[i], strlen(keys[i]), ctx);
+		if (ret < 0) {
+			user_settings_free(&us);
+			return -1;
+		}
 	}
-	if (dq.messages_set && !(us.set & USER_SET_QUOTA_MESSAGES)) {
-		us.quota_messages = dq.messages;
-		us.set |= USER_SET_QUOTA_MESSAGES;
-	}
+	merge_dovecot_quota(&us, &dq);
 	*us_r = us;
 	return 0;
 }

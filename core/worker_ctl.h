@@ -14,6 +14,8 @@
 enum worker_ctl_kind {
 	WORKER_CTL_USERS = 1,	/* fds[0]: the passwd-file */
 	WORKER_CTL_TLS = 2,	/* fds[2i], fds[2i+1]: cert and key of pair i */
+	WORKER_CTL_USERDB = 3,	/* no fds: SIGHUP for a database that is no file
+				 * (userdb_reload: the SQL pool reconnects) */
 };
 
 #define WORKER_CTL_MAX_FDS 64

@@ -24,6 +24,8 @@ struct imap_login_job {
 	struct login_request req;
 	char *user, *password;
 	struct login_guard guard;	/* failure penalty (core/login_guard.h) */
+	unsigned delay_ms;		/* its wait before the check */
+	void *loop;
 	enum login_status status;
 	struct store *store;
 };
@@ -43,6 +45,31 @@ static void login_work(void *arg)
 	struct imap_login_job *j = arg;
 
 	j->status = login_check(&j->req, &j->store);
+}
+
+static void login_done(void *arg);
+
+/* A client that left still has its password checked, so the failure
+ * penalty counts it; the session waits for this job to be freed. */
+static void gone_done(void *arg)
+{
+	struct imap_login_job *j = arg;
+
+	j->s->jobs--;
+	login_done(j);
+}
+
+/* The user database answered (on the loop): verify on the thread pool. */
+static void lookup_done(void *arg)
+{
+	struct imap_login_job *j = arg;
+
+	if (j->s->gone) {
+		async_run_after(j->loop, j->delay_ms, login_work, gone_done, j);
+		return;
+	}
+	j->s->jobs--;
+	imap_async_after(j->s, j->delay_ms, login_work, login_done, j);
 }
 
 static void login_done(void *arg)
@@ -83,6 +110,7 @@ static void login_done(void *arg)
 		}
 	}
 	store_close(&j->store);
+	login_request_clear(&j->req);
 	explicit_bzero(j->password, strlen(j->password));
 	free(j->password);
 	free(j->user);
@@ -97,12 +125,19 @@ static void start_login(struct imap_session *s, const char *user, const char *pa
 	j->s = s;
 	j->user = xstrdup(user);
 	j->password = xstrdup(password);
-	j->req.db = conn_server(s->conn)->auth;
 	j->req.cfg = imap_config(s);
 	j->req.user = j->user;
+	j->req.protocol = POLICY_PROTO_IMAP;
 	j->req.password = j->password;
+	j->loop = conn_loop(s->conn);
 	s->busy = true;
-	imap_async_after(s, login_guard_begin(&j->guard, s->conn, user), login_work, login_done, j);
+	/* The failure penalty's wait (if any) comes before the password is
+	 * checked; the lookup itself does not need to wait for it. */
+	j->delay_ms = login_guard_begin(&j->guard, s->conn, user);
+	/* Counted as a job, so a client that hangs up meanwhile leaves the
+	 * session for lookup_done() to free. */
+	s->jobs++;
+	login_lookup(conn_server(s->conn)->userdb, conn_loop(s->conn), &j->req, lookup_done, j);
 }
 
 bool cmd_login(struct imap_session *s, const struct imap_command *cmd)

@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "core/auth.h"
+#include "core/userdb.h"
 #include "core/config.h"
 #include "core/conn.h"
 #include "core/deliver.h"
@@ -31,6 +31,7 @@ struct lmtp_spool;
 struct lmtp_rcpt {
 	char *address;			/* as given in RCPT TO, for Delivered-To */
 	char *user;			/* the account it maps to */
+	struct user_settings settings;	/* its fields from the user database */
 };
 
 struct lmtp_session {
@@ -39,7 +40,6 @@ struct lmtp_session {
 	 * may clear meanwhile): the worker's config and user database live
 	 * as long as the worker. */
 	const struct config *cfg;
-	struct auth_db *auth;
 	char *helo;			/* LHLO's domain; NULL before LHLO */
 	unsigned bad_commands;
 
@@ -65,7 +65,8 @@ struct lmtp_session {
 	char *pending_local;
 	char *pending_address;
 	char *pending_user;
-	int lookup_result;
+	struct user_settings pending_settings;
+	void (*rcpt_done)(struct lmtp_session *s, int result);
 
 	/* busy: a thread-pool job runs (a lookup, a flush, a delivery); input
 	 * waits in the connection's buffer until lmtp_command_done(). */
@@ -95,6 +96,10 @@ void lmtp_input_resume(struct lmtp_session *s);
 /* Ends the mail transaction (RSET, LHLO, after DATA's replies). */
 void lmtp_transaction_reset(struct lmtp_session *s);
 const struct config *lmtp_config(const struct lmtp_session *s);
+/* For work outside lmtp_async() (a user lookup on the loop) that kept the
+ * session busy: true if the connection closed meanwhile, and s is freed
+ * now; false if s goes on. */
+bool lmtp_session_reap(struct lmtp_session *s);
 
 /* ---- lmtp_cmds.c ---- */
 void lmtp_cmd_lhlo(struct lmtp_session *s, const char *args);
@@ -115,13 +120,15 @@ void lmtp_data_input(struct lmtp_session *s);
 
 /* ---- lmtp_rcpt.c ---- */
 /*
- * The account for RCPT's local part (thread pool: the user database may
- * re-read its file): the local part itself, else (when it holds one of
- * [lmtp] recipient_delimiter) the part before the delimiter, each tried as
- * given and then in lower case.  1 with *user_r (free it), 0 no such user,
- * -1 the database failed.
+ * Looks up the account for RCPT's local part on the loop (the user
+ * database, core/userdb.h): the local part itself, else (when it holds one
+ * of [lmtp] recipient_delimiter) the part before the delimiter, each tried
+ * as given and then in lower case.  The session is busy meanwhile; then
+ * done(s, result) runs with 1 (s->pending_user and s->pending_settings
+ * set), 0 no such user or -1 the database failed.  Not called if the
+ * connection closed meanwhile.
  */
-int lmtp_rcpt_lookup(struct auth_db *db, const char *delimiters, const char *local,
-		     char **user_r);
+void lmtp_rcpt_lookup(struct lmtp_session *s, const char *local,
+		      void (*done)(struct lmtp_session *s, int result));
 
 #endif

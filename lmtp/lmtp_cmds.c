@@ -150,15 +150,9 @@ void lmtp_cmd_mail(struct lmtp_session *s, const char *args)
 	lmtp_reply(s, 250, "2.1.0", "Sender <%s> OK", path.address);
 }
 
-static void lookup_work(struct lmtp_session *s)
+static void lookup_done(struct lmtp_session *s, int result)
 {
-	s->lookup_result = lmtp_rcpt_lookup(s->auth, s->cfg->lmtp_recipient_delimiter,
-					    s->pending_local, &s->pending_user);
-}
-
-static void lookup_done(struct lmtp_session *s)
-{
-	if (s->lookup_result > 0) {
+	if (result > 0) {
 		struct lmtp_rcpt *r;
 
 		if (s->nrcpts == s->rcpts_cap) {
@@ -168,9 +162,11 @@ static void lookup_done(struct lmtp_session *s)
 		r = &s->rcpts[s->nrcpts++];
 		r->address = s->pending_address;
 		r->user = s->pending_user;
+		r->settings = s->pending_settings;
+		memset(&s->pending_settings, 0, sizeof(s->pending_settings));
 		s->pending_address = s->pending_user = NULL;
 		lmtp_reply(s, 250, "2.1.5", "<%s> OK", r->address);
-	} else if (s->lookup_result == 0) {
+	} else if (result == 0) {
 		log_info("%s: RCPT <%s>: no such user", conn_id(s->conn), s->pending_address);
 		lmtp_reply(s, 550, "5.1.1", "<%s>: no such user here", s->pending_address);
 	} else {
@@ -219,7 +215,7 @@ void lmtp_cmd_rcpt(struct lmtp_session *s, const char *args)
 	}
 	s->pending_local = xstrdup(path.local);
 	s->pending_address = xstrdup(path.address);
-	lmtp_async(s, lookup_work, lookup_done);
+	lmtp_rcpt_lookup(s, s->pending_local, lookup_done);
 }
 
 void lmtp_cmd_rset(struct lmtp_session *s, const char *args)

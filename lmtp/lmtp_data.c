@@ -149,7 +149,7 @@ static void deliver_work(struct lmtp_session *s)
 	struct delivery *d;
 	int ret;
 
-	s->job_status = delivery_begin(s->cfg, s->auth, r->user, &env, &d);
+	s->job_status = delivery_begin(s->cfg, r->user, &r->settings, &env, &d);
 	free(received);
 	if (s->job_status != DELIVER_OK)
 		return;

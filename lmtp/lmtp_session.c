@@ -93,6 +93,7 @@ void lmtp_transaction_reset(struct lmtp_session *s)
 	for (unsigned i = 0; i < s->nrcpts; i++) {
 		free(s->rcpts[i].address);
 		free(s->rcpts[i].user);
+		user_settings_free(&s->rcpts[i].settings);
 	}
 	s->nrcpts = 0;
 	s->mail = false;
@@ -113,6 +114,7 @@ static void lmtp_session_free(struct lmtp_session *s)
 	free(s->rcpts);
 	free(s->pending_local);
 	free(s->pending_user);
+	user_settings_free(&s->pending_settings);
 	free(s->pending_address);
 	free(s->helo);
 	free(s);
@@ -186,6 +188,14 @@ void lmtp_command_done(struct lmtp_session *s)
 	lmtp_input_resume(s);
 }
 
+bool lmtp_session_reap(struct lmtp_session *s)
+{
+	if (!s->gone)
+		return false;
+	lmtp_session_free(s);
+	return true;
+}
+
 /* ---- thread-pool jobs ---- */
 
 struct lmtp_job {
@@ -238,7 +248,6 @@ static void lmtp_on_open(struct conn *c)
 
 	s->conn = c;
 	s->cfg = cfg;
-	s->auth = conn_server(c)->auth;
 	conn_set_ctx(c, s);
 	conn_set_max_line(c, LMTP_MAX_LINE);
 	conn_set_idle_timeout(c, cfg->lmtp_idle_timeout);

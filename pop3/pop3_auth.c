@@ -29,14 +29,16 @@ enum pop3_login_result {
 
 struct login_job {
 	struct pop3_session *s;
+	void *loop;
 	/* inputs: copies, the job must not read session state on its thread */
-	struct auth_db *db;
+	struct login_request req;	/* with the user database's answer */
 	const struct config *cfg;
 	char *user;
 	char *password;		/* NULL for APOP */
 	char *apop_digest;
 	char apop_timestamp[160];
 	struct login_guard guard;	/* failure penalty (core/login_guard.h) */
+	unsigned delay_ms;		/* its wait before the check */
 	/* outputs */
 	enum pop3_login_result result;
 	struct store *store;
@@ -67,16 +69,11 @@ static bool user_name_valid(const char *name)
 static void login_work(void *arg)
 {
 	struct login_job *j = arg;
-	struct login_request req = {
-		.db = j->db, .cfg = j->cfg, .user = j->user,
-		.password = j->password, .apop_timestamp = j->apop_timestamp,
-		.apop_digest = j->apop_digest, .policy_r = &j->policy,
-	};
 	enum store_error err;
 	time_t now = time(NULL), prev = 0;
 	const char *text;
 
-	switch (login_check(&req, &j->store)) {
+	switch (login_check(&j->req, &j->store)) {
 	case LOGIN_OK:
 		j->have_policy = true;
 		break;
@@ -115,6 +112,7 @@ static void login_work(void *arg)
 
 static void login_job_free(struct login_job *j)
 {
+	login_request_clear(&j->req);
 	pop3_maildrop_free(&j->drop);
 	store_close(&j->store);
 	if (j->have_policy)
@@ -197,21 +195,40 @@ static void login_done(void *arg)
 	pop3_command_done(s);
 }
 
-/* Takes over password (freed here); s->user must be set. */
+/* The user database answered (on the loop): verify on the thread pool,
+ * even for a client that left meanwhile, so the failure penalty counts it
+ * (login_done() frees the session then). */
+static void lookup_done(void *arg)
+{
+	struct login_job *j = arg;
+
+	async_run_after(j->loop, j->delay_ms, login_work, login_done, j);
+}
+
+/* Copies password; s->user must be set. */
 static void start_login(struct pop3_session *s, const char *password, const char *apop_digest)
 {
 	struct login_job *j = xcalloc(1, sizeof(*j));
 
 	j->s = s;
-	j->db = conn_server(s->conn)->auth;
+	j->loop = conn_loop(s->conn);
 	j->cfg = pop3_config(s);
 	j->user = xstrdup(s->user);
 	j->password = password ? xstrdup(password) : NULL;
 	j->apop_digest = apop_digest ? xstrdup(apop_digest) : NULL;
 	memcpy(j->apop_timestamp, s->apop_timestamp, sizeof(j->apop_timestamp));
+	j->req.cfg = j->cfg;
+	j->req.user = j->user;
+	j->req.protocol = POLICY_PROTO_POP3;
+	j->req.password = j->password;
+	j->req.apop_timestamp = j->apop_timestamp;
+	j->req.apop_digest = j->apop_digest;
+	j->req.policy_r = &j->policy;
 	s->busy = true;
-	async_run_after(conn_loop(s->conn), login_guard_begin(&j->guard, s->conn, s->user),
-			login_work, login_done, j);
+	/* The failure penalty's wait (if any) comes before the password is
+	 * checked; the lookup itself does not need to wait for it. */
+	j->delay_ms = login_guard_begin(&j->guard, s->conn, s->user);
+	login_lookup(conn_server(s->conn)->userdb, j->loop, &j->req, lookup_done, j);
 }
 
 void pop3_cmd_user(struct pop3_session *s, struct pop3_cmdline *cmd)

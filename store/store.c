@@ -41,6 +41,11 @@ int store_open(const char *root, const char *user, struct store **st_r, enum sto
 	return maildir_store_ops.open(root, user, st_r, err_r);
 }
 
+int store_open_dir(const char *dir, struct store **st_r, enum store_error *err_r)
+{
+	return maildir_store_ops.open_dir(dir, st_r, err_r);
+}
+
 void store_close(struct store **stp)
 {
 	if (*stp == NULL)

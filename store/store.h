@@ -71,6 +71,9 @@ struct store_msg {
  * INBOX if it does not exist yet.  user must already be validated as a
  * known account name (no '/', not "." or "..").  On failure *err_r says why. */
 int store_open(const char *root, const char *user, struct store **st_r, enum store_error *err_r);
+/* The same for a store at dir (absolute, validated by the caller: a
+ * user's maildir= field).  dir's parent must exist; dir is made. */
+int store_open_dir(const char *dir, struct store **st_r, enum store_error *err_r);
 void store_close(struct store **st);
 
 /* The last failure on st (or on a mailbox/save/stream made from it) and a

@@ -12,6 +12,8 @@ struct store_ops {
 	const char *name;
 	int (*open)(const char *root, const char *user, struct store **st_r,
 		    enum store_error *err_r);
+	/* The same for a store at its own place (a user's maildir=). */
+	int (*open_dir)(const char *dir, struct store **st_r, enum store_error *err_r);
 	void (*close)(struct store *st);
 	int (*pop3_lock)(struct store *st);
 	void (*pop3_unlock)(struct store *st);

@@ -209,20 +209,15 @@ static bool user_name_ok(const char *user)
 	return true;
 }
 
-static int md_open(const char *root, const char *user, struct store **st_r,
-		   enum store_error *err_r)
+static int md_open_dir(const char *dir, struct store **st_r, enum store_error *err_r)
 {
 	struct maildir_store *ms;
 	bool fresh;
 
-	if (!user_name_ok(user)) {
-		*err_r = STORE_ERR_INVALID;
-		return -1;
-	}
 	ms = xcalloc(1, sizeof(*ms));
 	ms->base.ops = &maildir_store_ops;
 	ms->pop3_lock_fd = -1;
-	ms->dir = xasprintf("%s/%s", root, user);
+	ms->dir = xstrdup(dir);
 	/* root itself is not made: if it is missing, the mail file system is
 	 * probably not mounted, and mail must not go to the wrong disk. */
 	fresh = mkdir(ms->dir, 0700) == 0;
@@ -241,6 +236,22 @@ static int md_open(const char *root, const char *user, struct store **st_r,
 		maildir_create_special(&ms->base);
 	*st_r = &ms->base;
 	return 0;
+}
+
+static int md_open(const char *root, const char *user, struct store **st_r,
+		   enum store_error *err_r)
+{
+	char *dir;
+	int ret;
+
+	if (!user_name_ok(user)) {
+		*err_r = STORE_ERR_INVALID;
+		return -1;
+	}
+	dir = xasprintf("%s/%s", root, user);
+	ret = md_open_dir(dir, st_r, err_r);
+	free(dir);
+	return ret;
 }
 
 static void md_pop3_unlock(struct store *st)
@@ -470,6 +481,7 @@ static int md_watch_dirs(const struct mailbox *mbox, char ***dirs_r, size_t *cou
 const struct store_ops maildir_store_ops = {
 	.name = "maildir",
 	.open = md_open,
+	.open_dir = md_open_dir,
 	.close = md_close,
 	.pop3_lock = md_pop3_lock,
 	.pop3_unlock = md_pop3_unlock,

@@ -47,7 +47,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(a->host[0] != '\0' && memchr(a->host, '\0', sizeof(a->host)) != NULL);
 	}
 	FUZZ_CHECK(any);
-	FUZZ_CHECK(cfg->passwd_file != NULL && cfg->store_root != NULL);
+	FUZZ_CHECK(cfg->store_root != NULL);
+	/* each user database has what it needs */
+	FUZZ_CHECK(cfg->userdb == USERDB_PGSQL ? cfg->pgsql_connect != NULL &&
+		   cfg->pgsql_password_query != NULL && strstr(cfg->pgsql_password_query, "$1") :
+		   cfg->passwd_file != NULL);
 	FUZZ_CHECK((cfg->tls_cert == NULL) == (cfg->tls_key == NULL));
 	FUZZ_CHECK(cfg->hostname != NULL && cfg->hostname[0] != '\0');
 	FUZZ_CHECK(cfg->pop3_idle_timeout >= 600 && cfg->pop3_max_bad_commands >= 1);

@@ -38,7 +38,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(extra);
 		return 0;
 	}
-	FUZZ_CHECK((us.set & ~0x1fu) == 0);
+	FUZZ_CHECK((us.set & ~0x7fu) == 0);
+	FUZZ_CHECK((us.protocols & ~(unsigned)POLICY_PROTO_ALL) == 0);
+	/* a maildir that got through is absolute, without "." or ".." */
+	FUZZ_CHECK(((us.set & USER_SET_MAILDIR) != 0) == (us.maildir != NULL));
+	if (us.maildir != NULL) {
+		size_t n = strlen(us.maildir);
+
+		FUZZ_CHECK(us.maildir[0] == '/' && strstr(us.maildir, "/../") == NULL &&
+			   strstr(us.maildir, "/./") == NULL);
+		FUZZ_CHECK(!(n >= 3 && strcmp(us.maildir + n - 3, "/..") == 0));
+		FUZZ_CHECK(!(n >= 2 && strcmp(us.maildir + n - 2, "/.") == 0));
+	}
 	if (us.set & USER_SET_POP3_FOLDERS) {
 		FUZZ_CHECK(us.pop3_folders.count > 0);
 		for (size_t i = 0; i < us.pop3_folders.count; i++) {
@@ -52,6 +63,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&copy, 0, sizeof(copy));
 	user_settings_copy(&copy, &us);
 	FUZZ_CHECK(copy.set == us.set && copy.pop3_folders.count == us.pop3_folders.count);
+	FUZZ_CHECK((copy.maildir == NULL) == (us.maildir == NULL));
+	FUZZ_CHECK(us.maildir == NULL || strcmp(copy.maildir, us.maildir) == 0);
 	user_settings_free(&copy);
 	user_settings_free(&us);
 	free(extra);

@@ -21,6 +21,7 @@
 #include <uv.h>
 
 #include "core/auth.h"
+#include "core/userdb.h"
 #include "core/config.h"
 #include "core/conn.h"
 #include "core/server.h"
@@ -68,7 +69,7 @@ static void lb_start(const struct conn_handler *handler, const char *users)
 	uv_loop_init(&lb_loop);
 	lb_srv.cfg = &lb_cfg;
 	lb_srv.loop = &lb_loop;
-	assert_int_equal(auth_db_open(lb_users, &lb_srv.auth, err, sizeof(err)), 0);
+	assert_int_equal(userdb_open_passwd(lb_users, &lb_srv.userdb, err, sizeof(err)), 0);
 	uv_tcp_init(&lb_loop, &lb_listener);
 	uv_ip4_addr("127.0.0.1", 0, &addr);
 	assert_int_equal(uv_tcp_bind(&lb_listener, (struct sockaddr *)&addr, 0), 0);
@@ -83,7 +84,7 @@ static void lb_stop(void)
 	for (int i = 0; i < 1000 && uv_run(&lb_loop, UV_RUN_NOWAIT) != 0; i++)
 		usleep(1000);
 	assert_int_equal(uv_loop_close(&lb_loop), 0);
-	auth_db_close(&lb_srv.auth);
+	userdb_close(&lb_srv.userdb);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", lb_dir);
 	assert_int_equal(system(cmd), 0);
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/auth.h"
+#include "core/userdb.h"
 #include "core/config.h"
 #include "core/deliver.h"
 #include "store_fixture.h"
@@ -45,7 +46,18 @@ static enum deliver_status begin(const char *user, const struct deliver_env *env
 		assert_int_equal(auth_db_open(users, &ctx.db, err, sizeof(err)), 0);
 		ctx.cfg.store_root = root;
 	}
-	status = delivery_begin(&ctx.cfg, ctx.db, user, env, d_r);
+	{
+		struct userdb_record rec;
+		int found = auth_db_lookup(ctx.db, user, &rec);
+
+		*d_r = NULL;
+		if (found <= 0 || rec.invalid) {
+			userdb_record_free(&rec);
+			return found == 0 ? DELIVER_NOUSER : DELIVER_TEMPFAIL;
+		}
+		status = delivery_begin(&ctx.cfg, user, &rec.settings, env, d_r);
+		userdb_record_free(&rec);
+	}
 	return status;
 }
 
@@ -256,7 +268,7 @@ static void test_failures(void **state)
 	assert_non_null(f);
 	fclose(f);
 	ctx.cfg.store_root = path;
-	assert_int_equal(delivery_begin(&ctx.cfg, ctx.db, "alice", &full_env, &d), DELIVER_TEMPFAIL);
+	assert_int_equal(begin("alice", &full_env, &d), DELIVER_TEMPFAIL);
 	assert_null(d);
 	ctx.cfg.store_root = root;
 	/* an INBOX whose tmp/ cannot be written (unless root, who can) */

@@ -19,6 +19,7 @@
 
 #include "core/account.h"
 #include "core/auth.h"
+#include "core/userdb.h"
 #include "core/config.h"
 #include "core/policy.h"
 #include "store/store.h"
@@ -134,6 +135,26 @@ static void test_lookup(void **state)
 	auth_db_close(&db);
 }
 
+/* What a login or delivery does: the user database lookup, then
+ * account_open() with the record's settings. */
+static enum account_status open_account(const struct config *cfg, struct auth_db *db,
+					const char *user, struct store **st_r,
+					struct account_policy *p_r)
+{
+	struct userdb_record rec;
+	enum account_status status;
+	int found = auth_db_lookup(db, user, &rec);
+
+	*st_r = NULL;
+	if (found <= 0 || rec.invalid) {
+		userdb_record_free(&rec);
+		return found == 0 ? ACCOUNT_NOUSER : ACCOUNT_TEMPFAIL;
+	}
+	status = account_open(cfg, user, &rec.settings, st_r, p_r);
+	userdb_record_free(&rec);
+	return status;
+}
+
 static void test_account_open(void **state)
 {
 	struct config cfg = { 0 };
@@ -151,7 +172,7 @@ static void test_account_open(void **state)
 	cfg.quota_messages = 50;
 	cfg.pop3_retr_seen = true;
 
-	assert_int_equal(account_open(&cfg, db, "alice", &st, &p), ACCOUNT_OK);
+	assert_int_equal(open_account(&cfg, db, "alice", &st, &p), ACCOUNT_OK);
 	assert_int_equal(p.pop3_folders.count, 2);
 	assert_true(p.quota_storage == 2048 && p.quota_messages == 50);
 	assert_int_equal(store_quota_get(st, &q), 0);
@@ -161,14 +182,14 @@ static void test_account_open(void **state)
 	store_close(&st);
 
 	/* the config's defaults for a user without settings */
-	assert_int_equal(account_open(&cfg, db, "bob", &st, NULL), ACCOUNT_OK);
+	assert_int_equal(open_account(&cfg, db, "bob", &st, NULL), ACCOUNT_OK);
 	assert_int_equal(store_quota_get(st, &q), 0);
 	assert_true(q.storage_limit == 1000 && q.messages_limit == 50);
 	store_close(&st);
 
-	assert_int_equal(account_open(&cfg, db, "carol", &st, NULL), ACCOUNT_TEMPFAIL);
+	assert_int_equal(open_account(&cfg, db, "carol", &st, NULL), ACCOUNT_TEMPFAIL);
 	assert_null(st);
-	assert_int_equal(account_open(&cfg, db, "nobody", &st, NULL), ACCOUNT_NOUSER);
+	assert_int_equal(open_account(&cfg, db, "nobody", &st, NULL), ACCOUNT_NOUSER);
 	assert_null(st);
 	auth_db_close(&db);
 }
