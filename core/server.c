@@ -158,10 +158,9 @@ static void begin_stop(struct worker *w)
 static void apply_ctl(struct worker *w, const struct worker_ctl_msg *msg, const int *fds,
 		      unsigned nfds)
 {
+	struct auth_db *passwd = userdb_passwd(w->srv.userdb);
 	char err[512];
 	int ret;
-
-	struct auth_db *passwd = userdb_passwd(w->srv.userdb);
 
 	if (msg->kind == WORKER_CTL_USERS && nfds == 1 && passwd != NULL) {
 		ret = auth_db_reload_fd(passwd, fds[0], msg->force != 0, err, sizeof(err));
@@ -199,7 +198,9 @@ static void ctl_cb(uv_poll_t *h, int status, int events)
 	}
 	if (ret < 0 || status < 0) {
 		/* The master is gone (or broke the protocol): no more reloads. */
-		if (errno != EPIPE)
+		if (status < 0)
+			log_error("master channel: %s", uv_strerror(status));
+		else if (errno != EPIPE)
 			log_error("master channel: %s", strerror(errno));
 		uv_close((uv_handle_t *)&w->ctl, NULL);
 		w->ctl_open = false;
