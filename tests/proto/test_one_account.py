@@ -56,7 +56,17 @@ def socket_inodes(pid):
 
 def worker_of(srv, client_sock):
     """The worker process serving our connection: the one holding the
-    server's end of it (found in /proc/net/tcp by our port)."""
+    server's end of it (found in /proc/net/tcp by our port).  Retried for
+    a while: on a loaded machine /proc can lag the accept by a moment."""
+    deadline = time.monotonic() + 5
+    while True:
+        pid = worker_of_once(srv, client_sock)
+        if pid is not None or time.monotonic() > deadline:
+            return pid
+        time.sleep(0.05)
+
+
+def worker_of_once(srv, client_sock):
     port = client_sock.getsockname()[1]
     inode = None
     with open("/proc/net/tcp") as f:
