@@ -72,8 +72,12 @@ def worker_of_once(srv, client_sock):
     with open("/proc/net/tcp") as f:
         for line in f.readlines()[1:]:
             fields = line.split()
-            if int(fields[2].split(":")[1], 16) == port and fields[9] != "0":
-                inode = fields[9]    # remote is us: this is the server's socket
+            # remote is us and local is one of the server's ports: the
+            # server's socket (a client of another server on this machine
+            # may have the same port number)
+            if (int(fields[2].split(":")[1], 16) == port and fields[9] != "0" and
+                    int(fields[1].split(":")[1], 16) in srv.ports.values()):
+                inode = fields[9]
     for pid in children(srv.proc.pid):
         if inode in socket_inodes(pid):
             return pid
