@@ -13,10 +13,12 @@
  */
 #include "core/abuse_table.h"
 #include "core/auth.h"
+#include "core/admin.h"
 #include "core/userdb.h"
 #include "core/commands.h"
 #include "core/config.h"
 #include "core/listen_unix.h"
+#include "core/live.h"
 #include "core/log.h"
 #include "core/server.h"
 #include "core/privilege.h"
@@ -208,7 +210,49 @@ struct shared {
 	struct tls_ctx *tls;
 	struct stat passwd_st;	/* the passwd-file as last loaded */
 	struct abuse_table *abuse;	/* shared memory: the workers' common counts */
+	/* the admin process's sockets (core/admin.h), -1 = off */
+	int admin_fd, http_fd;
 };
+
+/* The admin process: the last slot of supervise().  It answers the admin
+ * socket and HTTP, so it runs as [server] user like the workers. */
+static pid_t spawn_admin(struct config *cfg, const int fds[LISTEN_COUNT], struct shared *sh,
+			 struct worker_slot *slots, int nslots)
+{
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		log_error("fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		char err[512];
+		sigset_t chld;
+		int ret;
+
+		for (int i = 0; i < nslots; i++)
+			if (slots[i].ctl >= 0)
+				close(slots[i].ctl);
+		if (privilege_drop(cfg, err, sizeof(err)) < 0) {
+			log_error("admin process: %s", err);
+			_exit(EXIT_CONFIG);
+		}
+		signal(SIGCHLD, SIG_DFL);
+		sigemptyset(&chld);
+		sigaddset(&chld, SIGCHLD);
+		sigprocmask(SIG_UNBLOCK, &chld, NULL);
+		for (int k = 0; k < LISTEN_COUNT; k++)
+			if (fds[k] >= 0)
+				close(fds[k]);
+		userdb_close(&sh->auth);	/* never asked here */
+		tls_ctx_free(&sh->tls);
+		ret = admin_server_run(cfg, sh->admin_fd, sh->http_fd, sh->abuse);
+		abuse_table_destroy(&sh->abuse);
+		config_free(&cfg);
+		_exit(ret);
+	}
+	return pid;
+}
 
 static pid_t spawn_worker(struct config *cfg, const int fds[LISTEN_COUNT], int index,
 			  struct shared *sh, struct worker_slot *slots, int nslots)
@@ -250,6 +294,12 @@ static pid_t spawn_worker(struct config *cfg, const int fds[LISTEN_COUNT], int i
 		sigemptyset(&chld);
 		sigaddset(&chld, SIGCHLD);
 		sigprocmask(SIG_UNBLOCK, &chld, NULL);
+		/* The admin process's sockets are none of the worker's. */
+		if (sh->admin_fd >= 0)
+			close(sh->admin_fd);
+		if (sh->http_fd >= 0)
+			close(sh->http_fd);
+		live_worker_begin((unsigned)index);
 		/* The worker's copies are its own (fork) and it frees them. */
 		ret = server_worker_run(cfg, fds, index, sv[1], sh->auth, sh->tls, sh->abuse);
 		config_free(&cfg);
@@ -371,7 +421,8 @@ static void watch_users(struct config *cfg, struct shared *sh, struct worker_slo
 static int supervise(struct config *cfg, const int fds[LISTEN_COUNT], int nworkers,
 		     struct shared *sh)
 {
-	struct worker_slot slots[MAX_WORKERS];
+	struct worker_slot slots[MAX_WORKERS + 1];
+	bool admin = sh->admin_fd >= 0 || sh->http_fd >= 0;	/* slots[nworkers] */
 	const struct timespec tick = { .tv_sec = 1 };
 	sigset_t set;
 	bool stopping = false;
@@ -384,7 +435,7 @@ static int supervise(struct config *cfg, const int fds[LISTEN_COUNT], int nworke
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 
-	for (int i = 0; i < MAX_WORKERS; i++)
+	for (int i = 0; i < MAX_WORKERS + 1; i++)
 		slots[i] = (struct worker_slot){ .pid = 0, .started = 0, .ctl = -1 };
 	if (userdb_passwd(sh->auth) != NULL)
 		stat(cfg->passwd_file, &sh->passwd_st);
@@ -396,6 +447,12 @@ static int supervise(struct config *cfg, const int fds[LISTEN_COUNT], int nworke
 		}
 		slots[i].started = time(NULL);
 		running++;
+	}
+	if (admin) {
+		slots[nworkers].pid = spawn_admin(cfg, fds, sh, slots, nworkers);
+		slots[nworkers].started = time(NULL);
+		if (slots[nworkers].pid > 0)
+			running++;
 	}
 	/* The master needs no listening sockets itself from here on. */
 	while (running > 0) {
@@ -412,7 +469,7 @@ static int supervise(struct config *cfg, const int fds[LISTEN_COUNT], int nworke
 			reload_all(cfg, sh, slots, nworkers);
 		} else if (sig == SIGTERM || sig == SIGINT) {
 			log_info("%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-			for (int i = 0; i < nworkers; i++)
+			for (int i = 0; i < nworkers + (admin ? 1 : 0); i++)
 				if (slots[i].pid > 0)
 					kill(slots[i].pid, stopping ? SIGKILL : SIGTERM);
 			stopping = true;
@@ -423,9 +480,9 @@ static int supervise(struct config *cfg, const int fds[LISTEN_COUNT], int nworke
 			while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 				int i;
 
-				for (i = 0; i < nworkers && slots[i].pid != pid; i++)
+				for (i = 0; i < nworkers + (admin ? 1 : 0) && slots[i].pid != pid; i++)
 					;
-				if (i == nworkers)
+				if (i == nworkers + (admin ? 1 : 0))
 					continue;
 				running--;
 				slots[i].pid = 0;
@@ -438,19 +495,28 @@ static int supervise(struct config *cfg, const int fds[LISTEN_COUNT], int nworke
 				 * master never reads or locks the table the workers
 				 * write. */
 				if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+					const char *what = i == nworkers ? "admin process" : "worker";
+
 					/* During the stop this is a failed shutdown; before
 					 * it, a crash we recover from below. */
 					if (stopping)
 						status_bad = 1;
 					if (WIFSIGNALED(status))
-						log_error("worker %d (pid %d) killed by signal %d",
+						log_error("%s %d (pid %d) killed by signal %d", what,
 							  i, (int)pid, WTERMSIG(status));
 					else
-						log_error("worker %d (pid %d) exited with %d", i,
+						log_error("%s %d (pid %d) exited with %d", what, i,
 							  (int)pid, WEXITSTATUS(status));
 				}
 				if (stopping)
 					continue;
+				if (i == nworkers && WIFEXITED(status) &&
+				    WEXITSTATUS(status) == EXIT_CONFIG) {
+					/* The admin process could not start: the
+					 * mail service goes on without it. */
+					log_error("admin process failed; admin socket and http off");
+					continue;
+				}
 				if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_CONFIG) {
 					/* A setup error would only repeat. */
 					status_bad = EXIT_CONFIG;
@@ -460,7 +526,8 @@ static int supervise(struct config *cfg, const int fds[LISTEN_COUNT], int nworke
 				 * service: start a new one, at most once a second. */
 				if (time(NULL) - slots[i].started < 1)
 					sleep(1);
-				slots[i].pid = spawn_worker(cfg, fds, i, sh, slots, nworkers);
+				slots[i].pid = i == nworkers ? spawn_admin(cfg, fds, sh, slots, nworkers)
+							     : spawn_worker(cfg, fds, i, sh, slots, nworkers);
 				slots[i].started = time(NULL);
 				if (slots[i].pid > 0)
 					running++;
@@ -470,11 +537,11 @@ static int supervise(struct config *cfg, const int fds[LISTEN_COUNT], int nworke
 	log_info("stopped");
 	return status_bad;
 stop_all:
-	/* The workers already running are stopped, not left behind. */
-	for (int i = 0; i < nworkers; i++)
+	/* The processes already running are stopped, not left behind. */
+	for (int i = 0; i < nworkers + (admin ? 1 : 0); i++)
 		if (slots[i].pid > 0)
 			kill(slots[i].pid, SIGTERM);
-	for (int i = 0; i < nworkers; i++) {
+	for (int i = 0; i < nworkers + (admin ? 1 : 0); i++) {
 		if (slots[i].pid > 0)
 			waitpid(slots[i].pid, NULL, 0);
 		if (slots[i].ctl >= 0)
@@ -489,8 +556,9 @@ int cmd_serve(int argc, char **argv)
 	struct config *cfg;
 	int fds[LISTEN_COUNT];
 	struct unix_listener unix_socks[LISTEN_COUNT] = { 0 };
+	struct unix_listener admin_sock = { 0 };
 	char err[512];
-	struct shared sh = { 0 };
+	struct shared sh = { .admin_fd = -1, .http_fd = -1 };
 	int nworkers, ret;
 
 	for (int i = 1; i < argc; i++) {
@@ -551,6 +619,29 @@ int cmd_serve(int argc, char **argv)
 			 strchr(cfg->listen[k].host, ':') ? "[" : "", cfg->listen[k].host,
 			 strchr(cfg->listen[k].host, ':') ? "]" : "", cfg->listen[k].port);
 	}
+	if (cfg->http.enabled) {
+		sh.http_fd = bind_listener(&cfg->http, err, sizeof(err));
+		if (sh.http_fd < 0) {
+			fprintf(stderr, "duomail: %s: [listen] http: %s\n", cfg->path, err);
+			ret = EXIT_CONFIG;
+			goto out;
+		}
+		log_info("listening: http on %s%s%s:%d", strchr(cfg->http.host, ':') ? "[" : "",
+			 cfg->http.host, strchr(cfg->http.host, ':') ? "]" : "", cfg->http.port);
+	}
+	if (cfg->admin_socket[0] != '\0') {
+		sh.admin_fd = admin_socket_bind(cfg, &admin_sock, err, sizeof(err));
+		if (sh.admin_fd < 0 && !cfg->admin_socket_default) {
+			fprintf(stderr, "duomail: %s: [server] admin_socket: %s\n", cfg->path, err);
+			ret = EXIT_CONFIG;
+			goto out;
+		}
+		if (sh.admin_fd < 0)
+			log_warn("[server] admin_socket (default %s): %s; admin socket off",
+				 cfg->admin_socket, err);
+		else
+			log_info("admin socket: %s", cfg->admin_socket);
+	}
 	if (cfg->user != NULL && !privilege_will_drop(cfg) && (long)geteuid() != cfg->user_uid)
 		log_warn("[server] user %s: not started as root, so running as uid %ld instead",
 			 cfg->user, (long)geteuid());
@@ -576,6 +667,16 @@ int cmd_serve(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* Before the first fork: every process shares it (core/live.h). */
+	if (live_create((unsigned)nworkers, cfg->max_connections) < 0) {
+		log_error("cannot map the live state: %s; admin socket and http off",
+			  strerror(errno));
+		if (sh.admin_fd >= 0)
+			close(sh.admin_fd);
+		if (sh.http_fd >= 0)
+			close(sh.http_fd);
+		sh.admin_fd = sh.http_fd = -1;
+	}
 	ret = supervise(cfg, fds, nworkers, &sh);
 out:
 	for (int k = 0; k < LISTEN_COUNT; k++) {
@@ -583,6 +684,11 @@ out:
 			close(fds[k]);
 		unix_listener_remove(&unix_socks[k]);
 	}
+	if (sh.admin_fd >= 0)
+		close(sh.admin_fd);
+	if (sh.http_fd >= 0)
+		close(sh.http_fd);
+	unix_listener_remove(&admin_sock);
 	userdb_close(&sh.auth);
 	tls_ctx_free(&sh.tls);
 	/* Not abuse_table_destroy(): its size is in the shared table, which a

@@ -8,6 +8,12 @@
 int cmd_serve(int argc, char **argv);	/* core/cmd_serve.c */
 int cmd_deliver(int argc, char **argv);	/* core/cmd_deliver.c */
 int cmd_pw(int argc, char **argv);	/* core/cmd_pw.c */
+/* the live admin commands (core/admin_cmd.h) */
+int cmd_who(int argc, char **argv);	/* core/cmd_who.c */
+int cmd_trace(int argc, char **argv);	/* core/cmd_trace.c */
+int cmd_stats(int argc, char **argv);	/* core/cmd_stats.c */
+int cmd_compare(int argc, char **argv);	/* core/cmd_compare.c */
+int cmd_dns(int argc, char **argv);	/* core/cmd_dns.c */
 
 #define EXIT_CONFIG 2
 

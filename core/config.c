@@ -453,6 +453,17 @@ static int handle_key(void *user, const char *section, const char *name, const c
 		} else if (strcmp(name, "allow_root") == 0) {
 			if (parse_bool(value, &cfg->allow_root) < 0)
 				return fail(ctx, section, name, "'%s' is not yes or no", value);
+		} else if (strcmp(name, "admin_socket") == 0) {
+			cfg->admin_socket_default = false;
+			if (strcmp(value, "off") == 0) {
+				set_str(&cfg->admin_socket, "");
+			} else if (value[0] != '/' || strlen(value) >= 108) {
+				return fail(ctx, section, name,
+					    "'%s' is not off or an absolute path of at most 107 bytes",
+					    value);
+			} else {
+				set_str(&cfg->admin_socket, value);
+			}
 		} else if (strcmp(name, "max_connections") == 0) {
 			if (parse_uint(value, 1000000, &n) < 0 || n == 0)
 				return fail(ctx, section, name, "'%s' is not a number 1..1000000", value);
@@ -470,6 +481,13 @@ static int handle_key(void *user, const char *section, const char *name, const c
 			return fail(ctx, section, name, "unknown key");
 		}
 	} else if (strcmp(section, "listen") == 0) {
+		if (strcmp(name, "http") == 0) {
+			memset(&cfg->http, 0, sizeof(cfg->http));
+			if (parse_listen(value, &cfg->http) < 0)
+				return fail(ctx, section, name,
+					    "'%s' is not a numeric host:port (or [v6]:port)", value);
+			return 1;
+		}
 		for (int k = 0; k < LISTEN_COUNT; k++) {
 			if (strcmp(name, listen_names[k]) != 0)
 				continue;
@@ -553,6 +571,15 @@ static int handle_key(void *user, const char *section, const char *name, const c
 		return parse_max_bad(ctx, section, name, value, &cfg->imap_max_bad_commands);
 	} else if (strcmp(section, "quota") == 0) {
 		return handle_quota(ctx, section, name, value);
+	} else if (strcmp(section, "http") == 0) {
+		if (strcmp(name, "autoconfig_username") != 0)
+			return fail(ctx, section, name, "unknown key");
+		if (strcmp(value, "address") == 0)
+			cfg->autoconfig_address = true;
+		else if (strcmp(value, "localpart") == 0)
+			cfg->autoconfig_address = false;
+		else
+			return fail(ctx, section, name, "'%s' is not localpart or address", value);
 	} else if (strcmp(section, "lmtp") == 0) {
 		return handle_lmtp_key(ctx, section, name, value);
 	} else if (strcmp(section, "pgsql") == 0) {
@@ -575,6 +602,8 @@ static void config_defaults(struct config *cfg)
 	cfg->workers = 0;
 	cfg->max_connections = 10000;
 	cfg->user_uid = cfg->user_gid = cfg->group_gid = -1;
+	cfg->admin_socket = xstrdup("/run/duomail/admin.sock");
+	cfg->admin_socket_default = true;
 	cfg->max_connections_per_ip = 100;
 	cfg->max_connections_per_user = 50;
 	cfg->penalty_initial_ms = 1000;
@@ -700,6 +729,7 @@ void config_free(struct config **cfgp)
 	free(cfg->path);
 	free(cfg->hostname);
 	free(cfg->user);
+	free(cfg->admin_socket);
 	free(cfg->tls_cert);
 	free(cfg->tls_key);
 	for (unsigned i = 0; i + 1 < CONFIG_TLS_MAX_PAIRS; i++) {

@@ -54,9 +54,16 @@ struct config {
 	/* abuse defence (core/abuse_table.h); 0 = unlimited */
 	unsigned max_connections_per_ip;	/* across workers, IPv6 by /64; not LMTP */
 	unsigned max_connections_per_user;	/* logged-in IMAP + POP3 sessions */
+	/* the admin socket (core/admin.h): unix socket path, "" = off */
+	char *admin_socket;
+	bool admin_socket_default;	/* not configured: the default path */
 
 	/* [listen] */
 	struct listen_addr listen[LISTEN_COUNT];
+	struct listen_addr http;	/* metrics and autoconfig, off by default */
+
+	/* [http] */
+	bool autoconfig_address;	/* autoconfig_username = address (else localpart) */
 
 	/* [tls]: the Nth cert goes with the Nth key; the first pair is the
 	 * default, the others are chosen by SNI (core/tls.h) */

@@ -12,6 +12,7 @@
 #include "core/conn.h"
 #include "core/abuse_table.h"
 #include "core/buf.h"
+#include "core/live.h"
 #include "core/log.h"
 #include "core/server.h"
 #include "core/tls.h"
@@ -93,6 +94,9 @@ struct conn {
 	struct buf tls_out;
 
 	unsigned idle_secs;
+
+	enum live_proto proto;		/* for the counters */
+	struct live_session *live;	/* what the admin sees (core/live.h) */
 };
 
 static unsigned conn_counter;
@@ -117,6 +121,7 @@ bool conn_is_secure(const struct conn *c)
 }
 bool conn_is_closing(const struct conn *c) { return c->phase >= PHASE_CLOSING; }
 struct conn *conn_next(const struct conn *c) { return c->next; }
+struct live_session *conn_live(const struct conn *c) { return c->live; }
 size_t conn_input_pending(const struct conn *c) { return buf_len(&c->in) - c->taken; }
 
 void conn_unread(struct conn *c, size_t n)
@@ -224,6 +229,7 @@ static void write_buf(struct conn *c, struct buf *b)
 	b->data = NULL;
 	b->len = b->start = b->cap = 0;
 	c->in_flight += wr->len;
+	stats_add(STAT_BYTES_OUT_POP3 + c->proto, wr->len);
 	ret = uv_write(&wr->req, (uv_stream_t *)&c->tcp, &ub, 1, write_cb);
 	if (ret < 0) {
 		c->in_flight -= wr->len;
@@ -380,6 +386,7 @@ static void tls_handshake_step(struct conn *c)
 	}
 	write_buf(c, &c->tls_out);
 	c->tls_handshaking = false;
+	live_session_tls(c->live);
 	if (log_enabled(LOG_LEVEL_DEBUG)) {
 		char *desc = gnutls_session_get_desc(c->tls);
 		log_debug("%s: TLS established: %s", c->id, desc ? desc : "?");
@@ -531,6 +538,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *ub)
 		conn_close(c);
 		return;
 	}
+	stats_add(STAT_BYTES_IN_POP3 + c->proto, (uint64_t)nread);
 	/* alloc_cb offered at most buf_room(b): this cannot fail. */
 	if (buf_append(b, ub->base, (size_t)nread) < 0)
 		fatal("%s: read past the input buffer's limit", c->id);
@@ -679,6 +687,7 @@ static void handle_closed_cb(uv_handle_t *h)
 	list_remove(c);
 	if (c->h->on_close && c->ctx != NULL)
 		c->h->on_close(c);
+	live_session_close(&c->live);
 	if (c->ip_counted)
 		abuse_conn_close(c->srv->abuse, c->srv->worker_index, &c->ip_key);
 	if (c->user_counted)
@@ -847,6 +856,8 @@ void conn_accept(struct server *srv, void *listener, const struct conn_handler *
 
 	c->srv = srv;
 	c->h = handler;
+	c->proto = strcmp(handler->name, "imap") == 0 ? LIVE_IMAP :
+		   strcmp(handler->name, "lmtp") == 0 ? LIVE_LMTP : LIVE_POP3;
 	if (local)
 		uv_pipe_init(srv->loop, &c->pipe, 0);
 	else
@@ -877,6 +888,13 @@ void conn_accept(struct server *srv, void *listener, const struct conn_handler *
 		return;
 	}
 	log_debug("%s: connected", c->id);
+	{
+		/* The record shows the peer as the log names it, without
+		 * the "pop3#12 " prefix. */
+		const char *peer = strchr(c->id, ' ');
+
+		c->live = live_session_open(c->proto, peer ? peer + 1 : c->peer_ip);
+	}
 	if (!local && c->h->refuse_greeting != NULL)
 		count_ip(c);
 	if (c->refused && !implicit_tls) {

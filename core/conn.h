@@ -71,6 +71,10 @@ bool conn_is_secure(const struct conn *c);
 /* Can conn_start_tls() be used (certificate configured, not yet TLS)? */
 bool conn_can_start_tls(const struct conn *c);
 
+/* The session's record for `duomail who`/`trace` and the counters
+ * (core/live.h); NULL outside a server.  live_session_*() take NULL. */
+struct live_session;
+struct live_session *conn_live(const struct conn *c);
 /*
  * Counts this connection as a logged-in session of user, against [server]
  * max_connections_per_user (over all workers, IMAP and POP3 together),

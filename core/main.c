@@ -12,6 +12,11 @@ static const struct {
 	{ "serve", cmd_serve, "run the POP3/IMAP server in the foreground" },
 	{ "deliver", cmd_deliver, "deliver one message from stdin to a user's INBOX" },
 	{ "pw", cmd_pw, "hash a password read from stdin for the passwd-file" },
+	{ "who", cmd_who, "list the live sessions of the running server" },
+	{ "trace", cmd_trace, "follow one user's commands and replies live, both protocols" },
+	{ "stats", cmd_stats, "the running server's counters and command latencies" },
+	{ "compare", cmd_compare, "one user's INBOX side by side as POP3 and IMAP see it" },
+	{ "dns", cmd_dns, "print the RFC 6186 SRV records to publish for a domain" },
 };
 
 static void usage(FILE *f)

@@ -4,6 +4,7 @@
  * claims the \Recent messages; EXAMINE only looks.  A failed SELECT leaves
  * no mailbox selected.
  */
+#include "core/live.h"
 #include "imap/imap.h"
 #include "imap/imap_sync.h"
 #include "core/async.h"
@@ -27,6 +28,9 @@ void imap_deselect(struct imap_session *s)
 	s->box_dirty = false;
 	mailbox_close(&s->box);
 	xfree(&s->box_name);
+	/* A session freed after its connection (gone) has no record left. */
+	if (!s->gone && s->conn != NULL)
+		live_session_mailbox(conn_live(s->conn), NULL);
 	if (s->state == IMAP_STATE_SELECTED)
 		s->state = IMAP_STATE_AUTH;
 }
@@ -60,6 +64,7 @@ static void select_done(void *arg)
 		s->box = box;
 		s->box_name = j->name;
 		j->name = NULL;
+		live_session_mailbox(conn_live(s->conn), s->box_name);
 		s->readonly = j->readonly;
 		s->state = IMAP_STATE_SELECTED;
 		imap_view_init(s);

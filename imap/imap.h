@@ -122,6 +122,11 @@ void imap_async_after(struct imap_session *s, unsigned delay_ms, void (*work)(vo
 		      void (*done)(void *arg), void *arg);
 void imap_session_free(struct imap_session *s);
 
+/* imap_trace.c: the command as `duomail trace` shows it (literals as
+ * sizes, passwords <redacted>), and its name for the latency counters. */
+void imap_trace_summary(const struct imap_command *cmd, char *out, size_t size);
+void imap_trace_name(const struct imap_command *cmd, char *out, size_t size);
+
 /* imap_resp.c: responses.  text is ours, never client input. */
 void imap_tagged(struct imap_session *s, const char *tag, const char *status,
 		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -4,6 +4,7 @@
  * password and opens the store (core/login.c).  Response codes: RFC 5530.
  */
 #include "imap/imap.h"
+#include "core/live.h"
 
 #include "core/async.h"
 #include "core/config.h"
@@ -94,11 +95,13 @@ static void login_done(void *arg)
 			s->store = j->store;
 			j->store = NULL;
 			s->user = xstrdup(j->user);
+			live_session_login(conn_live(s->conn), s->user, true);
 			log_info("%s: login user=%s", conn_id(s->conn), s->user);
 			imap_tagged(s, s->cmd_tag, "OK", "[CAPABILITY %s] Logged in.",
 				    imap_capabilities(s));
 			break;
 		case LOGIN_FAILED:
+			live_session_login(conn_live(s->conn), j->user, false);
 			imap_tagged(s, s->cmd_tag, "NO", "[AUTHENTICATIONFAILED] Authentication failed.");
 			/* A failed login is a failed command ([imap] max_bad_commands). */
 			imap_count_bad(s);

@@ -3,6 +3,7 @@
 
 #include "core/abuse_table.h"
 #include "core/config.h"
+#include "core/live.h"
 #include "core/log.h"
 #include "core/server.h"
 #include "core/buf.h"
@@ -28,6 +29,13 @@ static void vline(struct imap_session *s, const char *prefix, const char *status
 
 	vsnprintf(text, sizeof(text), fmt, ap);
 	conn_printf(s->conn, "%s %s%s%s\r\n", prefix, status, text[0] ? " " : "", text);
+	/* A tagged reply ends its command (for trace and the latency). */
+	if (strcmp(prefix, "*") != 0 && conn_live(s->conn) != NULL) {
+		char line[1100];	/* live.c keeps what fits */
+
+		snprintf(line, sizeof(line), "%s %s%s%s", prefix, status, text[0] ? " " : "", text);
+		live_session_reply(conn_live(s->conn), line);
+	}
 }
 
 void imap_tagged(struct imap_session *s, const char *tag, const char *status, const char *fmt, ...)

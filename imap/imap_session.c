@@ -11,12 +11,14 @@
 
 #include "core/async.h"
 #include "core/config.h"
+#include "core/live.h"
 #include "core/log.h"
 #include "core/sasl.h"
 #include "core/server.h"
 #include "store/store.h"
 
 #include <string.h>
+#include <strings.h>
 
 const struct imap_parser_limits imap_session_limits = {
 	.max_command = IMAP_MAX_COMMAND,
@@ -97,6 +99,13 @@ static void dispatch(struct imap_session *s, const struct imap_command *cmd)
 {
 	const struct imap_cmd_def *def = imap_command_find(cmd->name);
 
+	if (conn_live(s->conn) != NULL) {
+		char summary[LIVE_TRACE_TEXT], name[LIVE_CMD_MAX];
+
+		imap_trace_summary(cmd, summary, sizeof(summary));
+		imap_trace_name(cmd, name, sizeof(name));
+		live_session_command(conn_live(s->conn), def ? name : NULL, summary);
+	}
 	if (def == NULL) {
 		imap_bad(s, cmd->tag, "Unknown command.");
 		return;
@@ -251,10 +260,14 @@ static void imap_process_input(struct imap_session *s)
 			continue;
 		}
 		if (s->sasl != NULL) {
+			live_session_client_line(conn_live(s->conn), "<redacted>");
 			imap_authenticate_continue(s, line, len);
 			continue;
 		}
 		if (s->idling) {
+			live_session_client_line(conn_live(s->conn),
+						 len == 4 && strncasecmp(line, "DONE", 4) == 0 ?
+						 "DONE" : "<not DONE>");
 			imap_idle_line(s, line, len);
 			continue;
 		}

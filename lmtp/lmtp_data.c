@@ -19,6 +19,7 @@
 #include "lmtp/lmtp.h"
 #include "lmtp/lmtp_spool.h"
 
+#include "core/live.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -99,6 +100,7 @@ static void reply_status(struct lmtp_session *s, const struct lmtp_rcpt *r,
 		lmtp_reply(s, 451, "4.3.0", "<%s> Temporary failure, try again later", r->address);
 		break;
 	}
+	stats_inc(status == DELIVER_OK ? STAT_DELIVER_OK : STAT_DELIVER_FAIL);
 	log_info("%s: %s from <%s> to <%s> (%s): %s", conn_id(s->conn), s->id,
 		 s->return_path, r->address, r->user, deliver_status_text(status));
 }
@@ -109,6 +111,7 @@ static void fail_all(struct lmtp_session *s)
 	for (unsigned i = 0; i < s->nrcpts; i++) {
 		const struct lmtp_rcpt *r = &s->rcpts[i];
 
+		stats_inc(STAT_DELIVER_FAIL);
 		if (s->too_big) {
 			/* RFC 1870 §6.3, RFC 3463 X.3.4 */
 			lmtp_reply(s, 552, "5.3.4", "<%s> Message size exceeds fixed maximum "

@@ -13,6 +13,7 @@
 #include "lmtp/lmtp_spool.h"
 
 #include "core/abuse_table.h"
+#include "core/live.h"
 #include "core/async.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -57,6 +58,7 @@ static void vreply(struct lmtp_session *s, int code, const char *status, const c
 
 	vsnprintf(text, sizeof(text), fmt, ap);
 	conn_printf(s->conn, "%d %s %s\r\n", code, status, text);
+	live_session_reply(conn_live(s->conn), text);	/* ends the command's timing */
 }
 
 void lmtp_reply(struct lmtp_session *s, int code, const char *status, const char *fmt, ...)
@@ -136,12 +138,16 @@ static void lmtp_execute(struct lmtp_session *s, const char *line, size_t len)
 	}
 	for (size_t i = 0; i < sizeof(lmtp_commands) / sizeof(lmtp_commands[0]); i++) {
 		if (strcmp(lmtp_commands[i].verb, cmd.verb) == 0) {
+			/* Counted and timed (until its first reply: DATA's is
+			 * the 354); LMTP has no user, so nothing is traced. */
+			live_session_command(conn_live(s->conn), cmd.verb, cmd.verb);
 			lmtp_commands[i].func(s, cmd.args);
 			return;
 		}
 	}
 	/* BDAT, STARTTLS, AUTH, ...: not announced in LHLO, so not used by
 	 * a well-behaved client (RFC 5321 §4.2.4). */
+	live_session_command(conn_live(s->conn), NULL, "?");
 	lmtp_bad_command(s, 500, "5.5.1", "Command unrecognized");
 }
 

@@ -10,6 +10,7 @@
 #include "core/auth.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/live.h"
 #include "core/login.h"
 #include "core/login_guard.h"
 #include "core/sasl.h"
@@ -162,6 +163,7 @@ static void login_done(void *arg)
 		j->have_policy = false;
 		s->state = POP3_TRANSACTION;
 		s->login_time = time(NULL);
+		live_session_login(conn_live(s->conn), s->user, true);
 		for (unsigned i = 0; i < s->drop.nmsgs; i++)
 			total += s->drop.msgs[i].vsize;
 		log_info("%s: login user=%s messages=%u octets=%llu folders=%u delete=%s%s",
@@ -172,6 +174,7 @@ static void login_done(void *arg)
 			      s->drop.nmsgs, (unsigned long long)total);
 		break;
 	case POP3_LOGIN_FAILED:
+		live_session_login(conn_live(s->conn), s->user, false);
 		xfree(&s->user);
 		pop3_bad_command(s, "[AUTH] Authentication failed.");
 		break;

@@ -7,6 +7,7 @@
 
 #include "core/async.h"
 #include "core/config.h"
+#include "core/live.h"
 #include "core/log.h"
 #include "core/sasl.h"
 #include "store/store.h"
@@ -222,6 +223,7 @@ void pop3_cmd_dele(struct pop3_session *s, struct pop3_cmdline *cmd)
 		return;
 	/* Only marked: RFC 1939 §6 removes it in the UPDATE state, at QUIT. */
 	m->deleted = true;
+	live_session_pending_add(conn_live(s->conn), m->uidl);
 	pop3_reply_ok(s, "Message %u deleted.", (unsigned)(m - s->drop.msgs) + 1);
 }
 
@@ -232,6 +234,7 @@ void pop3_cmd_rset(struct pop3_session *s, struct pop3_cmdline *cmd)
 
 	for (unsigned i = 0; i < s->drop.nmsgs; i++)
 		s->drop.msgs[i].deleted = false;
+	live_session_pending_clear(conn_live(s->conn));
 	totals(s, &count, &octets);
 	pop3_reply_ok(s, "Maildrop has %u messages (%llu octets).", count,
 		      (unsigned long long)octets);
@@ -268,6 +271,7 @@ static void update_done(void *arg)
 	pop3_maildrop_free(&s->drop);
 	store_close(&s->store);
 	if (!s->gone) {
+		live_session_pending_clear(conn_live(s->conn));
 		log_info("%s: logout user=%s deleted=%zu (%s) retrieved=%zu", conn_id(s->conn),
 			 s->user, j->result.deleted, policy_delete_name(s->policy.pop3_delete),
 			 j->result.retrieved);

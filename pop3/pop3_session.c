@@ -12,6 +12,7 @@
 
 #include "core/abuse_table.h"
 #include "core/config.h"
+#include "core/live.h"
 #include "core/log.h"
 #include "core/sasl.h"
 #include "core/server.h"
@@ -65,6 +66,12 @@ static void reply(struct pop3_session *s, const char *status, const char *fmt, v
 
 	vsnprintf(text, sizeof(text), fmt, ap);
 	conn_printf(s->conn, "%s%s%s\r\n", status, text[0] ? " " : "", text);
+	if (conn_live(s->conn) != NULL) {
+		char line[600];
+
+		snprintf(line, sizeof(line), "%s%s%s", status, text[0] ? " " : "", text);
+		live_session_reply(conn_live(s->conn), line);
+	}
 }
 
 void pop3_reply_ok(struct pop3_session *s, const char *fmt, ...)
@@ -103,10 +110,42 @@ void pop3_bad_command(struct pop3_session *s, const char *fmt, ...)
 	}
 }
 
+/* What `duomail trace` shows of a command: the line, but never PASS's
+ * password, APOP's digest or AUTH's initial response. */
+static void trace_summary(const struct pop3_cmdline *cmd, char *out, size_t size)
+{
+	int n = snprintf(out, size, "%s", cmd->keyword);
+
+	if (strcmp(cmd->keyword, "PASS") == 0) {
+		snprintf(out + n, size - n, " <redacted>");
+		return;
+	}
+	for (unsigned i = 0; i < cmd->nargs && (size_t)n < size; i++) {
+		bool secret = (strcmp(cmd->keyword, "APOP") == 0 && i == 1) ||
+			      (strcmp(cmd->keyword, "AUTH") == 0 && i == 1);
+
+		n += snprintf(out + n, size - n, " %s", secret ? "<redacted>" : cmd->args[i]);
+	}
+}
+
 static void pop3_execute(struct pop3_session *s, char *line, size_t len)
 {
 	struct pop3_cmdline cmd;
 	enum pop3_parse_error err = pop3_parse_line(line, len, &cmd);
+
+	if (conn_live(s->conn) != NULL) {
+		char summary[200];
+		bool known = false;
+
+		if (err == POP3_PARSE_OK) {
+			trace_summary(&cmd, summary, sizeof(summary));
+			for (size_t i = 0; i < sizeof(pop3_commands) / sizeof(pop3_commands[0]); i++)
+				known |= strcmp(pop3_commands[i].name, cmd.keyword) == 0;
+		} else {
+			snprintf(summary, sizeof(summary), "<%zu bytes, not a command>", len);
+		}
+		live_session_command(conn_live(s->conn), known ? cmd.keyword : NULL, summary);
+	}
 
 	switch (err) {
 	case POP3_PARSE_OK:
@@ -155,8 +194,10 @@ static void pop3_process_input(struct pop3_session *s)
 			pop3_bad_command(s, "Line too long.");
 			continue;
 		}
-		if (s->sasl != NULL)
+		if (s->sasl != NULL) {
+			live_session_client_line(conn_live(s->conn), "<redacted>");
 			pop3_auth_continue(s, line, len);
+		}
 		else
 			pop3_execute(s, line, len);
 	}

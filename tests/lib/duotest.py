@@ -185,8 +185,11 @@ class Server:
         # many connections do not slow or refuse the next (test_abuse.py
         # tests them).
         sections = {
+            # admin_socket off: its default path is one per machine, and
+            # tests that want it name their own (test_admin_live.py).
             "server": {"hostname": "test.example", "workers": str(workers),
-                       "max_connections_per_ip": "0", "max_connections_per_user": "0"},
+                       "max_connections_per_ip": "0", "max_connections_per_user": "0",
+                       "admin_socket": "off"},
             "listen": {k: "127.0.0.1:%d" % p for k, p in self.ports.items()},
             "tls": {"cert": self.cert, "key": self.key},
             "auth": {"passwd_file": self.passwd, "penalty_max": "0"},

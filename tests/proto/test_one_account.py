@@ -73,8 +73,8 @@ def worker_of_once(srv, client_sock):
         for line in f.readlines()[1:]:
             fields = line.split()
             # remote is us and local is one of the server's ports: the
-            # server's socket (a client of another server on this machine
-            # may have the same port number)
+            # server's socket (another connection on this busy machine
+            # may have our port as its remote one)
             if (int(fields[2].split(":")[1], 16) == port and fields[9] != "0" and
                     int(fields[1].split(":")[1], 16) in srv.ports.values()):
                 inode = fields[9]
