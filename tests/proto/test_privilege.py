@@ -114,6 +114,22 @@ class TestWorkersUnprivileged(unittest.TestCase):
         self.assertEqual(srv.stop(check=False), 0)   # the kill -9 is in the log
         self.assertNotRegex(log, "Sanitizer|runtime error")
 
+    def test_admin_process_unprivileged_too(self):
+        """The admin process answers a socket and HTTP: it runs as the user
+        like the workers (the master makes its socket as root first)."""
+        srv = duotest.Server(users={"alice": "pw"}, listen=("imap",), workers=1,
+                             own_group=True)
+        uid, gid = as_user(srv, "nobody")
+        sock = os.path.join(srv.dir, "admin.sock")
+        rewrite(srv, lambda t: t.replace("admin_socket = off", "admin_socket = " + sock))
+        srv.start()
+        self.addCleanup(srv.stop)
+        pids = self.workers(srv, n=2)           # the worker and the admin process
+        for pid in pids:
+            self.assert_dropped(pid, uid, gid)
+        st = os.stat(sock)
+        self.assertEqual(st.st_uid, uid)
+
     def test_group_key(self):
         srv, uid, gid = self.start(group="mail")
         self.assertEqual(gid, grp.getgrnam("mail").gr_gid)
