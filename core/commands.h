@@ -8,6 +8,12 @@
 int cmd_serve(int argc, char **argv);	/* core/cmd_serve.c */
 int cmd_deliver(int argc, char **argv);	/* core/cmd_deliver.c */
 int cmd_pw(int argc, char **argv);	/* core/cmd_pw.c */
+int cmd_user(int argc, char **argv);	/* core/cmd_user.c */
+int cmd_mailbox(int argc, char **argv);	/* core/cmd_mailbox.c */
+/* `expunge` and `check` (not cmd_expunge/cmd_check: IMAP's commands) */
+int cmd_store_expunge(int argc, char **argv);	/* core/cmd_store_expunge.c */
+int cmd_store_check(int argc, char **argv);	/* core/cmd_store_check.c */
+int cmd_import(int argc, char **argv);	/* core/cmd_import.c */
 /* the live admin commands (core/admin_cmd.h) */
 int cmd_who(int argc, char **argv);	/* core/cmd_who.c */
 int cmd_trace(int argc, char **argv);	/* core/cmd_trace.c */

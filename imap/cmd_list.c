@@ -3,8 +3,8 @@
  * (RFC 3348) and the special-use ones (RFC 6154 §2: \Sent \Drafts \Trash
  * \Junk \Archive, on the mailboxes store.h says have those uses, for LSUB
  * too when they exist).  The hierarchy delimiter is "/".  A level that does
- * not exist but has matching children is listed as \Noselect, as RFC 3501
- * asks for "%" patterns.
+ * not exist but has matching children is listed as \Noselect for "%"
+ * patterns, as RFC 3501 asks.
  */
 #include "imap/imap.h"
 #include "imap/imap_match.h"
@@ -64,6 +64,10 @@ static void list_names(struct imap_session *s, const char *kind, char **names, s
 {
 	char **shown = NULL;
 	size_t nshown = 0;
+	/* Missing levels are listed for "%" (RFC 3501 §6.3.8, §6.3.9); "*"
+	 * reaches the names under them itself, so LSUB "" "a*" with only
+	 * "a/b" subscribed shows "a/b" alone (as Dovecot does, tests/peer). */
+	bool parents = strchr(pattern, '%') != NULL;
 
 	for (size_t i = 0; i < n; i++) {
 		const char *name = names[i];
@@ -75,6 +79,8 @@ static void list_names(struct imap_session *s, const char *kind, char **names, s
 			list_line(s, kind, attrs,
 				  in_sorted(exist, nexist, name) ? special_attr(name) : "", name);
 		}
+		if (!parents)
+			continue;
 		/* a parent level that does not exist itself */
 		char *copy = xstrdup(name);
 		for (char *slash = strrchr(copy, '/'); slash != NULL; slash = strrchr(copy, '/')) {

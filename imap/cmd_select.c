@@ -42,6 +42,8 @@ static void select_work(void *arg)
 	j->ret = mailbox_open(j->s->store, j->name, &j->box);
 	if (j->ret == 0 && !j->readonly)
 		j->ret = mailbox_claim_recent(j->box);
+	else if (j->ret == 0)
+		mailbox_show_recent(j->box);
 }
 
 static void select_done(void *arg)

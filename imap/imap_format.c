@@ -1,9 +1,11 @@
 /* ENVELOPE and BODYSTRUCTURE (RFC 3501 §7.4.2).  See imap_format.h. */
 #include "imap/imap_format.h"
 #include "core/buf.h"
+#include "core/log.h"
 #include "store/message.h"
 #include "store/message_address.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 void imap_buf_string(struct buf *b, const char *s, size_t len)
@@ -124,6 +126,64 @@ static void params(struct buf *b, const struct message_param *p, unsigned n)
 	buf_append(b, ")", 1);
 }
 
+/* A text part's parameters always name its charset: without one it is
+ * US-ASCII (RFC 2046 §4.1.2), and saying so spares clients the rule (as
+ * Dovecot does; tests/peer compares). */
+static void part_params(struct buf *b, const struct message_part *part)
+{
+	static const char deflt[] = "\"charset\" \"us-ascii\")";
+
+	if (strcmp(part->type, "text") != 0 ||
+	    message_param(part->params, part->nparams, "charset") != NULL) {
+		params(b, part->params, part->nparams);
+		return;
+	}
+	buf_append(b, "(", 1);
+	for (unsigned i = 0; i < part->nparams; i++) {
+		imap_buf_nstring(b, part->params[i].name);
+		buf_append(b, " ", 1);
+		imap_buf_nstring(b, part->params[i].value);
+		buf_append(b, " ", 1);
+	}
+	buf_append(b, deflt, sizeof(deflt) - 1);
+}
+
+/* body-fld-lang: Content-Language is a comma-separated list of tags
+ * (RFC 3282 §2), which IMAP sends as a list of strings when there are
+ * several (RFC 3501 §9), one string for one. */
+static void language(struct buf *b, const char *value)
+{
+	const char *p = value;
+	bool many = value != NULL && strchr(value, ',') != NULL;
+
+	if (!many) {
+		imap_buf_nstring(b, value);
+		return;
+	}
+	buf_append(b, "(", 1);
+	for (bool first = true; *p != '\0'; first = false) {
+		size_t len;
+		char *tag;
+
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		len = strcspn(p, ",");
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len == 0)
+			break;
+		tag = xstrndup(p, len);
+		if (!first)
+			buf_append(b, " ", 1);
+		imap_buf_nstring(b, tag);
+		free(tag);
+		p += len;
+		while (*p != '\0' && *p != ',')
+			p++;
+	}
+	buf_append(b, ")", 1);
+}
+
 /* body-ext-1part / body-ext-mpart tail: disposition, language, location. */
 static void extension_tail(struct buf *b, const struct message_part *part)
 {
@@ -138,7 +198,7 @@ static void extension_tail(struct buf *b, const struct message_part *part)
 		buf_append(b, ")", 1);
 	}
 	buf_append(b, " ", 1);
-	imap_buf_nstring(b, part->language);
+	language(b, part->language);
 	buf_append(b, " ", 1);
 	imap_buf_nstring(b, part->location);
 }
@@ -164,7 +224,7 @@ void imap_bodystructure(struct buf *b, const struct message_part *part, bool ext
 	buf_append(b, " ", 1);
 	imap_buf_nstring(b, part->subtype);
 	buf_append(b, " ", 1);
-	params(b, part->params, part->nparams);
+	part_params(b, part);
 	buf_append(b, " ", 1);
 	imap_buf_nstring(b, part->id);
 	buf_append(b, " ", 1);

@@ -31,6 +31,13 @@ struct imap_parser {
 	size_t size;
 	bool need_sep;		/* an argument just ended: SP or ')' is next */
 	struct imap_literal_info lit;
+	/* A literal inside a section spec, BODY[HEADER.FIELDS ({7}CRLF
+	 * Subject)]: header-fld-name is an astring (RFC 3501 §9).  The atom
+	 * so far, the literal (as a quoted string) appended, is continued by
+	 * the next line. */
+	char *atom_prefix;	/* in the pool; NULL when no atom is open */
+	size_t atom_prefix_len;
+	bool atom_bad;		/* the literal cannot be a field name */
 	struct imap_command cmd;
 	struct imap_command partial;	/* imap_parser_command_so_far() */
 	struct imap_parse_error err;
@@ -72,6 +79,9 @@ void imap_parser_reset(struct imap_parser *p)
 	p->depth = p->nargs = 0;
 	p->size = 0;
 	p->need_sep = false;
+	p->atom_prefix = NULL;
+	p->atom_prefix_len = 0;
+	p->atom_bad = false;
 	memset(&p->lit, 0, sizeof(p->lit));
 	memset(&p->cmd, 0, sizeof(p->cmd));
 	memset(&p->err, 0, sizeof(p->err));
@@ -153,19 +163,44 @@ static bool atom_char(unsigned char c)
 	return c > 0x20 && c < 0x7f && c != '(' && c != ')' && c != '{' && c != '"';
 }
 
-static const char *parse_atom(const char *line, size_t len, size_t *pos, size_t *end_r)
+/* Is line[i..] a literal announcement ending the line, "{N}" or "{N+}"? */
+static bool literal_ends_line(const char *line, size_t len, size_t i)
+{
+	size_t j = i + 1;
+
+	if (line[i] != '{')
+		return false;
+	while (j < len && isdigit((unsigned char)line[j]))
+		j++;
+	if (j == i + 1)
+		return false;
+	if (j < len && line[j] == '+')
+		j++;
+	return j + 1 == len && line[j] == '}';
+}
+
+/* An atom from *pos to *end_r.  in_bracket: the line continues a section
+ * spec after a literal.  *literal_r: the atom stops at a literal inside
+ * its brackets, at *end_r. */
+static const char *parse_atom(const char *line, size_t len, size_t *pos, size_t *end_r,
+			      bool in_bracket, bool *literal_r)
 {
 	size_t i = *pos;
-	bool bracket = false;
+	bool bracket = in_bracket;
 
+	*literal_r = false;
 	while (i < len) {
 		unsigned char c = (unsigned char)line[i];
 
 		if (bracket) {
 			/* a section spec: BODY[HEADER.FIELDS (FROM TO)] */
-			if (c == ']')
+			if (c == ']') {
 				bracket = false;
-			else if (c < 0x20 || c > 0x7e)
+			} else if (c == '{' && literal_ends_line(line, len, i)) {
+				*literal_r = true;
+				*end_r = i;
+				return NULL;
+			} else if (c < 0x20 || c > 0x7e)
 				return "Invalid characters in atom";
 			else if (c == '[')
 				return "Nested [ in atom";
@@ -243,6 +278,11 @@ static const char *parse_literal_spec(struct imap_parser *p, const char *line, s
 	}
 	if (digits == 0)
 		return "Invalid literal";
+	/* A header field name: short (RFC 5322 §2.1.1 keeps lines to 998),
+	 * so always read inline; and never in APPEND, whose literals the
+	 * session may stream or skip (imap_parser_literal_external). */
+	if (p->atom_prefix != NULL && (n > 998 || strcmp(p->name, "APPEND") == 0))
+		return "Invalid literal in atom";
 	p->lit.sync = true;
 	if (pos < len && line[pos] == '+') {
 		p->lit.sync = false;
@@ -269,6 +309,41 @@ static enum imap_parse_result parse_args(struct imap_parser *p, const char *line
 	struct imap_arg arg;
 	const char *e;
 
+	if (p->atom_prefix != NULL) {
+		/* the rest of a section spec that had a literal in it */
+		size_t end;
+		bool literal;
+		char *joined;
+
+		if (p->atom_bad)
+			return fail(p, line, len, "Invalid header field name in literal");
+		e = parse_atom(line, len, &pos, &end, true, &literal);
+		if (e != NULL)
+			return fail(p, line, len, e);
+		joined = pool_alloc(p->pool, p->atom_prefix_len + end + 1);
+		memcpy(joined, p->atom_prefix, p->atom_prefix_len);
+		memcpy(joined + p->atom_prefix_len, line, end);
+		joined[p->atom_prefix_len + end] = '\0';
+		if (literal) {
+			p->atom_prefix = joined;
+			p->atom_prefix_len += end;
+			e = parse_literal_spec(p, line, len, end);
+			if (e != NULL)
+				return fail(p, line, len, e);
+			p->state = ST_LITERAL;
+			return IMAP_PARSE_LITERAL;
+		}
+		memset(&arg, 0, sizeof(arg));
+		arg.type = IMAP_ARG_ATOM;
+		arg.str = joined;
+		arg.len = p->atom_prefix_len + end;
+		p->atom_prefix = NULL;
+		p->atom_prefix_len = 0;
+		pos = end;
+		if (!add_arg(p, &arg))
+			return fail(p, line, len, "Too many arguments");
+		p->need_sep = true;
+	}
 	while (pos < len) {
 		char c = line[pos];
 
@@ -328,10 +403,20 @@ static enum imap_parse_result parse_args(struct imap_parser *p, const char *line
 			return fail(p, line, len, "Double space");
 		} else {
 			size_t end;
+			bool literal;
 
-			e = parse_atom(line, len, &pos, &end);
+			e = parse_atom(line, len, &pos, &end, false, &literal);
 			if (e != NULL)
 				return fail(p, line, len, e);
+			if (literal) {
+				p->atom_prefix = pool_strndup(p->pool, line + pos, end - pos);
+				p->atom_prefix_len = end - pos;
+				e = parse_literal_spec(p, line, len, end);
+				if (e != NULL)
+					return fail(p, line, len, e);
+				p->state = ST_LITERAL;
+				return IMAP_PARSE_LITERAL;
+			}
 			arg.type = IMAP_ARG_ATOM;
 			arg.str = pool_strndup(p->pool, line + pos, end - pos);
 			arg.len = end - pos;
@@ -396,6 +481,35 @@ void imap_parser_literal_data(struct imap_parser *p, const char *data, size_t le
 
 	if (p->state != ST_LITERAL || len != p->lit.size)
 		fatal("imap_parser_literal_data() out of turn");
+	if (p->atom_prefix != NULL) {
+		/* Into the section spec as a quoted string.  A field name is
+		 * printable ASCII (RFC 5322 §3.6.8); brackets would end the
+		 * section early: the next line fails on those. */
+		char *joined = pool_alloc(p->pool, p->atom_prefix_len + 2 * len + 3);
+		size_t o = p->atom_prefix_len;
+
+		memcpy(joined, p->atom_prefix, o);
+		joined[o++] = '"';
+		for (size_t i = 0; i < len; i++) {
+			unsigned char c = (unsigned char)data[i];
+
+			if (c <= 0x20 || c >= 0x7f || c == '[' || c == ']') {
+				p->atom_bad = true;
+				c = 'x';
+			}
+			if (c == '"' || c == '\\')
+				joined[o++] = '\\';
+			joined[o++] = (char)c;
+		}
+		joined[o++] = '"';
+		joined[o] = '\0';
+		p->atom_prefix = joined;
+		p->atom_prefix_len = o;
+		p->size += len;
+		p->state = ST_ARGS;
+		p->need_sep = false;
+		return;
+	}
 	arg.str = pool_strndup(p->pool, data, len);
 	arg.len = len;
 	p->size += len;
@@ -409,7 +523,7 @@ void imap_parser_literal_external(struct imap_parser *p)
 {
 	struct imap_arg arg = { .type = IMAP_ARG_LITERAL_EXTERNAL, .literal8 = p->lit.literal8 };
 
-	if (p->state != ST_LITERAL)
+	if (p->state != ST_LITERAL || p->atom_prefix != NULL)
 		fatal("imap_parser_literal_external() out of turn");
 	arg.len = (size_t)p->lit.size;
 	arg.str = "";

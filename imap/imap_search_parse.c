@@ -252,8 +252,11 @@ static int parse_args(struct cursor *c, const struct key_def *def, unsigned dept
 		s = arg_string(next_arg(c), &len);
 		if (s == NULL)
 			return bad(c, "%s needs a string.", def->name);
-		if (len == 0 && def->arg == ARG_STRING) {
-			k = new_key(SEARCH_ALL);	/* "" is in every field */
+		/* "" is in every body; SUBJECT "" and the other header
+		 * shorthands, like HEADER (RFC 3501 §6.4.4), need the field:
+		 * a message without a Subject has none to contain it */
+		if (len == 0 && def->arg == ARG_STRING && def->type != SEARCH_HEADER) {
+			k = new_key(SEARCH_ALL);
 			break;
 		}
 		k = new_key(def->type);

@@ -71,6 +71,8 @@ static void sync_work(void *arg)
 	 * else took it first (RFC 3501 §2.3.2). */
 	if (j->ret == 0 && !j->s->readonly && mailbox_uidnext(box) != uidnext)
 		j->ret = mailbox_claim_recent(box);
+	else if (j->ret == 0 && mailbox_uidnext(box) != uidnext)
+		mailbox_show_recent(box);	/* EXAMINE sees them too, §6.3.2 */
 }
 
 static void sync_report(struct imap_session *s, const struct sync_job *j)

@@ -109,8 +109,20 @@ static char *token_or_quoted(const char **sp)
 	return out;
 }
 
+/* Does params[i] have the name base, "name" or "name*" for base "name"? */
+static bool same_param(const char *have, const char *base)
+{
+	size_t len = strlen(base);
+
+	return strncmp(have, base, len) == 0 && (have[len] == '\0' ||
+						 (have[len] == '*' && have[len + 1] == '\0'));
+}
+
 /* "; name=value" list (RFC 2045 §5.1), with RFC 2231 continuations
- * ("name*0", "name*1*") joined in order. */
+ * ("name*0", "name*1*") joined in order.  An encoded value (name*=, or a
+ * first piece name*0*=) keeps its "charset'language'%xx" form and its
+ * name its "*" (RFC 2231 §4), so a client knows to decode it; plain
+ * pieces are joined under the plain name.  Dovecot does the same. */
 static void parse_params(const char *s, struct message_param **params_r, unsigned *n_r)
 {
 	struct message_param *params = NULL;
@@ -136,11 +148,15 @@ static void parse_params(const char *s, struct message_param **params_r, unsigne
 		lower(name);
 		star = strchr(name, '*');
 		if (star != NULL && isdigit((unsigned char)star[1])) {
+			/* name*0* starts an encoded value: named "name*" */
+			bool encoded = star[strlen(star) - 1] == '*' && star[1] == '0' &&
+				       star[2] == '*';
+
 			*star = '\0';
 			/* a continuation: append to the first piece if we have it */
 			bool joined = false;
 			for (unsigned i = 0; i < n && !joined; i++) {
-				if (strcmp(params[i].name, name) == 0) {
+				if (same_param(params[i].name, name)) {
 					char *both = xasprintf("%s%s", params[i].value, value);
 
 					free(params[i].value);
@@ -153,9 +169,12 @@ static void parse_params(const char *s, struct message_param **params_r, unsigne
 				free(value);
 				continue;
 			}
-		} else if (star != NULL && star[1] == '\0') {
-			*star = '\0';	/* name*=charset'lang'value: kept encoded */
+			if (encoded) {
+				star[0] = '*';
+				star[1] = '\0';
+			}
 		}
+		/* name*=charset'lang'value stays as it is */
 		params = xrealloc(params, (n + 1) * sizeof(*params));
 		params[n].name = name;
 		params[n].value = value;
@@ -356,8 +375,8 @@ static void end_header(struct message_parser *p, struct pos at)
 	}
 }
 
-/* Closes the innermost open part at end (ends_lf: the byte before end is LF). */
-static void end_part(struct message_parser *p, struct pos end, bool ends_lf)
+/* Closes the innermost open part at end. */
+static void end_part(struct message_parser *p, struct pos end)
 {
 	struct frame *f = &p->stack[p->depth - 1];
 	struct message_part *part = f->part;
@@ -382,8 +401,11 @@ static void end_part(struct message_parser *p, struct pos end, bool ends_lf)
 	}
 	part->end_offset = end.raw;
 	part->body_vsize = end.v - f->body_start.v;
-	part->body_lines = end.lfs - f->body_start.lfs +
-			   (end.raw > f->body_start.raw && !ends_lf ? 1 : 0);
+	/* Lines are the line breaks in the body (RFC 3501 §7.4.2 leaves the
+	 * count open): a last line without one, such as the line before a
+	 * boundary (whose CRLF belongs to the boundary, RFC 2046 §5.1.1),
+	 * does not count.  Dovecot counts the same way, and clients compare. */
+	part->body_lines = end.lfs - f->body_start.lfs;
 	free(f->boundary);
 	p->depth--;
 }
@@ -420,16 +442,14 @@ static void process_line(struct message_parser *p, uint64_t content, struct pos 
 			/* RFC 2046 §5.1.1: the line break before the boundary
 			 * belongs to it. */
 			struct pos end = p->at;
-			bool ends_lf = false;
 
 			if (p->have_prev) {
 				end = p->prev;
 				end.raw += p->prev_content;
 				end.v += p->prev_content;
-				ends_lf = p->prev_content == 0;
 			}
 			while (p->depth - 1 > (unsigned)i)
-				end_part(p, end, ends_lf);
+				end_part(p, end);
 			if (r == 2)
 				m->closed = true;
 			else
@@ -483,7 +503,6 @@ struct message_part *message_parser_finish(struct message_parser **pp)
 {
 	struct message_parser *p = *pp;
 	struct message_part *root;
-	bool ends_lf;
 
 	/* A last line without LF is a line all the same (a close-delimiter
 	 * at the very end still counts). */
@@ -496,12 +515,9 @@ struct message_part *message_parser_finish(struct message_parser **pp)
 		p->line[p->line_len] = '\0';
 		process_line(p, content, next);
 		p->at = next;
-		ends_lf = false;
-	} else {
-		ends_lf = p->have_prev;
 	}
 	while (p->depth > 0)
-		end_part(p, p->at, ends_lf);
+		end_part(p, p->at);
 	root = p->root;
 	buf_free(&p->header);
 	free(p);

@@ -3,9 +3,10 @@
  *
  * A tokenizer turns the value into words (atoms, quoted strings, domain
  * literals) and specials, dropping comments; the parser then reads
- * addresses from the tokens.  Comments are dropped, not used as names: a
- * "(Name)" after a bare addr-spec is obsolete practice that IMAP servers
- * disagree on, and ENVELOPE does not require it.
+ * addresses from the tokens.  Comments are dropped, but for one: a
+ * comment after a bare addr-spec, "a@b.test (Alice)", the RFC 822 era's way
+ * to name the person, becomes the name, as Dovecot and UW imapd show it in
+ * ENVELOPE (tests/peer compares).
  */
 #include "store/message_address.h"
 #include "store/message_lex.h"
@@ -21,6 +22,7 @@ struct tok {
 	char special;
 	char *text;		/* words, quoted (unescaped), literals ("[...]") */
 	bool space_before;	/* white space or a comment before it */
+	char *comment;		/* the last comment right after it, unwrapped */
 };
 
 struct toks {
@@ -39,6 +41,34 @@ static void push(struct toks *t, struct tok tok)
 	t->v[t->n++] = tok;
 }
 
+/* The text of the comment from s to end: without the outer parentheses
+ * and the backslashes of quoted-pairs, folding removed, spaces trimmed. */
+static char *comment_text(const char *s, const char *end)
+{
+	struct buf b;
+	char *text;
+	size_t len;
+
+	if (end > s && end[-1] == ')')
+		end--;
+	buf_init(&b, (size_t)-1);
+	for (s++; s < end; s++) {
+		if (*s == '\\' && s + 1 < end)
+			s++;
+		else if (*s == '\r' || *s == '\n')
+			continue;
+		buf_append(&b, s, 1);
+	}
+	text = xstrdup(buf_ptr(&b));
+	buf_free(&b);
+	len = strlen(text);
+	while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\t'))
+		text[--len] = '\0';
+	len = strspn(text, " \t");
+	memmove(text, text + len, strlen(text + len) + 1);
+	return text;
+}
+
 static void tokenize(const char *s, struct toks *t)
 {
 	bool space = false;
@@ -52,7 +82,15 @@ static void tokenize(const char *s, struct toks *t)
 			continue;
 		}
 		if (*s == '(') {	/* comment, nested, with quoted-pairs */
-			s = message_skip_comment(s);
+			const char *end = message_skip_comment(s);
+
+			if (t->n > 0) {
+				struct tok *prev = &t->v[t->n - 1];
+
+				free(prev->comment);
+				prev->comment = comment_text(s, end);
+			}
+			s = end;
 			space = true;
 			continue;
 		}
@@ -224,6 +262,9 @@ static bool mailbox(struct toks *t, struct message_address ***tail)
 			t->i++;
 			a->host = dotted(t, true);
 		}
+		if (t->i > start && t->v[t->i - 1].comment != NULL &&
+		    t->v[t->i - 1].comment[0] != '\0')
+			a->name = xstrdup(t->v[t->i - 1].comment);
 	}
 	return true;
 }
@@ -264,8 +305,10 @@ struct message_address *message_address_parse(const char *value)
 		if (!mailbox(&t, &tail) && peek(&t)->type != TOK_END)
 			t.i++;		/* junk: skip a token */
 	}
-	for (size_t i = 0; i < t.n; i++)
+	for (size_t i = 0; i < t.n; i++) {
 		free(t.v[i].text);
+		free(t.v[i].comment);
+	}
 	free(t.v);
 	return list;
 }

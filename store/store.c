@@ -146,6 +146,13 @@ unsigned mailbox_recent_count(const struct mailbox *box)
 		     (box->msgs[i].flags & MSG_FLAG_RECENT) != 0;
 	return n;
 }
+void mailbox_show_recent(struct mailbox *box)
+{
+	for (unsigned i = 0; i < box->count; i++)
+		if (box->msgs[i].uid >= box->first_recent_uid)
+			box->msgs[i].flags |= MSG_FLAG_RECENT;
+}
+
 uint32_t mailbox_uidvalidity(const struct mailbox *box) { return box->uidvalidity; }
 uint32_t mailbox_uidnext(const struct mailbox *box) { return box->uidnext; }
 unsigned mailbox_count(const struct mailbox *box) { return box->count; }

@@ -164,6 +164,11 @@ int mailbox_watch_dirs(const struct mailbox *box, char ***dirs_r, size_t *count_
  * they get MSG_FLAG_RECENT here and are no longer recent for anyone else. */
 unsigned mailbox_recent_count(const struct mailbox *box);
 int mailbox_claim_recent(struct mailbox *box);
+/* A read-only view (EXAMINE) shows the recent messages as \Recent without
+ * taking them from anyone: RFC 3501 §6.3.2 forbids EXAMINE to clear \Recent,
+ * and FETCH FLAGS and SEARCH RECENT/NEW/OLD must agree with "* n RECENT".
+ * Only this view's flags change; nothing is written. */
+void mailbox_show_recent(struct mailbox *box);
 
 uint32_t mailbox_uidvalidity(const struct mailbox *box);
 uint32_t mailbox_uidnext(const struct mailbox *box);

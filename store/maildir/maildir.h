@@ -219,6 +219,24 @@ void maildir_hidden_apply(struct maildir_box *box);
 int maildir_hidden_add_locked(struct maildir_box *box, char *const *bases, size_t count);
 int maildir_set_pop3_hidden(struct mailbox *box, const uint32_t *uids, size_t count);
 
+/* ---- maildir_account.c: a whole account directory ---- */
+/* Calls fn for the account directory (INBOX) and each ".folder" directory
+ * in it until fn returns non-zero, which is returned (-1 with errno if the
+ * account cannot be read; 0 for no account). */
+int maildir_each_folder(const char *account, int (*fn)(const char *dir, void *ctx), void *ctx);
+/* rm -rf path (no links followed).  0, or -1 with errno. */
+int maildir_rm_tree(const char *path);
+/* chown -R (no links followed).  0, or -1 with errno. */
+int maildir_chown_tree(const char *path, uid_t uid, gid_t gid);
+
+/* ---- maildir_uidls.c: POP3 UIDLs kept from another server (import) ---- */
+#define MAILDIR_POP3_UIDLS	"duomail-pop3-uidls"
+/* Gives the view's messages listed in the folder's file their stored UIDL
+ * (store_msg.uidl).  Caller holds the index lock. */
+void maildir_uidls_apply(struct maildir_box *box);
+/* 1..70 characters in 0x21..0x7E (RFC 1939 §7). */
+bool maildir_uidl_ok(const char *uidl);
+
 /* ---- maildir_flags.c: file-name info, UIDLs, sizes ---- */
 unsigned maildir_flags_from_name(const char *fname);
 /* "base:2,LETTERS" with flags set, keeping unknown letters of old_fname. */

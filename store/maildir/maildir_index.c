@@ -9,8 +9,9 @@
  * break.  CRC is the CRC-32 (zlib's) of the line before it, as 8 lower-case
  * hex digits after one space, so each line proves itself whole.  The UIDL
  * column is for people and tools reading the file: the store always derives
- * UIDLs from the base name, so they cannot drift from what a rebuilt index
- * would say.  Versions 1 (no FIRST-RECENT required, no UIDL column) and 2
+ * UIDLs from the base name (or takes the imported one kept beside the index,
+ * maildir_uidls.c, which this column does not show), so they cannot drift
+ * from what a rebuilt index would say.  Versions 1 (no FIRST-RECENT required, no UIDL column) and 2
  * (no CRC) are still read; the next write makes them version 3.
  *
  * What a damaged file still tells us (issue 4: keep UIDs where the data

@@ -557,6 +557,8 @@ int maildir_sync_locked(struct maildir_box *box, int lockfd)
 	maildir_keywords_load(box);
 	/* POP3's hide marks are kept apart from the index (maildir_hidden.c). */
 	maildir_hidden_apply(box);
+	/* ... and so are UIDLs kept from another server (maildir_uidls.c). */
+	maildir_uidls_apply(box);
 	ret = 0;
 out:
 	/* Fresh files that got no UID (items_add took the others). */

@@ -159,15 +159,21 @@ class Server:
 
     users: name -> password (stored SHA512-CRYPT); plain_users: stored
     {PLAIN} (needed for APOP).  config: extra {section: {key: value}}.
+    dir, passwd_file, root: an existing folder, passwd-file and mail root to
+    use instead of fresh ones (tests/peer shares them with Dovecot); a
+    given passwd_file is read as it is, users are then not written.
     """
 
     def __init__(self, users=None, plain_users=None, config=None, workers=2,
-                 listen=("pop3", "pop3s"), own_group=False):
+                 listen=("pop3", "pop3s"), own_group=False, dir=None, passwd_file=None,
+                 root=None):
         self.own_group = own_group   # needed for kill9()
-        self.dir = tempfile.mkdtemp(prefix="duomail-srv-")
-        self.root = os.path.join(self.dir, "mail")
-        os.mkdir(self.root)
-        self.passwd = os.path.join(self.dir, "users")
+        if dir is not None:
+            os.makedirs(dir, exist_ok=True)
+        self.dir = dir or tempfile.mkdtemp(prefix="duomail-srv-")
+        self.root = root or os.path.join(self.dir, "mail")
+        os.makedirs(self.root, exist_ok=True)
+        self.passwd = passwd_file or os.path.join(self.dir, "users")
         self.config_path = os.path.join(self.dir, "duomail.conf")
         self.log_path = os.path.join(self.dir, "serve.log")
         self.cert, self.key = test_certificate()
@@ -178,7 +184,8 @@ class Server:
             self._lines.append("%s:%s" % (name, hash_password(pw)))
         for name, pw in (plain_users or {}).items():
             self._lines.append("%s:{PLAIN}%s" % (name, pw))
-        self._write_passwd()
+        if passwd_file is None:
+            self._write_passwd()
         # Every test client comes from 127.0.0.1: the abuse defences
         # (failure penalty, per-IP and per-user limits; on by default) are
         # off here unless a test sets them, so one test's failed logins or

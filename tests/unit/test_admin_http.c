@@ -51,17 +51,23 @@ static int status_of(const char *req, char **resp_r)
 {
 	size_t len;
 	char *resp = admin_http_respond(cfg, req, strlen(req), &len);
-	int code = 0;
+	char *copy;
+	int code;
 
 	assert_true(len > 12);
 	assert_memory_equal(resp, "HTTP/1.1 ", 9);
-	code = atoi(resp + 9);
-	if (resp_r != NULL) {
-		*resp_r = resp;
-		resp[len] = '\0';
-	} else {
-		free(resp);
-	}
+	/* The answer is bytes with a length, not a C string: copy it with a
+	 * terminator before reading numbers or searching it. */
+	copy = malloc(len + 1);
+	assert_non_null(copy);
+	memcpy(copy, resp, len);
+	copy[len] = '\0';
+	free(resp);
+	code = atoi(copy + 9);
+	if (resp_r != NULL)
+		*resp_r = copy;
+	else
+		free(copy);
 	return code;
 }
 

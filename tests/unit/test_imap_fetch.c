@@ -629,7 +629,11 @@ static void test_implicit_seen(void **state)
 	r = expect_status(ro, "e1", "FETCH 6 (BODY[] RFC822.TEXT)", "OK");
 	assert_null(strstr(r, "FLAGS"));
 	free(r);
-	exchange(ro, "e2", "FETCH 6 FLAGS", "* 6 FETCH (FLAGS ())\r\ne2 OK Fetch completed.\r\n");
+	/* No \Seen; but the new message is \Recent to the EXAMINE session too,
+	 * which must not take that from anyone (§6.3.2); Dovecot agrees. */
+	exchange(ro, "e2", "FETCH 6 FLAGS",
+		 "* 6 FETCH (FLAGS (\\Recent))\r\ne2 OK Fetch completed.\r\n");
+	exchange(ro, "e3", "SEARCH RECENT", "* SEARCH 6\r\ne3 OK Search completed.\r\n");
 	assert_int_equal(store_flags(6), 0);
 	finish(ro);
 }

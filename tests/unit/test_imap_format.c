@@ -97,21 +97,31 @@ static const char mixed[] =
 
 static void test_body(void **state)
 {
-	/* the shape of RFC 3501 §7.4.2's BODY example */
+	/* the shape of RFC 3501 §7.4.2's BODY example; a part's last line
+	 * break belongs to the boundary (RFC 2046 §5.1.1), so it is not counted */
 	expect_body(mixed, false,
-		    "((\"text\" \"plain\" (\"charset\" \"US-ASCII\") NIL NIL \"7bit\" 14 2)"
+		    "((\"text\" \"plain\" (\"charset\" \"US-ASCII\") NIL NIL \"7bit\" 14 1)"
 		    "(\"text\" \"plain\" (\"charset\" \"US-ASCII\" \"name\" \"cc.diff\") "
-		    "\"<960723163407.20117h@cac.washington.edu>\" \"Compiler diff\" \"BASE64\" 4 1) "
+		    "\"<960723163407.20117h@cac.washington.edu>\" \"Compiler diff\" \"BASE64\" 4 0) "
 		    "\"mixed\")");
 	expect_body(mixed, true,
-		    "((\"text\" \"plain\" (\"charset\" \"US-ASCII\") NIL NIL \"7bit\" 14 2 NIL NIL NIL NIL)"
+		    "((\"text\" \"plain\" (\"charset\" \"US-ASCII\") NIL NIL \"7bit\" 14 1 NIL NIL NIL NIL)"
 		    "(\"text\" \"plain\" (\"charset\" \"US-ASCII\" \"name\" \"cc.diff\") "
-		    "\"<960723163407.20117h@cac.washington.edu>\" \"Compiler diff\" \"BASE64\" 4 1 NIL "
+		    "\"<960723163407.20117h@cac.washington.edu>\" \"Compiler diff\" \"BASE64\" 4 0 NIL "
 		    "(\"attachment\" (\"filename\" \"cc.diff\")) \"en\" NIL) "
 		    "\"mixed\" (\"boundary\" \"x\") NIL NIL NIL)");
-	/* default type, no final newline */
+	/* default type, no final newline: lines are line breaks, so 0 (as
+	 * Dovecot counts, tests/peer) */
 	expect_body("Subject: x\n\nhello", true,
-		    "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 5 1 NIL NIL NIL NIL)");
+		    "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 5 0 NIL NIL NIL NIL)");
+	/* RFC 3282 §2: several languages are a list; a text part without
+	 * charset is US-ASCII (RFC 2046 §4.1.2) and says so, after its own
+	 * parameters (both as Dovecot sends them, tests/peer) */
+	expect_body("Content-Type: text/plain; name=a.txt\nContent-Language: en, de\n\nx\n", true,
+		    "(\"text\" \"plain\" (\"name\" \"a.txt\" \"charset\" \"us-ascii\") NIL NIL "
+		    "\"7bit\" 3 1 NIL NIL (\"en\" \"de\") NIL)");
+	expect_body("Content-Type: text/html\n\nx\n", false,
+		    "(\"text\" \"html\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 3 1)");
 	/* non-text has no line count */
 	expect_body("Content-Type: image/png\nContent-Transfer-Encoding: base64\n\niVBO\n", false,
 		    "(\"image\" \"png\" NIL NIL NIL \"base64\" 6)");

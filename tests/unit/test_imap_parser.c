@@ -125,6 +125,35 @@ static void test_literals(void **state)
 	assert_int_equal(c->args[0].count, 4);
 	assert_string_equal(c->args[0].list[1].str, "a b");
 
+	/* a literal inside a section spec (header-fld-name is an astring,
+	 * RFC 3501 §9): joined into the atom as a quoted string */
+	assert_int_equal(line("f FETCH 1 (BODY.PEEK[HEADER.FIELDS ({7}"), IMAP_PARSE_LITERAL);
+	assert_true(imap_parser_literal(p)->sync);
+	imap_parser_literal_data(p, "Sub\"ect", 7);
+	assert_int_equal(line(" {2+}"), IMAP_PARSE_LITERAL);
+	imap_parser_literal_data(p, "To", 2);
+	c = done(" From)]<0.10> FLAGS)");
+	assert_int_equal(c->nargs, 2);
+	assert_int_equal(c->args[1].count, 2);
+	assert_int_equal(c->args[1].list[0].type, IMAP_ARG_ATOM);
+	assert_string_equal(c->args[1].list[0].str,
+			    "BODY.PEEK[HEADER.FIELDS (\"Sub\\\"ect\" \"To\" From)]<0.10>");
+	assert_string_equal(c->args[1].list[1].str, "FLAGS");
+	/* the section must still close; APPEND never takes one */
+	assert_int_equal(line("g FETCH 1 BODY[HEADER.FIELDS ({1}"), IMAP_PARSE_LITERAL);
+	imap_parser_literal_data(p, "X", 1);
+	error(")");
+	error("h APPEND INBOX x[{3}");
+	/* a field name is printable ASCII, and no bracket */
+	assert_int_equal(line("j FETCH 1 BODY[HEADER.FIELDS ({3}"), IMAP_PARSE_LITERAL);
+	imap_parser_literal_data(p, "a]b", 3);
+	error(")]");
+	assert_int_equal(line("k FETCH 1 BODY[HEADER.FIELDS ({3}"), IMAP_PARSE_LITERAL);
+	imap_parser_literal_data(p, "a\r\n", 3);
+	error(")]");
+	/* outside brackets "{" is no atom char: no change there */
+	error("i FETCH 1 BODY{3}");
+
 	/* APPEND of a big message: the caller streams it */
 	assert_int_equal(line("c APPEND INBOX (\\Seen) ~{50000}"), IMAP_PARSE_LITERAL);
 	li = imap_parser_literal(p);

@@ -168,6 +168,11 @@ static void test_mailboxes(void **state)
 	lb_expect(fd, "* LSUB (\\Sent) \"/\" \"Sent\"", false);
 	lb_expect(fd, "* LSUB (\\Trash) \"/\" \"Trash\"", false);
 	lb_expect(fd, "n7 OK", false);
+	/* "*" reaches Old/sub itself: no \Noselect level for it (§6.3.9
+	 * asks for that with "%" only; Dovecot agrees, tests/peer) */
+	lb_send_slowly(fd, "n8 LSUB \"\" Old*\r\n");
+	lb_expect(fd, "* LSUB () \"/\" \"Old/sub\"", false);
+	lb_expect(fd, "n8 OK", false);
 	lb_send_slowly(fd, "n8 UNSUBSCRIBE Old/sub\r\n");
 	lb_expect(fd, "n8 OK", false);
 	lb_send_slowly(fd, "n9 LSUB \"\" Old/*\r\n");

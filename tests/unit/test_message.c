@@ -81,8 +81,8 @@ static void test_simple(void **state)
 	      "text/plain h=0+14 b=12+14 l=2 e=24");
 	check("Subject: x\r\n\r\nHello\r\nWorld\r\n",
 	      "text/plain h=0+14 b=14+14 l=2 e=28");
-	/* no final newline: the last line still counts */
-	check("Subject: x\n\nHello", "text/plain h=0+14 b=12+5 l=1 e=17");
+	/* no final newline: lines are line breaks (as Dovecot counts), so 0 */
+	check("Subject: x\n\nHello", "text/plain h=0+14 b=12+5 l=0 e=17");
 	/* no blank line at all: everything is header */
 	check("Subject: x\nFrom: y", "text/plain h=0+19 b=18+0 l=0 e=18");
 	check("", "text/plain h=0+0 b=0+0 l=0 e=0");
@@ -118,12 +118,12 @@ static void test_multipart(void **state)
 	char *d;
 
 	/* RFC 2046 §5.1.1: "part one" ends before the LF that precedes the
-	 * boundary, so its body is 8 octets and 1 line. */
+	 * boundary, so its body is 8 octets and no line break: 0 lines. */
 	/* figures checked with Python's str.index and CRLF counting */
 	check(mixed,
 	      "multipart/mixed h=0+48 b=46+241 l=13 e=274 ["
-	      "text/plain h=60+43 b=101+8 l=1 e=109, "
-	      "application/octet-stream h=115+142 b=253+4 l=1 e=257]");
+	      "text/plain h=60+43 b=101+8 l=0 e=109, "
+	      "application/octet-stream h=115+142 b=253+4 l=0 e=257]");
 	d = parse(mixed, 5, &t);
 	c1 = t->children;
 	c2 = c1->next;
@@ -205,6 +205,18 @@ static void test_broken(void **state)
 		  " Format=Flowed\n\nx\n", 2, &t);
 	assert_string_equal(message_param(t->params, t->nparams, "title"), "abcdef");
 	assert_string_equal(message_param(t->params, t->nparams, "format"), "Flowed");
+	message_part_free(&t);
+	free(d);
+	/* RFC 2231 §4: an encoded value keeps its form and its name the "*",
+	 * joined pieces too; plain pieces join under the plain name */
+	d = parse("Content-Type: text/plain; name*0*=utf-8''%E2%82%AC; name*1*=%20x.bin;\n"
+		  " title*=us-ascii'en'hi; a*0=\"p\"; a*1=q\n\nx\n", 3, &t);
+	assert_int_equal(t->nparams, 3);
+	assert_string_equal(message_param(t->params, t->nparams, "name*"),
+			    "utf-8''%E2%82%AC%20x.bin");
+	assert_null(message_param(t->params, t->nparams, "name"));
+	assert_string_equal(message_param(t->params, t->nparams, "title*"), "us-ascii'en'hi");
+	assert_string_equal(message_param(t->params, t->nparams, "a"), "pq");
 	message_part_free(&t);
 	free(d);
 	/* a digest's parts default to message/rfc822 (RFC 2046 §5.1.5) */

@@ -77,7 +77,12 @@ static void test_obsolete_and_broken(void **state)
 	expect("", "");
 	expect("   (only a comment)  ", "");
 	expect("=?UTF-8?Q?J=C3=BCrgen?= <j@x.test>", "=?UTF-8?Q?J=C3=BCrgen?=|-|j|x.test ");
-	expect("a@b.test (Alice)", "-|-|a|b.test ");
+	/* RFC 822 style: the comment after a bare address names it (as
+	 * Dovecot does); folded, quoted-pairs undone; empty: no name */
+	expect("a@b.test (Alice)", "Alice|-|a|b.test ");
+	expect("a@b.test ( Al \\) ice\r\n (x) ), c@d.test", "Al ) ice (x)|-|a|b.test -|-|c|d.test ");
+	expect("a@b.test ()", "-|-|a|b.test ");
+	expect("(before) a@b.test", "-|-|a|b.test ");
 	expect(":;", "");		/* a group needs a name: junk */
 }
 
