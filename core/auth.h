@@ -9,7 +9,9 @@
  * passwd-file line: user:{SCHEME}hash[:uid:gid:gecos:home:shell:extra]
  * (extra: space-separated key=value settings, see core/policy.h)
  * Schemes: PLAIN, CLEAR (alias), SHA512-CRYPT, SHA256-CRYPT, BLF-CRYPT,
- * MD5-CRYPT, CRYPT (crypt(3) with its own $id$ prefix).  A password with no
+ * MD5-CRYPT, CRYPT (crypt(3) with its own $id$ prefix), SHA512 and SSHA512
+ * (base64, or hex with Dovecot's .HEX suffix), ARGON2I, ARGON2ID,
+ * SCRAM-SHA-1 and SCRAM-SHA-256 (stored keys, core/scram.h).  A password with no
  * {SCHEME} prefix is taken as CRYPT, as Dovecot does.  If the file becomes
  * unreadable or broken, the last good copy stays in use (and is logged).
  */
@@ -76,6 +78,13 @@ enum auth_result auth_verify_apop_stored(const char *stored, const char *timesta
  * The caller frees it with explicit_bzero+free. */
 int auth_lookup_plaintext(struct auth_db *db, const char *user, char **password_r);
 
+/* Kinds of stored secrets some user of the database has, as bits: the
+ * challenge-response mechanisms that can work depend on them. */
+#define AUTH_SECRET_PLAINTEXT		1u	/* {PLAIN}/{CLEAR}: CRAM-MD5, SCRAM */
+#define AUTH_SECRET_SCRAM_SHA1		2u	/* {SCRAM-SHA-1}: SCRAM-SHA-1 */
+#define AUTH_SECRET_SCRAM_SHA256	4u	/* {SCRAM-SHA-256}: SCRAM-SHA-256 */
+unsigned auth_db_secret_kinds(struct auth_db *db);
+
 /* Verifies an APOP digest (RFC 1939 §7: MD5 of timestamp+password, lowercase hex). */
 enum auth_result auth_verify_apop(struct auth_db *db, const char *user,
 				  const char *timestamp, const char *digest_hex);
@@ -97,7 +106,16 @@ void password_verify_dummy(const char *password);
 
 /* Is the {SCHEME} of stored one we can verify? */
 bool password_scheme_known(const char *stored);
+/* Is stored well-formed for its scheme (SCRAM keys parse, a digest decodes
+ * to its length, an Argon2 string has its type), so that some password can
+ * match?  Crypt hashes are crypt(3)'s business: always true. */
+bool password_stored_valid(const char *stored);
 /* {PLAIN}/{CLEAR}: true with *plain_r pointing at the password in stored. */
 bool password_is_plaintext(const char *stored, const char **plain_r);
+/* The AUTH_SECRET_* bit of stored's scheme, or 0 (a hash). */
+unsigned password_secret_kind(const char *stored);
+/* {SCRAM-SHA-1} (hash SCRAM_SHA1) or {SCRAM-SHA-256}: true with *text_r
+ * pointing at the keys in stored (core/scram.h parses them). */
+bool password_scram_keys(const char *stored, int hash, const char **text_r);
 
 #endif

@@ -45,6 +45,7 @@ struct auth_snapshot {
 	struct auth_user *users;	/* sorted by name */
 	size_t count;
 	struct stat st;		/* of the file it was read from */
+	unsigned secret_kinds;	/* AUTH_SECRET_* of all users */
 };
 
 struct auth_db {
@@ -194,6 +195,11 @@ static int snapshot_read(FILE *f, const char *path, struct auth_snapshot **snap_
 				 name);
 			goto fail;
 		}
+		/* A value that can never verify is the admin's typo, not a
+		 * reason to refuse the whole file: said once, per load. */
+		if (pw[0] != '\0' && !password_stored_valid(pw))
+			log_error("%s:%u: user %s: the %.*s value is malformed: this user cannot log in",
+				  path, lineno, name, (int)strcspn(pw, "}") + 1, pw);
 		if (snap->count == alloc) {
 			alloc = alloc ? alloc * 2 : 64;
 			snap->users = xrealloc(snap->users, alloc * sizeof(*snap->users));
@@ -224,6 +230,8 @@ static int snapshot_read(FILE *f, const char *path, struct auth_snapshot **snap_
 		snap->users[kept++] = *u;
 	}
 	snap->count = kept;
+	for (size_t i = 0; i < snap->count; i++)
+		snap->secret_kinds |= password_secret_kind(snap->users[i].password);
 	/* A bad extra field refuses that one user, not the whole file: the
 	 * others go on working, and a typo is found in the log. */
 	for (size_t i = 0; i < snap->count; i++)
@@ -471,6 +479,17 @@ enum auth_result auth_verify_plain(struct auth_db *db, const char *user, const c
 
 	free_secret(&stored);
 	return ar;
+}
+
+unsigned auth_db_secret_kinds(struct auth_db *db)
+{
+	unsigned kinds;
+
+	/* No reload check here: this runs on the loop for every CAPABILITY. */
+	pthread_mutex_lock(&db->lock);
+	kinds = db->snap->secret_kinds;
+	pthread_mutex_unlock(&db->lock);
+	return kinds;
 }
 
 int auth_lookup_plaintext(struct auth_db *db, const char *user, char **password_r)

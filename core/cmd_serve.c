@@ -20,6 +20,7 @@
 #include "core/listen_unix.h"
 #include "core/live.h"
 #include "core/log.h"
+#include "core/sasl.h"
 #include "core/server.h"
 #include "core/privilege.h"
 #include "core/tls.h"
@@ -190,6 +191,7 @@ static int preflight(const struct config *cfg, struct userdb **db_r, struct tls_
 		fprintf(stderr, "duomail: %s\n", err);
 		return -1;
 	}
+	sasl_init();	/* before the fork: every worker makes the same fake SCRAM salts */
 	if (userdb_open(cfg, db_r, err, sizeof(err)) < 0) {
 		fprintf(stderr, "duomail: %s: [auth] %s: %s\n", cfg->path,
 			cfg->userdb == USERDB_PGSQL ? "userdb" : "passwd_file", err);

@@ -120,6 +120,33 @@ bool conn_is_secure(const struct conn *c)
 	return conn_is_tls(c) || (c->loopback && c->srv->cfg->plaintext_on_loopback);
 }
 bool conn_is_closing(const struct conn *c) { return c->phase >= PHASE_CLOSING; }
+
+int conn_channel_binding(void *cv, const char *type, unsigned char *buf, size_t size,
+			 size_t *len_r)
+{
+	struct conn *c = cv;
+	gnutls_channel_binding_t cbtype;
+	gnutls_datum_t cb = { NULL, 0 };
+	int ret = -1;
+
+	if (!conn_is_tls(c))
+		return -1;
+	if (strcmp(type, "tls-exporter") == 0)
+		cbtype = GNUTLS_CB_TLS_EXPORTER;
+	else if (strcmp(type, "tls-server-end-point") == 0)
+		cbtype = GNUTLS_CB_TLS_SERVER_END_POINT;
+	else
+		return -1;
+	if (gnutls_session_channel_binding(c->tls, cbtype, &cb) < 0)
+		return -1;
+	if (cb.size <= size) {
+		memcpy(buf, cb.data, cb.size);
+		*len_r = cb.size;
+		ret = 0;
+	}
+	gnutls_free(cb.data);
+	return ret;
+}
 struct conn *conn_next(const struct conn *c) { return c->next; }
 struct live_session *conn_live(const struct conn *c) { return c->live; }
 size_t conn_input_pending(const struct conn *c) { return buf_len(&c->in) - c->taken; }

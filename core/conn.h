@@ -68,6 +68,16 @@ bool conn_is_loopback(const struct conn *c);
 /* TLS, or a loopback peer unless [auth] plaintext_on_loopback = no: plaintext
  * passwords may be sent (CONTRACT.md, Security defaults). */
 bool conn_is_secure(const struct conn *c);
+/*
+ * Channel binding data of the TLS session for SCRAM -PLUS (RFC 5056):
+ * type "tls-exporter" (RFC 9266; GnuTLS gives it only for TLS 1.3 or TLS
+ * 1.2 with extended master secret) or "tls-server-end-point" (RFC 5929:
+ * a hash of our certificate).  0 with the data in buf and *len_r, or -1
+ * (no TLS yet, unknown type, not available on this session, too long).
+ * c is a struct conn * (void * so SASL can hold it as a callback context).
+ */
+int conn_channel_binding(void *c, const char *type, unsigned char *buf, size_t size,
+			 size_t *len_r);
 /* Can conn_start_tls() be used (certificate configured, not yet TLS)? */
 bool conn_can_start_tls(const struct conn *c);
 

@@ -63,7 +63,9 @@ enum login_status login_check(struct login_request *req, struct store **store_r)
 	stored = rec != NULL ? rec->password : NULL;
 	/* A database that failed still costs a verification: the answer
 	 * time must not tell a slow database from a wrong password either. */
-	if (req->password != NULL)
+	if (req->authenticated)
+		ar = rec != NULL ? AUTH_OK : AUTH_FAILED;	/* vanished meanwhile */
+	else if (req->password != NULL)
 		ar = auth_verify_stored(stored, req->password);
 	else
 		ar = auth_verify_apop_stored(stored, req->apop_timestamp, req->apop_digest);

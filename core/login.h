@@ -38,6 +38,9 @@ struct login_request {
 	const char *password;		/* plaintext, or NULL for APOP */
 	const char *apop_timestamp;	/* APOP (RFC 1939 §7) */
 	const char *apop_digest;
+	/* A SASL mechanism (SCRAM, CRAM-MD5) already verified the user against
+	 * the stored secret: no password check, just open the account. */
+	bool authenticated;
 	/* The lookup's answer (login_lookup()): 1 found (rec filled), 0 no
 	 * such user, -1 the database failed. */
 	int lookup_result;

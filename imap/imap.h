@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "core/conn.h"
+#include "core/login_guard.h"
 #include "imap/imap_parser.h"
 #include "imap/imap_view.h"
 
@@ -64,6 +65,11 @@ struct imap_session {
 	void (*cmd_ctx_free)(void *ctx);
 
 	struct sasl *sasl;		/* AUTHENTICATE in progress */
+	/* SCRAM/CRAM-MD5 verify inside the exchange: its failure penalty
+	 * (core/login_guard.h), from the secret lookup to the outcome. */
+	struct login_guard sasl_guard;
+	bool sasl_guarded;
+	unsigned sasl_delay_ms;		/* its wait before the secret is used */
 	char *user;
 	struct store *store;
 

@@ -12,6 +12,7 @@
 #include "core/login.h"
 #include "core/login_guard.h"
 #include "core/sasl.h"
+#include "core/sasl_glue.h"
 #include "core/server.h"
 #include "store/store.h"
 
@@ -114,20 +115,23 @@ static void login_done(void *arg)
 	}
 	store_close(&j->store);
 	login_request_clear(&j->req);
-	explicit_bzero(j->password, strlen(j->password));
+	if (j->password != NULL)
+		explicit_bzero(j->password, strlen(j->password));
 	free(j->password);
 	free(j->user);
 	free(j);
 	imap_command_done(s);
 }
 
+/* password NULL: a SASL mechanism (SCRAM, CRAM-MD5) verified user already. */
 static void start_login(struct imap_session *s, const char *user, const char *password)
 {
 	struct imap_login_job *j = xcalloc(1, sizeof(*j));
 
 	j->s = s;
 	j->user = xstrdup(user);
-	j->password = xstrdup(password);
+	j->password = password ? xstrdup(password) : NULL;
+	j->req.authenticated = password == NULL;
 	j->req.cfg = imap_config(s);
 	j->req.user = j->user;
 	j->req.protocol = POLICY_PROTO_IMAP;
@@ -166,46 +170,172 @@ bool cmd_login(struct imap_session *s, const struct imap_command *cmd)
 	return false;
 }
 
-/* Runs one SASL step and answers: a challenge, a login, or a failure.
- * text is a line, an initial response, or NULL. */
-static void sasl_feed(struct imap_session *s, const char *text, size_t len, bool initial)
+static void sasl_outcome(struct imap_session *s, enum sasl_status st, char *line,
+			 const char *error, bool initial);
+
+struct secret_job {
+	struct imap_session *s;
+	int found;		/* the user database's answer */
+	char *stored;
+};
+
+static void secret_work(void *arg)
 {
+	struct secret_job *j = arg;
+
+	sasl_set_secret(j->s->sasl, j->found, j->stored);
+}
+
+static void sasl_end(struct imap_session *s)
+{
+	sasl_free(&s->sasl);
+	s->sasl_guarded = false;
+}
+
+/* The verdict of a SCRAM/CRAM-MD5 exchange for the failure penalty: the
+ * credentials were checked against the stored secret (ok) or were wrong. */
+static void sasl_guard_end(struct imap_session *s, bool ok)
+{
+	if (!s->sasl_guarded)
+		return;
+	s->sasl_guarded = false;
+	if (ok)
+		login_guard_succeeded(&s->sasl_guard);
+	else
+		login_guard_failed(&s->sasl_guard, sasl_user(s->sasl) ? sasl_user(s->sasl) : "");
+}
+
+static void secret_done(void *arg)
+{
+	struct secret_job *j = arg;
+	struct imap_session *s = j->s;
 	const char *error;
 	char *line;
 
-	switch (sasl_step_text(s->sasl, text, len, initial, &line, &error)) {
+	if (j->stored != NULL) {
+		explicit_bzero(j->stored, strlen(j->stored));
+		free(j->stored);
+	}
+	free(j);
+	if (!s->gone) {
+		enum sasl_status st = sasl_resume_text(s->sasl, &line, &error);
+
+		s->busy = false;
+		sasl_outcome(s, st, line, error, false);
+		if (s->busy)
+			return;		/* the login job ends the command */
+	}
+	imap_command_done(s);
+}
+
+/* The user database answered: after the address's failure penalty, the
+ * mechanism derives what it needs from the secret on the thread pool. */
+static void secret_found(int found, const char *stored, void *arg)
+{
+	struct secret_job *j = arg;
+	struct imap_session *s = j->s;
+
+	s->jobs--;
+	if (s->gone) {
+		free(j);
+		imap_command_done(s);	/* frees the session */
+		return;
+	}
+	j->found = found;
+	j->stored = stored != NULL ? xstrdup(stored) : NULL;
+	imap_async_after(s, s->sasl_delay_ms, secret_work, secret_done, j);
+}
+
+/* The mechanism needs the user's stored secret: look it up, then go on in
+ * secret_done.  A name no account can have is looked up as "" (which none
+ * has): the same answer, cost and penalty as an unknown user. */
+static void start_secret(struct imap_session *s)
+{
+	struct secret_job *j = xcalloc(1, sizeof(*j));
+	const char *user = sasl_user(s->sasl);
+
+	if (!user_ok(user, strlen(user)))
+		user = "";
+	j->s = s;
+	s->sasl_delay_ms = login_guard_begin(&s->sasl_guard, s->conn, user);
+	s->sasl_guarded = true;
+	s->busy = true;
+	/* Counted as a job, so a client that hangs up meanwhile leaves the
+	 * session for secret_found() to free. */
+	s->jobs++;
+	sasl_lookup_secret(conn_server(s->conn)->userdb, conn_loop(s->conn), user, secret_found,
+			   j);
+}
+
+static void sasl_outcome(struct imap_session *s, enum sasl_status st, char *line,
+			 const char *error, bool initial)
+{
+	switch (st) {
 	case SASL_CONTINUE:
 		conn_puts(s->conn, line);
 		free(line);
 		return;
+	case SASL_NEED_SECRET:
+		start_secret(s);
+		return;
 	case SASL_DONE:
+	case SASL_AUTHENTICATED:
+		if (st == SASL_AUTHENTICATED)
+			sasl_guard_end(s, true);
 		/* As in LOGIN: an impossible name fails like any other. */
 		start_login(s, user_ok(sasl_user(s->sasl), strlen(sasl_user(s->sasl))) ?
-			    sasl_user(s->sasl) : "", sasl_password(s->sasl));
-		sasl_free(&s->sasl);
+			    sasl_user(s->sasl) : "", st == SASL_DONE ? sasl_password(s->sasl) : NULL);
+		sasl_end(s);
 		return;
-	case SASL_FAIL:
-		log_info("%s: SASL exchange failed: %s", conn_id(s->conn), error);
-		sasl_free(&s->sasl);
+	case SASL_FAIL: {
+		/* After the secret lookup a failure is a wrong credential: it
+		 * counts as a failed login (penalty, max_bad_commands). */
+		bool checked = s->sasl_guarded;
+
+		log_info("%s: SASL %s failed%s%s: %s", conn_id(s->conn), sasl_name(s->sasl),
+			 sasl_user(s->sasl) ? " user=" : "",
+			 sasl_user(s->sasl) ? sasl_user(s->sasl) : "", error);
+		sasl_guard_end(s, false);
+		sasl_end(s);
 		imap_tagged(s, s->cmd_tag, "NO", "[AUTHENTICATIONFAILED] Authentication failed.");
+		if (checked)
+			imap_count_bad(s);
+		return;
+	}
+	case SASL_TEMPFAIL:
+		sasl_end(s);
+		imap_tagged(s, s->cmd_tag, "NO",
+			    "[UNAVAILABLE] Temporary server failure, try again later.");
 		return;
 	case SASL_CANCELLED:
 		/* RFC 3501 §6.2.2: a cancelled exchange is a tagged BAD. */
-		sasl_free(&s->sasl);
+		sasl_end(s);
 		imap_tagged(s, s->cmd_tag, "BAD", "Authentication cancelled.");
 		return;
 	case SASL_BAD_BASE64:
-		sasl_free(&s->sasl);
+		sasl_end(s);
 		imap_bad(s, s->cmd_tag, initial ? "Invalid base64 in the initial response." :
 			 "Invalid base64 data.");
 		return;
 	}
 }
 
+/* Runs one SASL step and answers: a challenge, a login, or a failure.
+ * text is a line, an initial response, or NULL. */
+static void sasl_feed(struct imap_session *s, const char *text, size_t len, bool initial)
+{
+	const char *error;
+	char *line;
+	enum sasl_status st = sasl_step_text(s->sasl, text, len, initial, &line, &error);
+
+	sasl_outcome(s, st, line, error, initial);
+}
+
 bool cmd_authenticate(struct imap_session *s, const struct imap_command *cmd)
 {
 	size_t mlen, irlen = 0;
 	const char *mech, *ir = NULL;
+	struct sasl_context ctx;
 
 	if (cmd->nargs < 1 || cmd->nargs > 2 || cmd->args[0].type != IMAP_ARG_ATOM ||
 	    (cmd->nargs == 2 && (ir = imap_arg_string(&cmd->args[1], &irlen)) == NULL)) {
@@ -213,7 +343,9 @@ bool cmd_authenticate(struct imap_session *s, const struct imap_command *cmd)
 		return true;
 	}
 	mech = imap_arg_string(&cmd->args[0], &mlen);
-	s->sasl = sasl_begin(mech);
+	sasl_context_for_conn(s->conn, &ctx);
+	s->sasl = sasl_begin(mech, &ctx);
+	s->sasl_guarded = false;
 	if (s->sasl == NULL) {
 		imap_tagged(s, cmd->tag, "NO", "Unsupported authentication mechanism.");
 		return true;

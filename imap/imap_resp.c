@@ -8,6 +8,7 @@
 #include "core/server.h"
 #include "core/buf.h"
 #include "core/sasl.h"
+#include "core/sasl_glue.h"
 #include "imap/imap_format.h"
 #include "imap/imap_utf7.h"
 #include "store/store.h"
@@ -90,8 +91,7 @@ void imap_write_string(struct imap_session *s, const char *str, size_t len)
 
 const char *imap_capabilities(const struct imap_session *s)
 {
-	static char caps[512];
-	const char *mechs = sasl_mechanisms(conn_is_secure(s->conn));
+	static char caps[640];
 
 	snprintf(caps, sizeof(caps), "IMAP4rev1 LITERAL+ SASL-IR ID%s%s",
 		 s->state == IMAP_STATE_NOT_AUTH ? "" :
@@ -99,17 +99,19 @@ const char *imap_capabilities(const struct imap_session *s)
 		 " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE",
 		 s->state == IMAP_STATE_NOT_AUTH && conn_can_start_tls(s->conn) ? " STARTTLS" : "");
 	if (s->state == IMAP_STATE_NOT_AUTH) {
-		if (mechs[0] == '\0') {
-			/* RFC 3501 §6.2.3 / RFC 2595 §3.2: no LOGIN without TLS */
-			strcat(caps, " LOGINDISABLED");
-		} else {
-			char copy[128], *save = NULL;
+		char copy[256], *save = NULL;
+		struct sasl_context ctx;
 
-			snprintf(copy, sizeof(copy), "%s", mechs);
-			for (char *m = strtok_r(copy, " ", &save); m; m = strtok_r(NULL, " ", &save)) {
-				strcat(caps, " AUTH=");
-				strcat(caps, m);
-			}
+		sasl_context_for_conn(s->conn, &ctx);
+		snprintf(copy, sizeof(copy), "%s", sasl_mechanisms(&ctx));
+
+		/* RFC 3501 §6.2.3 / RFC 2595 §3.2: no LOGIN without TLS; the
+		 * challenge-response mechanisms may still be listed. */
+		if (!ctx.plaintext_allowed)
+			strcat(caps, " LOGINDISABLED");
+		for (char *m = strtok_r(copy, " ", &save); m; m = strtok_r(NULL, " ", &save)) {
+			strcat(caps, " AUTH=");
+			strcat(caps, m);
 		}
 	}
 	return caps;

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "core/conn.h"
+#include "core/login_guard.h"
 #include "core/policy.h"
 #include "pop3/pop3_parser.h"
 
@@ -65,6 +66,11 @@ struct pop3_session {
 	bool utf8;			/* RFC 6856 UTF8 mode */
 	unsigned bad_commands;
 	struct sasl *sasl;		/* AUTH exchange in progress */
+	/* SCRAM/CRAM-MD5 verify inside the exchange: its failure penalty
+	 * (core/login_guard.h), from the secret lookup to the outcome. */
+	struct login_guard sasl_guard;
+	bool sasl_guarded;
+	unsigned sasl_delay_ms;		/* its wait before the secret is used */
 
 	/* busy: a thread-pool job or a transfer is running; input waits. */
 	bool busy;

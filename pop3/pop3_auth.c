@@ -14,6 +14,7 @@
 #include "core/login.h"
 #include "core/login_guard.h"
 #include "core/sasl.h"
+#include "core/sasl_glue.h"
 #include "core/server.h"
 #include "store/store.h"
 
@@ -208,8 +209,10 @@ static void lookup_done(void *arg)
 	async_run_after(j->loop, j->delay_ms, login_work, login_done, j);
 }
 
-/* Copies password; s->user must be set. */
-static void start_login(struct pop3_session *s, const char *password, const char *apop_digest)
+/* Copies password; s->user must be set.  authenticated: a SASL mechanism
+ * verified s->user already (password and apop_digest NULL). */
+static void start_login(struct pop3_session *s, const char *password, const char *apop_digest,
+			bool authenticated)
 {
 	struct login_job *j = xcalloc(1, sizeof(*j));
 
@@ -227,6 +230,7 @@ static void start_login(struct pop3_session *s, const char *password, const char
 	j->req.apop_timestamp = j->apop_timestamp;
 	j->req.apop_digest = j->apop_digest;
 	j->req.policy_r = &j->policy;
+	j->req.authenticated = authenticated;
 	s->busy = true;
 	/* The failure penalty's wait (if any) comes before the password is
 	 * checked; the lookup itself does not need to wait for it. */
@@ -267,7 +271,7 @@ void pop3_cmd_pass(struct pop3_session *s, struct pop3_cmdline *cmd)
 		pop3_bad_command(s, "Usage: PASS password");
 		return;
 	}
-	start_login(s, password, NULL);
+	start_login(s, password, NULL, false);
 	explicit_bzero(password, strlen(password));
 }
 
@@ -293,7 +297,7 @@ void pop3_cmd_apop(struct pop3_session *s, struct pop3_cmdline *cmd)
 	s->user = xstrdup(cmd->args[0]);
 	for (char *p = cmd->args[1]; *p; p++)
 		*p = (*p >= 'A' && *p <= 'F') ? *p - 'A' + 'a' : *p;
-	start_login(s, NULL, cmd->args[1]);
+	start_login(s, NULL, cmd->args[1], false);
 }
 
 /* ---- AUTH (RFC 5034) ---- */
@@ -301,33 +305,135 @@ void pop3_cmd_apop(struct pop3_session *s, struct pop3_cmdline *cmd)
 static void sasl_end(struct pop3_session *s)
 {
 	sasl_free(&s->sasl);
+	s->sasl_guarded = false;
 	conn_set_max_line(s->conn, POP3_MAX_LINE);
 }
 
-/* One exchange step: text is a line, an initial response, or NULL. */
-static void sasl_feed(struct pop3_session *s, const char *text, size_t len, bool initial)
+/* The verdict of a SCRAM/CRAM-MD5 exchange for the failure penalty: the
+ * credentials were checked against the stored secret (ok) or were wrong. */
+static void sasl_guard_end(struct pop3_session *s, bool ok)
 {
+	if (!s->sasl_guarded)
+		return;
+	s->sasl_guarded = false;
+	if (ok)
+		login_guard_succeeded(&s->sasl_guard);
+	else
+		login_guard_failed(&s->sasl_guard, sasl_user(s->sasl) ? sasl_user(s->sasl) : "");
+}
+
+static void sasl_outcome(struct pop3_session *s, enum sasl_status st, char *line,
+			 const char *error, bool initial);
+
+struct secret_job {
+	struct pop3_session *s;
+	void *loop;		/* the conn's: it may be gone by the answer */
+	int found;		/* the user database's answer */
+	char *stored;
+};
+
+static void secret_work(void *arg)
+{
+	struct secret_job *j = arg;
+
+	sasl_set_secret(j->s->sasl, j->found, j->stored);
+}
+
+static void secret_done(void *arg)
+{
+	struct secret_job *j = arg;
+	struct pop3_session *s = j->s;
 	const char *error;
 	char *line;
+	enum sasl_status st;
 
-	switch (sasl_step_text(s->sasl, text, len, initial, &line, &error)) {
+	if (j->stored != NULL) {
+		explicit_bzero(j->stored, strlen(j->stored));
+		free(j->stored);
+	}
+	free(j);
+	if (s->gone) {
+		pop3_command_done(s);	/* frees s and its sasl */
+		return;
+	}
+	s->busy = false;
+	st = sasl_resume_text(s->sasl, &line, &error);
+	sasl_outcome(s, st, line, error, false);
+	if (!s->busy)
+		pop3_command_done(s);
+}
+
+/* The user database answered: after the address's failure penalty, the
+ * mechanism derives what it needs from the secret on the thread pool. */
+static void secret_found(int found, const char *stored, void *arg)
+{
+	struct secret_job *j = arg;
+	struct pop3_session *s = j->s;
+
+	if (s->gone) {
+		free(j);
+		pop3_command_done(s);	/* frees s and its sasl */
+		return;
+	}
+	j->found = found;
+	j->stored = stored != NULL ? xstrdup(stored) : NULL;
+	async_run_after(j->loop, s->sasl_delay_ms, secret_work, secret_done, j);
+}
+
+/* The mechanism needs the user's stored secret: look it up, then go on in
+ * secret_done.  A name no account can have is looked up as "" (which none
+ * has): the same answer, cost and penalty as an unknown user. */
+static void start_secret(struct pop3_session *s)
+{
+	struct secret_job *j = xcalloc(1, sizeof(*j));
+	const char *user = user_name_valid(sasl_user(s->sasl)) ? sasl_user(s->sasl) : "";
+
+	j->s = s;
+	j->loop = conn_loop(s->conn);
+	s->sasl_delay_ms = login_guard_begin(&s->sasl_guard, s->conn, user);
+	s->sasl_guarded = true;
+	s->busy = true;
+	sasl_lookup_secret(conn_server(s->conn)->userdb, conn_loop(s->conn), user, secret_found,
+			   j);
+}
+
+static void sasl_outcome(struct pop3_session *s, enum sasl_status st, char *line,
+			 const char *error, bool initial)
+{
+	switch (st) {
 	case SASL_CONTINUE:
 		conn_puts(s->conn, line);
 		free(line);
 		conn_set_max_line(s->conn, POP3_MAX_SASL_LINE);
 		return;
+	case SASL_NEED_SECRET:
+		start_secret(s);
+		return;
 	case SASL_DONE:
+	case SASL_AUTHENTICATED:
+		if (st == SASL_AUTHENTICATED)
+			sasl_guard_end(s, true);
 		/* A name no account can have fails like any wrong login (the
 		 * empty name, which none has): same answer, cost and penalty. */
 		free(s->user);
 		s->user = xstrdup(user_name_valid(sasl_user(s->sasl)) ? sasl_user(s->sasl) : "");
-		start_login(s, sasl_password(s->sasl), NULL);
+		if (st == SASL_DONE)
+			start_login(s, sasl_password(s->sasl), NULL, false);
+		else
+			start_login(s, NULL, NULL, true);
 		sasl_end(s);
 		return;
 	case SASL_FAIL:
-		log_info("%s: SASL exchange failed: %s", conn_id(s->conn), error);
+		log_info("%s: SASL %s failed%s%s: %s", conn_id(s->conn), sasl_name(s->sasl),
+			 sasl_user(s->sasl) ? " user=" : "",
+			 sasl_user(s->sasl) ? sasl_user(s->sasl) : "", error);
+		sasl_guard_end(s, false);
 		sasl_end(s);
 		pop3_bad_command(s, "[AUTH] Authentication failed.");
+		return;
+	case SASL_TEMPFAIL:
+		sasl_end(s);
+		pop3_reply_err(s, "[SYS/TEMP] Temporary server failure, try again later.");
 		return;
 	case SASL_CANCELLED:
 		sasl_end(s);
@@ -341,9 +447,23 @@ static void sasl_feed(struct pop3_session *s, const char *text, size_t len, bool
 	}
 }
 
+/* One exchange step: text is a line, an initial response, or NULL. */
+static void sasl_feed(struct pop3_session *s, const char *text, size_t len, bool initial)
+{
+	const char *error;
+	char *line;
+	enum sasl_status st = sasl_step_text(s->sasl, text, len, initial, &line, &error);
+
+	sasl_outcome(s, st, line, error, initial);
+}
+
 void pop3_cmd_auth(struct pop3_session *s, struct pop3_cmdline *cmd)
 {
-	const char *mechs = sasl_mechanisms(conn_is_secure(s->conn));
+	struct sasl_context ctx;
+	const char *mechs;
+
+	sasl_context_for_conn(s->conn, &ctx);
+	mechs = sasl_mechanisms(&ctx);
 
 	if (cmd->nargs == 0) {
 		/* Not in RFC 5034, but RFC 1734 clients (Outlook) list this way. */
@@ -361,7 +481,8 @@ void pop3_cmd_auth(struct pop3_session *s, struct pop3_cmdline *cmd)
 		pop3_bad_command(s, "Usage: AUTH mechanism [initial-response]");
 		return;
 	}
-	s->sasl = sasl_begin(cmd->args[0]);
+	s->sasl = sasl_begin(cmd->args[0], &ctx);
+	s->sasl_guarded = false;
 	if (s->sasl == NULL) {
 		pop3_bad_command(s, "Unsupported authentication mechanism.");
 		return;

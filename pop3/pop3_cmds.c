@@ -10,6 +10,7 @@
 #include "core/live.h"
 #include "core/log.h"
 #include "core/sasl.h"
+#include "core/sasl_glue.h"
 #include "store/store.h"
 
 #include <stdio.h>
@@ -49,7 +50,11 @@ struct pop3_msg *pop3_msg_arg(struct pop3_session *s, const char *arg)
 void pop3_cmd_capa(struct pop3_session *s, struct pop3_cmdline *cmd)
 {
 	const struct config *cfg = pop3_config(s);
-	const char *mechs = sasl_mechanisms(conn_is_secure(s->conn));
+	struct sasl_context ctx;
+	const char *mechs;
+
+	sasl_context_for_conn(s->conn, &ctx);
+	mechs = sasl_mechanisms(&ctx);
 
 	conn_puts(s->conn, "+OK Capability list follows.\r\n"
 		  "TOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n");

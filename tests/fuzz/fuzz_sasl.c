@@ -19,6 +19,9 @@
 #include "core/sasl.h"
 #include "store/message_decode.h"
 
+/* PLAIN and LOGIN only: SCRAM and CRAM-MD5 are fuzz_scram.c's. */
+static const struct sasl_context fuzz_sasl_ctx = { .plaintext_allowed = true };
+
 static void check_done(struct sasl *s)
 {
 	const char *user = sasl_user(s), *pass = sasl_password(s);
@@ -57,7 +60,7 @@ static void exchange(const uint8_t *data, size_t size)
 		return;
 	memcpy(mech, line, (size_t)((sp ? sp : line + len) - line));
 	mech[(sp ? sp : line + len) - line] = '\0';
-	s = sasl_begin(mech);
+	s = sasl_begin(mech, &fuzz_sasl_ctx);
 	if (s == NULL)
 		return;
 	FUZZ_CHECK(sasl_is_plaintext(s));
@@ -94,7 +97,7 @@ static void raw(const uint8_t *data, size_t size)
 
 	if (size == 0)
 		return;
-	s = sasl_begin(data[0] & 1 ? "login" : "PLAIN");
+	s = sasl_begin(data[0] & 1 ? "login" : "PLAIN", &fuzz_sasl_ctx);
 	initial = data[0] & 2;
 	p = data + 1;
 	end = data + size;

@@ -216,7 +216,7 @@ class Server:
 
     def _write_passwd(self):
         tmp = self.passwd + ".tmp"
-        with open(tmp, "w") as f:
+        with open(tmp, "w", encoding="utf-8") as f:
             f.write("# test users\n" + "\n".join(self._lines) + "\n")
         os.rename(tmp, self.passwd)
 

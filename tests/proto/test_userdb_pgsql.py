@@ -189,6 +189,37 @@ class TestPgsqlUsers(unittest.TestCase):
         self.assertIn(b" NO [AUTHENTICATIONFAILED]", tagged)
         c.close()
 
+    def test_scram_through_the_database(self):
+        # SCRAM (RFC 5802/7677) gets its secret through the same non-blocking
+        # lookup: stored keys and {PLAIN} work; a crypt hash, an unknown user
+        # and a protocol the user may not use fail like a wrong password.
+        from duosasl import LineConn, ScramClient, imap_authenticate, pop3_auth, \
+            scram_responder
+        add_user("sam", "pw-sam", "SCRAM-SHA-256")
+        c = LineConn.tcp(self.srv.port("imap"))
+        greeting = c.readline()
+        self.assertIn("AUTH=SCRAM-SHA-256", greeting)
+        self.assertNotIn("AUTH=CRAM-MD5", greeting)   # contents unknown in advance
+        c.close()
+        for user, pw, ok in (("sam", "pw-sam", True), ("bob", "pw-bob", True),
+                             ("sam", "wrong", False), ("alice", "pw-alice", False),
+                             ("nosuch", "x", False)):
+            c = LineConn.tcp(self.srv.port("imap"))
+            c.readline()
+            client = ScramClient("sha256", user, pw)
+            line, _ = imap_authenticate(c, "SCRAM-SHA-256", scram_responder(client),
+                                        initial=client.first())
+            c.close()
+            self.assertEqual(line.startswith("a1 OK"), ok, (user, line))
+            if not ok:
+                self.assertEqual(line, "a1 NO [AUTHENTICATIONFAILED] Authentication failed.")
+        c = LineConn.tcp(self.srv.port("pop3"))
+        c.readline()
+        client = ScramClient("sha1", "dave", "pw-dave")     # protocols=imap
+        line, _ = pop3_auth(c, "SCRAM-SHA-1", scram_responder(client), initial=client.first())
+        c.close()
+        self.assertEqual(line, "-ERR [AUTH] Authentication failed.")
+
     def test_pop3_user_pass(self):
         for user in ("alice", "bob", "dora"):
             self.assertTrue(pop3_login(self.srv, user, "pw-" + user).startswith("+OK"), user)

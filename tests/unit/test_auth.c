@@ -152,12 +152,14 @@ static void test_passwd_errors(void **state)
 	expect_load_error("#c\nx:{ROT13}abc\n", "2: user x: unknown password scheme");
 }
 
+static const struct sasl_context plain_ctx = { .plaintext_allowed = true };
+
 static void test_sasl_plain(void **state)
 {
 	const unsigned char *ch;
 	size_t chlen;
 	const char *error;
-	struct sasl *s = sasl_begin("plain");
+	struct sasl *s = sasl_begin("plain", &plain_ctx);
 
 	assert_non_null(s);
 	assert_true(sasl_is_plaintext(s));
@@ -183,12 +185,12 @@ static void test_sasl_plain(void **state)
 		{ "", 0, SASL_FAIL },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		s = sasl_begin("PLAIN");
+		s = sasl_begin("PLAIN", &plain_ctx);
 		assert_int_equal(sasl_step(s, true, (const unsigned char *)cases[i].data, cases[i].len,
 					   &ch, &chlen, &error), cases[i].want);
 		sasl_free(&s);
 	}
-	assert_null(sasl_begin("NOSUCH"));
+	assert_null(sasl_begin("NOSUCH", &plain_ctx));
 }
 
 static void test_sasl_login(void **state)
@@ -196,7 +198,7 @@ static void test_sasl_login(void **state)
 	const unsigned char *ch;
 	size_t chlen;
 	const char *error;
-	struct sasl *s = sasl_begin("LOGIN");
+	struct sasl *s = sasl_begin("LOGIN", &plain_ctx);
 
 	assert_int_equal(sasl_step(s, false, NULL, 0, &ch, &chlen, &error), SASL_CONTINUE);
 	assert_memory_equal(ch, "Username:", chlen);
@@ -210,12 +212,12 @@ static void test_sasl_login(void **state)
 	sasl_free(&s);
 
 	/* With an initial response it is the user name. */
-	s = sasl_begin("login");
+	s = sasl_begin("login", &plain_ctx);
 	assert_int_equal(sasl_step(s, true, (const unsigned char *)"bob", 3, &ch, &chlen, &error),
 			 SASL_CONTINUE);
 	assert_memory_equal(ch, "Password:", chlen);
 	sasl_free(&s);
-	s = sasl_begin("LOGIN");
+	s = sasl_begin("LOGIN", &plain_ctx);
 	assert_int_equal(sasl_step(s, true, (const unsigned char *)"b\0b", 3, &ch, &chlen, &error),
 			 SASL_FAIL);
 	sasl_free(&s);
@@ -226,7 +228,7 @@ static void test_sasl_text(void **state)
 {
 	const char *error;
 	char *line;
-	struct sasl *s = sasl_begin("LOGIN");
+	struct sasl *s = sasl_begin("LOGIN", &plain_ctx);
 
 	assert_int_equal(sasl_step_text(s, NULL, 0, true, &line, &error), SASL_CONTINUE);
 	assert_string_equal(line, "+ VXNlcm5hbWU6\r\n");		/* "Username:" */
@@ -242,10 +244,10 @@ static void test_sasl_text(void **state)
 	sasl_free(&s);
 
 	/* "=" is an empty initial response, not base64; "*" is not a cancel there */
-	s = sasl_begin("PLAIN");
+	s = sasl_begin("PLAIN", &plain_ctx);
 	assert_int_equal(sasl_step_text(s, "=", 1, true, &line, &error), SASL_FAIL);
 	sasl_free(&s);
-	s = sasl_begin("PLAIN");
+	s = sasl_begin("PLAIN", &plain_ctx);
 	assert_int_equal(sasl_step_text(s, "*", 1, true, &line, &error), SASL_BAD_BASE64);
 	assert_int_equal(sasl_step_text(s, "AGJvYgBwdw==", 12, true, &line, &error), SASL_DONE);
 	sasl_free(&s);

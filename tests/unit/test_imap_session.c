@@ -32,7 +32,8 @@ static void test_not_authenticated(void **state)
 {
 	int fd = lb_connect();
 
-	lb_expect(fd, "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID AUTH=PLAIN AUTH=LOGIN]",
+	lb_expect(fd, "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID AUTH=SCRAM-SHA-256 "
+		  "AUTH=SCRAM-SHA-1 AUTH=CRAM-MD5 AUTH=PLAIN AUTH=LOGIN]",
 		  false);
 	lb_send_slowly(fd, "a1 capability\r\n");
 	lb_expect(fd, "* CAPABILITY IMAP4rev1 ", false);
@@ -98,8 +99,12 @@ static void test_authenticate(void **state)
 	lb_expect(fd, "c3 NO [AUTHENTICATIONFAILED]", false);
 	lb_send_slowly(fd, "c4 AUTHENTICATE PLAIN !!!\r\n");
 	lb_expect(fd, "c4 BAD", false);
-	lb_send_slowly(fd, "c5 AUTHENTICATE CRAM-MD5\r\n");
-	lb_expect(fd, "c5 NO", false);
+	lb_send_slowly(fd, "c5 AUTHENTICATE DIGEST-MD5\r\n");
+	lb_expect(fd, "c5 NO", false);			/* not offered */
+	lb_send_slowly(fd, "c5 AUTHENTICATE CRAM-MD5\r\n");	/* a plaintext user exists */
+	lb_expect(fd, "+ ", false);
+	lb_send_slowly(fd, "*\r\n");
+	lb_expect(fd, "c5 BAD", false);
 	lb_send_slowly(fd, "c6 AUTHENTICATE PLAIN =\r\n");
 	lb_expect(fd, "c6 NO", false);			/* empty IR: not PLAIN */
 	/* a literal beyond the command limit is refused before it is sent */
