@@ -115,6 +115,14 @@ void maildir_tmp_clean(const char *folder, time_t older_than);
 int maildir_replace_file(struct store *st, const char *dir, const char *name,
 			 const char *data, size_t len);
 
+/* ---- maildir_viewcache.c: reopening a big unchanged folder without a sync ---- */
+/* Fills box's view from this process's copy of the folder's last synced
+ * view if nothing on disk changed since; returns whether it did (else the
+ * caller syncs).  Does not lock. */
+bool maildir_viewcache_get(struct maildir_box *box);
+/* Keeps a copy of box's freshly synced view; call under the index lock. */
+void maildir_viewcache_put(const struct maildir_box *box);
+
 /* ---- maildir_stamp.c: skipping a sync when nothing changed ---- */
 /* Reads the directories' and index's times now (cur/ and new/ only when
  * dirs is true).  -1 if any cannot be read: then sync. */

@@ -386,9 +386,19 @@ static int with_lock(struct maildir_box *box, int (*fn)(struct maildir_box *box)
 	/* The directories' times from before the scan: a change during it
 	 * makes the next sync look again.  The index's from after: it is
 	 * ours to write while we hold the lock. */
-	box->stamp.valid = false;
 	before.valid = maildir_stamp_take(box->path, true, &before) == 0;
-	ret = maildir_sync_locked(box, lockfd);
+	if (before.valid && maildir_stamp_unchanged(&box->stamp, &before)) {
+		/* Nothing moved since this view's sync (the same test as
+		 * md_mailbox_sync's), and nothing can while we hold the lock:
+		 * fn works on a current view.  Spares SELECT's \Recent claim
+		 * a second read of a big cur/ right after the open's. */
+		box->lockfd = lockfd;
+		ret = 0;
+	} else {
+		box->stamp.valid = false;
+		ret = maildir_sync_locked(box, lockfd);
+	}
+	box->stamp.valid = false;
 	if (ret == 0 && fn != NULL)
 		ret = fn(box);
 	if (ret == 0 && before.valid) {
@@ -397,6 +407,10 @@ static int with_lock(struct maildir_box *box, int (*fn)(struct maildir_box *box)
 		if (maildir_stamp_take(box->path, false, &after) == 0) {
 			after.taken = before.taken;
 			box->stamp = after;
+			/* A plain sync only: fn may have marked this
+			 * session's \Recent messages in the view. */
+			if (fn == NULL)
+				maildir_viewcache_put(box);
 		}
 	}
 	maildir_unlock(&lockfd);
@@ -419,6 +433,10 @@ static int md_mailbox_open(struct store *st, const char *name, struct mailbox **
 	 * tmp/ per POP3 login or IMAP SELECT. */
 	maildir_tmp_clean(path, time(NULL) - MAILDIR_TMP_STALE);
 	box = maildir_box_new(st, path);
+	if (maildir_viewcache_get(box)) {
+		*box_r = &box->base;
+		return 0;
+	}
 	if (with_lock(box, NULL) < 0) {
 		maildir_box_free(&box);
 		return -1;

@@ -157,11 +157,63 @@ static void move_new_to_cur(const char *path, int curfd)
 	 * way it keeps its base name, which is what the index refers to. */
 }
 
+/*
+ * What the view being replaced measured, by file name: a name that readdir
+ * shows again as a regular file is the same file (Maildir files are never
+ * rewritten; a flag change is a rename, a new name), so its time and size
+ * need no stat.  A sync of a folder whose other sessions keep changing it
+ * is mostly stats of unchanged files otherwise (40 % of a busy worker's
+ * time at 1,000 messages a folder).  The first sync of a view stats all.
+ */
+struct known_file {
+	const char *fname;
+	time_t mtime;
+	uint64_t size;
+};
+
+struct known {
+	struct known_file *v;
+	size_t count;
+};
+
+static int cmp_known(const void *a, const void *b)
+{
+	return strcmp(((const struct known_file *)a)->fname, ((const struct known_file *)b)->fname);
+}
+
+static void known_init(struct known *k, const struct maildir_box *box)
+{
+	const struct mailbox *b = &box->base;
+
+	k->count = 0;
+	k->v = b->count ? xmalloc(b->count * sizeof(*k->v)) : NULL;
+	for (unsigned i = 0; i < b->count; i++) {
+		if (box->extra[i].fname == NULL)
+			continue;
+		k->v[k->count].fname = box->extra[i].fname;
+		k->v[k->count].mtime = b->msgs[i].received;
+		k->v[k->count].size = b->msgs[i].psize;
+		k->count++;
+	}
+	if (k->count > 1)
+		qsort(k->v, k->count, sizeof(*k->v), cmp_known);
+}
+
+static const struct known_file *known_find(const struct known *k, const char *fname)
+{
+	struct known_file key = { .fname = fname };
+
+	if (k == NULL || k->count == 0)
+		return NULL;
+	return bsearch(&key, k->v, k->count, sizeof(*k->v), cmp_known);
+}
+
 /* Reads cur/ (through a fresh description of curfd, so rescans start at
  * the top).  Files that vanish between readdir and stat are skipped: they
- * were renamed or expunged meanwhile. */
+ * were renamed or expunged meanwhile.  known: names whose stat the last
+ * view already has (NULL: stat every file). */
 static int scan_cur(const char *path, int curfd, struct scan *sc, scan_filter_fn *filter,
-		    void *ctx)
+		    void *ctx, const struct known *known)
 {
 	struct dirent *de;
 	int fd = openat(curfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), err;
@@ -186,9 +238,20 @@ static int scan_cur(const char *path, int curfd, struct scan *sc, scan_filter_fn
 		if (!name_usable(path, de->d_name))
 			continue;
 		f.base = maildir_base_of(de->d_name);
+		if (filter != NULL && !filter(f.base, ctx)) {
+			free(f.base);
+			continue;
+		}
+		const struct known_file *k = de->d_type == DT_REG ?
+			known_find(known, de->d_name) : NULL;
+		if (k != NULL) {
+			f.fname = xstrdup(de->d_name);
+			f.mtime = k->mtime;
+			f.size = k->size;
+			goto add;
+		}
 		/* No symlinks: a message is a file in this Maildir, nothing else. */
-		if ((filter != NULL && !filter(f.base, ctx)) ||
-		    fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
 			free(f.base);
 			continue;
 		}
@@ -200,6 +263,7 @@ static int scan_cur(const char *path, int curfd, struct scan *sc, scan_filter_fn
 		f.fname = xstrdup(de->d_name);
 		f.mtime = sb.st_mtime;
 		f.size = (uint64_t)sb.st_size;
+add:
 		if (sc->count == sc->alloc) {
 			sc->alloc = sc->alloc ? sc->alloc * 2 : 64;
 			sc->files = xrealloc(sc->files, sc->alloc * sizeof(*sc->files));
@@ -342,7 +406,7 @@ static int rescan_missing(struct sync_ctx *c)
 		struct timespec before = cur_mtime(c->curfd), after;
 		struct scan again;
 
-		if (scan_cur(c->box->path, c->curfd, &again, is_missing, c) < 0)
+		if (scan_cur(c->box->path, c->curfd, &again, is_missing, c, NULL) < 0)
 			return -1;
 		scan_dedup(&again);
 		for (size_t i = 0; i < again.count; i++) {
@@ -510,6 +574,7 @@ int maildir_sync_locked(struct maildir_box *box, int lockfd)
 	struct sync_ctx c = { .box = box, .curfd = -1 };
 	struct disk_file *fresh = NULL;
 	struct scan sc = { 0 };
+	struct known known;
 	size_t nfresh = 0;
 	char *cur = xasprintf("%s/cur", box->path);
 	int ret = -1;
@@ -524,10 +589,15 @@ int maildir_sync_locked(struct maildir_box *box, int lockfd)
 		goto out;
 	}
 	move_new_to_cur(box->path, c.curfd);
-	if (scan_cur(box->path, c.curfd, &sc, NULL, NULL) < 0) {
+	known_init(&known, box);
+	ret = scan_cur(box->path, c.curfd, &sc, NULL, NULL, &known);
+	free(known.v);
+	if (ret < 0) {
+		ret = -1;
 		store_fail(st, STORE_ERR_TEMP, "%s: %s", cur, strerror(errno));
 		goto out;
 	}
+	ret = -1;
 	scan_dedup(&sc);
 	c.found = xcalloc(c.idx.count ? c.idx.count : 1, sizeof(*c.found));
 	c.missing = c.idx.count;
