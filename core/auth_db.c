@@ -383,16 +383,26 @@ static void maybe_reload_locked(struct auth_db *db)
 	log_info("%s changed: %zu users", db->path, snap->count);
 }
 
+/* The user's entry in the current snapshot (re-read first if the file
+ * changed), or NULL.  db->lock held; the entry lives until it is released. */
+static struct auth_user *find_user_locked(struct auth_db *db, const char *user)
+{
+	struct auth_user key = { .name = (char *)user };
+
+	maybe_reload_locked(db);
+	if (db->snap->count == 0)
+		return NULL;
+	return bsearch(&key, db->snap->users, db->snap->count, sizeof(key), cmp_user);
+}
+
 /* A copy of user's stored password, or NULL if unknown. */
 static char *lookup_password(struct auth_db *db, const char *user)
 {
-	struct auth_user key = { .name = (char *)user }, *u;
+	struct auth_user *u;
 	char *pw = NULL;
 
 	pthread_mutex_lock(&db->lock);
-	maybe_reload_locked(db);
-	u = db->snap->count == 0 ? NULL :
-		bsearch(&key, db->snap->users, db->snap->count, sizeof(*u), cmp_user);
+	u = find_user_locked(db, user);
 	if (u != NULL)
 		pw = xstrdup(u->password);
 	pthread_mutex_unlock(&db->lock);
@@ -410,14 +420,12 @@ static void free_secret(char **p)
 
 int auth_db_user_settings(struct auth_db *db, const char *user, struct user_settings *us_r)
 {
-	struct auth_user key = { .name = (char *)user }, *u;
+	struct auth_user *u;
 	int ret = 0;
 
 	memset(us_r, 0, sizeof(*us_r));
 	pthread_mutex_lock(&db->lock);
-	maybe_reload_locked(db);
-	u = db->snap->count == 0 ? NULL :
-		bsearch(&key, db->snap->users, db->snap->count, sizeof(*u), cmp_user);
+	u = find_user_locked(db, user);
 	if (u != NULL && u->settings_error != NULL) {
 		log_error("refusing %s: %s", user, u->settings_error);
 		ret = -1;
@@ -431,14 +439,12 @@ int auth_db_user_settings(struct auth_db *db, const char *user, struct user_sett
 
 int auth_db_lookup(struct auth_db *db, const char *user, struct userdb_record *rec_r)
 {
-	struct auth_user key = { .name = (char *)user }, *u;
+	struct auth_user *u;
 	int ret = 0;
 
 	memset(rec_r, 0, sizeof(*rec_r));
 	pthread_mutex_lock(&db->lock);
-	maybe_reload_locked(db);
-	u = db->snap->count == 0 ? NULL :
-		bsearch(&key, db->snap->users, db->snap->count, sizeof(*u), cmp_user);
+	u = find_user_locked(db, user);
 	if (u != NULL) {
 		rec_r->password = xstrdup(u->password);
 		if (u->settings_error != NULL) {
