@@ -103,7 +103,9 @@ def pgsql_server(workers=2, pool_size="2", password_query=PASSWORD_QUERY, timeou
         " application_name=" + app
     return duotest.Server(
         workers=workers, listen=("imap", "pop3", "lmtp"),
-        config={"auth": {"userdb": "pgsql"},
+        # With a database, [auth] mechanisms = auto offers no SCRAM (what
+        # the rows store is not known in advance): the admin names them.
+        config={"auth": {"userdb": "pgsql", "mechanisms": "scram-sha-256 scram-sha-1"},
                 "pgsql": {"connect": connect,
                           "password_query": password_query, "user_query": USER_QUERY,
                           "pool_size": pool_size, "query_timeout": timeout}})
