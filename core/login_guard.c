@@ -53,3 +53,14 @@ void login_guard_succeeded(struct login_guard *g)
 	if (g->penalised)
 		abuse_penalty_clear(g->table, &g->key);
 }
+
+void login_guard_verdict(struct login_guard *g, bool *armed, bool ok, const char *user)
+{
+	if (!*armed)
+		return;
+	*armed = false;
+	if (ok)
+		login_guard_succeeded(g);
+	else
+		login_guard_failed(g, user != NULL ? user : "");
+}

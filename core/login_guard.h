@@ -42,4 +42,9 @@ void login_guard_failed(struct login_guard *g, const char *user);
 /* The password was right: the address's failures are forgotten. */
 void login_guard_succeeded(struct login_guard *g);
 
+/* The verdict of a SCRAM/CRAM-MD5 exchange (its credentials were checked
+ * against the stored secret: right or wrong), counted once: only if *armed
+ * (login_guard_begin() ran for this exchange), which is then cleared. */
+void login_guard_verdict(struct login_guard *g, bool *armed, bool ok, const char *user);
+
 #endif

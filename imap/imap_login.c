@@ -192,17 +192,10 @@ static void sasl_end(struct imap_session *s)
 	s->sasl_guarded = false;
 }
 
-/* The verdict of a SCRAM/CRAM-MD5 exchange for the failure penalty: the
- * credentials were checked against the stored secret (ok) or were wrong. */
+/* The verdict of a SCRAM/CRAM-MD5 exchange for the failure penalty. */
 static void sasl_guard_end(struct imap_session *s, bool ok)
 {
-	if (!s->sasl_guarded)
-		return;
-	s->sasl_guarded = false;
-	if (ok)
-		login_guard_succeeded(&s->sasl_guard);
-	else
-		login_guard_failed(&s->sasl_guard, sasl_user(s->sasl) ? sasl_user(s->sasl) : "");
+	login_guard_verdict(&s->sasl_guard, &s->sasl_guarded, ok, sasl_user(s->sasl));
 }
 
 static void secret_done(void *arg)

@@ -309,17 +309,10 @@ static void sasl_end(struct pop3_session *s)
 	conn_set_max_line(s->conn, POP3_MAX_LINE);
 }
 
-/* The verdict of a SCRAM/CRAM-MD5 exchange for the failure penalty: the
- * credentials were checked against the stored secret (ok) or were wrong. */
+/* The verdict of a SCRAM/CRAM-MD5 exchange for the failure penalty. */
 static void sasl_guard_end(struct pop3_session *s, bool ok)
 {
-	if (!s->sasl_guarded)
-		return;
-	s->sasl_guarded = false;
-	if (ok)
-		login_guard_succeeded(&s->sasl_guard);
-	else
-		login_guard_failed(&s->sasl_guard, sasl_user(s->sasl) ? sasl_user(s->sasl) : "");
+	login_guard_verdict(&s->sasl_guard, &s->sasl_guarded, ok, sasl_user(s->sasl));
 }
 
 static void sasl_outcome(struct pop3_session *s, enum sasl_status st, char *line,
