@@ -8,6 +8,7 @@
 #include "core/buf.h"
 #include "core/live.h"
 #include "core/log.h"
+#include "core/stop_signals.h"
 
 #include <errno.h>
 #include <pwd.h>
@@ -559,7 +560,10 @@ static void on_signal(uv_signal_t *h, int signum)
 {
 	struct admin *a = h->data;
 
+	if (a->stopping)
+		return;
 	a->stopping = true;
+	stop_signals_retire((uv_signal_t *const[]){ &a->sig_term, &a->sig_int }, 2);
 	/* Trace readers and everything else are cut: nothing here needs a
 	 * clean end, and the workers are stopping too. */
 	uv_stop(&a->loop);

@@ -9,6 +9,7 @@
 #include "core/auth.h"
 #include "core/conn.h"
 #include "core/log.h"
+#include "core/stop_signals.h"
 #include "core/tls.h"
 #include "core/worker_ctl.h"
 #include "imap/imap_session.h"
@@ -126,23 +127,7 @@ static void begin_stop(struct worker *w)
 		uv_close((uv_handle_t *)&w->ctl, NULL);
 		w->ctl_open = false;
 	}
-	/* Closing the handles restores the default actions, and a second
-	 * SIGTERM (from the master and from a kill of the process group, say)
-	 * must not kill us mid-stop: block, close, ignore, unblock. */
-	sigset_t stop_signals, old;
-
-	sigemptyset(&stop_signals);
-	sigaddset(&stop_signals, SIGTERM);
-	sigaddset(&stop_signals, SIGINT);
-	sigaddset(&stop_signals, SIGHUP);
-	sigprocmask(SIG_BLOCK, &stop_signals, &old);
-	uv_close((uv_handle_t *)&w->sig_term, NULL);
-	uv_close((uv_handle_t *)&w->sig_int, NULL);
-	uv_close((uv_handle_t *)&w->sig_hup, NULL);
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGINT, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	stop_signals_retire((uv_signal_t *const[]){ &w->sig_term, &w->sig_int, &w->sig_hup }, 3);
 	for (c = w->srv.conns; c != NULL; c = next) {
 		next = conn_next(c);
 		conn_notify_shutdown(c);

@@ -762,6 +762,34 @@ class TestDns(unittest.TestCase):
             srv.stop()
 
 
+class TestStopSignals(unittest.TestCase):
+    def test_sigterm_to_the_process_group_stops_cleanly(self):
+        """systemd (KillMode=control-group), a shell's kill -- -PGID and the
+        quick start's Ctrl-C send SIGTERM to every process at once, and the
+        master forwards its own: the admin process and the workers get
+        two.  The second must not kill them mid-stop (libuv puts the
+        default action back when a signal handle closes), or the stop is
+        reported failed: exit 1 and "killed by signal 15" (found by CI in
+        test_quickstart)."""
+        sockdir = duotest.tempfile.mkdtemp(prefix="duomail-admin-")
+        try:
+            for attempt in range(8):
+                srv = duotest.Server(users={USER: PASSWORD}, own_group=True,
+                                     config={"server": {"admin_socket":
+                                                        os.path.join(sockdir, "a.sock")}})
+                srv.start()
+                self.assertEqual(run(srv, "who").returncode, 0)
+                os.killpg(srv.proc.pid, signal.SIGTERM)
+                try:
+                    srv.proc.wait(timeout=30)
+                    # stop() checks the exit code and the log
+                    srv.stop()
+                except AssertionError as e:
+                    self.fail("round %d: %s" % (attempt, e))
+        finally:
+            shutil.rmtree(sockdir, ignore_errors=True)
+
+
 # ---- no server, bad input, --help ----
 
 class TestNoServer(unittest.TestCase):
