@@ -115,13 +115,26 @@ void maildir_tmp_clean(const char *folder, time_t older_than);
 int maildir_replace_file(struct store *st, const char *dir, const char *name,
 			 const char *data, size_t len);
 
-/* ---- maildir_viewcache.c: reopening a big unchanged folder without a sync ---- */
+/* ---- maildir_viewcache.c: the process's last synced view of big folders ---- */
+/* A copy of a folder's view, never changed once made. */
+struct maildir_view_copy {
+	unsigned count;
+	struct store_msg *msgs;	/* without \Recent */
+	struct maildir_msg_extra *extra;
+};
 /* Fills box's view from this process's copy of the folder's last synced
  * view if nothing on disk changed since; returns whether it did (else the
  * caller syncs).  Does not lock. */
 bool maildir_viewcache_get(struct maildir_box *box);
-/* Keeps a copy of box's freshly synced view; call under the index lock. */
-void maildir_viewcache_put(const struct maildir_box *box);
+/* Keeps a copy of box's freshly synced view; call under the index lock,
+ * before anything changes the view.  with_stamp: box->stamp is this
+ * view's, so maildir_viewcache_get may hand the copy out as current. */
+void maildir_viewcache_put(const struct maildir_box *box, bool with_stamp);
+/* The last copy of the folder at path, however old, or NULL: its names,
+ * times and sizes spare a sync the stats (maildir_sync.c).  Give it back
+ * with maildir_viewcache_return (which sets *view to NULL). */
+const struct maildir_view_copy *maildir_viewcache_lend(const char *path);
+void maildir_viewcache_return(const struct maildir_view_copy **view);
 
 /* ---- maildir_stamp.c: skipping a sync when nothing changed ---- */
 /* Reads the directories' and index's times now (cur/ and new/ only when

@@ -410,7 +410,7 @@ static int with_lock(struct maildir_box *box, int (*fn)(struct maildir_box *box)
 			/* A plain sync only: fn may have marked this
 			 * session's \Recent messages in the view. */
 			if (fn == NULL)
-				maildir_viewcache_put(box);
+				maildir_viewcache_put(box, true);
 		}
 	}
 	maildir_unlock(&lockfd);

@@ -181,22 +181,38 @@ static int cmp_known(const void *a, const void *b)
 	return strcmp(((const struct known_file *)a)->fname, ((const struct known_file *)b)->fname);
 }
 
-static void known_init(struct known *k, const struct maildir_box *box)
+static void known_add(struct known *k, const struct store_msg *msgs,
+		      const struct maildir_msg_extra *extra, unsigned count)
 {
-	const struct mailbox *b = &box->base;
-
 	k->count = 0;
-	k->v = b->count ? xmalloc(b->count * sizeof(*k->v)) : NULL;
-	for (unsigned i = 0; i < b->count; i++) {
-		if (box->extra[i].fname == NULL)
+	k->v = count ? xmalloc(count * sizeof(*k->v)) : NULL;
+	for (unsigned i = 0; i < count; i++) {
+		if (extra[i].fname == NULL)
 			continue;
-		k->v[k->count].fname = box->extra[i].fname;
-		k->v[k->count].mtime = b->msgs[i].received;
-		k->v[k->count].size = b->msgs[i].psize;
+		k->v[k->count].fname = extra[i].fname;
+		k->v[k->count].mtime = msgs[i].received;
+		k->v[k->count].size = msgs[i].psize;
 		k->count++;
 	}
 	if (k->count > 1)
 		qsort(k->v, k->count, sizeof(*k->v), cmp_known);
+}
+
+/* From box's own last view, or for a view that has none yet (an open, a
+ * fresh view for an APPEND's UID) from the process's last copy of the
+ * folder (maildir_viewcache.c), which *lent keeps alive meanwhile. */
+static void known_init(struct known *k, const struct maildir_box *box,
+		       const struct maildir_view_copy **lent)
+{
+	const struct mailbox *b = &box->base;
+
+	*lent = NULL;
+	if (b->count == 0 && b->uidvalidity == 0)
+		*lent = maildir_viewcache_lend(box->path);
+	if (*lent != NULL)
+		known_add(k, (*lent)->msgs, (*lent)->extra, (*lent)->count);
+	else
+		known_add(k, b->msgs, box->extra, b->count);
 }
 
 static const struct known_file *known_find(const struct known *k, const char *fname)
@@ -575,6 +591,7 @@ int maildir_sync_locked(struct maildir_box *box, int lockfd)
 	struct disk_file *fresh = NULL;
 	struct scan sc = { 0 };
 	struct known known;
+	const struct maildir_view_copy *lent;
 	size_t nfresh = 0;
 	char *cur = xasprintf("%s/cur", box->path);
 	int ret = -1;
@@ -589,9 +606,10 @@ int maildir_sync_locked(struct maildir_box *box, int lockfd)
 		goto out;
 	}
 	move_new_to_cur(box->path, c.curfd);
-	known_init(&known, box);
+	known_init(&known, box, &lent);
 	ret = scan_cur(box->path, c.curfd, &sc, NULL, NULL, &known);
 	free(known.v);
+	maildir_viewcache_return(&lent);
 	if (ret < 0) {
 		ret = -1;
 		store_fail(st, STORE_ERR_TEMP, "%s: %s", cur, strerror(errno));
@@ -629,6 +647,8 @@ int maildir_sync_locked(struct maildir_box *box, int lockfd)
 	maildir_hidden_apply(box);
 	/* ... and so are UIDLs kept from another server (maildir_uidls.c). */
 	maildir_uidls_apply(box);
+	/* For the stats of the next fresh view's sync, in this process. */
+	maildir_viewcache_put(box, false);
 	ret = 0;
 out:
 	/* Fresh files that got no UID (items_add took the others). */

@@ -1,19 +1,30 @@
 /*
- * A process-wide copy of the last synced view of each big folder, so that
- * opening it again (every IMAP SELECT, every POP3 login) need not read and
- * stat every file of cur/ when nothing changed: 100,000 messages take some
- * 300 ms to sync and a few milliseconds to copy.
+ * A process-wide copy of the last synced view of each big folder, for two
+ * uses:
  *
- * A copy is used only when the folder's stamp (maildir_stamp.c: cur/, new/
- * and the index) still matches and was settled when taken, the same test
- * that lets md_mailbox_sync skip a sync of an open view; and when the
- * POP3 hide list, which changes without touching those, is the same file
- * (so the copy's pop3_hidden marks are current).  Copies are made under
- * the index lock right after a plain sync, without \Recent marks: a fresh
- * open has none until it claims them.  Small folders
- * are not kept (their sync is cheap), nor more than a bounded number of
- * messages in all.  Threads of the worker's pool open folders at once, so
- * one mutex guards the table.
+ * - Opening it again (every IMAP SELECT, every POP3 login) without a sync
+ *   when nothing changed: 100,000 messages take some 300 ms to sync and a
+ *   few milliseconds to copy.  A copy is used so only when the folder's
+ *   stamp (maildir_stamp.c: cur/, new/ and the index) still matches and was
+ *   settled when taken, the same test that lets md_mailbox_sync skip a sync
+ *   of an open view; and when the POP3 hide list, which changes without
+ *   touching those, is the same file (so the copy's pop3_hidden marks are
+ *   current).
+ * - Sparing a sync of a view that has none yet (an open, an APPEND's or a
+ *   POP3 QUIT's fresh view of the folder) the stat of every file: a name
+ *   that readdir shows again is the same file (Maildir files are never
+ *   rewritten), so its time and size are the copy's, however old the copy.
+ *   Under a busy folder that is most of a session's system calls (a stat
+ *   of each of 1,000 files per SELECT and per APPEND before).
+ *
+ * Copies are made under the index lock right after a plain sync, without
+ * \Recent marks: a fresh open has none until it claims them.  Small
+ * folders are not kept (their sync is cheap), nor more than a bounded
+ * number of messages in all; a copy without a stamp is renewed at most
+ * every VIEWCACHE_RENEW_MS, since slightly old names spare nearly as many
+ * stats.  Threads of the worker's pool open folders at once, so one mutex
+ * guards the table; a copy lent out (maildir_viewcache_lend) lives on
+ * until it is given back, even if replaced meanwhile.
  */
 #include "store/maildir/maildir.h"
 
@@ -22,12 +33,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "core/log.h"
 
-#define VIEWCACHE_MIN_MSGS	1000
+#define VIEWCACHE_MIN_MSGS	256
 #define VIEWCACHE_MAX_MSGS	1000000	/* over all entries */
 #define VIEWCACHE_ENTRIES	16
+#define VIEWCACHE_RENEW_MS	100
 
 struct file_id {
 	bool exists;
@@ -37,19 +50,27 @@ struct file_id {
 };
 
 struct cached_view {
+	struct maildir_view_copy view;	/* first: lend() hands out &view */
 	char *path;
 	uint64_t used;		/* LRU clock */
-	struct maildir_stamp stamp;
+	uint64_t made_ms;	/* CLOCK_MONOTONIC */
+	unsigned refs;		/* the table's (while in it) and borrowers' */
+	struct maildir_stamp stamp;	/* valid: the view is the one of this stamp */
 	struct file_id hidden;
 	uint32_t uidvalidity, uidnext, first_recent_uid;
-	unsigned count;
-	struct store_msg *msgs;
-	struct maildir_msg_extra *extra;
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct cached_view cache[VIEWCACHE_ENTRIES];
+static struct cached_view *cache[VIEWCACHE_ENTRIES];
 static uint64_t clock_now;
+
+static uint64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
 
 static void hidden_id(const char *path, struct file_id *id)
 {
@@ -89,25 +110,28 @@ static void copy_msgs(const struct store_msg *from, const struct maildir_msg_ext
 	*xto_r = xto;
 }
 
-static void entry_free(struct cached_view *e)
+/* Drops one reference; the last one frees.  Caller holds the mutex. */
+static void entry_unref(struct cached_view *e)
 {
-	for (unsigned i = 0; i < e->count; i++) {
-		free((char *)e->msgs[i].uidl);
-		free(e->extra[i].base);
-		free(e->extra[i].fname);
+	if (e == NULL || --e->refs > 0)
+		return;
+	for (unsigned i = 0; i < e->view.count; i++) {
+		free((char *)e->view.msgs[i].uidl);
+		free(e->view.extra[i].base);
+		free(e->view.extra[i].fname);
 	}
-	free(e->msgs);
-	free(e->extra);
+	free(e->view.msgs);
+	free(e->view.extra);
 	free(e->path);
-	memset(e, 0, sizeof(*e));
+	free(e);
 }
 
-static struct cached_view *find(const char *path)
+static int find(const char *path)
 {
-	for (unsigned i = 0; i < VIEWCACHE_ENTRIES; i++)
-		if (cache[i].path != NULL && strcmp(cache[i].path, path) == 0)
-			return &cache[i];
-	return NULL;
+	for (int i = 0; i < VIEWCACHE_ENTRIES; i++)
+		if (cache[i] != NULL && strcmp(cache[i]->path, path) == 0)
+			return i;
+	return -1;
 }
 
 bool maildir_viewcache_get(struct maildir_box *box)
@@ -116,18 +140,20 @@ bool maildir_viewcache_get(struct maildir_box *box)
 	struct file_id hidden;
 	struct cached_view *e;
 	bool hit = false;
+	int k;
 
 	if (maildir_stamp_take(box->path, true, &now) < 0)
 		return false;
 	hidden_id(box->path, &hidden);
 	pthread_mutex_lock(&lock);
-	e = find(box->path);
+	k = find(box->path);
+	e = k >= 0 ? cache[k] : NULL;
 	if (e != NULL && maildir_stamp_unchanged(&e->stamp, &now) && same_id(&e->hidden, &hidden)) {
 		struct mailbox *b = &box->base;
 
 		maildir_view_free(box);
-		copy_msgs(e->msgs, e->extra, e->count, &b->msgs, &box->extra);
-		b->count = e->count;
+		copy_msgs(e->view.msgs, e->view.extra, e->view.count, &b->msgs, &box->extra);
+		b->count = e->view.count;
 		b->uidvalidity = e->uidvalidity;
 		b->uidnext = e->uidnext;
 		b->first_recent_uid = e->first_recent_uid;
@@ -142,52 +168,99 @@ bool maildir_viewcache_get(struct maildir_box *box)
 	return hit;
 }
 
-void maildir_viewcache_put(const struct maildir_box *box)
+void maildir_viewcache_put(const struct maildir_box *box, bool with_stamp)
 {
 	const struct mailbox *b = &box->base;
-	struct cached_view *e, fresh = { 0 };
-	unsigned long long total = b->count;
+	struct cached_view *fresh;
+	unsigned long long total;
+	uint64_t t = now_ms();
+	int k;
 
-	/* An unsettled stamp would never match: not worth the copy. */
-	if (b->count < VIEWCACHE_MIN_MSGS || b->count > VIEWCACHE_MAX_MSGS ||
-	    !maildir_stamp_unchanged(&box->stamp, &box->stamp))
+	if (b->count < VIEWCACHE_MIN_MSGS || b->count > VIEWCACHE_MAX_MSGS)
 		return;
-	fresh.path = xstrdup(box->path);
-	fresh.stamp = box->stamp;
-	hidden_id(box->path, &fresh.hidden);
-	fresh.uidvalidity = b->uidvalidity;
-	fresh.uidnext = b->uidnext;
-	fresh.first_recent_uid = b->first_recent_uid;
-	fresh.count = b->count;
-	copy_msgs(b->msgs, box->extra, b->count, &fresh.msgs, &fresh.extra);
+	/* An unsettled stamp would never match: the copy is for names only. */
+	with_stamp = with_stamp && maildir_stamp_unchanged(&box->stamp, &box->stamp);
+	if (!with_stamp) {
+		bool recent;
+
+		pthread_mutex_lock(&lock);
+		k = find(box->path);
+		recent = k >= 0 && t - cache[k]->made_ms < VIEWCACHE_RENEW_MS;
+		pthread_mutex_unlock(&lock);
+		if (recent)
+			return;
+	}
+	fresh = xcalloc(1, sizeof(*fresh));
+	fresh->path = xstrdup(box->path);
+	fresh->refs = 1;
+	fresh->made_ms = t;
+	if (with_stamp) {
+		fresh->stamp = box->stamp;
+		hidden_id(box->path, &fresh->hidden);
+	}
+	fresh->uidvalidity = b->uidvalidity;
+	fresh->uidnext = b->uidnext;
+	fresh->first_recent_uid = b->first_recent_uid;
+	fresh->view.count = b->count;
+	copy_msgs(b->msgs, box->extra, b->count, &fresh->view.msgs, &fresh->view.extra);
 	/* \Recent belongs to the session that claimed it (RFC 3501 §2.3.2). */
-	for (unsigned i = 0; i < fresh.count; i++)
-		fresh.msgs[i].flags &= ~(unsigned)MSG_FLAG_RECENT;
+	for (unsigned i = 0; i < fresh->view.count; i++)
+		fresh->view.msgs[i].flags &= ~(unsigned)MSG_FLAG_RECENT;
 
 	pthread_mutex_lock(&lock);
-	e = find(box->path);
-	if (e != NULL)
-		entry_free(e);
+	k = find(box->path);
+	if (k >= 0) {
+		entry_unref(cache[k]);
+		cache[k] = NULL;
+	}
 	/* Room: drop least recently used entries until the total fits. */
 	for (;;) {
-		struct cached_view *oldest = NULL, *empty = NULL;
+		int oldest = -1, empty = -1;
 
 		total = b->count;
-		for (unsigned i = 0; i < VIEWCACHE_ENTRIES; i++) {
-			if (cache[i].path == NULL) {
-				empty = empty ? empty : &cache[i];
+		for (int i = 0; i < VIEWCACHE_ENTRIES; i++) {
+			if (cache[i] == NULL) {
+				empty = empty >= 0 ? empty : i;
 				continue;
 			}
-			total += cache[i].count;
-			if (oldest == NULL || cache[i].used < oldest->used)
-				oldest = &cache[i];
+			total += cache[i]->view.count;
+			if (oldest < 0 || cache[i]->used < cache[oldest]->used)
+				oldest = i;
 		}
-		if (empty != NULL && total <= VIEWCACHE_MAX_MSGS) {
-			fresh.used = ++clock_now;
-			*empty = fresh;
+		if (empty >= 0 && total <= VIEWCACHE_MAX_MSGS) {
+			fresh->used = ++clock_now;
+			cache[empty] = fresh;
 			break;
 		}
-		entry_free(oldest);
+		entry_unref(cache[oldest]);
+		cache[oldest] = NULL;
 	}
 	pthread_mutex_unlock(&lock);
+}
+
+const struct maildir_view_copy *maildir_viewcache_lend(const char *path)
+{
+	struct cached_view *e = NULL;
+	int k;
+
+	pthread_mutex_lock(&lock);
+	k = find(path);
+	if (k >= 0) {
+		e = cache[k];
+		e->refs++;
+		e->used = ++clock_now;
+	}
+	pthread_mutex_unlock(&lock);
+	return e != NULL ? &e->view : NULL;
+}
+
+void maildir_viewcache_return(const struct maildir_view_copy **view)
+{
+	if (*view == NULL)
+		return;
+	pthread_mutex_lock(&lock);
+	/* view is the first member of its entry */
+	entry_unref((struct cached_view *)(void *)*view);
+	pthread_mutex_unlock(&lock);
+	*view = NULL;
 }
