@@ -42,7 +42,8 @@ static void copy_index(const struct maildir_index *from, struct maildir_index *t
 {
 	*to = *from;
 	to->entries = xmalloc((from->count ? from->count : 1) * sizeof(*to->entries));
-	memcpy(to->entries, from->entries, from->count * sizeof(*to->entries));
+	if (from->count > 0)
+		memcpy(to->entries, from->entries, from->count * sizeof(*to->entries));
 	for (size_t i = 0; i < from->count; i++)
 		to->entries[i].base = xstrdup(from->entries[i].base);
 }
