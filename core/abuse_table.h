@@ -7,8 +7,8 @@
  *
  * Per key (a client address, or a user name) it holds:
  *   - open connections (per IP) or logged-in sessions (per user), counted
- *     per worker, so when a worker dies the master drops exactly that
- *     worker's counts (abuse_table_worker_gone) and nothing leaks;
+ *     per worker, so when a worker dies the one started in its place drops
+ *     exactly those counts (abuse_table_worker_gone) and nothing leaks;
  *   - failed logins and the time of the last one: the failure penalty.
  *
  * Keys: an IPv4 address is itself; an IPv6 address counts by its /64 (one
@@ -91,8 +91,10 @@ int abuse_table_create(unsigned nworkers, unsigned nentries,
 /* Unmaps it (each process that holds it may call this for itself). */
 void abuse_table_destroy(struct abuse_table **t);
 
-/* The master, after worker `worker` exited: forgets its connections and
- * sessions, so they stop counting against their addresses and users. */
+/* The worker started in slot `worker`, before it accepts anything: forgets
+ * the connections and sessions of the one that died there, so they stop
+ * counting against their addresses and users.  (Not the root master: it
+ * never touches the table the unprivileged workers write.) */
 void abuse_table_worker_gone(struct abuse_table *t, unsigned worker);
 
 /* The key of a numeric address ("192.0.2.1", "2001:db8::1").  0, or -1 if

@@ -34,6 +34,16 @@ void auth_db_close(struct auth_db **db);
 /* Re-reads the file now (SIGHUP).  On error the old data stays and -1 is returned. */
 int auth_db_reload(struct auth_db *db, char *err, size_t errlen);
 
+/* The same from a file another process opened (the master may read what a
+ * worker may not): fd is read from offset 0 and stays the caller's.  Unless
+ * force, a file identical (inode, size, mtime) to the one in use is not
+ * read again, and a reload is logged as a change noticed here would be.
+ * 1 reloaded, 0 unchanged, -1 error (the old data stays). */
+int auth_db_reload_fd(struct auth_db *db, int fd, bool force, char *err, size_t errlen);
+/* Says that the master hands this process the file when it changes: the
+ * process's own checks then stay quiet when it may not read the file. */
+void auth_db_set_handed(struct auth_db *db);
+
 /* Does the user exist?  1 yes, 0 no, -1 database error. */
 int auth_db_user_exists(struct auth_db *db, const char *user);
 

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 struct auth_user {
 	char *name;
@@ -52,6 +53,8 @@ struct auth_db {
 	pthread_mutex_t lock;
 	struct auth_snapshot *snap;
 	time_t last_check;
+	struct stat failed_st;	/* the file as it was when it last failed to load */
+	bool handed;		/* the master hands us the file (auth_db_set_handed) */
 };
 
 static void user_free(struct auth_user *u)
@@ -153,7 +156,9 @@ static void report_settings(const struct auth_snapshot *snap, const char *path,
 	free(uf->v);
 }
 
-static int snapshot_load(const char *path, struct auth_snapshot **snap_r, char *err, size_t errlen)
+/* Reads the open file f (which it closes), named path in messages. */
+static int snapshot_read(FILE *f, const char *path, struct auth_snapshot **snap_r, char *err,
+			 size_t errlen)
 {
 	struct auth_snapshot *snap = xcalloc(1, sizeof(*snap));
 	struct unknown_fields unknown = { 0 };
@@ -161,13 +166,7 @@ static int snapshot_load(const char *path, struct auth_snapshot **snap_r, char *
 	char *line = NULL;
 	ssize_t n;
 	unsigned lineno = 0;
-	FILE *f = fopen(path, "r");
 
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		free(snap);
-		return -1;
-	}
 	fstat(fileno(f), &snap->st);
 	while ((n = getline(&line, &cap, f)) >= 0) {
 		char *name, *pw, *rest;
@@ -248,6 +247,23 @@ fail:
 	return -1;
 }
 
+static int snapshot_load(const char *path, struct auth_snapshot **snap_r, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return snapshot_read(f, path, snap_r, err, errlen);
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
 int auth_db_open(const char *path, struct auth_db **db_r, char *err, size_t errlen)
 {
 	struct auth_snapshot *snap;
@@ -292,6 +308,53 @@ int auth_db_reload(struct auth_db *db, char *err, size_t errlen)
 	return 0;
 }
 
+void auth_db_set_handed(struct auth_db *db)
+{
+	db->handed = true;
+}
+
+int auth_db_reload_fd(struct auth_db *db, int fd, bool force, char *err, size_t errlen)
+{
+	struct auth_snapshot *snap, *old;
+	struct stat st;
+	int copy;
+	FILE *f;
+
+	if (fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "%s: %s", db->path, strerror(errno));
+		return -1;
+	}
+	pthread_mutex_lock(&db->lock);
+	if (!force && same_file(&st, &db->snap->st)) {
+		/* We read this very file ourselves already. */
+		pthread_mutex_unlock(&db->lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&db->lock);
+	copy = dup(fd);
+	if (copy < 0 || lseek(copy, 0, SEEK_SET) < 0 || (f = fdopen(copy, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", db->path, strerror(errno));
+		if (copy >= 0)
+			close(copy);
+		return -1;
+	}
+	if (snapshot_read(f, db->path, &snap, err, errlen) < 0) {
+		pthread_mutex_lock(&db->lock);
+		db->failed_st = st;
+		pthread_mutex_unlock(&db->lock);
+		return -1;
+	}
+	pthread_mutex_lock(&db->lock);
+	old = db->snap;
+	db->snap = snap;
+	db->last_check = time(NULL);
+	pthread_mutex_unlock(&db->lock);
+	snapshot_free(old);
+	if (!force)	/* said as when we notice the change ourselves */
+		log_info("%s changed: %zu users", db->path, snap->count);
+	return 1;
+}
+
 /* Re-reads the file if it changed; called with the lock held. */
 static void maybe_reload_locked(struct auth_db *db)
 {
@@ -305,13 +368,14 @@ static void maybe_reload_locked(struct auth_db *db)
 	db->last_check = now;
 	if (stat(db->path, &st) < 0)
 		return;
-	if (st.st_ino == db->snap->st.st_ino && st.st_size == db->snap->st.st_size &&
-	    st.st_mtim.tv_sec == db->snap->st.st_mtim.tv_sec &&
-	    st.st_mtim.tv_nsec == db->snap->st.st_mtim.tv_nsec)
+	if (same_file(&st, &db->snap->st) || same_file(&st, &db->failed_st))
 		return;
 	if (snapshot_load(db->path, &snap, err, sizeof(err)) < 0) {
-		log_error("%s (keeping the previous user list)", err);
-		db->snap->st = st;	/* do not retry until it changes again */
+		db->failed_st = st;	/* do not retry until it changes again */
+		/* A file only root may read: the master reads it and hands
+		 * it over (auth_db_reload_fd), nothing to report here. */
+		if (!(db->handed && errno == EACCES))
+			log_error("%s (keeping the previous user list)", err);
 		return;
 	}
 	snapshot_free(db->snap);
@@ -319,16 +383,26 @@ static void maybe_reload_locked(struct auth_db *db)
 	log_info("%s changed: %zu users", db->path, snap->count);
 }
 
+/* The user's entry in the current snapshot (re-read first if the file
+ * changed), or NULL.  db->lock held; the entry lives until it is released. */
+static struct auth_user *find_user_locked(struct auth_db *db, const char *user)
+{
+	struct auth_user key = { .name = (char *)user };
+
+	maybe_reload_locked(db);
+	if (db->snap->count == 0)
+		return NULL;
+	return bsearch(&key, db->snap->users, db->snap->count, sizeof(key), cmp_user);
+}
+
 /* A copy of user's stored password, or NULL if unknown. */
 static char *lookup_password(struct auth_db *db, const char *user)
 {
-	struct auth_user key = { .name = (char *)user }, *u;
+	struct auth_user *u;
 	char *pw = NULL;
 
 	pthread_mutex_lock(&db->lock);
-	maybe_reload_locked(db);
-	u = db->snap->count == 0 ? NULL :
-		bsearch(&key, db->snap->users, db->snap->count, sizeof(*u), cmp_user);
+	u = find_user_locked(db, user);
 	if (u != NULL)
 		pw = xstrdup(u->password);
 	pthread_mutex_unlock(&db->lock);
@@ -346,14 +420,12 @@ static void free_secret(char **p)
 
 int auth_db_user_settings(struct auth_db *db, const char *user, struct user_settings *us_r)
 {
-	struct auth_user key = { .name = (char *)user }, *u;
+	struct auth_user *u;
 	int ret = 0;
 
 	memset(us_r, 0, sizeof(*us_r));
 	pthread_mutex_lock(&db->lock);
-	maybe_reload_locked(db);
-	u = db->snap->count == 0 ? NULL :
-		bsearch(&key, db->snap->users, db->snap->count, sizeof(*u), cmp_user);
+	u = find_user_locked(db, user);
 	if (u != NULL && u->settings_error != NULL) {
 		log_error("refusing %s: %s", user, u->settings_error);
 		ret = -1;
@@ -367,14 +439,12 @@ int auth_db_user_settings(struct auth_db *db, const char *user, struct user_sett
 
 int auth_db_lookup(struct auth_db *db, const char *user, struct userdb_record *rec_r)
 {
-	struct auth_user key = { .name = (char *)user }, *u;
+	struct auth_user *u;
 	int ret = 0;
 
 	memset(rec_r, 0, sizeof(*rec_r));
 	pthread_mutex_lock(&db->lock);
-	maybe_reload_locked(db);
-	u = db->snap->count == 0 ? NULL :
-		bsearch(&key, db->snap->users, db->snap->count, sizeof(*u), cmp_user);
+	u = find_user_locked(db, user);
 	if (u != NULL) {
 		rec_r->password = xstrdup(u->password);
 		if (u->settings_error != NULL) {

@@ -4,6 +4,7 @@
 #include "core/auth.h"
 #include "core/commands.h"
 #include "core/log.h"
+#include "core/privilege.h"
 #include "core/config.h"
 #include "core/policy.h"
 #include "core/userdb.h"
@@ -44,17 +45,15 @@ int admin_open(const char *cmd, const char *config_path, struct config **cfg_r,
 /* As `duomail serve` does after binding: files the command makes in the
  * store must belong to the user the server runs as, or the server could
  * not change them.  The passwd-file was read before, as root. */
-static int drop_privileges(const char *cmd, const char *name)
+/* As root: [server] user and group, as the server's workers (core/privilege.h);
+ * root with no user refuses unless allow_root. */
+static int drop_privileges(const char *cmd, const struct config *cfg)
 {
-	struct passwd *pw = getpwnam(name);
+	char err[512];
 
-	if (pw == NULL) {
-		fprintf(stderr, "duomail %s: [server] user: no such system user '%s'\n", cmd, name);
-		return -1;
-	}
-	if (setgroups(1, &pw->pw_gid) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
-		fprintf(stderr, "duomail %s: cannot run as %s: %s\n", cmd, name, strerror(errno));
+	if (privilege_check(cfg, err, sizeof(err)) < 0 ||
+	    privilege_drop(cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "duomail %s: %s\n", cmd, err);
 		return -1;
 	}
 	return 0;
@@ -92,7 +91,7 @@ int admin_open_store(const char *cmd, const struct config *cfg, struct userdb *d
 	ret = admin_lookup(cmd, db, user, &rec);
 	if (ret != 0)
 		return ret;
-	if (cfg->user != NULL && geteuid() == 0 && drop_privileges(cmd, cfg->user) < 0) {
+	if (drop_privileges(cmd, cfg) < 0) {
 		userdb_record_free(&rec);
 		return EXIT_CONFIG;
 	}

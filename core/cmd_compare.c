@@ -21,6 +21,7 @@
 #include "core/commands.h"
 #include "core/live.h"
 #include "core/log.h"
+#include "core/privilege.h"
 #include "pop3/pop3.h"		/* pop3_folder_uidl(): the UIDLs POP3 shows */
 #include "store/message.h"
 #include "store/message_decode.h"
@@ -160,24 +161,19 @@ static void cut_utf8(char *s, size_t max)
 	s[max] = '\0';
 }
 
-/* As root, work as the server's user, so files the store rewrites (its
- * index) keep the owner the server needs. */
+/* As root, work as the server's user (and group), so files the store
+ * rewrites (its index) keep the owner the server needs; root with no user
+ * refuses, as the server does (core/privilege.h). */
 static int become_server_user(const struct config *cfg)
 {
-	struct passwd *pw;
+	char err[512];
 
-	if (cfg->user == NULL || geteuid() != 0)
-		return 0;
-	pw = getpwnam(cfg->user);
-	if (pw == NULL) {
-		fprintf(stderr, "duomail compare: %s: [server] user: no such system user '%s'\n",
-			cfg->path, cfg->user);
+	if (privilege_check(cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "duomail compare: %s\n", err);
 		return -1;
 	}
-	if (setgroups(1, &pw->pw_gid) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
-		fprintf(stderr, "duomail compare: cannot become %s: %s\n", cfg->user,
-			strerror(errno));
+	if (privilege_drop(cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "duomail compare: %s\n", err);
 		return -1;
 	}
 	return 0;

@@ -18,6 +18,7 @@
 #include "core/config.h"
 #include "core/deliver.h"
 #include "core/log.h"
+#include "core/privilege.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -222,7 +223,20 @@ int cmd_deliver(int argc, char **argv)
 		fprintf(stderr, "duomail: %s\n", err);
 		return EXIT_CONFIG;
 	}
+	/* Run as root (an admin, a script): the user list is read as root, as
+	 * the server's master reads it, and the mail is written as [server]
+	 * user, as the workers write it; with no user, root refuses. */
+	if (privilege_check(cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "duomail: %s\n", err);
+		ret = EXIT_CONFIG;
+		goto out;
+	}
 	if (userdb_open(cfg, &db, err, sizeof(err)) < 0) {
+		log_error("deliver: %s", err);
+		ret = EX_TEMPFAIL;
+		goto out;
+	}
+	if (privilege_drop(cfg, err, sizeof(err)) < 0) {
 		log_error("deliver: %s", err);
 		ret = EX_TEMPFAIL;
 		goto out;

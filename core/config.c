@@ -6,10 +6,12 @@
 #include "core/config.h"
 #include "core/config_reader.h"
 #include "core/log.h"
+#include "core/tls.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
+#include <pwd.h>
 #include <ini.h>
 #include <libpq-fe.h>
 #include <limits.h>
@@ -378,6 +380,38 @@ static int handle_lmtp_key(struct parse_ctx *ctx, const char *section, const cha
 	return 1;
 }
 
+/* [tls]: cert and key may each be given several times, the Nth cert with
+ * the Nth key (several certificates, picked by SNI; see core/tls.h). */
+static int handle_tls_key(struct parse_ctx *ctx, const char *section, const char *name,
+			  const char *value)
+{
+	struct config *cfg = ctx->cfg;
+	char why[160];
+
+	if (strcmp(name, "cert") == 0 || strcmp(name, "key") == 0) {
+		bool cert = name[0] == 'c';
+		unsigned *n = cert ? &cfg->tls_ncerts : &cfg->tls_nkeys;
+
+		if (value[0] == '\0')
+			return fail(ctx, section, name, "empty path");
+		if (*n == CONFIG_TLS_MAX_PAIRS)
+			return fail(ctx, section, name, "more than %d", CONFIG_TLS_MAX_PAIRS);
+		if (*n == 0)
+			set_str(cert ? &cfg->tls_cert : &cfg->tls_key, value);
+		else
+			set_str(cert ? &cfg->tls_more_certs[*n - 1] : &cfg->tls_more_keys[*n - 1],
+				value);
+		(*n)++;
+	} else if (strcmp(name, "priority") == 0) {
+		if (tls_priority_check(value, why, sizeof(why)) < 0)
+			return fail(ctx, section, name, "not a GnuTLS priority string: %s", why);
+		set_str(&cfg->tls_priority, value);
+	} else {
+		return fail(ctx, section, name, "unknown key");
+	}
+	return 1;
+}
+
 static int handle_key(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_ctx *ctx = user;
@@ -402,9 +436,23 @@ static int handle_key(void *user, const char *section, const char *name, const c
 			else
 				return fail(ctx, section, name, "'%s' is not info or debug", value);
 		} else if (strcmp(name, "user") == 0) {
-			if (value[0] == '\0')
-				return fail(ctx, section, name, "empty user name");
+			struct passwd *pw = value[0] != '\0' ? getpwnam(value) : NULL;
+
+			if (pw == NULL)
+				return fail(ctx, section, name, "no such system user '%s'", value);
 			set_str(&cfg->user, value);
+			cfg->user_uid = (long)pw->pw_uid;
+			cfg->user_gid = (long)pw->pw_gid;
+		} else if (strcmp(name, "group") == 0) {
+			struct group *gr = value[0] != '\0' ? getgrnam(value) : NULL;
+
+			if (gr == NULL)
+				return fail(ctx, section, name, "no such system group '%s'", value);
+			set_str(&cfg->group, value);
+			cfg->group_gid = (long)gr->gr_gid;
+		} else if (strcmp(name, "allow_root") == 0) {
+			if (parse_bool(value, &cfg->allow_root) < 0)
+				return fail(ctx, section, name, "'%s' is not yes or no", value);
 		} else if (strcmp(name, "admin_socket") == 0) {
 			cfg->admin_socket_default = false;
 			if (strcmp(value, "off") == 0) {
@@ -463,14 +511,7 @@ static int handle_key(void *user, const char *section, const char *name, const c
 		}
 		return fail(ctx, section, name, "unknown key");
 	} else if (strcmp(section, "tls") == 0) {
-		if (strcmp(name, "cert") == 0)
-			set_str(&cfg->tls_cert, value);
-		else if (strcmp(name, "key") == 0)
-			set_str(&cfg->tls_key, value);
-		else if (strcmp(name, "priority") == 0)
-			set_str(&cfg->tls_priority, value);
-		else
-			return fail(ctx, section, name, "unknown key");
+		return handle_tls_key(ctx, section, name, value);
 	} else if (strcmp(section, "auth") == 0) {
 		if (strcmp(name, "userdb") == 0) {
 			if (strcmp(value, "passwd-file") == 0)
@@ -560,6 +601,7 @@ static void config_defaults(struct config *cfg)
 	cfg->hostname = xstrdup(host);
 	cfg->workers = 0;
 	cfg->max_connections = 10000;
+	cfg->user_uid = cfg->user_gid = cfg->group_gid = -1;
 	cfg->admin_socket = xstrdup("/run/duomail/admin.sock");
 	cfg->admin_socket_default = true;
 	cfg->max_connections_per_ip = 100;
@@ -569,7 +611,7 @@ static void config_defaults(struct config *cfg)
 	cfg->penalty_reset_ms = 600000;
 	cfg->penalty_exempt_loopback = false;
 	cfg->imap_max_bad_commands = 20;
-	cfg->tls_priority = xstrdup("SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE");
+	cfg->tls_priority = xstrdup(CONFIG_TLS_PRIORITY_DEFAULT);
 	cfg->plaintext_on_loopback = true;
 	cfg->pop3_idle_timeout = 600;
 	cfg->pop3_login_delay = 0;
@@ -606,9 +648,10 @@ static int config_check(const struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: [listen]: no listener configured", cfg->path);
 		return -1;
 	}
-	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL)) {
-		snprintf(err, errlen, "%s: [tls] %s: missing (cert and key go together)", cfg->path,
-			 cfg->tls_cert ? "key" : "cert");
+	if (cfg->tls_ncerts != cfg->tls_nkeys) {
+		snprintf(err, errlen, "%s: [tls] %s: missing (cert and key go together: %u cert, %u key)",
+			 cfg->path, cfg->tls_ncerts > cfg->tls_nkeys ? "key" : "cert",
+			 cfg->tls_ncerts, cfg->tls_nkeys);
 		return -1;
 	}
 	if (tls && cfg->tls_cert == NULL) {
@@ -689,6 +732,11 @@ void config_free(struct config **cfgp)
 	free(cfg->admin_socket);
 	free(cfg->tls_cert);
 	free(cfg->tls_key);
+	for (unsigned i = 0; i + 1 < CONFIG_TLS_MAX_PAIRS; i++) {
+		free(cfg->tls_more_certs[i]);
+		free(cfg->tls_more_keys[i]);
+	}
+	free(cfg->group);
 	free(cfg->tls_priority);
 	free(cfg->passwd_file);
 	free(cfg->store_root);

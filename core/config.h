@@ -20,6 +20,19 @@ struct listen_addr {
 	char unix_path[108];
 };
 
+#define CONFIG_TLS_MAX_PAIRS 32	/* = TLS_MAX_PAIRS (core/tls.h) */
+
+/* The default [tls] priority: TLS 1.3 and 1.2 only, AEAD ciphers only
+ * (no CBC, so no Lucky13 class), forward secrecy only (ECDHE, no static
+ * RSA), strong groups, no SHA-1/SHA-224 signatures; the server's order. */
+#define CONFIG_TLS_PRIORITY_DEFAULT \
+	"SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:" \
+	"-CIPHER-ALL:+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:-MAC-ALL:+AEAD:" \
+	"-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:" \
+	"-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:" \
+	"-SIGN-RSA-SHA1:-SIGN-ECDSA-SHA1:-SIGN-RSA-SHA224:-SIGN-ECDSA-SHA224:" \
+	"%SERVER_PRECEDENCE"
+
 /* [auth] userdb: where users come from (core/userdb.h). */
 enum userdb_kind { USERDB_PASSWD_FILE, USERDB_PGSQL };
 
@@ -32,7 +45,11 @@ struct config {
 	char *hostname;		/* greetings; default: gethostname() */
 	int workers;		/* worker processes; 0 = one per CPU */
 	bool log_debug;		/* log_level = debug */
-	char *user;		/* drop privileges to this user after binding (root only) */
+	char *user;		/* mail access runs as this user (started as root) */
+	long user_uid, user_gid;	/* its ids, -1 when no user is set */
+	char *group;		/* and this group (default: the user's own) */
+	long group_gid;		/* -1 when not set */
+	bool allow_root;	/* allow_root = yes: root with no user may serve mail */
 	unsigned max_connections;	/* per worker */
 	/* abuse defence (core/abuse_table.h); 0 = unlimited */
 	unsigned max_connections_per_ip;	/* across workers, IPv6 by /64; not LMTP */
@@ -48,9 +65,13 @@ struct config {
 	/* [http] */
 	bool autoconfig_address;	/* autoconfig_username = address (else localpart) */
 
-	/* [tls] */
+	/* [tls]: the Nth cert goes with the Nth key; the first pair is the
+	 * default, the others are chosen by SNI (core/tls.h) */
 	char *tls_cert;
 	char *tls_key;
+	char *tls_more_certs[CONFIG_TLS_MAX_PAIRS - 1];
+	char *tls_more_keys[CONFIG_TLS_MAX_PAIRS - 1];
+	unsigned tls_ncerts, tls_nkeys;	/* pairs given, the first included */
 	char *tls_priority;	/* GnuTLS priority string */
 
 	/* [auth] */

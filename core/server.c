@@ -6,16 +6,20 @@
 #include "core/server.h"
 #include "core/abuse_table.h"
 #include "core/userdb.h"
+#include "core/auth.h"
 #include "core/conn.h"
 #include "core/log.h"
 #include "core/tls.h"
+#include "core/worker_ctl.h"
 #include "imap/imap_session.h"
 #include "lmtp/lmtp_session.h"
 #include "pop3/pop3_session.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <uv.h>
 
 #define SERVER_STOP_GRACE_MS	15000
@@ -37,6 +41,9 @@ struct worker {
 	uv_loop_t loop;
 	struct listener listeners[LISTEN_COUNT];
 	uv_signal_t sig_term, sig_int, sig_hup;
+	uv_poll_t ctl;			/* the master's messages (worker_ctl.h) */
+	int ctl_fd;
+	bool ctl_open;
 	uv_timer_t stop_timer;
 	uv_work_t warm;
 	uint64_t stop_started;
@@ -115,6 +122,10 @@ static void begin_stop(struct worker *w)
 	w->srv.stopping = true;
 	log_info("worker stopping: %u sessions to finish", w->srv.nconns);
 	close_listeners(w);
+	if (w->ctl_open) {
+		uv_close((uv_handle_t *)&w->ctl, NULL);
+		w->ctl_open = false;
+	}
 	/* Closing the handles restores the default actions, and a second
 	 * SIGTERM (from the master and from a kill of the process group, say)
 	 * must not kill us mid-stop: block, close, ignore, unblock. */
@@ -142,24 +153,68 @@ static void begin_stop(struct worker *w)
 	uv_timer_start(&w->stop_timer, stop_timer_cb, 0, SERVER_STOP_POLL_MS);
 }
 
-static void reload(struct worker *w)
+/* What the master sends: it re-read the files as root and found them good,
+ * and hands them over open, so a root-only key or passwd-file works. */
+static void apply_ctl(struct worker *w, const struct worker_ctl_msg *msg, const int *fds,
+		      unsigned nfds)
 {
+	struct auth_db *passwd = userdb_passwd(w->srv.userdb);
 	char err[512];
+	int ret;
 
-	if (userdb_reload(w->srv.userdb, err, sizeof(err)) < 0)
-		log_error("reload: %s (keeping the old user list)", err);
-	if (w->srv.tls != NULL && tls_ctx_reload(w->srv.tls, err, sizeof(err)) < 0)
-		log_error("reload: %s (keeping the old certificate)", err);
-	else
-		log_info("reloaded users%s", w->srv.tls ? " and certificates" : "");
+	if (msg->kind == WORKER_CTL_USERS && nfds == 1 && passwd != NULL) {
+		ret = auth_db_reload_fd(passwd, fds[0], msg->force != 0, err, sizeof(err));
+		if (ret < 0)
+			log_error("reload: %s (keeping the old user list)", err);
+		else if (msg->force)
+			log_info("reloaded users");
+	} else if (msg->kind == WORKER_CTL_USERDB && nfds == 0) {
+		if (userdb_reload(w->srv.userdb, err, sizeof(err)) < 0)
+			log_error("reload: %s (keeping the old user list)", err);
+		else
+			log_info("reloaded users");
+	} else if (msg->kind == WORKER_CTL_TLS && w->srv.tls != NULL) {
+		if (tls_ctx_reload_fds(w->srv.tls, fds, nfds, err, sizeof(err)) < 0)
+			log_error("reload: %s (keeping the old certificate)", err);
+		else
+			log_info("reloaded certificates");
+	} else {
+		log_error("master sent message %u with %u files: ignored", msg->kind, nfds);
+	}
+}
+
+static void ctl_cb(uv_poll_t *h, int status, int events)
+{
+	struct worker *w = h->data;
+	struct worker_ctl_msg msg;
+	int fds[WORKER_CTL_MAX_FDS];
+	unsigned nfds;
+	int ret;
+
+	while ((ret = worker_ctl_recv(w->ctl_fd, &msg, fds, &nfds)) > 0) {
+		apply_ctl(w, &msg, fds, nfds);
+		for (unsigned i = 0; i < nfds; i++)
+			close(fds[i]);
+	}
+	if (ret < 0 || status < 0) {
+		/* The master is gone (or broke the protocol): no more reloads. */
+		if (status < 0)
+			log_error("master channel: %s", uv_strerror(status));
+		else if (errno != EPIPE)
+			log_error("master channel: %s", strerror(errno));
+		uv_close((uv_handle_t *)&w->ctl, NULL);
+		w->ctl_open = false;
+	}
 }
 
 static void signal_cb(uv_signal_t *h, int signum)
 {
 	struct worker *w = h->data;
 
+	/* The master reloads (it may read what we may not) and tells us;
+	 * a SIGHUP to the whole process group reaches it too. */
 	if (signum == SIGHUP)
-		reload(w);
+		log_debug("SIGHUP: the master reloads");
 	else
 		begin_stop(w);
 }
@@ -204,7 +259,8 @@ static void walk_close_cb(uv_handle_t *h, void *arg)
 }
 
 int server_worker_run(struct config *cfg, const int fds[LISTEN_COUNT], int worker_index,
-		      struct userdb *userdb, struct tls_ctx *tls, struct abuse_table *abuse)
+		      int ctl_fd, struct userdb *userdb, struct tls_ctx *tls,
+		      struct abuse_table *abuse)
 {
 	struct worker *w = xcalloc(1, sizeof(*w));
 	int ret = 0;
@@ -216,8 +272,21 @@ int server_worker_run(struct config *cfg, const int fds[LISTEN_COUNT], int worke
 	w->srv.started = time(NULL);
 	w->srv.userdb = userdb;
 	w->srv.tls = tls;
+	w->ctl_fd = ctl_fd;
+	if (userdb_passwd(userdb) != NULL)
+		auth_db_set_handed(userdb_passwd(userdb));
+	if (ctl_fd >= 0 && uv_poll_init(&w->loop, &w->ctl, ctl_fd) == 0) {
+		w->ctl.data = w;
+		w->ctl_open = true;
+		uv_poll_start(&w->ctl, UV_READABLE | UV_DISCONNECT, ctl_cb);
+	}
 	w->srv.abuse = abuse;
 	w->srv.worker_index = (unsigned)worker_index;
+	/* A worker that died before us in this slot left its connections
+	 * counted: they are gone.  (Done here, unprivileged, and not by the
+	 * root master, which never touches the table the workers write.) */
+	if (abuse != NULL)
+		abuse_table_worker_gone(abuse, (unsigned)worker_index);
 	if (open_listeners(w, fds) < 0) {
 		ret = 2;
 		goto out;

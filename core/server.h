@@ -33,11 +33,12 @@ struct server {
 };
 
 /* Runs a worker on the already-bound listening sockets fds[kind] (-1 = off),
- * taking over userdb and tls (tls may be NULL), which the master loaded while it
- * could still read root-only files, and using the master's shared abuse
- * table.  Returns the exit code when it stops. */
+ * taking over userdb and tls (tls may be NULL), which the master loaded as
+ * root, and ctl_fd, the master's reloads (core/worker_ctl.h; -1 = none), and
+ * using the master's shared abuse table.  Returns the exit code when it stops. */
 int server_worker_run(struct config *cfg, const int fds[LISTEN_COUNT], int worker_index,
-		      struct userdb *userdb, struct tls_ctx *tls, struct abuse_table *abuse);
+		      int ctl_fd, struct userdb *userdb, struct tls_ctx *tls,
+		      struct abuse_table *abuse);
 
 /* Creates a connection for a freshly accepted client on listener stream
  * (a uv_stream_t *) and starts it; implicit_tls starts the handshake first. */

@@ -65,8 +65,10 @@ struct maildir_box {
 /* ---- maildir_store.c: the user's store, folders' paths, locks ---- */
 struct maildir_store *maildir_store(struct store *st);
 struct maildir_box *maildir_box(struct mailbox *box);
-/* Makes path and its cur/, new/, tmp/ (mode 0700; existing ones are fine). */
-int maildir_make(const char *path);
+/* Makes path and its cur/, new/, tmp/ (mode 0700; existing ones are fine,
+ * but not symbolic links: -1 with ELOOP, unless top_may_link and it is path
+ * itself, the user's directory, which the admin may put elsewhere). */
+int maildir_make(const char *path, bool top_may_link);
 enum store_error maildir_errno(int err);
 /* The directory of mailbox name, or NULL if the name is not allowed. */
 char *maildir_folder_path(struct maildir_store *ms, const char *name);
@@ -87,6 +89,14 @@ unsigned maildir_next_counter(void);
 /* A view of the folder at path (taking path); not yet synced. */
 struct maildir_box *maildir_box_new(struct store *st, char *path);
 void maildir_box_free(struct maildir_box **box);
+
+/* Is path a mailbox whose directories are all real ones: the folder
+ * directory itself (unless inbox: the user's directory, which the admin
+ * may link elsewhere) and its cur/, new/ and tmp/?  A symbolic link among
+ * them is never followed (it could lead out of the user's Maildir, into
+ * another user's mail), and is logged once.  Checked when a mailbox is
+ * listed, opened or saved into. */
+bool maildir_is_mailbox(const char *path, bool inbox);
 
 /* ---- maildir_once.c: problems with one file logged once ---- */
 /* True the first time this process asks about (folder, name, kind): then

@@ -20,11 +20,22 @@
 
 #define SUBSCRIPTIONS "subscriptions"
 
+/* A directory, not a symbolic link to one: a folder that is a link is not
+ * a folder (maildir_is_mailbox), so it is never listed, made over, renamed
+ * or deleted through. */
 static bool is_dir(const char *path)
 {
 	struct stat sb;
 
-	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+	return lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/* Anything at all there, a link (even a dangling one) included. */
+static bool exists(const char *path)
+{
+	struct stat sb;
+
+	return lstat(path, &sb) == 0;
 }
 
 static bool is_inbox(const char *name)
@@ -48,8 +59,8 @@ static int folder_dirs(struct store *st, char ***dirs_r, size_t *count_r)
 
 		if (de->d_name[0] != '.' || de->d_name[1] == '\0' || strcmp(de->d_name, "..") == 0)
 			continue;
-		snprintf(cur, sizeof(cur), "%s/%s/cur", ms->dir, de->d_name);
-		if (!is_dir(cur))
+		snprintf(cur, sizeof(cur), "%s/%s", ms->dir, de->d_name);
+		if (!maildir_is_mailbox(cur, false))
 			continue;
 		if (count == alloc) {
 			alloc = alloc ? alloc * 2 : 16;
@@ -123,7 +134,7 @@ static int create_parents(struct store *st, const char *name)
 		*slash = '\0';
 		path = path_of(st, copy);
 		*slash = '/';
-		if (path == NULL || (!is_dir(path) && maildir_make(path) < 0)) {
+		if (path == NULL || (!is_dir(path) && maildir_make(path, false) < 0)) {
 			if (path != NULL)
 				store_fail(st, maildir_errno(errno), "%s: %s", path,
 					   strerror(errno));
@@ -147,11 +158,11 @@ int maildir_mailbox_create(struct store *st, const char *name)
 	path = path_of(st, name);
 	if (path == NULL)
 		return -1;
-	if (is_dir(path)) {
+	if (exists(path)) {
 		free(path);
 		return store_fail(st, STORE_ERR_EXISTS, "mailbox exists");
 	}
-	if (create_parents(st, name) < 0 || maildir_make(path) < 0)
+	if (create_parents(st, name) < 0 || maildir_make(path, false) < 0)
 		ret = store_fail(st, maildir_errno(errno), "%s: %s", path, strerror(errno));
 	else
 		maildir_fsync_dir(maildir_store(st)->dir);
@@ -193,7 +204,7 @@ int maildir_mailbox_delete(struct store *st, const char *name)
 	path = path_of(st, name);
 	if (path == NULL)
 		return -1;
-	if (!is_dir(path)) {
+	if (!maildir_is_mailbox(path, false)) {
 		free(path);
 		return store_fail(st, STORE_ERR_NOTFOUND, "no mailbox %s", name);
 	}
@@ -270,11 +281,11 @@ int maildir_mailbox_rename(struct store *st, const char *old_name, const char *n
 	to = path_of(st, new_name);
 	if (from == NULL || to == NULL)
 		goto out;
-	if (!is_dir(from)) {
+	if (!maildir_is_mailbox(from, is_inbox(old_name))) {
 		store_fail(st, STORE_ERR_NOTFOUND, "no mailbox %s", old_name);
 		goto out;
 	}
-	if (is_dir(to)) {
+	if (exists(to)) {
 		store_fail(st, STORE_ERR_EXISTS, "mailbox %s exists", new_name);
 		goto out;
 	}
@@ -287,7 +298,7 @@ int maildir_mailbox_rename(struct store *st, const char *old_name, const char *n
 	if (create_parents(st, new_name) < 0)
 		goto out;
 	if (is_inbox(old_name)) {
-		if (maildir_make(to) < 0) {
+		if (maildir_make(to, false) < 0) {
 			store_fail(st, maildir_errno(errno), "%s: %s", to, strerror(errno));
 			goto out;
 		}

@@ -105,7 +105,7 @@ int store_import_begin(const char *account, bool in_place, struct store_import *
 	imp->in_place = in_place;
 	/* A leftover of a crashed import with our pid is ours to reuse. */
 	if (maildir_rm_tree(imp->ms.dir) < 0 || mkdir(imp->ms.dir, 0700) < 0 ||
-	    maildir_make(imp->ms.dir) < 0) {
+	    maildir_make(imp->ms.dir, false) < 0) {
 		fail(err, errlen, "%s: %s", imp->ms.dir, strerror(errno));
 		store_import_abort(&imp);
 		return -1;
@@ -137,7 +137,7 @@ int store_import_folder(struct store_import *imp, const char *name, uint32_t uid
 		uidnext = 1;
 	if (uidvalidity == 0)
 		uidvalidity = (uint32_t)time(NULL);
-	if (strcmp(path, imp->ms.dir) != 0 && maildir_make(path) < 0) {
+	if (strcmp(path, imp->ms.dir) != 0 && maildir_make(path, false) < 0) {
 		fail(err, errlen, "%s: %s", path, strerror(errno));
 		free(path);
 		return -1;

@@ -93,18 +93,13 @@ int maildir_save_begin(struct store *st, const char *mailbox, time_t received, u
 		       struct store_save **save_r)
 {
 	struct maildir_save *s;
-	struct stat sb;
 	char *folder = maildir_folder_path(maildir_store(st), mailbox);
-	char *tmpdir;
 	uint64_t room;
-	int ret, err = 0;
+	int err = 0;
 
 	if (folder == NULL)
 		return store_fail(st, STORE_ERR_INVALID, "invalid mailbox name");
-	tmpdir = xasprintf("%s/tmp", folder);
-	ret = stat(tmpdir, &sb);
-	free(tmpdir);
-	if (ret < 0 || !S_ISDIR(sb.st_mode)) {
+	if (!maildir_is_mailbox(folder, strcasecmp(mailbox, "INBOX") == 0)) {
 		free(folder);
 		return store_fail(st, STORE_ERR_NOTFOUND, "no mailbox %s", mailbox);
 	}

@@ -36,22 +36,33 @@ struct maildir_box *maildir_box(struct mailbox *box)
 	return (struct maildir_box *)box;
 }
 
-static int mkdir_if_missing(const char *path)
+/* mkdir, or something already there; unless follow, a symbolic link
+ * there is refused (ELOOP): a folder is never made through a link.  (Other
+ * things in the way are found when the folder is used.) */
+static int mkdir_if_missing(const char *path, bool follow)
 {
-	if (mkdir(path, 0700) == 0 || errno == EEXIST)
+	struct stat sb;
+
+	if (mkdir(path, 0700) == 0)
 		return 0;
-	return -1;
+	if (errno != EEXIST)
+		return -1;
+	if (!follow && lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode)) {
+		errno = ELOOP;
+		return -1;
+	}
+	return 0;
 }
 
-int maildir_make(const char *path)
+int maildir_make(const char *path, bool top_may_link)
 {
 	static const char *const subs[] = { "cur", "new", "tmp" };
 
-	if (mkdir_if_missing(path) < 0)
+	if (mkdir_if_missing(path, top_may_link) < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
 		char *sub = xasprintf("%s/%s", path, subs[i]);
-		int ret = mkdir_if_missing(sub), err = errno;
+		int ret = mkdir_if_missing(sub, false), err = errno;
 
 		free(sub);
 		if (ret < 0) {
@@ -91,6 +102,24 @@ int maildir_fsync_dir(const char *path)
 	close(fd);
 	errno = err;
 	return ret;
+}
+
+bool maildir_is_mailbox(const char *path, bool inbox)
+{
+	static const char *const subs[] = { "", "cur", "new", "tmp" };
+	struct stat sb;
+
+	for (unsigned i = inbox ? 1 : 0; i < 4; i++) {
+		char *p = i == 0 ? xstrdup(path) : xasprintf("%s/%s", path, subs[i]);
+		int ret = lstat(p, &sb);
+
+		if (ret == 0 && S_ISLNK(sb.st_mode) && maildir_once(path, subs[i], "link"))
+			log_warn("maildir: ignoring %s: a symbolic link (never followed)", p);
+		free(p);
+		if (ret < 0 || !S_ISDIR(sb.st_mode))
+			return false;
+	}
+	return true;
 }
 
 bool maildir_lock_is_current(int fd, const char *path)
@@ -192,7 +221,7 @@ static int md_open_dir(const char *dir, struct store **st_r, enum store_error *e
 	/* root itself is not made: if it is missing, the mail file system is
 	 * probably not mounted, and mail must not go to the wrong disk. */
 	fresh = mkdir(ms->dir, 0700) == 0;
-	if (maildir_make(ms->dir) < 0) {
+	if (maildir_make(ms->dir, true) < 0) {
 		*err_r = maildir_errno(errno);
 		log_error("maildir %s: %s", ms->dir, strerror(errno));
 		free(ms->dir);
@@ -392,17 +421,11 @@ static int with_lock(struct maildir_box *box, int (*fn)(struct maildir_box *box)
 static int md_mailbox_open(struct store *st, const char *name, struct mailbox **box_r)
 {
 	struct maildir_box *box;
-	struct stat sb;
 	char *path = maildir_folder_path(maildir_store(st), name);
-	char *cur;
-	int ret;
 
 	if (path == NULL)
 		return store_fail(st, STORE_ERR_INVALID, "invalid mailbox name");
-	cur = xasprintf("%s/cur", path);
-	ret = stat(cur, &sb);
-	free(cur);
-	if (ret < 0 || !S_ISDIR(sb.st_mode)) {
+	if (!maildir_is_mailbox(path, strcasecmp(name, "INBOX") == 0)) {
 		free(path);
 		return store_fail(st, STORE_ERR_NOTFOUND, "no mailbox %s", name);
 	}

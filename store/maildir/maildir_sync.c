@@ -658,7 +658,7 @@ int maildir_sync_locked(struct maildir_box *box, int lockfd)
 	box->lockfd = lockfd;	/* for the index writes under this lock */
 	if (load_index(&c, lockfd) < 0)
 		goto out;
-	c.curfd = open(cur, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	c.curfd = open(cur, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (c.curfd < 0) {
 		store_fail(st, errno == ENOENT ? STORE_ERR_NOTFOUND : STORE_ERR_TEMP, "%s: %s",
 			   cur, strerror(errno));

@@ -67,6 +67,26 @@ def test_certificate():
     return os.path.join(_CERT_DIR, "cert.pem"), os.path.join(_CERT_DIR, "key.pem")
 
 
+def make_certificate(directory, name, dns_names, days=365, key_type="ecdsa"):
+    """A self-signed certificate for dns_names (the first is the CN) made
+    with certtool in directory: (cert, key) paths, NAME.pem and NAME.key."""
+    key = os.path.join(directory, name + ".key")
+    cert = os.path.join(directory, name + ".pem")
+    tmpl = os.path.join(directory, name + ".tmpl")
+    with open(tmpl, "w") as f:
+        f.write("cn = %s\n" % dns_names[0])
+        for n in dns_names:
+            f.write("dns_name = %s\n" % n)
+        f.write("expiration_days = %d\ntls_www_server\nsigning_key\nencryption_key\n" % days)
+    subprocess.run(["certtool", "--generate-privkey", "--key-type", key_type,
+                    "--outfile", key], check=True, capture_output=True, timeout=60)
+    subprocess.run(["certtool", "--generate-self-signed", "--load-privkey", key,
+                    "--template", tmpl, "--outfile", cert], check=True,
+                   capture_output=True, timeout=60)
+    os.unlink(tmpl)
+    return cert, key
+
+
 def _die_with_parent():
     # A test process that dies (killed, interrupted) takes its server along.
     PR_SET_PDEATHSIG = 1
@@ -184,6 +204,10 @@ class Server:
         }
         for sec, kv in (config or {}).items():
             sections.setdefault(sec, {}).update(kv)
+        # Run as root, most tests keep the mail as root (they write into it
+        # directly): that needs the explicit override (core/privilege.h).
+        if os.geteuid() == 0 and "user" not in sections["server"]:
+            sections["server"].setdefault("allow_root", "yes")
         with open(self.config_path, "w") as f:
             for sec, kv in sections.items():
                 f.write("[%s]\n" % sec)

@@ -39,7 +39,9 @@ static void write_config(const char *passwd, const char *root)
 {
 	char text[1024];
 
-	snprintf(text, sizeof(text), "[listen]\npop3 = 127.0.0.1:1110\n[auth]\npasswd_file = %s\n"
+	/* allow_root: run as root, these tests keep the mail as root. */
+	snprintf(text, sizeof(text), "[server]\nallow_root = yes\n"
+		 "[listen]\npop3 = 127.0.0.1:1110\n[auth]\npasswd_file = %s\n"
 		 "[store]\nroot = %s\n", passwd, root);
 	write_file(conf, text);
 }
