@@ -4,8 +4,8 @@
  * worker read it need not parse it again.  While a folder keeps changing
  * (IMAP sessions storing flags, expunging, appending), every other session
  * of it re-syncs at its next command, and parsing the index (a CRC-32 per
- * line, a sort by base) was a fifth of a busy worker's user time at 1,000
- * messages a folder (perf, IMAP mixed at 100 clients).
+ * line, a sort by base) took a tenth of a busy worker's time at 1,000
+ * messages a folder (perf, IMAP mixed at 100 clients: crc32 alone 7 %).
  *
  * The file is still read every time: a copy is used only when the bytes
  * read now are the very bytes it was parsed from, and parsing is a function
