@@ -78,12 +78,23 @@ enum auth_result auth_verify_apop_stored(const char *stored, const char *timesta
  * The caller frees it with explicit_bzero+free. */
 int auth_lookup_plaintext(struct auth_db *db, const char *user, char **password_r);
 
-/* Kinds of stored secrets some user of the database has, as bits: the
- * challenge-response mechanisms that can work depend on them. */
+/* Kinds of stored secrets, as bits: the challenge-response mechanisms
+ * that can work for a user depend on them. */
 #define AUTH_SECRET_PLAINTEXT		1u	/* {PLAIN}/{CLEAR}: CRAM-MD5, SCRAM */
 #define AUTH_SECRET_SCRAM_SHA1		2u	/* {SCRAM-SHA-1}: SCRAM-SHA-1 */
 #define AUTH_SECRET_SCRAM_SHA256	4u	/* {SCRAM-SHA-256}: SCRAM-SHA-256 */
-unsigned auth_db_secret_kinds(struct auth_db *db);
+
+/* Challenge-response mechanisms, as bits ([auth] mechanisms). */
+#define AUTH_MECH_CRAM_MD5		1u
+#define AUTH_MECH_SCRAM_SHA1		2u
+#define AUTH_MECH_SCRAM_SHA256		4u
+/* The mechanisms a stored secret of these AUTH_SECRET_* kinds can serve. */
+unsigned auth_mechs_of_secret(unsigned kinds);
+/* The mechanisms EVERY user of the file can use (0 for an empty file).
+ * Offering one that only some users can use breaks the others' clients:
+ * curl, mbsync and mpop pick the strongest mechanism offered and do not
+ * fall back to PLAIN when it fails. */
+unsigned auth_db_common_mechs(struct auth_db *db);
 
 /* Verifies an APOP digest (RFC 1939 §7: MD5 of timestamp+password, lowercase hex). */
 enum auth_result auth_verify_apop(struct auth_db *db, const char *user,

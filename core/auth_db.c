@@ -45,7 +45,7 @@ struct auth_snapshot {
 	struct auth_user *users;	/* sorted by name */
 	size_t count;
 	struct stat st;		/* of the file it was read from */
-	unsigned secret_kinds;	/* AUTH_SECRET_* of all users */
+	unsigned common_mechs;	/* AUTH_MECH_* every user can use */
 };
 
 struct auth_db {
@@ -230,8 +230,10 @@ static int snapshot_read(FILE *f, const char *path, struct auth_snapshot **snap_
 		snap->users[kept++] = *u;
 	}
 	snap->count = kept;
+	snap->common_mechs = snap->count > 0 ? ~0u : 0;
 	for (size_t i = 0; i < snap->count; i++)
-		snap->secret_kinds |= password_secret_kind(snap->users[i].password);
+		snap->common_mechs &=
+			auth_mechs_of_secret(password_secret_kind(snap->users[i].password));
 	/* A bad extra field refuses that one user, not the whole file: the
 	 * others go on working, and a typo is found in the log. */
 	for (size_t i = 0; i < snap->count; i++)
@@ -487,15 +489,28 @@ enum auth_result auth_verify_plain(struct auth_db *db, const char *user, const c
 	return ar;
 }
 
-unsigned auth_db_secret_kinds(struct auth_db *db)
+unsigned auth_mechs_of_secret(unsigned kinds)
 {
-	unsigned kinds;
+	unsigned mechs = 0;
+
+	if (kinds & AUTH_SECRET_PLAINTEXT)
+		mechs |= AUTH_MECH_CRAM_MD5 | AUTH_MECH_SCRAM_SHA1 | AUTH_MECH_SCRAM_SHA256;
+	if (kinds & AUTH_SECRET_SCRAM_SHA1)
+		mechs |= AUTH_MECH_SCRAM_SHA1;
+	if (kinds & AUTH_SECRET_SCRAM_SHA256)
+		mechs |= AUTH_MECH_SCRAM_SHA256;
+	return mechs;
+}
+
+unsigned auth_db_common_mechs(struct auth_db *db)
+{
+	unsigned mechs;
 
 	/* No reload check here: this runs on the loop for every CAPABILITY. */
 	pthread_mutex_lock(&db->lock);
-	kinds = db->snap->secret_kinds;
+	mechs = db->snap->common_mechs;
 	pthread_mutex_unlock(&db->lock);
-	return kinds;
+	return mechs;
 }
 
 int auth_lookup_plaintext(struct auth_db *db, const char *user, char **password_r)

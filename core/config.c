@@ -4,6 +4,7 @@
  * records the problem and returns 0, and ini_parse() returns that line.
  */
 #include "core/config.h"
+#include "core/auth.h"
 #include "core/config_reader.h"
 #include "core/log.h"
 #include "core/tls.h"
@@ -182,6 +183,53 @@ static int parse_duration_ms(const char *value, unsigned long max_ms, unsigned *
 		return -1;
 	*ms_r = (unsigned)(n * unit);
 	return 0;
+}
+
+/* [auth] mechanisms: "auto", or the challenge-response mechanisms to offer
+ * (CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256; the -PLUS forms come with them on
+ * TLS).  PLAIN and LOGIN are always there, under the plaintext rule. */
+static int parse_mechanisms(struct parse_ctx *ctx, const char *section, const char *name,
+			    const char *value)
+{
+	static const struct { const char *name; unsigned bit; } mechs[] = {
+		{ "cram-md5", AUTH_MECH_CRAM_MD5 },
+		{ "scram-sha-1", AUTH_MECH_SCRAM_SHA1 },
+		{ "scram-sha-256", AUTH_MECH_SCRAM_SHA256 },
+	};
+	struct config *cfg = ctx->cfg;
+	char word[32];
+	const char *p = value;
+
+	if (strcasecmp(value, "auto") == 0) {
+		cfg->mechanisms_auto = true;
+		cfg->mechanisms = 0;
+		return 1;
+	}
+	cfg->mechanisms_auto = false;
+	cfg->mechanisms = 0;
+	while (*p != '\0') {
+		size_t n = strcspn(p, " \t,");
+		size_t i;
+
+		if (n == 0) {
+			p++;
+			continue;
+		}
+		if (n >= sizeof(word))
+			n = sizeof(word) - 1;
+		memcpy(word, p, n);
+		word[n] = '\0';
+		p += strcspn(p, " \t,");
+		for (i = 0; i < sizeof(mechs) / sizeof(mechs[0]); i++)
+			if (strcasecmp(word, mechs[i].name) == 0)
+				break;
+		if (i == sizeof(mechs) / sizeof(mechs[0]))
+			return fail(ctx, section, name,
+				    "'%s' is not auto or a list of cram-md5, scram-sha-1, scram-sha-256",
+				    word);
+		cfg->mechanisms |= mechs[i].bit;
+	}
+	return 1;
 }
 
 /* [auth] penalty_*: the failure penalty (core/abuse_table.h). */
@@ -523,6 +571,8 @@ static int handle_key(void *user, const char *section, const char *name, const c
 					    value);
 		} else if (strcmp(name, "passwd_file") == 0) {
 			set_str(&cfg->passwd_file, value);
+		} else if (strcmp(name, "mechanisms") == 0) {
+			return parse_mechanisms(ctx, section, name, value);
 		} else if (strcmp(name, "plaintext_on_loopback") == 0) {
 			if (strcmp(value, "yes") == 0)
 				cfg->plaintext_on_loopback = true;
@@ -613,6 +663,7 @@ static void config_defaults(struct config *cfg)
 	cfg->imap_max_bad_commands = 20;
 	cfg->tls_priority = xstrdup(CONFIG_TLS_PRIORITY_DEFAULT);
 	cfg->plaintext_on_loopback = true;
+	cfg->mechanisms_auto = true;
 	cfg->pop3_idle_timeout = 600;
 	cfg->pop3_login_delay = 0;
 	cfg->pop3_expire_days = -1;

@@ -78,6 +78,11 @@ struct config {
 	enum userdb_kind userdb;	/* userdb = passwd-file (default) | pgsql */
 	char *passwd_file;		/* needed for passwd-file */
 	bool plaintext_on_loopback;	/* loopback counts as secure (default yes) */
+	/* mechanisms = auto (default): offer CRAM-MD5 / SCRAM-SHA-* only when
+	 * every passwd-file user can use them (none with pgsql); or a list:
+	 * offer exactly those.  AUTH_MECH_* bits (core/auth.h). */
+	bool mechanisms_auto;
+	unsigned mechanisms;
 	/* failure penalty per client address: the next login waits
 	 * initial * 2^(failures-1), at most max (0 = off), forgotten after
 	 * reset without a failure or at a successful login */

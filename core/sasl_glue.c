@@ -19,14 +19,22 @@ void sasl_context_for_conn(struct conn *c, struct sasl_context *ctx_r)
 {
 	struct server *srv = conn_server(c);
 	struct auth_db *passwd = userdb_passwd(srv->userdb);
-	unsigned kinds = passwd != NULL ? auth_db_secret_kinds(passwd) :
-		AUTH_SECRET_SCRAM_SHA1 | AUTH_SECRET_SCRAM_SHA256;
+	unsigned mechs;
 
+	/* [auth] mechanisms = auto offers a challenge-response mechanism only
+	 * when every user can use it: a client that sees it offered uses it
+	 * and does not fall back to PLAIN.  A database's contents are not
+	 * known in advance, so with pgsql auto offers none; the admin lists
+	 * the ones the stored passwords allow. */
+	if (srv->cfg->mechanisms_auto)
+		mechs = passwd != NULL ? auth_db_common_mechs(passwd) : 0;
+	else
+		mechs = srv->cfg->mechanisms;
 	memset(ctx_r, 0, sizeof(*ctx_r));
 	ctx_r->plaintext_allowed = conn_is_secure(c);
-	ctx_r->cram_md5 = (kinds & AUTH_SECRET_PLAINTEXT) != 0;
-	ctx_r->scram_sha1 = (kinds & (AUTH_SECRET_PLAINTEXT | AUTH_SECRET_SCRAM_SHA1)) != 0;
-	ctx_r->scram_sha256 = (kinds & (AUTH_SECRET_PLAINTEXT | AUTH_SECRET_SCRAM_SHA256)) != 0;
+	ctx_r->cram_md5 = (mechs & AUTH_MECH_CRAM_MD5) != 0;
+	ctx_r->scram_sha1 = (mechs & AUTH_MECH_SCRAM_SHA1) != 0;
+	ctx_r->scram_sha256 = (mechs & AUTH_MECH_SCRAM_SHA256) != 0;
 	ctx_r->hostname = srv->cfg->hostname;
 	ctx_r->channel_binding = binding_cb;
 	ctx_r->cb_ctx = c;

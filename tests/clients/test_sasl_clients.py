@@ -20,8 +20,12 @@ class SaslClientTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.server = duotest.Server(plain_users={"alice": "secret"}, listen=("pop3", "imap"),
+                                    # users with different secrets: auto
+                                    # would offer none of the three
                                     config={"auth": {"plaintext_on_loopback": "no",
-                                                     "penalty_exempt_loopback": "yes"}})
+                                                     "penalty_exempt_loopback": "yes",
+                                                     "mechanisms":
+                                                     "cram-md5 scram-sha-1 scram-sha-256"}})
         for user, scheme in (("bob", "SCRAM-SHA-256"), ("carol", "SCRAM-SHA-1")):
             cls.server._lines.append("%s:%s" % (user, duotest.hash_password("pw-" + user,
                                                                             scheme)))

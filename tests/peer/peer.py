@@ -38,9 +38,9 @@ Choices that make the two comparable (each also in the config comments):
 - mail_location = maildir:~ : Maildir++ in ROOT/USER, folders ROOT/USER/.a.b,
   the layout duomail uses (separate roots per server).
 - pop3_uidl_format = %f : the Maildir base name, as duomail's UIDLs are.
-- auth_mechanisms = plain login apop cram-md5 scram-sha-1 scram-sha-256: duomail's
-  SASL mechanisms (it offers CRAM-MD5 and SCRAM when the passwd-file has users
-  who can use them, as here), and APOP
+- auth_mechanisms = plain login apop: duomail's SASL mechanisms for this
+  passwd-file (it offers CRAM-MD5 and SCRAM only when every user can use
+  them, and these users mostly have crypt hashes), and APOP
   (RFC 1939 §7), which duomail always offers for {PLAIN} users; loopback
   counts as secure on both, so plaintext logins are allowed.
 - ssl = yes with the same certificate as duomail, so both announce STARTTLS/STLS.
@@ -230,7 +230,7 @@ userdb {{
   driver = static
   args = uid={uid} gid={gid} home={root}/%u
 }}
-auth_mechanisms = plain login apop cram-md5 scram-sha-1 scram-sha-256
+auth_mechanisms = plain login apop
 # no 2 s wait after a failed login (duotest turns duomail's penalty off too)
 auth_failure_delay = 0
 # loopback counts as secure in both servers

@@ -33,15 +33,21 @@ def scheme_user(scheme):
     return "u-" + scheme.lower().replace(".", "-")
 
 
+ALL_MECHANISMS = "cram-md5 scram-sha-1 scram-sha-256"
+
+
 class SaslBase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         # Many failed logins on purpose: no failure penalty from loopback
         # here (TestPenalty below has it).
+        # The users store every kind of secret, so [auth] mechanisms = auto
+        # would offer no challenge-response mechanism: name them all.
         cls.srv = duotest.Server(plain_users={"plain": "pencil", "prep": "I\u00adX"},
                                  users={"crypt": "cryptpw"},
                                  listen=("imap", "imaps", "pop3", "pop3s"),
-                                 config={"auth": {"penalty_exempt_loopback": "yes"}})
+                                 config={"auth": {"penalty_exempt_loopback": "yes",
+                                                  "mechanisms": ALL_MECHANISMS}})
         lines = cls.srv._lines
         lines.append("keys256:" + scram_stored_keys("sha256", "k256-secret"))
         lines.append("keys1:" + scram_stored_keys("sha1", "k1-secret"))
@@ -510,13 +516,55 @@ class TestPwCommand(unittest.TestCase):
         self.assertIn("SASLprep", r.stderr)
 
 
+class TestAutoOffersOnlyWhatEveryUserCanUse(unittest.TestCase):
+    """[auth] mechanisms = auto: a file with one crypt-hash user offers no
+    CRAM-MD5 or SCRAM, even though its {PLAIN} user could use them.  curl,
+    mbsync and mpop take the strongest mechanism offered and do not fall back
+    to PLAIN when it fails, so offering it would lock the crypt user out."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = duotest.Server(plain_users={"plain": "pencil"}, users={"crypt": "cryptpw"},
+                                 listen=("imap", "pop3"))
+        cls.srv.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.stop()
+
+    def test_mixed_file_offers_plain_and_login_only(self):
+        c = LineConn.tcp(self.srv.port("imap"))
+        greeting = c.readline()
+        self.assertIn("AUTH=PLAIN AUTH=LOGIN", greeting)
+        for m in ("SCRAM-SHA-256", "SCRAM-SHA-1", "CRAM-MD5"):
+            self.assertNotIn("AUTH=" + m, greeting)
+        c.close()
+        p = LineConn.tcp(self.srv.port("pop3"))
+        p.readline()
+        p.send("CAPA")
+        capa = []
+        while (line := p.readline()) != ".":
+            capa.append(line)
+        self.assertIn("SASL PLAIN LOGIN", capa)
+        p.close()
+
+    def test_curl_logs_in_as_the_crypt_user(self):
+        # What went wrong when CRAM-MD5 was offered here: curl chose it.
+        for url in ("pop3://127.0.0.1:%d/" % self.srv.port("pop3"),
+                    "imap://127.0.0.1:%d/INBOX" % self.srv.port("imap")):
+            r = subprocess.run(["curl", "-sS", "--max-time", "20", "-u", "crypt:cryptpw", url],
+                               capture_output=True, timeout=60)
+            self.assertEqual(r.returncode, 0, (url, r.stderr))
+
+
 class TestOffers(unittest.TestCase):
     """What is offered follows what the user database can serve, and the
     plaintext policy: without plaintext logins SCRAM still works."""
 
     @classmethod
     def setUpClass(cls):
-        cls.srv = duotest.Server(users={"crypt": "cryptpw"}, listen=("imap", "pop3"),
+        # Only SCRAM-SHA-256 keys: auto offers SCRAM-SHA-256 and nothing else.
+        cls.srv = duotest.Server(users={}, listen=("imap", "pop3"),
                                  config={"auth": {"plaintext_on_loopback": "no",
                                                   "penalty_exempt_loopback": "yes"}})
         cls.srv._lines.append("keys256:" + scram_stored_keys("sha256", "k256-secret"))
@@ -531,12 +579,12 @@ class TestOffers(unittest.TestCase):
     def test_malformed_value_is_logged_with_its_line(self):
         # The others still log in (the file is not refused for one typo).
         self.assertRegex(self.srv.log_text(),
-                         r"users:4: user broken: the \{SCRAM-SHA-256\} value is malformed")
+                         r"users:3: user broken: the \{SCRAM-SHA-256\} value is malformed")
 
     def test_offers_follow_stored_secrets_and_policy(self):
         c = LineConn.tcp(self.srv.port("imap"))
         greeting = c.readline()
-        # No plaintext users: no CRAM-MD5, no SCRAM-SHA-1; PLAIN/LOGIN refused.
+        # SCRAM-SHA-256 keys only: no CRAM-MD5, no SCRAM-SHA-1; PLAIN/LOGIN refused.
         self.assertIn("LOGINDISABLED", greeting)
         self.assertIn("AUTH=SCRAM-SHA-256", greeting)
         self.assertNotIn("AUTH=SCRAM-SHA-1", greeting)

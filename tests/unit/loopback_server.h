@@ -65,6 +65,9 @@ static void lb_start(const struct conn_handler *handler, const char *users)
 	lb_cfg.imap_max_bad_commands = 20;
 	lb_cfg.lmtp_max_bad_commands = 20;
 	lb_cfg.plaintext_on_loopback = true;
+	/* every mechanism, whatever the fixture users store (auto would offer
+	 * only what all of them can use) */
+	lb_cfg.mechanisms = AUTH_MECH_CRAM_MD5 | AUTH_MECH_SCRAM_SHA1 | AUTH_MECH_SCRAM_SHA256;
 	lb_cfg.pop3_retr_seen = true;	/* config_load()'s default */
 	uv_loop_init(&lb_loop);
 	lb_srv.cfg = &lb_cfg;

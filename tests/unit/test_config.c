@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/auth.h"
 #include "core/config.h"
 
 static char path[64];
@@ -158,6 +159,34 @@ static void test_policy_errors(void **state)
 	expect_error("[quota]\nbytes = 1\n", "FILE:2: [quota] bytes: unknown key");
 }
 
+/* [auth] mechanisms: auto by default, or exactly the ones listed. */
+static void test_mechanisms(void **state)
+{
+	struct config *cfg = NULL;
+	char err[256], text[1024];
+
+	write_config(base);
+	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), 0);
+	assert_true(cfg->mechanisms_auto);
+	config_free(&cfg);
+	unlink(path);
+
+	snprintf(text, sizeof(text), "%s[auth]\nmechanisms = SCRAM-SHA-256, cram-md5\n", base);
+	write_config(text);
+	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), 0);
+	assert_false(cfg->mechanisms_auto);
+	assert_int_equal(cfg->mechanisms, AUTH_MECH_SCRAM_SHA256 | AUTH_MECH_CRAM_MD5);
+	config_free(&cfg);
+	unlink(path);
+
+	snprintf(text, sizeof(text), "%s[auth]\nmechanisms = scram-sha-256 digest-md5\n", base);
+	write_config(text);
+	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "mechanisms"));
+	assert_non_null(strstr(err, "'digest-md5' is not auto or a list"));
+	unlink(path);
+}
+
 static void test_missing_file(void **state)
 {
 	struct config *cfg = NULL;
@@ -175,6 +204,7 @@ int main(void)
 		cmocka_unit_test(test_expire),
 		cmocka_unit_test(test_policy_defaults_and_keys),
 		cmocka_unit_test(test_policy_errors),
+		cmocka_unit_test(test_mechanisms),
 		cmocka_unit_test(test_missing_file),
 	};
 
