@@ -182,6 +182,15 @@ enum maildir_index_state maildir_index_read(const char *dir, struct maildir_inde
 int maildir_index_write(struct store *st, const char *dir, const struct maildir_index *idx,
 			int lockfd);
 void maildir_index_free(struct maildir_index *idx);
+
+/* ---- maildir_indexcache.c: the last parsed index of each folder ---- */
+/* Fills idx with a copy of what dir's index parsed to, if bytes[0..len) are
+ * the bytes it was parsed from; false otherwise. */
+bool maildir_indexcache_get(const char *dir, const char *bytes, size_t len,
+			    struct maildir_index *idx);
+/* Keeps a copy of idx, parsed (MAILDIR_INDEX_OK) from bytes[0..len). */
+void maildir_indexcache_put(const char *dir, const char *bytes, size_t len,
+			    const struct maildir_index *idx);
 /* A UIDVALIDITY for a rebuilt index: strictly above known and above any
  * value handed out before in this folder (remembered in the lock file). */
 uint32_t maildir_index_new_uidvalidity(int lockfd, uint32_t known);

@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -220,22 +221,17 @@ static void add_entry(struct maildir_index *idx, size_t *alloc, const struct mai
 	idx->entries[idx->count++] = *e;
 }
 
-enum maildir_index_state maildir_index_read(const char *dir, struct maildir_index *idx)
+/* Parses an index file read into memory (f reads those bytes). */
+static enum maildir_index_state index_parse(FILE *f, struct maildir_index *idx)
 {
-	char *path = xasprintf("%s/%s", dir, MAILDIR_INDEX);
 	enum maildir_index_state state = MAILDIR_INDEX_OK;
 	char *line = NULL;
 	size_t cap = 0, alloc = 0;
 	ssize_t n;
 	int version = 0, err;
 	bool checked;
-	FILE *f;
 
 	memset(idx, 0, sizeof(*idx));
-	f = fopen(path, "re");
-	free(path);
-	if (f == NULL)
-		return errno == ENOENT ? MAILDIR_INDEX_MISSING : MAILDIR_INDEX_IOERR;
 	n = getline(&line, &cap, f);
 	if (n <= 0 || line[n - 1] != '\n') {
 		state = n < 0 && ferror(f) ? MAILDIR_INDEX_IOERR : MAILDIR_INDEX_DAMAGED;
@@ -306,10 +302,93 @@ enum maildir_index_state maildir_index_read(const char *dir, struct maildir_inde
 	}
 out:
 	err = errno;
-	fclose(f);
 	free(line);
 	if (state != MAILDIR_INDEX_OK && state != MAILDIR_INDEX_PARTIAL)
 		maildir_index_free(idx);
+	errno = err;
+	return state;
+}
+
+/* The whole file at path into *buf_r (NUL-terminated), or -1 with errno. */
+static int slurp(const char *path, char **buf_r, size_t *len_r)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
+	size_t len = 0, cap = 0;
+	char *buf = NULL;
+	struct stat sb;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &sb) < 0)
+		goto fail;
+	cap = (size_t)sb.st_size + 1;	/* a file growing meanwhile is read whole too */
+	buf = xmalloc(cap + 1);
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			cap *= 2;
+			buf = xrealloc(buf, cap + 1);
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto fail;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	*buf_r = buf;
+	*len_r = len;
+	return 0;
+fail:
+	err = errno;
+	close(fd);
+	free(buf);
+	errno = err;
+	return -1;
+}
+
+enum maildir_index_state maildir_index_read(const char *dir, struct maildir_index *idx)
+{
+	char *path = xasprintf("%s/%s", dir, MAILDIR_INDEX);
+	enum maildir_index_state state;
+	size_t len;
+	char *buf;
+	FILE *f;
+	int err;
+
+	memset(idx, 0, sizeof(*idx));
+	err = slurp(path, &buf, &len);
+	free(path);
+	if (err < 0)
+		return errno == ENOENT ? MAILDIR_INDEX_MISSING : MAILDIR_INDEX_IOERR;
+	/* The same bytes as another session of this process parsed: the
+	 * same index (maildir_indexcache.c). */
+	if (maildir_indexcache_get(dir, buf, len, idx)) {
+		free(buf);
+		return MAILDIR_INDEX_OK;
+	}
+	if (len == 0) {
+		free(buf);
+		return MAILDIR_INDEX_DAMAGED;	/* not even a header line */
+	}
+	f = fmemopen(buf, len, "r");
+	if (f == NULL) {
+		err = errno;
+		free(buf);
+		errno = err;
+		return MAILDIR_INDEX_IOERR;
+	}
+	state = index_parse(f, idx);
+	err = errno;
+	fclose(f);
+	if (state == MAILDIR_INDEX_OK)
+		maildir_indexcache_put(dir, buf, len, idx);
+	free(buf);
 	errno = err;
 	return state;
 }
