@@ -24,6 +24,10 @@ static void commit_work(void *arg)
 		store_save_abort(&a->save);
 		return;
 	}
+	/* The new message is \Recent here, not in a session that syncs
+	 * between our commit and our sync (§6.3.11, §2.3.2). */
+	if (a->to_selected && !a->s->readonly)
+		store_save_claim_recent(a->save, a->s->box);
 	a->ret = store_save_commit_uid(&a->save, &a->uidvalidity, &a->uid);
 	if (a->ret != 0 || !a->to_selected)
 		return;

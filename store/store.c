@@ -335,6 +335,11 @@ int store_save_keywords(struct store_save *save, const char *const *names, size_
 	return save->st->ops->save_keywords(save, names, count);
 }
 
+void store_save_claim_recent(struct store_save *save, struct mailbox *view)
+{
+	save->recent_view = view;
+}
+
 int store_save_commit(struct store_save **savep, uint32_t *uid_r)
 {
 	struct store_save *save = *savep;

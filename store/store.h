@@ -326,6 +326,12 @@ int store_save_commit(struct store_save **save, uint32_t *uid_r);
  * APPENDUID, RFC 4315 §3); both are 0 when the UID is not known yet. */
 int store_save_commit_uid(struct store_save **save, uint32_t *uidvalidity_r, uint32_t *uid_r);
 void store_save_abort(struct store_save **save);
+/* The message goes into the mailbox view has open (an IMAP APPEND to the
+ * selected mailbox): the commit then syncs view and makes the new message
+ * \Recent in it under the same lock that gives it its UID, so no other
+ * session of the mailbox can claim it first (RFC 3501 §6.3.11, §2.3.2).
+ * Needs a UID (store_save_commit_uid). */
+void store_save_claim_recent(struct store_save *save, struct mailbox *view);
 
 const char *store_strerror(enum store_error err);
 

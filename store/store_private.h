@@ -85,6 +85,7 @@ struct msg_stream {
 
 struct store_save {
 	struct store *st;
+	struct mailbox *recent_view;	/* store_save_claim_recent() */
 };
 
 /* Records a failure on st; returns -1 for "return store_fail(...)". */

@@ -54,12 +54,36 @@ struct maildir_stamp {
 	off_t index_size;
 };
 
+/* Where a change was seen (maildir_notify.c). */
+enum {
+	MAILDIR_NOTIFY_DIR,	/* the folder directory: index, keywords, POP3 files */
+	MAILDIR_NOTIFY_CUR,
+	MAILDIR_NOTIFY_NEW,
+	MAILDIR_NOTIFY_WHERE
+};
+
+/* An event a view's own change causes. */
+struct maildir_notify_expect {
+	uint8_t where;
+	uint32_t mask;		/* IN_MOVED_FROM, IN_MOVED_TO, ... */
+	uint64_t hash;		/* of the name */
+};
+
+struct maildir_notify_folder;
+
 struct maildir_box {
 	struct mailbox base;
 	char *path;		/* the folder directory (holds cur/ new/ tmp/ and the index) */
 	struct maildir_msg_extra *extra;	/* parallel to base.msgs */
 	struct maildir_stamp stamp;
 	int lockfd;		/* the index lock of the last sync; valid while it is held */
+	/* maildir_notify.c: the view is current as of event nf_seq of its
+	 * folder's record when nf_valid, apart from the events in expect. */
+	struct maildir_notify_folder *nf;	/* NULL: not watched (stamps only) */
+	bool nf_valid, nf_in_sync;
+	uint64_t nf_seq, nf_sync_from;
+	struct maildir_notify_expect *expect;
+	size_t nexpect, expect_alloc;
 };
 
 /* ---- maildir_store.c: the user's store, folders' paths, locks ---- */
@@ -86,6 +110,10 @@ bool maildir_lock_is_current(int fd, const char *path);
 int maildir_fsync_dir(const char *path);
 /* A process-wide counter for unique names; the only mutable global. */
 unsigned maildir_next_counter(void);
+/* Makes the messages of box's view from first_recent_uid on \Recent in
+ * it, and the index say so (RFC 3501 §2.3.2).  Caller holds the lock box
+ * last synced with. */
+int maildir_claim_recent_locked(struct maildir_box *box);
 /* A view of the folder at path (taking path); not yet synced. */
 struct maildir_box *maildir_box_new(struct store *st, char *path);
 void maildir_box_free(struct maildir_box **box);
@@ -135,6 +163,26 @@ void maildir_viewcache_put(const struct maildir_box *box, bool with_stamp);
  * with maildir_viewcache_return (which sets *view to NULL). */
 const struct maildir_view_copy *maildir_viewcache_lend(const char *path);
 void maildir_viewcache_return(const struct maildir_view_copy **view);
+
+/* ---- maildir_notify.c: is a view current, without a look at the disk ---- */
+/* Watches box's folder (once per process, however many views); a view
+ * of an unwatched folder (inotify's limits) relies on stamps. */
+void maildir_notify_attach(struct maildir_box *box);
+/* Off: views opened from now on rely on stamps (tests of the stamps). */
+void maildir_notify_enable(bool on);
+void maildir_notify_detach(struct maildir_box *box);
+/* True if every change to the folder since box's last sync is box's own
+ * (so its view is current); false if there were others or nobody knows. */
+bool maildir_notify_current(struct maildir_box *box);
+/* Around a sync and what follows it under the index lock (with_lock's
+ * fn, an expunge): begin once the lock is held, end before it is let go.
+ * view_current: the caller found the view current and skips the scan. */
+void maildir_notify_sync_begin(struct maildir_box *box, bool view_current);
+void maildir_notify_sync_end(struct maildir_box *box);
+void maildir_notify_sync_failed(struct maildir_box *box);
+/* Box caused an event (where, mask, name) / renamed cur/from to cur/to. */
+void maildir_notify_expect(struct maildir_box *box, int where, uint32_t mask, const char *name);
+void maildir_notify_rename(struct maildir_box *box, const char *from, const char *to);
 
 /* ---- maildir_stamp.c: skipping a sync when nothing changed ---- */
 /* Reads the directories' and index's times now (cur/ and new/ only when
@@ -199,6 +247,8 @@ uint32_t maildir_index_new_uidvalidity(int lockfd, uint32_t known);
 /* Brings box's view up to date with disk: new/ -> cur/, UIDs for new
  * files, vanished files forgotten, flags re-read.  Caller holds lockfd. */
 int maildir_sync_locked(struct maildir_box *box, int lockfd);
+/* How many such syncs this process has made (tests: was a sync skipped?). */
+uint64_t maildir_sync_scans(void);
 /* Writes the index from box's view; caller holds the lock it last synced
  * box with (box->lockfd). */
 int maildir_box_write_index(struct maildir_box *box);

@@ -215,20 +215,32 @@ void maildir_save_abort(struct store_save *save)
 	save_free(s);
 }
 
-/* Gives the new message its UID now (APPENDUID): a sync under the lock. */
+/* Gives the new message its UID now (APPENDUID): a sync under the lock, of
+ * view if the message is to be \Recent there (store_save_claim_recent),
+ * else of a view of its own. */
 static uint32_t assign_uid(struct store *st, const char *folder, const char *base,
-			   uint32_t *uidvalidity_r)
+			   uint32_t *uidvalidity_r, struct mailbox *recent_view)
 {
-	struct maildir_box *box = maildir_box_new(st, xstrdup(folder));
+	struct maildir_box *view = recent_view != NULL ? maildir_box(recent_view) : NULL;
+	struct maildir_box *box = view != NULL && strcmp(view->path, folder) == 0 ? view :
+				  maildir_box_new(st, xstrdup(folder));
 	int lockfd = maildir_lock(st, folder);
 	uint32_t uid = 0;
 
+	box->stamp.valid = false;	/* the view moves past it */
 	if (lockfd >= 0 && maildir_sync_locked(box, lockfd) == 0) {
 		for (unsigned i = 0; i < box->base.count && uid == 0; i++)
 			if (strcmp(box->extra[i].base, base) == 0)
 				uid = box->base.msgs[i].uid;
 		if (uid != 0 && uidvalidity_r != NULL)
 			*uidvalidity_r = box->base.uidvalidity;
+		if (box == view && maildir_claim_recent_locked(box) < 0)
+			log_warn("maildir %s: saved %s, but could not make it \\Recent", folder,
+				 base);
+	}
+	if (box == view) {
+		maildir_notify_sync_end(box);
+		box->lockfd = -1;
 	}
 	if (uid == 0) {
 		const char *text;
@@ -238,7 +250,8 @@ static uint32_t assign_uid(struct store *st, const char *folder, const char *bas
 			 base, text);
 	}
 	maildir_unlock(&lockfd);
-	maildir_box_free(&box);
+	if (box != view)
+		maildir_box_free(&box);
 	return uid;
 }
 
@@ -304,7 +317,7 @@ int maildir_save_commit(struct store_save *save, uint32_t *uidvalidity_r, uint32
 	free(dir);
 	free(name);
 	if (ret == 0 && uid_r != NULL)
-		*uid_r = assign_uid(st, s->folder, base, uidvalidity_r);
+		*uid_r = assign_uid(st, s->folder, base, uidvalidity_r, save->recent_view);
 out:
 	maildir_quota_end(&quota);
 	free(base);

@@ -366,6 +366,7 @@ void maildir_box_free(struct maildir_box **boxp)
 
 	if (box == NULL)
 		return;
+	maildir_notify_detach(box);
 	maildir_view_free(box);
 	maildir_keywords_free(box);
 	free(box->path);
@@ -387,12 +388,14 @@ static int with_lock(struct maildir_box *box, int (*fn)(struct maildir_box *box)
 	 * makes the next sync look again.  The index's from after: it is
 	 * ours to write while we hold the lock. */
 	before.valid = maildir_stamp_take(box->path, true, &before) == 0;
-	if (before.valid && maildir_stamp_unchanged(&box->stamp, &before)) {
+	if (maildir_notify_current(box) ||
+	    (before.valid && maildir_stamp_unchanged(&box->stamp, &before))) {
 		/* Nothing moved since this view's sync (the same test as
 		 * md_mailbox_sync's), and nothing can while we hold the lock:
 		 * fn works on a current view.  Spares SELECT's \Recent claim
 		 * a second read of a big cur/ right after the open's. */
 		box->lockfd = lockfd;
+		maildir_notify_sync_begin(box, true);
 		ret = 0;
 	} else {
 		box->stamp.valid = false;
@@ -413,6 +416,7 @@ static int with_lock(struct maildir_box *box, int (*fn)(struct maildir_box *box)
 				maildir_viewcache_put(box, true);
 		}
 	}
+	maildir_notify_sync_end(box);
 	maildir_unlock(&lockfd);
 	box->lockfd = -1;
 	return ret;
@@ -433,6 +437,7 @@ static int md_mailbox_open(struct store *st, const char *name, struct mailbox **
 	 * tmp/ per POP3 login or IMAP SELECT. */
 	maildir_tmp_clean(path, time(NULL) - MAILDIR_TMP_STALE);
 	box = maildir_box_new(st, path);
+	maildir_notify_attach(box);
 	if (maildir_viewcache_get(box)) {
 		*box_r = &box->base;
 		return 0;
@@ -457,13 +462,15 @@ static int md_mailbox_sync(struct mailbox *mbox)
 	struct maildir_box *box = maildir_box(mbox);
 	struct maildir_stamp now;
 
+	if (maildir_notify_current(box))
+		return 0;
 	if (maildir_stamp_take(box->path, true, &now) == 0 &&
 	    maildir_stamp_unchanged(&box->stamp, &now))
 		return 0;
 	return with_lock(box, NULL);
 }
 
-static int claim(struct maildir_box *box)
+int maildir_claim_recent_locked(struct maildir_box *box)
 {
 	struct mailbox *b = &box->base;
 
@@ -479,7 +486,7 @@ static int claim(struct maildir_box *box)
 
 static int md_claim_recent(struct mailbox *mbox)
 {
-	return with_lock(maildir_box(mbox), claim);
+	return with_lock(maildir_box(mbox), maildir_claim_recent_locked);
 }
 
 /* Deliveries land in new/, flag changes and our own moves rename in cur/;

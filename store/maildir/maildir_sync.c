@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -167,8 +168,9 @@ static void not_a_message(const char *path, const char *name, mode_t mode)
 }
 
 /* new/X -> cur/X:2, (the usual Maildir hand-over from MTA to reader). */
-static void move_new_to_cur(const char *path, int curfd)
+static void move_new_to_cur(struct maildir_box *box, int curfd)
 {
+	const char *path = box->path;
 	char *dir = xasprintf("%s/new", path);
 	struct dirent *de;
 	DIR *d = opendir(dir);
@@ -187,12 +189,16 @@ static void move_new_to_cur(const char *path, int curfd)
 		to = strchr(de->d_name, ':') != NULL ? xstrdup(de->d_name) :
 						       xasprintf("%s:2,", de->d_name);
 		/* Never replace a file in cur/: that would lose a message. */
-		if (renameat2(dirfd(d), de->d_name, curfd, to, RENAME_NOREPLACE) < 0) {
-			if (errno == EINVAL)	/* a file system without NOREPLACE */
-				(void)renameat(dirfd(d), de->d_name, curfd, to);
-			else if (errno != ENOENT)	/* ENOENT: another process took it */
-				log_warn("maildir %s: cannot move %s to cur/: %s", dir, de->d_name,
-					 strerror(errno));
+		int moved = renameat2(dirfd(d), de->d_name, curfd, to, RENAME_NOREPLACE);
+
+		if (moved < 0 && errno == EINVAL)	/* a file system without NOREPLACE */
+			moved = renameat(dirfd(d), de->d_name, curfd, to);
+		else if (moved < 0 && errno != ENOENT)	/* ENOENT: another process took it */
+			log_warn("maildir %s: cannot move %s to cur/: %s", dir, de->d_name,
+				 strerror(errno));
+		if (moved == 0) {
+			maildir_notify_expect(box, MAILDIR_NOTIFY_NEW, IN_MOVED_FROM, de->d_name);
+			maildir_notify_expect(box, MAILDIR_NOTIFY_CUR, IN_MOVED_TO, to);
 		}
 		free(to);
 	}
@@ -536,6 +542,11 @@ static void take_fresh(struct sync_ctx *c, struct disk_file *fresh, size_t nfres
 			 * went.  Else a file we cannot read to measure (mode 000):
 			 * it joins once it can be read; said once, not at every
 			 * sync. */
+			if (errno != ENOENT)
+				/* The view leaves a message out until a change we
+				 * may not hear of (a chmod): directory times decide
+				 * when to look again, not maildir_notify.c. */
+				maildir_notify_sync_failed(c->box);
 			if (errno != ENOENT &&
 			    maildir_once(c->box->path, fresh[i].base, "unmeasured"))
 				log_error("maildir %s/cur/%s: cannot read it, so it is left out "
@@ -660,6 +671,13 @@ static int load_index(struct sync_ctx *c, int lockfd)
 	return 0;
 }
 
+static _Atomic uint64_t scans;
+
+uint64_t maildir_sync_scans(void)
+{
+	return scans;
+}
+
 int maildir_sync_locked(struct maildir_box *box, int lockfd)
 {
 	struct store *st = box->base.st;
@@ -673,6 +691,8 @@ int maildir_sync_locked(struct maildir_box *box, int lockfd)
 	int ret = -1;
 
 	box->lockfd = lockfd;	/* for the index writes under this lock */
+	maildir_notify_sync_begin(box, false);
+	scans++;
 	if (load_index(&c, lockfd) < 0)
 		goto out;
 	c.curfd = open(cur, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -681,7 +701,7 @@ int maildir_sync_locked(struct maildir_box *box, int lockfd)
 			   cur, strerror(errno));
 		goto out;
 	}
-	move_new_to_cur(box->path, c.curfd);
+	move_new_to_cur(box, c.curfd);
 	known_init(&known, box, &lent);
 	ret = scan_cur(box->path, c.curfd, &sc, NULL, NULL, &known);
 	known_free(&known);
@@ -728,6 +748,8 @@ int maildir_sync_locked(struct maildir_box *box, int lockfd)
 	maildir_viewcache_put(box, false);
 	ret = 0;
 out:
+	if (ret < 0)
+		maildir_notify_sync_failed(box);
 	/* Fresh files that got no UID (items_add took the others). */
 	for (size_t i = 0; i < nfresh; i++)
 		disk_file_free(&fresh[i]);

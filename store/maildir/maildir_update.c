@@ -86,6 +86,7 @@ int maildir_update_flags(struct mailbox *mbox, uint32_t uid, unsigned add, unsig
 		free(from);
 		free(to);
 		if (ret == 0) {
+			maildir_notify_rename(box, x->fname, newname);
 			free(x->fname);
 			x->fname = newname;
 			mbox->msgs[i].flags = flags | recent;
@@ -170,6 +171,7 @@ int maildir_expunge(struct mailbox *mbox, const uint32_t *uids, size_t count)
 	maildir_quota_end(&quota);
 	if (maildir_sync_locked(box, lockfd) < 0)
 		ret = -1;
+	maildir_notify_sync_end(box);
 	maildir_unlock(&lockfd);
 	box->lockfd = -1;
 	free(cur);

@@ -285,6 +285,29 @@ class TestIdle(ImapTest):
         self.wait_for(a, b"* 2 EXISTS")
         self.done(a)
 
+    def test_append_to_selected_is_recent_there_not_in_the_idler(self):
+        """RFC 3501 §6.3.11 and §2.3.2: a message APPENDed to the selected
+        mailbox is \\Recent in the appending session.  The idler hears of
+        it (EXISTS) but must not take the claim, however fast its push
+        comes: the UID and the claim are given under one lock."""
+        a = self.connect("INBOX")
+        b = self.connect("INBOX")
+        self.idle(a)
+        for n in range(1, 11):
+            m = msg("appended %d" % n)
+            b.send("%s APPEND INBOX {%d+}\r\n" % ("ap%d" % n, len(m)))
+            b.send(m + b"\r\n")
+            u, tagged = b.until("ap%d" % n)
+            self.assertTrue(tagged.startswith(b"ap%d OK" % n), tagged)
+            self.assertIn(b"* %d RECENT" % n, u)
+            self.wait_for(a, b"* %d EXISTS" % n)
+        pushed = self.done(a)
+        c = self.connect()
+        self.assertEqual(c.ok("STATUS INBOX (RECENT)"), [b'* STATUS "INBOX" (RECENT 0)'])
+        a.ok("NOOP")
+        for line in pushed + a.ok("NOOP"):
+            self.assertFalse(line.endswith(b"RECENT") and not line.startswith(b"* 0 "), line)
+
     def test_idle_sees_pop3_deletion(self):
         """One account, two protocols: a POP3 DELE committed at QUIT is an
         expunge that an idling IMAP client hears of at once."""

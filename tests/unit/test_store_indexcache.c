@@ -153,8 +153,9 @@ static void test_damaged_file_is_never_from_a_copy(void **state)
 	assert_int_equal(first_vsize_read(), 100);
 	/* Break the second message's line (its vsize digit), not its length:
 	 * its CRC no longer matches. */
-	bad = malloc(len);
+	bad = malloc(len + 1);
 	memcpy(bad, good, len);
+	bad[len] = '\0';	/* for strstr */
 	line = strstr(bad, "\n2 200 ");
 	assert_non_null(line);
 	line[3] = '7';

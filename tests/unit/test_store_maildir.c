@@ -773,6 +773,13 @@ static void test_index_lock_bounded(void **state)
 	fd = open(path, O_RDWR);
 	assert_true(fd >= 0);
 	assert_int_equal(fcntl(fd, F_OFD_SETLK, &fl), 0);
+	/* A delivery, so the sync has something to do (it needs no lock
+	 * to find that nothing changed). */
+	snprintf(path, sizeof(path), "%s/new/1800000000.M1P1.other", user_dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("Subject: b\n\nB\n", f);
+	fclose(f);
 	/* someone holds the lock too long: a temporary error, not a hang */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(mailbox_sync(box), -1);
@@ -783,6 +790,7 @@ static void test_index_lock_bounded(void **state)
 	assert_string_equal(read_all(box, 1), "Subject: a\n\nA\n");
 	close(fd);
 	assert_int_equal(mailbox_sync(box), 0);
+	assert_int_equal(mailbox_count(box), 2);
 	mailbox_close(&box);
 	store_close(&st);
 }
@@ -880,9 +888,52 @@ static void test_recent(void **state)
 	store_close(&st);
 }
 
+/* RFC 3501 §6.3.11: an APPEND to the selected mailbox is \Recent in the
+ * appending view, even if another view syncs and claims between the commit
+ * and the appender's own sync. */
+static void test_append_claims_recent_for_its_view(void **state)
+{
+	struct store *st = open_store();
+	struct mailbox *a, *b;
+	struct store_save *s;
+	uint32_t uidvalidity, uid;
+
+	assert_int_equal(mailbox_open(st, "INBOX", &a), 0);
+	assert_int_equal(mailbox_open(st, "INBOX", &b), 0);
+	assert_int_equal(store_save_begin(st, "INBOX", 0, 0, &s), 0);
+	assert_int_equal(store_save_write(s, "Subject: a\n\nx\n", 15), 0);
+	store_save_claim_recent(s, a);
+	assert_int_equal(store_save_commit_uid(&s, &uidvalidity, &uid), 0);
+	assert_int_equal(uid, 1);
+	/* b is quicker than a's own sync and claim */
+	assert_int_equal(mailbox_sync(b), 0);
+	assert_int_equal(mailbox_claim_recent(b), 0);
+	assert_int_equal(mailbox_count(b), 1);
+	assert_int_equal(mailbox_recent_count(b), 0);
+	assert_int_equal(mailbox_sync(a), 0);
+	assert_int_equal(mailbox_claim_recent(a), 0);
+	assert_int_equal(mailbox_count(a), 1);
+	assert_int_equal(mailbox_recent_count(a), 1);
+	/* Without the claim, the quicker view takes it. */
+	assert_int_equal(store_save_begin(st, "INBOX", 0, 0, &s), 0);
+	assert_int_equal(store_save_write(s, "Subject: b\n\nx\n", 15), 0);
+	assert_int_equal(store_save_commit_uid(&s, &uidvalidity, &uid), 0);
+	assert_int_equal(mailbox_sync(b), 0);
+	assert_int_equal(mailbox_claim_recent(b), 0);
+	assert_int_equal(mailbox_recent_count(b), 1);
+	assert_int_equal(mailbox_sync(a), 0);
+	assert_int_equal(mailbox_claim_recent(a), 0);
+	assert_int_equal(mailbox_recent_count(a), 1);
+	mailbox_close(&a);
+	mailbox_close(&b);
+	store_close(&st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_append_claims_recent_for_its_view, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_uids_persist, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sizes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_loss_keeps_uidls, setup, teardown),

@@ -5,6 +5,9 @@
  * read the directory (shown by a file slipped into cur/ with the directory's
  * time put back, which only a real read would find); and any change to
  * cur/, new/ or the index makes the next sync read again.
+ *
+ * These test the stamps themselves, so change notification (maildir_notify.c,
+ * which would see the slipped file) is off here; test_store_notify.c tests it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +20,7 @@
 #include <unistd.h>
 
 #include "store_fixture.h"
+#include "store/maildir/maildir.h"
 
 static void drop_into(const char *sub, const char *name)
 {
@@ -137,6 +141,7 @@ static void test_lost_index_is_seen(void **state)
 
 int main(void)
 {
+	maildir_notify_enable(false);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_change_in_same_tick_is_seen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_settled_unchanged_sync_is_skipped, setup, teardown),

@@ -1,0 +1,207 @@
+/*
+ * Knowing that a view is current without reading the folder
+ * (store/maildir/maildir_notify.c): after a view's own flag changes,
+ * expunges and \Recent claim its next sync reads nothing; any change by
+ * someone else (another view, a foreign MUA renaming in cur/ in the same
+ * clock tick, a delivery into new/, many changes that overrun the record)
+ * makes the next sync read, and the view shows it.  Whether a sync read
+ * the folder is counted by maildir_sync_scans().
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store_fixture.h"
+#include "store/maildir/maildir.h"
+
+static void drop_into(const char *sub, const char *name)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", user_dir, sub, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("Subject: dropped in\n\nbody\n", f);
+	fclose(f);
+}
+
+/* A store with n messages and a view of it that has synced. */
+static struct store *with_messages(int n, struct mailbox **box)
+{
+	struct store *st = open_store();
+
+	for (int i = 0; i < n; i++)
+		save(st, "Subject: m\n\nbody\n", NULL);
+	assert_int_equal(mailbox_open(st, "INBOX", box), 0);
+	assert_int_equal(mailbox_count(*box), n);
+	return st;
+}
+
+static void test_own_changes_need_no_read(void **state)
+{
+	struct mailbox *a;
+	struct store *st = with_messages(5, &a);
+	uint64_t before;
+	uint32_t uid = mailbox_msg(a, 2)->uid;
+
+	assert_int_equal(mailbox_sync(a), 0);	/* the open's record is settled */
+	before = maildir_sync_scans();
+	assert_int_equal(mailbox_sync(a), 0);
+	assert_int_equal(maildir_sync_scans(), before);	/* nothing changed */
+	assert_int_equal(mailbox_update_flags(a, uid, MSG_FLAG_SEEN | MSG_FLAG_FLAGGED, 0), 0);
+	assert_int_equal(mailbox_update_flags(a, uid, 0, MSG_FLAG_SEEN), 0);
+	assert_int_equal(mailbox_sync(a), 0);
+	assert_int_equal(maildir_sync_scans(), before);	/* its own renames */
+	assert_int_equal(mailbox_msg(a, 2)->flags & (MSG_FLAG_SEEN | MSG_FLAG_FLAGGED),
+			 MSG_FLAG_FLAGGED);
+	/* An expunge syncs once, under its lock; after it, nothing to read. */
+	assert_int_equal(mailbox_expunge(a, &uid, 1), 0);
+	assert_int_equal(maildir_sync_scans(), before + 1);
+	assert_int_equal(mailbox_count(a), 4);
+	assert_int_equal(mailbox_sync(a), 0);
+	assert_int_equal(maildir_sync_scans(), before + 1);
+	/* \Recent claim: the index is rewritten by us, under the lock. */
+	assert_int_equal(mailbox_claim_recent(a), 0);
+	assert_int_equal(mailbox_sync(a), 0);
+	assert_int_equal(maildir_sync_scans(), before + 1);
+	mailbox_close(&a);
+	store_close(&st);
+}
+
+static void test_other_views_change_is_seen(void **state)
+{
+	struct mailbox *a, *b;
+	struct store *st = with_messages(3, &a);
+	uint32_t uid = mailbox_msg(a, 0)->uid;
+	uint64_t before;
+
+	assert_int_equal(mailbox_open(st, "INBOX", &b), 0);
+	assert_int_equal(mailbox_sync(a), 0);
+	before = maildir_sync_scans();
+	/* At once, in the same clock tick as a's last look: directory times
+	 * could not tell (maildir_stamp.c), the record can. */
+	assert_int_equal(mailbox_update_flags(b, uid, MSG_FLAG_ANSWERED, 0), 0);
+	assert_int_equal(mailbox_sync(a), 0);
+	assert_int_equal(maildir_sync_scans(), before + 1);
+	assert_true(mailbox_msg(a, 0)->flags & MSG_FLAG_ANSWERED);
+	/* b's own change does not make b read. */
+	assert_int_equal(mailbox_sync(b), 0);
+	assert_int_equal(maildir_sync_scans(), before + 1);
+	mailbox_close(&a);
+	mailbox_close(&b);
+	store_close(&st);
+}
+
+static void test_foreign_rename_with_time_put_back_is_seen(void **state)
+{
+	struct mailbox *a;
+	struct store *st = with_messages(2, &a);
+	char from[512], to[512], cur[256];
+	struct stat sb;
+	struct timespec t[2];
+
+	assert_int_equal(mailbox_sync(a), 0);
+	/* A foreign MUA flags message 1, and cur/'s time is put back, so
+	 * only the record shows the rename. */
+	snprintf(cur, sizeof(cur), "%s/cur", user_dir);
+	assert_int_equal(stat(cur, &sb), 0);
+	snprintf(from, sizeof(from), "%s/%s", cur, maildir_box(a)->extra[1].fname);
+	snprintf(to, sizeof(to), "%s/%s", cur, maildir_box(a)->extra[1].base);
+	strcat(to, ":2,FT");
+	assert_int_equal(rename(from, to), 0);
+	t[0] = sb.st_atim;
+	t[1] = sb.st_mtim;
+	assert_int_equal(utimensat(AT_FDCWD, cur, t, 0), 0);
+	assert_int_equal(mailbox_sync(a), 0);
+	assert_int_equal(mailbox_msg(a, 1)->flags & (MSG_FLAG_FLAGGED | MSG_FLAG_DELETED),
+			 MSG_FLAG_FLAGGED | MSG_FLAG_DELETED);
+	mailbox_close(&a);
+	store_close(&st);
+}
+
+static void test_delivery_is_seen(void **state)
+{
+	struct mailbox *a;
+	struct store *st = with_messages(1, &a);
+
+	assert_int_equal(mailbox_sync(a), 0);
+	drop_into("new", "1800000000.M1P1.mta");
+	assert_int_equal(mailbox_sync(a), 0);
+	assert_int_equal(mailbox_count(a), 2);
+	/* The sync's own move into cur/ and index write are its own. */
+	uint64_t before = maildir_sync_scans();
+	assert_int_equal(mailbox_sync(a), 0);
+	assert_int_equal(maildir_sync_scans(), before);
+	mailbox_close(&a);
+	store_close(&st);
+}
+
+static void test_overrun_record_makes_a_read(void **state)
+{
+	struct mailbox *a, *b;
+	struct store *st = with_messages(2, &a);
+	uint32_t uid = mailbox_msg(a, 0)->uid;
+	uint64_t before;
+
+	assert_int_equal(mailbox_open(st, "INBOX", &b), 0);
+	assert_int_equal(mailbox_sync(a), 0);
+	before = maildir_sync_scans();
+	/* 400 renames by b: 800 events, more than the record keeps. */
+	for (int i = 0; i < 400; i++)
+		assert_int_equal(mailbox_update_flags(b, uid, i % 2 ? 0 : MSG_FLAG_SEEN,
+						      i % 2 ? MSG_FLAG_SEEN : 0), 0);
+	assert_int_equal(mailbox_update_flags(b, uid, MSG_FLAG_DRAFT, 0), 0);
+	assert_int_equal(mailbox_sync(a), 0);
+	assert_int_equal(maildir_sync_scans(), before + 1);
+	assert_int_equal(mailbox_msg(a, 0)->flags & (MSG_FLAG_SEEN | MSG_FLAG_DRAFT),
+			 MSG_FLAG_DRAFT);
+	/* b expected more than it may keep: it reads once, then settles. */
+	assert_int_equal(mailbox_sync(b), 0);
+	before = maildir_sync_scans();
+	assert_int_equal(mailbox_sync(b), 0);
+	assert_int_equal(maildir_sync_scans(), before);
+	mailbox_close(&a);
+	mailbox_close(&b);
+	store_close(&st);
+}
+
+static void test_off_falls_back_to_stamps(void **state)
+{
+	struct mailbox *a;
+	struct store *st;
+
+	maildir_notify_enable(false);
+	st = with_messages(1, &a);
+	drop_into("new", "1800000001.M1P1.mta");
+	assert_int_equal(mailbox_sync(a), 0);
+	assert_int_equal(mailbox_count(a), 2);
+	/* Just changed: stamps cannot say "unchanged" yet, so it reads. */
+	uint64_t before = maildir_sync_scans();
+	assert_int_equal(mailbox_sync(a), 0);
+	assert_int_equal(maildir_sync_scans(), before + 1);
+	mailbox_close(&a);
+	store_close(&st);
+	maildir_notify_enable(true);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_own_changes_need_no_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_other_views_change_is_seen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_foreign_rename_with_time_put_back_is_seen,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delivery_is_seen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overrun_record_makes_a_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_off_falls_back_to_stamps, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
