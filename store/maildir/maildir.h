@@ -158,6 +158,13 @@ bool maildir_viewcache_get(struct maildir_box *box);
  * before anything changes the view.  with_stamp: box->stamp is this
  * view's, so maildir_viewcache_get may hand the copy out as current. */
 void maildir_viewcache_put(const struct maildir_box *box, bool with_stamp);
+/* After a sync whose view the change record shows current (under the
+ * index lock, after maildir_notify_sync_end): a copy other views of this
+ * process can adopt while nothing changes. */
+void maildir_viewcache_put_current(const struct maildir_box *box);
+/* Replaces box's view with such a copy if nothing changed since it was
+ * made (keeping box's \Recent claims); returns whether it did. */
+bool maildir_viewcache_adopt(struct maildir_box *box);
 /* The last copy of the folder at path, however old, or NULL: its names,
  * times and sizes spare a sync the stats (maildir_sync.c).  Give it back
  * with maildir_viewcache_return (which sets *view to NULL). */
@@ -180,6 +187,11 @@ bool maildir_notify_current(struct maildir_box *box);
 void maildir_notify_sync_begin(struct maildir_box *box, bool view_current);
 void maildir_notify_sync_end(struct maildir_box *box);
 void maildir_notify_sync_failed(struct maildir_box *box);
+/* The folder's identity and its record's head now (after reading what the
+ * kernel queued); false if box's folder is not watched or lost events. */
+bool maildir_notify_position(const struct maildir_box *box, uint64_t *id_r, uint64_t *seq_r);
+/* Box's view was replaced by one current as of seq (maildir_viewcache.c). */
+void maildir_notify_adopted(struct maildir_box *box, uint64_t seq);
 /* Box caused an event (where, mask, name) / renamed cur/from to cur/to. */
 void maildir_notify_expect(struct maildir_box *box, int where, uint32_t mask, const char *name);
 void maildir_notify_rename(struct maildir_box *box, const char *from, const char *to);

@@ -63,6 +63,7 @@ struct nevent {
 };
 
 struct maildir_notify_folder {
+	uint64_t id;		/* unique in the process's life */
 	char *path;
 	int wd[MAILDIR_NOTIFY_WHERE];	/* -1: none */
 	bool broken;		/* a watch is gone: never current again */
@@ -76,7 +77,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int ifd = -1;
 static bool ifd_failed, disabled;
 static struct maildir_notify_folder *folders[NOTIFY_FOLDERS];
-static uint64_t clock_now;
+static uint64_t clock_now, last_id;
 
 static uint64_t name_hash(const char *s)
 {
@@ -189,6 +190,7 @@ static struct maildir_notify_folder *folder_new(const char *path)
 	struct maildir_notify_folder *f = xcalloc(1, sizeof(*f));
 
 	f->path = xstrdup(path);
+	f->id = ++last_id;
 	for (int w = 0; w < MAILDIR_NOTIFY_WHERE; w++)
 		f->wd[w] = -1;
 	for (int w = 0; w < MAILDIR_NOTIFY_WHERE; w++) {
@@ -430,6 +432,28 @@ void maildir_notify_sync_end(struct maildir_box *box)
 	pthread_mutex_unlock(&lock);
 	if (!box->nf_valid)
 		box->nexpect = 0;
+}
+
+bool maildir_notify_position(const struct maildir_box *box, uint64_t *id_r, uint64_t *seq_r)
+{
+	bool ok;
+
+	if (box->nf == NULL)
+		return false;
+	pthread_mutex_lock(&lock);
+	drain();
+	ok = !box->nf->broken;
+	*id_r = box->nf->id;
+	*seq_r = box->nf->head;
+	pthread_mutex_unlock(&lock);
+	return ok;
+}
+
+void maildir_notify_adopted(struct maildir_box *box, uint64_t seq)
+{
+	box->nf_seq = seq;
+	box->nf_valid = true;
+	box->nexpect = 0;
 }
 
 void maildir_notify_sync_failed(struct maildir_box *box)

@@ -240,6 +240,8 @@ static uint32_t assign_uid(struct store *st, const char *folder, const char *bas
 	}
 	if (box == view) {
 		maildir_notify_sync_end(box);
+		if (uid != 0)
+			maildir_viewcache_put_current(box);
 		box->lockfd = -1;
 	}
 	if (uid == 0) {

@@ -389,7 +389,8 @@ static int with_lock(struct maildir_box *box, int (*fn)(struct maildir_box *box)
 	 * ours to write while we hold the lock. */
 	before.valid = maildir_stamp_take(box->path, true, &before) == 0;
 	if (maildir_notify_current(box) ||
-	    (before.valid && maildir_stamp_unchanged(&box->stamp, &before))) {
+	    (before.valid && maildir_stamp_unchanged(&box->stamp, &before)) ||
+	    maildir_viewcache_adopt(box)) {
 		/* Nothing moved since this view's sync (the same test as
 		 * md_mailbox_sync's), and nothing can while we hold the lock:
 		 * fn works on a current view.  Spares SELECT's \Recent claim
@@ -417,6 +418,8 @@ static int with_lock(struct maildir_box *box, int (*fn)(struct maildir_box *box)
 		}
 	}
 	maildir_notify_sync_end(box);
+	if (ret == 0)
+		maildir_viewcache_put_current(box);
 	maildir_unlock(&lockfd);
 	box->lockfd = -1;
 	return ret;
@@ -438,7 +441,7 @@ static int md_mailbox_open(struct store *st, const char *name, struct mailbox **
 	maildir_tmp_clean(path, time(NULL) - MAILDIR_TMP_STALE);
 	box = maildir_box_new(st, path);
 	maildir_notify_attach(box);
-	if (maildir_viewcache_get(box)) {
+	if (maildir_viewcache_adopt(box) || maildir_viewcache_get(box)) {
 		*box_r = &box->base;
 		return 0;
 	}
@@ -462,7 +465,7 @@ static int md_mailbox_sync(struct mailbox *mbox)
 	struct maildir_box *box = maildir_box(mbox);
 	struct maildir_stamp now;
 
-	if (maildir_notify_current(box))
+	if (maildir_notify_current(box) || maildir_viewcache_adopt(box))
 		return 0;
 	if (maildir_stamp_take(box->path, true, &now) == 0 &&
 	    maildir_stamp_unchanged(&box->stamp, &now))

@@ -172,6 +172,8 @@ int maildir_expunge(struct mailbox *mbox, const uint32_t *uids, size_t count)
 	if (maildir_sync_locked(box, lockfd) < 0)
 		ret = -1;
 	maildir_notify_sync_end(box);
+	if (ret == 0)
+		maildir_viewcache_put_current(box);
 	maildir_unlock(&lockfd);
 	box->lockfd = -1;
 	free(cur);

@@ -17,6 +17,12 @@
  *   Under a busy folder that is most of a session's system calls (a stat
  *   of each of 1,000 files per SELECT and per APPEND before).
  *
+ * - Re-syncing, or opening, a view of a folder that another view of this
+ *   process has just synced: when the folder's change record
+ *   (maildir_notify.c) shows nothing since that view's sync ended, its copy
+ *   is exactly what a sync would find.  A change by one of ten sessions of
+ *   a folder otherwise had the other nine each read the whole folder.
+ *
  * Copies are made under the index lock right after a plain sync, without
  * \Recent marks: a fresh open has none until it claims them.  Small
  * folders are not kept (their sync is cheap), nor more than a bounded
@@ -56,6 +62,8 @@ struct cached_view {
 	uint64_t made_ms;	/* CLOCK_MONOTONIC */
 	unsigned refs;		/* the table's (while in it) and borrowers' */
 	struct maildir_stamp stamp;	/* valid: the view is the one of this stamp */
+	bool has_seq;		/* the view as of event nf_seq of folder nf_id */
+	uint64_t nf_id, nf_seq;
 	struct file_id hidden;
 	uint32_t uidvalidity, uidnext, first_recent_uid;
 };
@@ -168,7 +176,10 @@ bool maildir_viewcache_get(struct maildir_box *box)
 	return hit;
 }
 
-void maildir_viewcache_put(const struct maildir_box *box, bool with_stamp)
+/* Keeps a copy of box's view: usable by stamp (with_stamp), by record
+ * position (has_seq: id, seq), or for its names only. */
+static void put(const struct maildir_box *box, bool with_stamp, bool has_seq, uint64_t id,
+		uint64_t seq)
 {
 	const struct mailbox *b = &box->base;
 	struct cached_view *fresh;
@@ -180,7 +191,7 @@ void maildir_viewcache_put(const struct maildir_box *box, bool with_stamp)
 		return;
 	/* An unsettled stamp would never match: the copy is for names only. */
 	with_stamp = with_stamp && maildir_stamp_unchanged(&box->stamp, &box->stamp);
-	if (!with_stamp) {
+	if (!with_stamp && !has_seq) {
 		bool recent;
 
 		pthread_mutex_lock(&lock);
@@ -198,6 +209,9 @@ void maildir_viewcache_put(const struct maildir_box *box, bool with_stamp)
 		fresh->stamp = box->stamp;
 		hidden_id(box->path, &fresh->hidden);
 	}
+	fresh->has_seq = has_seq;
+	fresh->nf_id = id;
+	fresh->nf_seq = seq;
 	fresh->uidvalidity = b->uidvalidity;
 	fresh->uidnext = b->uidnext;
 	fresh->first_recent_uid = b->first_recent_uid;
@@ -236,6 +250,82 @@ void maildir_viewcache_put(const struct maildir_box *box, bool with_stamp)
 		cache[oldest] = NULL;
 	}
 	pthread_mutex_unlock(&lock);
+}
+
+void maildir_viewcache_put(const struct maildir_box *box, bool with_stamp)
+{
+	put(box, with_stamp, false, 0, 0);
+}
+
+void maildir_viewcache_put_current(const struct maildir_box *box)
+{
+	uint64_t id, seq;
+	bool have;
+	int k;
+
+	if (!box->nf_valid || !maildir_notify_position(box, &id, &seq) || seq != box->nf_seq)
+		return;
+	pthread_mutex_lock(&lock);
+	k = find(box->path);
+	have = k >= 0 && cache[k]->has_seq && cache[k]->nf_id == id && cache[k]->nf_seq == seq;
+	pthread_mutex_unlock(&lock);
+	if (!have)	/* else another view's copy is this one already */
+		put(box, false, true, id, seq);
+}
+
+bool maildir_viewcache_adopt(struct maildir_box *box)
+{
+	struct mailbox *b = &box->base;
+	struct cached_view *e;
+	uint64_t id, seq;
+	bool hit = false;
+	int k;
+
+	if (!maildir_notify_position(box, &id, &seq))
+		return false;
+	pthread_mutex_lock(&lock);
+	k = find(box->path);
+	e = k >= 0 ? cache[k] : NULL;
+	if (e != NULL && e->has_seq && e->nf_id == id && e->nf_seq == seq) {
+		struct store_msg *old = b->msgs;
+		unsigned old_count = b->count;
+		uint32_t old_validity = b->uidvalidity;
+		struct store_msg *msgs;
+		struct maildir_msg_extra *extra;
+
+		copy_msgs(e->view.msgs, e->view.extra, e->view.count, &msgs, &extra);
+		/* This view's \Recent claims stay, for the same UIDs of the
+		 * same UID epoch (as a sync keeps them). */
+		for (unsigned i = 0, j = 0; old_validity == e->uidvalidity && i < e->view.count &&
+					    j < old_count;) {
+			if (msgs[i].uid == old[j].uid) {
+				msgs[i].flags |= old[j].flags & MSG_FLAG_RECENT;
+				i++;
+				j++;
+			} else if (msgs[i].uid < old[j].uid) {
+				i++;
+			} else {
+				j++;
+			}
+		}
+		maildir_view_free(box);
+		b->msgs = msgs;
+		box->extra = extra;
+		b->count = e->view.count;
+		b->uidvalidity = e->uidvalidity;
+		b->uidnext = e->uidnext;
+		b->first_recent_uid = e->first_recent_uid;
+		e->used = ++clock_now;
+		hit = true;
+	}
+	pthread_mutex_unlock(&lock);
+	if (!hit)
+		return false;
+	box->stamp.valid = false;
+	maildir_notify_adopted(box, seq);
+	/* Keyword names are a small file; reading it keeps them exact. */
+	maildir_keywords_load(box);
+	return true;
 }
 
 const struct maildir_view_copy *maildir_viewcache_lend(const char *path)

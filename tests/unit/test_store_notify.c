@@ -172,6 +172,67 @@ static void test_overrun_record_makes_a_read(void **state)
 	store_close(&st);
 }
 
+/* Files straight into cur/, as a big folder another server left. */
+static void fill_cur(int n)
+{
+	for (int i = 0; i < n; i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "%d.M%dP1.host:2,%s", 1700000000 + i, i,
+			 i % 3 ? "S" : "");
+		drop_into("cur", name);
+	}
+}
+
+static void test_one_read_serves_the_other_views(void **state)
+{
+	struct store *st;
+	struct mailbox *a, *b, *c;
+	uint64_t before;
+	uint32_t uid;
+
+	st = open_store();
+	fill_cur(300);	/* above the copy's minimum folder size */
+	assert_int_equal(mailbox_open(st, "INBOX", &a), 0);
+	assert_int_equal(mailbox_count(a), 300);
+	before = maildir_sync_scans();
+	/* Nothing changed since a's sync: b and c open from its copy. */
+	assert_int_equal(mailbox_open(st, "INBOX", &b), 0);
+	assert_int_equal(mailbox_open(st, "INBOX", &c), 0);
+	assert_int_equal(maildir_sync_scans(), before);
+	assert_int_equal(mailbox_count(c), 300);
+	assert_int_equal(mailbox_uidvalidity(c), mailbox_uidvalidity(a));
+	for (unsigned i = 0; i < 300; i++) {
+		assert_int_equal(mailbox_msg(c, i)->uid, mailbox_msg(a, i)->uid);
+		assert_int_equal(mailbox_msg(c, i)->flags, mailbox_msg(a, i)->flags);
+	}
+	/* a claims \Recent: b and c, from the copy, do not have them. */
+	assert_int_equal(mailbox_claim_recent(a), 0);
+	assert_int_equal(mailbox_recent_count(a), 300);
+	/* a changes a flag: b reads, c takes b's result. */
+	uid = mailbox_msg(a, 7)->uid;
+	assert_int_equal(mailbox_update_flags(a, uid, MSG_FLAG_FLAGGED, 0), 0);
+	before = maildir_sync_scans();
+	assert_int_equal(mailbox_sync(b), 0);
+	assert_int_equal(maildir_sync_scans(), before + 1);
+	assert_int_equal(mailbox_sync(c), 0);
+	assert_int_equal(maildir_sync_scans(), before + 1);
+	assert_true(mailbox_msg(c, 7)->flags & MSG_FLAG_FLAGGED);
+	assert_int_equal(mailbox_recent_count(c), 0);
+	/* a's own view keeps its claims through it all. */
+	assert_int_equal(mailbox_sync(a), 0);
+	assert_int_equal(mailbox_recent_count(a), 300);
+	/* Any change after the copy: no adopting, a read. */
+	drop_into("new", "1800000000.M9P9.mta");
+	assert_int_equal(mailbox_sync(c), 0);
+	assert_int_equal(maildir_sync_scans(), before + 2);
+	assert_int_equal(mailbox_count(c), 301);
+	mailbox_close(&a);
+	mailbox_close(&b);
+	mailbox_close(&c);
+	store_close(&st);
+}
+
 static void test_off_falls_back_to_stamps(void **state)
 {
 	struct mailbox *a;
@@ -200,6 +261,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delivery_is_seen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overrun_record_makes_a_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_read_serves_the_other_views, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_off_falls_back_to_stamps, setup, teardown),
 	};
 
