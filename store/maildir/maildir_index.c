@@ -398,20 +398,119 @@ static enum store_error write_error(int err)
 	return err == ENOSPC || err == EDQUOT ? STORE_ERR_NOSPACE : STORE_ERR_TEMP;
 }
 
-/* One line with its CRC (see the top). */
-static void __attribute__((format(printf, 2, 3))) write_line(FILE *f, const char *fmt, ...)
-{
-	char *text;
-	va_list ap;
-	int len;
+/*
+ * The file is formatted in memory and written at once: it is rewritten
+ * whole at every change (an APPEND's UID, an expunge, a \Recent claim),
+ * and printf per field with a copy per line was a tenth of a busy
+ * worker's time at 1,000 messages a folder.
+ */
+struct out {
+	char *data;
+	size_t len, cap;
+	size_t line;		/* where the current line starts */
+};
 
-	va_start(ap, fmt);
-	len = vasprintf(&text, fmt, ap);
-	va_end(ap);
-	if (len < 0)
-		fatal("out of memory");
-	fprintf(f, "%s %08" PRIx32 "\n", text, line_crc(text, (size_t)len));
-	free(text);
+static char *out_room(struct out *o, size_t want)
+{
+	if (o->cap - o->len < want) {
+		while (o->cap - o->len < want)
+			o->cap = o->cap ? o->cap * 2 : 4096;
+		o->data = xrealloc(o->data, o->cap);
+	}
+	return o->data + o->len;
+}
+
+static void out_str(struct out *o, const char *s, size_t len)
+{
+	memcpy(out_room(o, len), s, len);
+	o->len += len;
+}
+
+static void out_u64(struct out *o, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	char *p = out_room(o, n);
+	for (size_t i = 0; i < n; i++)
+		p[i] = tmp[n - 1 - i];
+	o->len += n;
+}
+
+static void out_i64(struct out *o, int64_t v)
+{
+	if (v < 0) {
+		out_str(o, "-", 1);
+		out_u64(o, (uint64_t)0 - (uint64_t)v);
+	} else {
+		out_u64(o, (uint64_t)v);
+	}
+}
+
+/* Ends the current line with its CRC (see the top). */
+static void out_end_line(struct out *o)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint32_t crc = line_crc(o->data + o->line, o->len - o->line);
+	char *p = out_room(o, 10);
+
+	p[0] = ' ';
+	for (int i = 0; i < 8; i++)
+		p[1 + i] = hex[(crc >> (28 - 4 * i)) & 0xf];
+	p[9] = '\n';
+	o->len += 10;
+	o->line = o->len;
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The whole file for idx. */
+static void format_index(struct out *o, const struct maildir_index *idx)
+{
+	out_str(o, "duomail-index ", 14);
+	out_u64(o, INDEX_VERSION);
+	out_str(o, " ", 1);
+	out_u64(o, idx->uidvalidity);
+	out_str(o, " ", 1);
+	out_u64(o, idx->uidnext);
+	out_str(o, " ", 1);
+	out_u64(o, idx->first_recent);
+	out_end_line(o);
+	for (size_t i = 0; i < idx->count; i++) {
+		const struct maildir_index_entry *e = &idx->entries[i];
+		char *uidl = maildir_uidl(e->base);
+
+		out_u64(o, e->uid);
+		out_str(o, " ", 1);
+		out_u64(o, e->vsize);
+		out_str(o, " ", 1);
+		out_u64(o, e->psize);
+		out_str(o, " ", 1);
+		out_i64(o, (int64_t)e->retrieved);
+		out_str(o, " ", 1);
+		out_str(o, uidl, strlen(uidl));
+		out_str(o, " ", 1);
+		out_str(o, e->base, strlen(e->base));
+		out_end_line(o);
+		free(uidl);
+	}
 }
 
 int maildir_index_write(struct store *st, const char *dir, const struct maildir_index *idx,
@@ -420,7 +519,7 @@ int maildir_index_write(struct store *st, const char *dir, const struct maildir_
 	char *lock = xasprintf("%s/%s", dir, MAILDIR_INDEX_LOCK);
 	char *tmp = xasprintf("%s/%s", dir, MAILDIR_INDEX_TMP);
 	char *path = xasprintf("%s/%s", dir, MAILDIR_INDEX);
-	FILE *f = NULL;
+	struct out o = { 0 };
 	int fd, err, ret = -1;
 
 	/* A fixed temp name is safe: only the lock holder writes it.  (Were
@@ -429,28 +528,16 @@ int maildir_index_write(struct store *st, const char *dir, const struct maildir_
 	 * committing, and a file mixed from two writers shows torn lines or
 	 * a UID twice, which maildir_index_read() does not trust.) */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
-		err = errno;
-		if (fd >= 0)
-			close(fd);
-		store_fail(st, write_error(err), "%s: %s", tmp, strerror(err));
+	if (fd < 0) {
+		store_fail(st, write_error(errno), "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	write_line(f, "duomail-index %d %" PRIu32 " %" PRIu32 " %" PRIu32, INDEX_VERSION,
-		   idx->uidvalidity, idx->uidnext, idx->first_recent);
-	for (size_t i = 0; i < idx->count; i++) {
-		const struct maildir_index_entry *e = &idx->entries[i];
-		char *uidl = maildir_uidl(e->base);
-
-		write_line(f, "%" PRIu32 " %" PRIu64 " %" PRIu64 " %lld %s %s", e->uid, e->vsize,
-			   e->psize, (long long)e->retrieved, uidl, e->base);
-		free(uidl);
-	}
+	format_index(&o, idx);
 	/* Crash safety: the new file is complete on disk before it replaces
 	 * the old one, and the rename itself is made durable. */
-	if (fflush(f) != 0 || fsync(fd) != 0) {
+	if (write_all(fd, o.data, o.len) < 0 || fsync(fd) != 0) {
 		err = errno;
-		fclose(f);
+		close(fd);
 		unlink(tmp);
 		store_fail(st, write_error(err), "%s: %s", tmp, strerror(err));
 		goto out;
@@ -458,13 +545,13 @@ int maildir_index_write(struct store *st, const char *dir, const struct maildir_
 	/* The last moment before the commit: is our lock still the one
 	 * everybody takes?  (The README lets admins delete the lock file.) */
 	if (!maildir_lock_is_current(lockfd, lock)) {
-		fclose(f);
+		close(fd);
 		unlink(tmp);
 		store_fail(st, STORE_ERR_TEMP, "%s was removed while we held it; not writing %s",
 			   lock, path);
 		goto out;
 	}
-	if (fclose(f) != 0 || rename(tmp, path) < 0) {
+	if (close(fd) != 0 || rename(tmp, path) < 0) {
 		err = errno;
 		unlink(tmp);
 		store_fail(st, write_error(err), "%s: %s", path, strerror(err));
@@ -476,6 +563,7 @@ int maildir_index_write(struct store *st, const char *dir, const struct maildir_
 	}
 	ret = 0;
 out:
+	free(o.data);
 	free(lock);
 	free(tmp);
 	free(path);
