@@ -77,6 +77,7 @@ struct maildir_box {
 	struct maildir_msg_extra *extra;	/* parallel to base.msgs */
 	struct maildir_stamp stamp;
 	int lockfd;		/* the index lock of the last sync; valid while it is held */
+	bool claim_in_sync;	/* the next sync also claims \Recent (RFC 3501 §2.3.2) */
 	/* maildir_notify.c: the view is current as of event nf_seq of its
 	 * folder's record when nf_valid, apart from the events in expect. */
 	struct maildir_notify_folder *nf;	/* NULL: not watched (stamps only) */
@@ -110,10 +111,6 @@ bool maildir_lock_is_current(int fd, const char *path);
 int maildir_fsync_dir(const char *path);
 /* A process-wide counter for unique names; the only mutable global. */
 unsigned maildir_next_counter(void);
-/* Makes the messages of box's view from first_recent_uid on \Recent in
- * it, and the index say so (RFC 3501 §2.3.2).  Caller holds the lock box
- * last synced with. */
-int maildir_claim_recent_locked(struct maildir_box *box);
 /* A view of the folder at path (taking path); not yet synced. */
 struct maildir_box *maildir_box_new(struct store *st, char *path);
 void maildir_box_free(struct maildir_box **box);

@@ -228,16 +228,15 @@ static uint32_t assign_uid(struct store *st, const char *folder, const char *bas
 	uint32_t uid = 0;
 
 	box->stamp.valid = false;	/* the view moves past it */
+	box->claim_in_sync = box == view;	/* one index write for UID and claim */
 	if (lockfd >= 0 && maildir_sync_locked(box, lockfd) == 0) {
 		for (unsigned i = 0; i < box->base.count && uid == 0; i++)
 			if (strcmp(box->extra[i].base, base) == 0)
 				uid = box->base.msgs[i].uid;
 		if (uid != 0 && uidvalidity_r != NULL)
 			*uidvalidity_r = box->base.uidvalidity;
-		if (box == view && maildir_claim_recent_locked(box) < 0)
-			log_warn("maildir %s: saved %s, but could not make it \\Recent", folder,
-				 base);
 	}
+	box->claim_in_sync = false;
 	if (box == view) {
 		maildir_notify_sync_end(box);
 		if (uid != 0)

@@ -473,7 +473,7 @@ static int md_mailbox_sync(struct mailbox *mbox)
 	return with_lock(box, NULL);
 }
 
-int maildir_claim_recent_locked(struct maildir_box *box)
+static int claim(struct maildir_box *box)
 {
 	struct mailbox *b = &box->base;
 
@@ -489,7 +489,7 @@ int maildir_claim_recent_locked(struct maildir_box *box)
 
 static int md_claim_recent(struct mailbox *mbox)
 {
-	return with_lock(maildir_box(mbox), maildir_claim_recent_locked);
+	return with_lock(maildir_box(mbox), claim);
 }
 
 /* Deliveries land in new/, flag changes and our own moves rename in cur/;

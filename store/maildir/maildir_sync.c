@@ -733,11 +733,23 @@ int maildir_sync_locked(struct maildir_box *box, int lockfd)
 	take_fresh(&c, fresh, nfresh);
 	if (c.items.count > 1)
 		qsort(c.items.v, c.items.count, sizeof(*c.items.v), cmp_item_uid);
+	/* A claim of \Recent that comes with the sync (an APPEND to the
+	 * selected mailbox) goes into the same index write. */
+	uint32_t claim_from = c.idx.first_recent;
+
+	if (box->claim_in_sync && c.idx.first_recent != c.idx.uidnext) {
+		c.idx.first_recent = c.idx.uidnext;
+		c.changed = true;
+	}
 	/* The index first: UIDs handed out must be durable before anyone
 	 * sees them.  On failure the old view stays as it was. */
 	if (c.changed && write_items(box, &c.idx, c.items.v, c.items.count) < 0)
 		goto out;
 	install_view(box, &c);
+	if (box->claim_in_sync)
+		for (unsigned i = 0; i < box->base.count; i++)
+			if (box->base.msgs[i].uid >= claim_from)
+				box->base.msgs[i].flags |= MSG_FLAG_RECENT;
 	/* Names first used by another session come with its renames. */
 	maildir_keywords_load(box);
 	/* POP3's hide marks are kept apart from the index (maildir_hidden.c). */
