@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@
 
 #define SERVER_STOP_GRACE_MS	15000
 #define SERVER_STOP_POLL_MS	50
+#define STORE_THREADS		"16"	/* libuv pool threads per worker */
 
 struct listener {
 	union {			/* first: the handle casts back */
@@ -283,6 +285,12 @@ int server_worker_run(struct config *cfg, const int fds[LISTEN_COUNT], int worke
 	uv_signal_start(&w->sig_term, signal_cb, SIGTERM);
 	uv_signal_start(&w->sig_int, signal_cb, SIGINT);
 	uv_signal_start(&w->sig_hup, signal_cb, SIGHUP);
+	/* Store jobs wait on disk (fsync) and on folder locks that other
+	 * processes hold; libuv's default pool of 4 threads then stalls every
+	 * session of the worker behind four of them (IMAP mixed, 100 clients:
+	 * p50 30 ms).  More threads let the waits overlap; they cost little,
+	 * as they are shared by all sessions.  UV_THREADPOOL_SIZE overrides. */
+	setenv("UV_THREADPOOL_SIZE", STORE_THREADS, 0);
 	/* libuv starts its thread pool at the first job.  Start it now, while
 	 * the master's fork left SIGTERM/SIGINT/SIGHUP blocked: the pool
 	 * threads keep them blocked for good, so these signals only ever

@@ -24,7 +24,7 @@
 #include "core/log.h"
 
 #define INDEXCACHE_ENTRIES	32
-#define INDEXCACHE_MAX_BYTES	(64u << 20)	/* over all entries' files */
+#define INDEXCACHE_MAX_BYTES	(24u << 20)	/* over all entries' files */
 
 struct cached_index {
 	char *path;		/* the folder directory */

@@ -44,7 +44,7 @@
 #include "core/log.h"
 
 #define VIEWCACHE_MIN_MSGS	256
-#define VIEWCACHE_MAX_MSGS	1000000	/* over all entries */
+#define VIEWCACHE_MAX_MSGS	250000	/* over all entries: some 50 MiB */
 #define VIEWCACHE_ENTRIES	16
 #define VIEWCACHE_RENEW_MS	100
 
@@ -196,7 +196,8 @@ static void put(const struct maildir_box *box, bool with_stamp, bool has_seq, ui
 
 		pthread_mutex_lock(&lock);
 		k = find(box->path);
-		recent = k >= 0 && t - cache[k]->made_ms < VIEWCACHE_RENEW_MS;
+		/* A copy other views can adopt serves names as well. */
+		recent = k >= 0 && (t - cache[k]->made_ms < VIEWCACHE_RENEW_MS || cache[k]->has_seq);
 		pthread_mutex_unlock(&lock);
 		if (recent)
 			return;

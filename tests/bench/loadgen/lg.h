@@ -80,6 +80,8 @@ struct lg_run {
 	bool have_push;
 };
 
+#define LG_PIPE_WINDOW 16
+
 struct lg_client {
 	struct lg_conn conn;
 	struct lg_run *run;
@@ -93,6 +95,8 @@ struct lg_client {
 	uint64_t exists;		/* IMAP: from * n EXISTS / EXPUNGE */
 	uint64_t safe;			/* IMAP: messages no other client removes */
 	uint64_t cursor, nmsgs;		/* POP3: next message, count */
+	uint64_t sent;			/* POP3 pipelined: RETRs sent */
+	uint64_t pipe_t0[LG_PIPE_WINDOW];	/* ... and when, by RETR number mod window */
 	uint64_t append_uid;		/* IMAP: from [APPENDUID] */
 	uint64_t done_at_ns;		/* idle: when EXISTS came */
 	bool expect_close;		/* the server may close now (after LOGOUT/QUIT) */
@@ -108,7 +112,7 @@ struct lg_workload {
 };
 
 extern const struct lg_workload lg_imap_mixed, lg_imap_select_fetch, lg_imap_idle,
-	lg_pop3_retr_all, lg_pop3_mixed, lg_lmtp_deliver;
+	lg_pop3_retr_all, lg_pop3_retr_pipelined, lg_pop3_mixed, lg_lmtp_deliver;
 
 /* ---- lg_run.c ---- */
 uint64_t lg_now_ns(void);

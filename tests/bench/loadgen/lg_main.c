@@ -10,7 +10,7 @@
 
 static const struct lg_workload *const workloads[] = {
 	&lg_imap_mixed, &lg_imap_select_fetch, &lg_imap_idle,
-	&lg_pop3_retr_all, &lg_pop3_mixed, &lg_lmtp_deliver,
+	&lg_pop3_retr_all, &lg_pop3_retr_pipelined, &lg_pop3_mixed, &lg_lmtp_deliver,
 };
 #define NWORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
 

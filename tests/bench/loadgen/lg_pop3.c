@@ -5,6 +5,9 @@
  *   mixed     the same, then DELE of every message, and RSET before QUIT
  *             (RFC 1939 §5: RSET unmarks them) so the maildrop stays the
  *             same for the next session.
+ *   retr-pipelined  retr-all with the RETRs pipelined (RFC 2449 PIPELINING,
+ *             which both servers announce), PIPE_WINDOW in flight, as mpop
+ *             does: what the server does per message, not the round trip.
  * Every reply (single or multi-line) is one op; a RETRieved message is a msg.
  * One POP3 session per account at a time is the rule on both servers, so
  * give at least as many users as clients.
@@ -15,12 +18,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define PIPE_WINDOW LG_PIPE_WINDOW
+
 enum pop3_step { P_GREETING, P_USER, P_PASS, P_STAT, P_LIST, P_UIDL, P_RETR, P_DELE,
 		 P_RSET, P_QUIT, P_DONE };
 
 static bool wants_dele(const struct lg_client *cl)
 {
 	return strcmp(cl->run->opt->workload, "mixed") == 0;
+}
+
+static bool pipelined(const struct lg_client *cl)
+{
+	return strcmp(cl->run->opt->workload, "retr-pipelined") == 0;
+}
+
+/* The next RETR of a pipelined download; its send time is kept for its
+ * latency. */
+static void send_retr(struct lg_client *cl)
+{
+	cl->pipe_t0[cl->sent % PIPE_WINDOW] = lg_now_ns();
+	cl->sent++;
+	lg_conn_printf(&cl->conn, "RETR %llu\r\n", (unsigned long long)cl->sent);
 }
 
 static bool multiline(int step)
@@ -49,6 +68,12 @@ static void next_step(struct lg_client *cl)
 		lg_conn_send(&cl->conn, "UIDL\r\n", 6);
 		return;
 	case P_RETR:
+		if (pipelined(cl)) {
+			cl->sent = 0;
+			while (cl->sent < cl->nmsgs && cl->sent < PIPE_WINDOW)
+				send_retr(cl);
+			return;
+		}
 		lg_conn_printf(&cl->conn, "RETR %llu\r\n", (unsigned long long)cl->cursor);
 		return;
 	case P_DELE:
@@ -66,9 +91,31 @@ static void next_step(struct lg_client *cl)
 	}
 }
 
+/* One reply of a pipelined download: keep the window full. */
+static void pipelined_done(struct lg_client *cl)
+{
+	uint64_t us = (lg_now_ns() - cl->pipe_t0[(cl->cursor - 1) % PIPE_WINDOW]) / 1000;
+
+	lg_hist_add(&cl->run->lat, us);
+	cl->run->ops++;
+	cl->run->msgs++;
+	cl->state = 0;
+	if (cl->sent < cl->nmsgs)
+		send_retr(cl);
+	if (++cl->cursor <= cl->nmsgs)
+		return;
+	cl->cursor = 1;
+	cl->step = P_QUIT;
+	next_step(cl);
+}
+
 /* The reply to cl->step is complete (ok or not): go on. */
 static void step_done(struct lg_client *cl, bool ok)
 {
+	if (cl->step == P_RETR && pipelined(cl)) {
+		pipelined_done(cl);
+		return;
+	}
 	lg_op_end(cl);
 	if (!ok && (cl->step == P_USER || cl->step == P_PASS || cl->step == P_STAT)) {
 		cl->step = P_QUIT;
@@ -170,6 +217,10 @@ static void start(struct lg_run *run)
 
 const struct lg_workload lg_pop3_retr_all = {
 	"pop3", "retr-all", "USER PASS STAT LIST UIDL, RETR every message, QUIT", start,
+};
+const struct lg_workload lg_pop3_retr_pipelined = {
+	"pop3", "retr-pipelined", "as retr-all, with the RETRs pipelined (RFC 2449), as mpop does",
+	start,
 };
 const struct lg_workload lg_pop3_mixed = {
 	"pop3", "mixed", "as retr-all, then DELE every message, RSET, QUIT", start,
