@@ -128,8 +128,12 @@ static void on_event(const struct inotify_event *ev)
 			if (f->wd[w] != ev->wd)
 				continue;
 			if (ev->mask & (IN_IGNORED | SELF_MASK | IN_UNMOUNT)) {
+				/* A moved directory keeps its watch; a deleted
+				 * one loses it (IN_IGNORED follows). */
+				if (ev->mask & IN_MOVE_SELF)
+					inotify_rm_watch(ifd, ev->wd);
 				f->broken = true;
-				f->wd[w] = -1;	/* the kernel dropped (or will drop) it */
+				f->wd[w] = -1;
 				return;
 			}
 			if (ev->len == 0 || !(ev->mask & DIR_MASK))

@@ -233,6 +233,35 @@ static void test_one_read_serves_the_other_views(void **state)
 	store_close(&st);
 }
 
+/* A folder renamed or deleted under an open view: its record is lost, so
+ * the view is never "current" again; its next sync finds the folder gone. */
+static void test_folder_gone_is_never_current(void **state)
+{
+	struct store *st = open_store();
+	struct mailbox *a, *b;
+
+	assert_int_equal(store_mailbox_create(st, "Box"), 0);
+	assert_int_equal(store_mailbox_create(st, "Other"), 0);
+	assert_int_equal(mailbox_open(st, "Box", &a), 0);
+	assert_int_equal(mailbox_open(st, "Other", &b), 0);
+	assert_int_equal(mailbox_sync(a), 0);
+	assert_int_equal(mailbox_sync(b), 0);
+	assert_int_equal(store_mailbox_rename(st, "Box", "Moved"), 0);
+	assert_int_equal(store_mailbox_delete(st, "Other"), 0);
+	assert_int_equal(mailbox_sync(a), -1);
+	assert_int_equal(mailbox_sync(b), -1);
+	mailbox_close(&a);
+	mailbox_close(&b);
+	/* A new folder at the old name is watched afresh. */
+	assert_int_equal(store_mailbox_create(st, "Box"), 0);
+	assert_int_equal(mailbox_open(st, "Box", &a), 0);
+	drop_into(".Box/new", "1800000002.M1P1.mta");
+	assert_int_equal(mailbox_sync(a), 0);
+	assert_int_equal(mailbox_count(a), 1);
+	mailbox_close(&a);
+	store_close(&st);
+}
+
 static void test_off_falls_back_to_stamps(void **state)
 {
 	struct mailbox *a;
@@ -263,6 +292,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_overrun_record_makes_a_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_read_serves_the_other_views, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_folder_gone_is_never_current, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_off_falls_back_to_stamps, setup, teardown),
 	};
 
