@@ -256,6 +256,14 @@ uint32_t maildir_index_new_uidvalidity(int lockfd, uint32_t known);
 /* Brings box's view up to date with disk: new/ -> cur/, UIDs for new
  * files, vanished files forgotten, flags re-read.  Caller holds lockfd. */
 int maildir_sync_locked(struct maildir_box *box, int lockfd);
+/* A view's own change written without a sync: call only under the index
+ * lock and when maildir_notify_current(box) said the view is current.
+ * Drops the messages marked in gone (parallel to the view) / adds cur/fname
+ * with the next UID (returned; 0: not written, then sync).  -1/0 with the
+ * error on the store if the index cannot be written. */
+int maildir_view_drop_locked(struct maildir_box *box, int lockfd, const bool *gone);
+uint32_t maildir_view_add_locked(struct maildir_box *box, int lockfd, const char *fname,
+				 uint64_t psize, uint64_t vsize, time_t received);
 /* How many such syncs this process has made (tests: was a sync skipped?). */
 uint64_t maildir_sync_scans(void);
 /* Writes the index from box's view; caller holds the lock it last synced

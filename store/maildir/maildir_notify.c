@@ -15,7 +15,9 @@
  * before, by anyone: a foreign MUA, another worker, `duomail deliver`.  A
  * view keeps its place in the record and a list of the events its own
  * changes cause (its flag renames; the moves and index writes of its
- * syncs); it is current while everything after its place is its own.
+ * syncs); it is current while everything after its place is its own, or
+ * another program's rename of a message in cur/ (a flag change), which it
+ * applies to itself from the record: the new name says the new flags.
  * Anything else, a lost record (the queue or the ring overflowed, a watch
  * went away) or no watch at all (inotify's limits), and the caller falls
  * back to the stamps and a sync.
@@ -59,7 +61,9 @@
 struct nevent {
 	uint8_t where;
 	uint32_t mask;
+	uint32_t cookie;	/* pairs IN_MOVED_FROM with its IN_MOVED_TO */
 	uint64_t hash;
+	char *name;		/* cur/ only: for renames applied to views */
 };
 
 struct maildir_notify_folder {
@@ -95,13 +99,17 @@ static bool dir_name_counts(const char *name)
 	       strcmp(name, MAILDIR_POP3_HIDDEN) == 0 || strcmp(name, MAILDIR_POP3_UIDLS) == 0;
 }
 
-static void record(struct maildir_notify_folder *f, int where, uint32_t mask, const char *name)
+static void record(struct maildir_notify_folder *f, int where, uint32_t mask, uint32_t cookie,
+		   const char *name)
 {
 	struct nevent *e = &f->ring[f->head % NOTIFY_RING];
 
 	e->where = (uint8_t)where;
 	e->mask = mask & DIR_MASK;
+	e->cookie = cookie;
 	e->hash = name_hash(name);
+	free(e->name);
+	e->name = where == MAILDIR_NOTIFY_CUR ? xstrdup(name) : NULL;
 	f->head++;
 }
 
@@ -140,7 +148,7 @@ static void on_event(const struct inotify_event *ev)
 				return;
 			if (w == MAILDIR_NOTIFY_DIR && !dir_name_counts(ev->name))
 				return;
-			record(f, w, ev->mask, ev->name);
+			record(f, w, ev->mask, ev->cookie, ev->name);
 			return;
 		}
 	}
@@ -174,6 +182,8 @@ static void folder_free(struct maildir_notify_folder *f)
 	for (int w = 0; w < MAILDIR_NOTIFY_WHERE; w++)
 		if (f->wd[w] >= 0)
 			inotify_rm_watch(ifd, f->wd[w]);
+	for (int i = 0; i < NOTIFY_RING; i++)
+		free(f->ring[i].name);
 	free(f->path);
 	free(f);
 }
@@ -372,19 +382,78 @@ static bool consume(struct maildir_box *box, const struct nevent *e, bool dir_is
 	return false;
 }
 
-/* Are all events after from box's own?  Caller holds the mutex and has
- * drained.  Advances box to the head if so. */
-static bool only_own_since(struct maildir_box *box, uint64_t from, bool dir_is_ours)
+/* A rename in cur/ by someone else, to apply to a view. */
+struct rename {
+	const char *from, *to;
+};
+
+/* Is name's base (up to ':') base? */
+static bool same_base(const char *a, const char *b)
+{
+	size_t la = strcspn(a, ":"), lb = strcspn(b, ":");
+
+	return la == lb && memcmp(a, b, la) == 0;
+}
+
+/* Applies the renames to box's view; false if one does not fit it (a name
+ * the view does not have: then it must sync). */
+static bool apply_renames(struct maildir_box *box, const struct rename *r, size_t n)
+{
+	struct mailbox *b = &box->base;
+
+	for (size_t k = 0; k < n; k++) {
+		unsigned i;
+
+		for (i = 0; i < b->count; i++)
+			if (box->extra[i].fname != NULL && strcmp(box->extra[i].fname, r[k].from) == 0)
+				break;
+		if (i == b->count)
+			return false;
+		free(box->extra[i].fname);
+		box->extra[i].fname = xstrdup(r[k].to);
+		/* \Recent is the view's, never in a name (RFC 3501 §2.3.2). */
+		b->msgs[i].flags = maildir_flags_from_name(r[k].to) |
+				   (b->msgs[i].flags & MSG_FLAG_RECENT);
+		b->msgs[i].keywords = maildir_keywords_from_name(r[k].to);
+	}
+	return true;
+}
+
+/* Are all events after from box's own, or (apply) renames in cur/ that
+ * box takes over?  Caller holds the mutex and has drained.  Advances box
+ * to the head if so. */
+static bool only_own_since(struct maildir_box *box, uint64_t from, bool dir_is_ours, bool apply)
 {
 	struct maildir_notify_folder *f = box->nf;
+	struct rename *renames = NULL;
+	size_t nrenames = 0;
+	bool ok = true;
 
 	if (f->broken || f->head - from > NOTIFY_RING)
 		return false;
-	for (uint64_t s = from; s < f->head; s++)
-		if (!consume(box, &f->ring[s % NOTIFY_RING], dir_is_ours))
-			return false;
-	box->nf_seq = f->head;
-	return true;
+	for (uint64_t s = from; s < f->head && ok; s++) {
+		const struct nevent *e = &f->ring[s % NOTIFY_RING], *next;
+
+		if (consume(box, e, dir_is_ours))
+			continue;
+		next = s + 1 < f->head ? &f->ring[(s + 1) % NOTIFY_RING] : NULL;
+		ok = apply && e->where == MAILDIR_NOTIFY_CUR && e->mask == IN_MOVED_FROM &&
+		     next != NULL && next->where == MAILDIR_NOTIFY_CUR &&
+		     next->mask == IN_MOVED_TO && next->cookie == e->cookie &&
+		     e->name != NULL && next->name != NULL && same_base(e->name, next->name);
+		if (!ok)
+			break;
+		renames = xrealloc(renames, (nrenames + 1) * sizeof(*renames));
+		renames[nrenames++] = (struct rename){ e->name, next->name };
+		s++;
+	}
+	/* Under the mutex: the names are the ring's. */
+	if (ok && nrenames > 0)
+		ok = apply_renames(box, renames, nrenames);
+	free(renames);
+	if (ok)
+		box->nf_seq = f->head;
+	return ok;
 }
 
 bool maildir_notify_current(struct maildir_box *box)
@@ -395,7 +464,7 @@ bool maildir_notify_current(struct maildir_box *box)
 		return false;
 	pthread_mutex_lock(&lock);
 	drain();
-	current = only_own_since(box, box->nf_seq, false);
+	current = only_own_since(box, box->nf_seq, false, true);
 	pthread_mutex_unlock(&lock);
 	if (!current)
 		box->nf_valid = false;
@@ -432,7 +501,7 @@ void maildir_notify_sync_end(struct maildir_box *box)
 	drain();
 	/* Still under the index lock: the view's files in the folder
 	 * directory changed only by our hand since the sync began. */
-	box->nf_valid = box->nf_valid && only_own_since(box, box->nf_sync_from, true);
+	box->nf_valid = box->nf_valid && only_own_since(box, box->nf_sync_from, true, true);
 	pthread_mutex_unlock(&lock);
 	if (!box->nf_valid)
 		box->nexpect = 0;

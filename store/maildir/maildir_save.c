@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -215,12 +216,50 @@ void maildir_save_abort(struct store_save *save)
 	save_free(s);
 }
 
+/* The view's own APPEND without a sync (maildir_view_add_locked): the
+ * saved file (in_dir/name, just renamed there) is moved on into cur/ as a
+ * sync would, and added.  Returns its UID, or 0 to sync instead. */
+static uint32_t add_to_view(struct maildir_box *box, int lockfd, const struct maildir_save *s,
+			    const char *name, bool in_new)
+{
+	char *from, *to, *fname;
+	struct stat sb;
+	uint32_t uid = 0;
+
+	maildir_notify_expect(box, in_new ? MAILDIR_NOTIFY_NEW : MAILDIR_NOTIFY_CUR, IN_MOVED_TO,
+			      name);
+	if (!maildir_notify_current(box))
+		return 0;
+	fname = in_new ? xasprintf("%s:2,", name) : xstrdup(name);
+	from = xasprintf("%s/%s/%s", s->folder, in_new ? "new" : "cur", name);
+	to = xasprintf("%s/cur/%s", s->folder, fname);
+	if (in_new && renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) < 0)
+		goto out;	/* the sync deals with it */
+	if (in_new) {
+		maildir_notify_expect(box, MAILDIR_NOTIFY_NEW, IN_MOVED_FROM, name);
+		maildir_notify_expect(box, MAILDIR_NOTIFY_CUR, IN_MOVED_TO, fname);
+	}
+	/* INTERNALDATE is the file's time, as a sync reads it. */
+	if (lstat(to, &sb) < 0)
+		goto out;
+	uid = maildir_view_add_locked(box, lockfd, fname, s->psize, s->psize + s->bare_lf,
+				      sb.st_mtime);
+out:
+	free(from);
+	free(to);
+	free(fname);
+	return uid;
+}
+
 /* Gives the new message its UID now (APPENDUID): a sync under the lock, of
  * view if the message is to be \Recent there (store_save_claim_recent),
- * else of a view of its own. */
-static uint32_t assign_uid(struct store *st, const char *folder, const char *base,
-			   uint32_t *uidvalidity_r, struct mailbox *recent_view)
+ * else of a view of its own.  The message is name in the folder's new/
+ * (in_new) or cur/. */
+static uint32_t assign_uid(struct store *st, const struct maildir_save *s, const char *base,
+			   const char *name, bool in_new, uint32_t *uidvalidity_r)
 {
+	const char *folder = s->folder;
+	struct mailbox *recent_view = s->base.recent_view;
 	struct maildir_box *view = recent_view != NULL ? maildir_box(recent_view) : NULL;
 	struct maildir_box *box = view != NULL && strcmp(view->path, folder) == 0 ? view :
 				  maildir_box_new(st, xstrdup(folder));
@@ -229,7 +268,10 @@ static uint32_t assign_uid(struct store *st, const char *folder, const char *bas
 
 	box->stamp.valid = false;	/* the view moves past it */
 	box->claim_in_sync = box == view;	/* one index write for UID and claim */
-	if (lockfd >= 0 && maildir_sync_locked(box, lockfd) == 0) {
+	if (lockfd >= 0 && box == view && (uid = add_to_view(box, lockfd, s, name, in_new)) != 0) {
+		if (uidvalidity_r != NULL)
+			*uidvalidity_r = box->base.uidvalidity;
+	} else if (lockfd >= 0 && maildir_sync_locked(box, lockfd) == 0) {
 		for (unsigned i = 0; i < box->base.count && uid == 0; i++)
 			if (strcmp(box->extra[i].base, base) == 0)
 				uid = box->base.msgs[i].uid;
@@ -293,7 +335,9 @@ int maildir_save_commit(struct store_save *save, uint32_t *uidvalidity_r, uint32
 	}
 	base = xasprintf("%s,S=%" PRIu64 ",W=%" PRIu64, s->unique, s->psize,
 			 s->psize + s->bare_lf);
-	if (s->flags != 0 || s->keywords != 0) {
+	bool in_new = s->flags == 0 && s->keywords == 0;
+
+	if (!in_new) {
 		name = maildir_name_with_flags_kw(base, NULL, s->flags, s->keywords);
 		dir = xasprintf("%s/cur", s->folder);
 	} else {
@@ -316,9 +360,9 @@ int maildir_save_commit(struct store_save *save, uint32_t *uidvalidity_r, uint32
 	maildir_quota_end(&quota);
 	free(dest);
 	free(dir);
-	free(name);
 	if (ret == 0 && uid_r != NULL)
-		*uid_r = assign_uid(st, s->folder, base, uidvalidity_r, save->recent_view);
+		*uid_r = assign_uid(st, s, base, name, in_new, uidvalidity_r);
+	free(name);
 out:
 	maildir_quota_end(&quota);
 	free(base);

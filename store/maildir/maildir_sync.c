@@ -777,6 +777,93 @@ out:
 	return ret;
 }
 
+/*
+ * A view's own change applied without a read of the folder: when the
+ * change record (maildir_notify.c) shows that nothing but the view's own
+ * doings happened since its last sync, the folder is exactly the view plus
+ * the change, so the index is written from the view.  A busy folder's
+ * every APPEND and EXPUNGE otherwise re-read all of cur/ and the index
+ * under the lock.  The caller holds the index lock.
+ */
+static int write_view_locked(struct maildir_box *box, int lockfd)
+{
+	box->lockfd = lockfd;
+	maildir_notify_sync_begin(box, true);	/* the index write is ours */
+	return maildir_box_write_index(box);
+}
+
+int maildir_view_drop_locked(struct maildir_box *box, int lockfd, const bool *gone)
+{
+	struct mailbox *b = &box->base;
+	bool hidden = false;
+	unsigned o = 0;
+	int ret;
+
+	for (unsigned i = 0; i < b->count; i++) {
+		if (gone[i]) {
+			hidden = hidden || b->msgs[i].pop3_hidden;
+			free((char *)b->msgs[i].uidl);
+			free(box->extra[i].base);
+			free(box->extra[i].fname);
+			continue;
+		}
+		b->msgs[o] = b->msgs[i];
+		box->extra[o++] = box->extra[i];
+	}
+	b->count = o;
+	ret = write_view_locked(box, lockfd);
+	/* Their POP3 hide marks go too, as after a sync. */
+	if (ret == 0 && hidden)
+		maildir_hidden_apply(box);
+	return ret;
+}
+
+uint32_t maildir_view_add_locked(struct maildir_box *box, int lockfd, const char *fname,
+				 uint64_t psize, uint64_t vsize, time_t received)
+{
+	struct mailbox *b = &box->base;
+	uint32_t uid = b->uidnext, first_recent = b->first_recent_uid;
+	struct store_msg *m;
+
+	if (uid == UINT32_MAX)
+		return 0;	/* the full sync says why */
+	b->msgs = xrealloc(b->msgs, (b->count + 1) * sizeof(*b->msgs));
+	box->extra = xrealloc(box->extra, (b->count + 1) * sizeof(*box->extra));
+	m = &b->msgs[b->count];
+	memset(m, 0, sizeof(*m));
+	m->uid = uid;
+	m->vsize = vsize;
+	m->psize = psize;
+	m->received = received;
+	m->flags = maildir_flags_from_name(fname);
+	m->keywords = maildir_keywords_from_name(fname);
+	box->extra[b->count].base = maildir_base_of(fname);
+	box->extra[b->count].fname = xstrdup(fname);
+	m->uidl = maildir_uidl(box->extra[b->count].base);
+	b->count++;
+	b->uidnext = uid + 1;
+	if (box->claim_in_sync) {
+		for (unsigned i = 0; i < b->count; i++)
+			if (b->msgs[i].uid >= first_recent)
+				b->msgs[i].flags |= MSG_FLAG_RECENT;
+		b->first_recent_uid = b->uidnext;
+	}
+	if (write_view_locked(box, lockfd) == 0)
+		return uid;
+	/* Not durable, so not handed out: the view as it was. */
+	b->count--;
+	free((char *)b->msgs[b->count].uidl);
+	free(box->extra[b->count].base);
+	free(box->extra[b->count].fname);
+	b->uidnext = uid;
+	b->first_recent_uid = first_recent;
+	for (unsigned i = 0; box->claim_in_sync && i < b->count; i++)
+		if (b->msgs[i].uid >= first_recent)
+			b->msgs[i].flags &= ~(unsigned)MSG_FLAG_RECENT;
+	maildir_notify_sync_failed(box);
+	return 0;
+}
+
 char *maildir_find_base(const char *dir, const char *base)
 {
 	char *cur = xasprintf("%s/cur", dir);

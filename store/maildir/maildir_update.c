@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -136,10 +137,13 @@ int maildir_expunge(struct mailbox *mbox, const uint32_t *uids, size_t count)
 	struct maildir_quota quota;
 	int64_t freed = 0, removed = 0;
 	int lockfd, ret = 0, err;
+	bool *gone = xcalloc(mbox->count ? mbox->count : 1, sizeof(*gone));
+	bool all_ours = true;
 
 	/* Under the index lock, so the sync below is the one that forgets them. */
 	lockfd = maildir_lock(mbox->st, box->path);
 	if (lockfd < 0) {
+		free(gone);
 		free(cur);
 		return -1;
 	}
@@ -157,7 +161,11 @@ int maildir_expunge(struct mailbox *mbox, const uint32_t *uids, size_t count)
 		if (!unlink_msg(box, (unsigned)i, &ours, &err)) {
 			ret = store_fail(mbox->st, STORE_ERR_TEMP, "expunge uid %u: %s", uids[k],
 					 strerror(err));
-		} else if (ours) {
+		} else if (!ours) {
+			all_ours = false;	/* someone else was first: sync */
+		} else {
+			maildir_notify_expect(box, MAILDIR_NOTIFY_CUR, IN_DELETE, box->extra[i].fname);
+			gone[i] = true;
 			/* Only what we removed: whoever removed the rest counts it. */
 			freed += (int64_t)maildir_quota_size(box->extra[i].fname,
 							     mbox->msgs[i].psize);
@@ -169,8 +177,13 @@ int maildir_expunge(struct mailbox *mbox, const uint32_t *uids, size_t count)
 		ret = store_fail(mbox->st, STORE_ERR_TEMP, "fsync %s: %s", cur, strerror(errno));
 	maildir_quota_record(mbox->st, &quota, -freed, -removed);
 	maildir_quota_end(&quota);
-	if (maildir_sync_locked(box, lockfd) < 0)
+	/* Only our unlinks since the view's sync: the index is the view
+	 * without them (maildir_sync.c); else the sync forgets them. */
+	if (!(ret == 0 && all_ours && maildir_notify_current(box) &&
+	      maildir_view_drop_locked(box, lockfd, gone) == 0) &&
+	    maildir_sync_locked(box, lockfd) < 0)
 		ret = -1;
+	free(gone);
 	maildir_notify_sync_end(box);
 	if (ret == 0)
 		maildir_viewcache_put_current(box);

@@ -61,16 +61,27 @@ static void test_own_changes_need_no_read(void **state)
 	assert_int_equal(maildir_sync_scans(), before);	/* its own renames */
 	assert_int_equal(mailbox_msg(a, 2)->flags & (MSG_FLAG_SEEN | MSG_FLAG_FLAGGED),
 			 MSG_FLAG_FLAGGED);
-	/* An expunge syncs once, under its lock; after it, nothing to read. */
+	/* An expunge of only our own unlinks writes the index from the
+	 * view, without a read; after it, nothing to read either. */
 	assert_int_equal(mailbox_expunge(a, &uid, 1), 0);
-	assert_int_equal(maildir_sync_scans(), before + 1);
+	assert_int_equal(maildir_sync_scans(), before);
 	assert_int_equal(mailbox_count(a), 4);
 	assert_int_equal(mailbox_sync(a), 0);
-	assert_int_equal(maildir_sync_scans(), before + 1);
+	assert_int_equal(maildir_sync_scans(), before);
 	/* \Recent claim: the index is rewritten by us, under the lock. */
 	assert_int_equal(mailbox_claim_recent(a), 0);
 	assert_int_equal(mailbox_sync(a), 0);
-	assert_int_equal(maildir_sync_scans(), before + 1);
+	assert_int_equal(maildir_sync_scans(), before);
+	/* What a fresh view reads from disk is what a has. */
+	struct mailbox *c;
+	assert_int_equal(mailbox_open(st, "INBOX", &c), 0);
+	assert_int_equal(mailbox_count(c), 4);
+	for (unsigned i = 0; i < 4; i++) {
+		assert_int_equal(mailbox_msg(c, i)->uid, mailbox_msg(a, i)->uid);
+		assert_int_equal(mailbox_msg(c, i)->flags & ~(unsigned)MSG_FLAG_RECENT,
+				 mailbox_msg(a, i)->flags & ~(unsigned)MSG_FLAG_RECENT);
+	}
+	mailbox_close(&c);
 	mailbox_close(&a);
 	store_close(&st);
 }
@@ -86,14 +97,22 @@ static void test_other_views_change_is_seen(void **state)
 	assert_int_equal(mailbox_sync(a), 0);
 	before = maildir_sync_scans();
 	/* At once, in the same clock tick as a's last look: directory times
-	 * could not tell (maildir_stamp.c), the record can. */
+	 * could not tell (maildir_stamp.c), the record can.  A flag change is
+	 * a rename in cur/, and the record has both names: a takes it over
+	 * without a read. */
 	assert_int_equal(mailbox_update_flags(b, uid, MSG_FLAG_ANSWERED, 0), 0);
 	assert_int_equal(mailbox_sync(a), 0);
-	assert_int_equal(maildir_sync_scans(), before + 1);
+	assert_int_equal(maildir_sync_scans(), before);
 	assert_true(mailbox_msg(a, 0)->flags & MSG_FLAG_ANSWERED);
+	assert_string_equal(maildir_box(a)->extra[0].fname, maildir_box(b)->extra[0].fname);
 	/* b's own change does not make b read. */
 	assert_int_equal(mailbox_sync(b), 0);
+	assert_int_equal(maildir_sync_scans(), before);
+	/* An expunge by b is not a rename: a reads, and the message is gone. */
+	assert_int_equal(mailbox_expunge(b, &uid, 1), 0);
+	assert_int_equal(mailbox_sync(a), 0);
 	assert_int_equal(maildir_sync_scans(), before + 1);
+	assert_int_equal(mailbox_count(a), 2);
 	mailbox_close(&a);
 	mailbox_close(&b);
 	store_close(&st);
@@ -119,9 +138,23 @@ static void test_foreign_rename_with_time_put_back_is_seen(void **state)
 	t[0] = sb.st_atim;
 	t[1] = sb.st_mtim;
 	assert_int_equal(utimensat(AT_FDCWD, cur, t, 0), 0);
+	uint64_t before = maildir_sync_scans();
 	assert_int_equal(mailbox_sync(a), 0);
 	assert_int_equal(mailbox_msg(a, 1)->flags & (MSG_FLAG_FLAGGED | MSG_FLAG_DELETED),
 			 MSG_FLAG_FLAGGED | MSG_FLAG_DELETED);
+	assert_int_equal(maildir_sync_scans(), before);	/* taken from the record */
+	/* A file renamed into cur/ under a base the view does not know (a
+	 * MUA's own new message, say) is no flag change: a read. */
+	snprintf(from, sizeof(from), "%s/tmp/1800000003.M1P1.mua", user_dir);
+	FILE *f = fopen(from, "w");
+	assert_non_null(f);
+	fputs("Subject: from a MUA\n\nx\n", f);
+	fclose(f);
+	snprintf(to, sizeof(to), "%s/1800000003.M1P1.mua:2,S", cur);
+	assert_int_equal(rename(from, to), 0);
+	assert_int_equal(mailbox_sync(a), 0);
+	assert_int_equal(maildir_sync_scans(), before + 1);
+	assert_int_equal(mailbox_count(a), 3);
 	mailbox_close(&a);
 	store_close(&st);
 }
@@ -169,6 +202,54 @@ static void test_overrun_record_makes_a_read(void **state)
 	assert_int_equal(maildir_sync_scans(), before);
 	mailbox_close(&a);
 	mailbox_close(&b);
+	store_close(&st);
+}
+
+/* An APPEND to the view's own folder (IMAP APPEND to the selected
+ * mailbox) needs no read either; a fresh view from disk agrees with it,
+ * with flags (the file goes to cur/) and without (new/, then cur/). */
+static void test_own_append_needs_no_read(void **state)
+{
+	struct mailbox *a, *c;
+	struct store *st = with_messages(3, &a);
+	struct store_save *sv;
+	uint32_t validity, uid[2];
+	uint64_t before;
+
+	assert_int_equal(mailbox_sync(a), 0);
+	before = maildir_sync_scans();
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(store_save_begin(st, "INBOX", 1700000000 + k,
+						  k ? MSG_FLAG_SEEN | MSG_FLAG_FLAGGED : 0, &sv), 0);
+		assert_int_equal(store_save_write(sv, "Subject: new\n\nline\n", 20), 0);
+		store_save_claim_recent(sv, a);
+		assert_int_equal(store_save_commit_uid(&sv, &validity, &uid[k]), 0);
+		assert_int_equal(uid[k], 4 + k);
+		assert_int_equal(validity, mailbox_uidvalidity(a));
+	}
+	assert_int_equal(maildir_sync_scans(), before);
+	assert_int_equal(mailbox_sync(a), 0);
+	assert_int_equal(maildir_sync_scans(), before);
+	assert_int_equal(mailbox_count(a), 5);
+	assert_int_equal(mailbox_uidnext(a), 6);
+	assert_int_equal(mailbox_recent_count(a), 2 + 3);	/* a never claimed the first 3 */
+	assert_int_equal(mailbox_open(st, "INBOX", &c), 0);
+	assert_int_equal(mailbox_count(c), 5);
+	assert_int_equal(mailbox_recent_count(c), 0);	/* a has them */
+	for (unsigned i = 0; i < 5; i++) {
+		const struct store_msg *x = mailbox_msg(a, i), *y = mailbox_msg(c, i);
+
+		assert_int_equal(x->uid, y->uid);
+		assert_int_equal(x->flags & ~(unsigned)MSG_FLAG_RECENT, y->flags);
+		assert_int_equal(x->psize, y->psize);
+		assert_int_equal(x->vsize, y->vsize);
+		assert_int_equal(x->received, y->received);
+		assert_string_equal(x->uidl, y->uidl);
+	}
+	assert_int_equal(mailbox_msg(c, 3)->received, 1700000000);
+	assert_int_equal(mailbox_msg(c, 4)->flags, MSG_FLAG_SEEN | MSG_FLAG_FLAGGED);
+	mailbox_close(&c);
+	mailbox_close(&a);
 	store_close(&st);
 }
 
@@ -285,6 +366,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_own_changes_need_no_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_own_append_needs_no_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_views_change_is_seen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_rename_with_time_put_back_is_seen,
 						setup, teardown),
