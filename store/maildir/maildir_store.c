@@ -9,6 +9,7 @@
 #include "core/log.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -366,8 +367,13 @@ void maildir_box_free(struct maildir_box **boxp)
 
 	if (box == NULL)
 		return;
+	bool big = box->base.count >= 50000;
+
 	maildir_notify_detach(box);
 	maildir_view_free(box);
+	/* A big view's memory goes back to the system, not only to malloc. */
+	if (big)
+		malloc_trim(0);
 	maildir_keywords_free(box);
 	free(box->path);
 	free(box);
