@@ -139,6 +139,8 @@ void maildir_tmp_clean(const char *folder, time_t older_than);
  * 0, or -1 with the error recorded on st.  Caller holds the file's lock. */
 int maildir_replace_file(struct store *st, const char *dir, const char *name,
 			 const char *data, size_t len);
+/* write() until all of data is written (EINTR retried): 0, or -1 with errno. */
+int maildir_write_all(int fd, const char *data, size_t len);
 
 /* ---- maildir_viewcache.c: the process's last synced view of big folders ---- */
 /* A copy of a folder's view, never changed once made. */

@@ -466,21 +466,6 @@ static void out_end_line(struct out *o)
 	o->line = o->len;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* The whole file for idx. */
 static void format_index(struct out *o, const struct maildir_index *idx)
 {
@@ -535,7 +520,7 @@ int maildir_index_write(struct store *st, const char *dir, const struct maildir_
 	format_index(&o, idx);
 	/* Crash safety: the new file is complete on disk before it replaces
 	 * the old one, and the rename itself is made durable. */
-	if (write_all(fd, o.data, o.len) < 0 || fsync(fd) != 0) {
+	if (maildir_write_all(fd, o.data, o.len) < 0 || fsync(fd) != 0) {
 		err = errno;
 		close(fd);
 		unlink(tmp);

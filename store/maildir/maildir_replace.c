@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int write_all(int fd, const char *data, size_t len)
+int maildir_write_all(int fd, const char *data, size_t len)
 {
 	while (len > 0) {
 		ssize_t n = write(fd, data, len);
@@ -42,7 +42,7 @@ int maildir_replace_file(struct store *st, const char *dir, const char *name,
 		store_fail(st, maildir_errno(errno), "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (maildir_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		err = errno;
 		close(fd);
 		unlink(tmp);

@@ -33,6 +33,20 @@ __attribute__((unused)) static int teardown(void **state)
 	return 0;
 }
 
+/* A small message file put straight into alice's sub/ (cur, new, tmp), as
+ * another program would. */
+__attribute__((unused)) static void drop_into(const char *sub, const char *name)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", user_dir, sub, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("Subject: dropped in\n\nbody\n", f);
+	fclose(f);
+}
+
 __attribute__((unused)) static struct store *open_store(void)
 {
 	struct store *st = NULL;

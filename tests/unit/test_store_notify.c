@@ -20,18 +20,6 @@
 #include "store_fixture.h"
 #include "store/maildir/maildir.h"
 
-static void drop_into(const char *sub, const char *name)
-{
-	char path[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s/%s", user_dir, sub, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs("Subject: dropped in\n\nbody\n", f);
-	fclose(f);
-}
-
 /* A store with n messages and a view of it that has synced. */
 static struct store *with_messages(int n, struct mailbox **box)
 {

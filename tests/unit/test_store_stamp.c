@@ -22,18 +22,6 @@
 #include "store_fixture.h"
 #include "store/maildir/maildir.h"
 
-static void drop_into(const char *sub, const char *name)
-{
-	char path[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s/%s", user_dir, sub, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs("Subject: slipped in\n\nbody\n", f);
-	fclose(f);
-}
-
 /* Puts cur/, new/ and every message file two seconds in the past. */
 static void age_everything(void)
 {
