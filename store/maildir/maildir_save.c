@@ -256,14 +256,13 @@ out:
  * else of a view of its own.  The message is name in the folder's new/
  * (in_new) or cur/. */
 static uint32_t assign_uid(struct store *st, const struct maildir_save *s, const char *base,
-			   const char *name, bool in_new, uint32_t *uidvalidity_r)
+			   const char *name, bool in_new, uint32_t *uidvalidity_r, int lockfd)
 {
 	const char *folder = s->folder;
 	struct mailbox *recent_view = s->base.recent_view;
 	struct maildir_box *view = recent_view != NULL ? maildir_box(recent_view) : NULL;
 	struct maildir_box *box = view != NULL && strcmp(view->path, folder) == 0 ? view :
 				  maildir_box_new(st, xstrdup(folder));
-	int lockfd = maildir_lock(st, folder);
 	uint32_t uid = 0;
 
 	box->stamp.valid = false;	/* the view moves past it */
@@ -292,7 +291,6 @@ static uint32_t assign_uid(struct store *st, const struct maildir_save *s, const
 		log_warn("maildir %s: saved %s but could not give it a UID yet: %s", folder,
 			 base, text);
 	}
-	maildir_unlock(&lockfd);
 	if (box != view)
 		maildir_box_free(&box);
 	return uid;
@@ -305,7 +303,7 @@ int maildir_save_commit(struct store_save *save, uint32_t *uidvalidity_r, uint32
 	const struct timespec times[2] = { { s->received, 0 }, { s->received, 0 } };
 	char *base = NULL, *name, *dir, *dest;
 	struct maildir_quota quota = { .lockfd = -1 };
-	int ret = -1;
+	int lockfd = -1, ret = -1;
 
 	if (s->failed)
 		goto out;
@@ -326,6 +324,13 @@ int maildir_save_commit(struct store_save *save, uint32_t *uidvalidity_r, uint32
 		goto out;
 	}
 	s->fd = -1;
+	/* A UID wanted (APPEND): the index lock from before the message shows,
+	 * so that no other session's sync gives it its UID, and takes its
+	 * \Recent, between the rename and ours (RFC 3501 §6.3.11).  Index
+	 * lock before quota lock, as everywhere.  If the lock cannot be had,
+	 * the message is saved all the same, without a UID yet. */
+	if (uid_r != NULL)
+		lockfd = maildir_lock(st, s->folder);
 	/* The check and the rename under one quota lock: two saves cannot
 	 * both take the last room. */
 	if (maildir_quota_begin(st, &quota) < 0 ||
@@ -361,9 +366,10 @@ int maildir_save_commit(struct store_save *save, uint32_t *uidvalidity_r, uint32
 	free(dest);
 	free(dir);
 	if (ret == 0 && uid_r != NULL)
-		*uid_r = assign_uid(st, s, base, name, in_new, uidvalidity_r);
+		*uid_r = assign_uid(st, s, base, name, in_new, uidvalidity_r, lockfd);
 	free(name);
 out:
+	maildir_unlock(&lockfd);
 	maildir_quota_end(&quota);
 	free(base);
 	save_free(s);
