@@ -44,17 +44,7 @@ int auth_db_reload_fd(struct auth_db *db, int fd, bool force, char *err, size_t 
  * process's own checks then stay quiet when it may not read the file. */
 void auth_db_set_handed(struct auth_db *db);
 
-/* Does the user exist?  1 yes, 0 no, -1 database error. */
-int auth_db_user_exists(struct auth_db *db, const char *user);
 
-/* The user's settings from the extra field (core/policy.h lists the keys).
- * 1 found: *settings_r is a copy (free with user_settings_free()); 0 no
- * such user; -1 the user's extra field is invalid (logged with its file
- * and line when the file was read, and again now): refuse the user with a
- * temporary failure until the admin fixes the line. */
-struct user_settings;
-int auth_db_user_settings(struct auth_db *db, const char *user,
-			  struct user_settings *settings_r);
 
 /* The user's whole record (core/userdb.h): 1 found (*rec_r filled, free it
  * with userdb_record_free(); an invalid extra field is logged and marks it
@@ -62,21 +52,16 @@ int auth_db_user_settings(struct auth_db *db, const char *user,
 struct userdb_record;
 int auth_db_lookup(struct auth_db *db, const char *user, struct userdb_record *rec_r);
 
-/* Checks user's password.  Takes the same time for an unknown user as for a
- * wrong password (a dummy hash is verified). */
-enum auth_result auth_verify_plain(struct auth_db *db, const char *user, const char *password);
 
-/* The same checks against a stored "{SCHEME}hash" already looked up
+/* Checks a password against a stored "{SCHEME}hash" already looked up
  * (core/userdb.h); stored NULL or "" (no such user, no password) fails
- * after verifying a dummy hash, so it costs what a wrong password costs. */
+ * after verifying a dummy hash, so an unknown user costs what a wrong
+ * password costs.  The APOP form verifies an RFC 1939 §7 digest (MD5 of
+ * timestamp+password, lowercase hex) against a {PLAIN}/{CLEAR} secret. */
 enum auth_result auth_verify_stored(const char *stored, const char *password);
 enum auth_result auth_verify_apop_stored(const char *stored, const char *timestamp,
 					 const char *digest_hex);
 
-/* Copies the stored plaintext password (schemes PLAIN/CLEAR only) into a new
- * string for APOP / CRAM-MD5.  1 found, 0 user unknown or not plaintext, -1 error.
- * The caller frees it with explicit_bzero+free. */
-int auth_lookup_plaintext(struct auth_db *db, const char *user, char **password_r);
 
 /* Kinds of stored secrets, as bits: the challenge-response mechanisms
  * that can work for a user depend on them. */
@@ -96,9 +81,6 @@ unsigned auth_mechs_of_secret(unsigned kinds);
  * fall back to PLAIN when it fails. */
 unsigned auth_db_common_mechs(struct auth_db *db);
 
-/* Verifies an APOP digest (RFC 1939 §7: MD5 of timestamp+password, lowercase hex). */
-enum auth_result auth_verify_apop(struct auth_db *db, const char *user,
-				  const char *timestamp, const char *digest_hex);
 
 /* Makes "{SCHEME}hash" for password (duomail pw).  scheme is case-insensitive;
  * NULL means SHA512-CRYPT.  Returns a new string, or NULL with err set. */

@@ -397,20 +397,6 @@ static struct auth_user *find_user_locked(struct auth_db *db, const char *user)
 	return bsearch(&key, db->snap->users, db->snap->count, sizeof(key), cmp_user);
 }
 
-/* A copy of user's stored password, or NULL if unknown. */
-static char *lookup_password(struct auth_db *db, const char *user)
-{
-	struct auth_user *u;
-	char *pw = NULL;
-
-	pthread_mutex_lock(&db->lock);
-	u = find_user_locked(db, user);
-	if (u != NULL)
-		pw = xstrdup(u->password);
-	pthread_mutex_unlock(&db->lock);
-	return pw;
-}
-
 static void free_secret(char **p)
 {
 	if (*p != NULL) {
@@ -418,25 +404,6 @@ static void free_secret(char **p)
 		free(*p);
 		*p = NULL;
 	}
-}
-
-int auth_db_user_settings(struct auth_db *db, const char *user, struct user_settings *us_r)
-{
-	struct auth_user *u;
-	int ret = 0;
-
-	memset(us_r, 0, sizeof(*us_r));
-	pthread_mutex_lock(&db->lock);
-	u = find_user_locked(db, user);
-	if (u != NULL && u->settings_error != NULL) {
-		log_error("refusing %s: %s", user, u->settings_error);
-		ret = -1;
-	} else if (u != NULL) {
-		user_settings_copy(us_r, &u->settings);
-		ret = 1;
-	}
-	pthread_mutex_unlock(&db->lock);
-	return ret;
 }
 
 int auth_db_lookup(struct auth_db *db, const char *user, struct userdb_record *rec_r)
@@ -461,15 +428,6 @@ int auth_db_lookup(struct auth_db *db, const char *user, struct userdb_record *r
 	return ret;
 }
 
-int auth_db_user_exists(struct auth_db *db, const char *user)
-{
-	char *pw = lookup_password(db, user);
-	int found = pw != NULL;
-
-	free_secret(&pw);
-	return found;
-}
-
 enum auth_result auth_verify_stored(const char *stored, const char *password)
 {
 	if (stored == NULL || stored[0] == '\0') {
@@ -478,15 +436,6 @@ enum auth_result auth_verify_stored(const char *stored, const char *password)
 		return AUTH_FAILED;
 	}
 	return password_verify(stored, password) ? AUTH_OK : AUTH_FAILED;
-}
-
-enum auth_result auth_verify_plain(struct auth_db *db, const char *user, const char *password)
-{
-	char *stored = lookup_password(db, user);
-	enum auth_result ar = auth_verify_stored(stored, password);
-
-	free_secret(&stored);
-	return ar;
 }
 
 unsigned auth_mechs_of_secret(unsigned kinds)
@@ -513,20 +462,6 @@ unsigned auth_db_common_mechs(struct auth_db *db)
 	return mechs;
 }
 
-int auth_lookup_plaintext(struct auth_db *db, const char *user, char **password_r)
-{
-	char *stored = lookup_password(db, user);
-	const char *plain;
-	int ret = 0;
-
-	if (stored != NULL && password_is_plaintext(stored, &plain)) {
-		*password_r = xstrdup(plain);
-		ret = 1;
-	}
-	free_secret(&stored);
-	return ret;
-}
-
 enum auth_result auth_verify_apop_stored(const char *stored, const char *timestamp,
 					 const char *digest_hex)
 {
@@ -550,12 +485,3 @@ enum auth_result auth_verify_apop_stored(const char *stored, const char *timesta
 	return diff == 0 ? AUTH_OK : AUTH_FAILED;
 }
 
-enum auth_result auth_verify_apop(struct auth_db *db, const char *user, const char *timestamp,
-				  const char *digest_hex)
-{
-	char *stored = lookup_password(db, user);
-	enum auth_result ar = auth_verify_apop_stored(stored, timestamp, digest_hex);
-
-	free_secret(&stored);
-	return ar;
-}

@@ -17,6 +17,56 @@
 
 #include "core/auth.h"
 #include "core/sasl.h"
+#include "core/userdb.h"
+
+/* What a login does with the passwd-file (core/userdb.c, core/login.c):
+ * the user's record, then checks against its stored secret. */
+static int user_exists(struct auth_db *db, const char *user)
+{
+	struct userdb_record rec;
+	int found = auth_db_lookup(db, user, &rec);
+
+	userdb_record_free(&rec);
+	return found;
+}
+
+static enum auth_result check_plain(struct auth_db *db, const char *user, const char *password)
+{
+	struct userdb_record rec;
+	enum auth_result ar;
+
+	(void)auth_db_lookup(db, user, &rec);	/* not found: no password, fails */
+	ar = auth_verify_stored(rec.password, password);
+	userdb_record_free(&rec);
+	return ar;
+}
+
+static enum auth_result check_apop(struct auth_db *db, const char *user, const char *timestamp,
+				   const char *digest_hex)
+{
+	struct userdb_record rec;
+	enum auth_result ar;
+
+	(void)auth_db_lookup(db, user, &rec);
+	ar = auth_verify_apop_stored(rec.password, timestamp, digest_hex);
+	userdb_record_free(&rec);
+	return ar;
+}
+
+static int lookup_plaintext(struct auth_db *db, const char *user, char **plain_r)
+{
+	struct userdb_record rec;
+	const char *plain;
+	int ret = 0;
+
+	if (auth_db_lookup(db, user, &rec) == 1 && rec.password != NULL &&
+	    password_is_plaintext(rec.password, &plain)) {
+		*plain_r = strdup(plain);
+		ret = 1;
+	}
+	userdb_record_free(&rec);
+	return ret;
+}
 
 static const struct {
 	const char *stored;
@@ -101,33 +151,33 @@ static void test_passwd_file(void **state)
 		   "carol:{PLAIN}tanstaaf\n"
 		   "alice:{PLAIN}second-line-loses\n");
 	assert_int_equal(auth_db_open(path, &db, err, sizeof(err)), 0);
-	assert_int_equal(auth_db_user_exists(db, "alice"), 1);
-	assert_int_equal(auth_db_user_exists(db, "bob"), 0);
-	assert_int_equal(auth_verify_plain(db, "alice", "correct horse"), AUTH_OK);
-	assert_int_equal(auth_verify_plain(db, "alice", "second-line-loses"), AUTH_FAILED);
-	assert_int_equal(auth_verify_plain(db, "alice", "nope"), AUTH_FAILED);
-	assert_int_equal(auth_verify_plain(db, "nobody", "correct horse"), AUTH_FAILED);
-	assert_int_equal(auth_lookup_plaintext(db, "carol", &plain), 1);
+	assert_int_equal(user_exists(db, "alice"), 1);
+	assert_int_equal(user_exists(db, "bob"), 0);
+	assert_int_equal(check_plain(db, "alice", "correct horse"), AUTH_OK);
+	assert_int_equal(check_plain(db, "alice", "second-line-loses"), AUTH_FAILED);
+	assert_int_equal(check_plain(db, "alice", "nope"), AUTH_FAILED);
+	assert_int_equal(check_plain(db, "nobody", "correct horse"), AUTH_FAILED);
+	assert_int_equal(lookup_plaintext(db, "carol", &plain), 1);
 	assert_string_equal(plain, "tanstaaf");
 	free(plain);
-	assert_int_equal(auth_lookup_plaintext(db, "alice", &plain), 0);
+	assert_int_equal(lookup_plaintext(db, "alice", &plain), 0);
 
 	/* RFC 1939 §7 example: secret "tanstaaf" gives c4c9334b... */
-	assert_int_equal(auth_verify_apop(db, "carol", "<1896.697170952@dbc.mtview.ca.us>",
+	assert_int_equal(check_apop(db, "carol", "<1896.697170952@dbc.mtview.ca.us>",
 					  "c4c9334bac560ecc979e58001b3e22fb"), AUTH_OK);
-	assert_int_equal(auth_verify_apop(db, "carol", "<1896.697170952@dbc.mtview.ca.us>",
+	assert_int_equal(check_apop(db, "carol", "<1896.697170952@dbc.mtview.ca.us>",
 					  "c4c9334bac560ecc979e58001b3e22fc"), AUTH_FAILED);
-	assert_int_equal(auth_verify_apop(db, "alice", "<x@y>", "c4c9334bac560ecc979e58001b3e22fb"),
+	assert_int_equal(check_apop(db, "alice", "<x@y>", "c4c9334bac560ecc979e58001b3e22fb"),
 			 AUTH_FAILED);
 
 	/* Reload on SIGHUP picks up a new user; a broken file keeps the old list. */
 	write_file("dave:{PLAIN}d\n");
 	assert_int_equal(auth_db_reload(db, err, sizeof(err)), 0);
-	assert_int_equal(auth_verify_plain(db, "dave", "d"), AUTH_OK);
-	assert_int_equal(auth_db_user_exists(db, "alice"), 0);
+	assert_int_equal(check_plain(db, "dave", "d"), AUTH_OK);
+	assert_int_equal(user_exists(db, "alice"), 0);
 	write_file("dave:{PLAIN}d\nbroken line\n");
 	assert_int_equal(auth_db_reload(db, err, sizeof(err)), -1);
-	assert_int_equal(auth_verify_plain(db, "dave", "d"), AUTH_OK);
+	assert_int_equal(check_plain(db, "dave", "d"), AUTH_OK);
 	auth_db_close(&db);
 	assert_null(db);
 }

@@ -1,6 +1,6 @@
 /*
  * Per-user settings through the user database: the extra field of a
- * passwd-file line read at load (auth_db_user_settings()), a bad value
+ * passwd-file line read at load (auth_db_lookup()), a bad value
  * refusing that one user (logged with file and line) while the others work,
  * and account_open() putting the user's quota on the store.
  */
@@ -23,6 +23,33 @@
 #include "core/config.h"
 #include "core/policy.h"
 #include "store/store.h"
+
+/* The user's settings as a login sees them (auth_db_lookup): 1 found,
+ * 0 no such user, -1 the extra field is invalid (the user is refused). */
+static int settings_of(struct auth_db *db, const char *user, struct user_settings *us_r)
+{
+	struct userdb_record rec;
+	int ret = auth_db_lookup(db, user, &rec);
+
+	memset(us_r, 0, sizeof(*us_r));
+	if (ret == 1 && rec.invalid)
+		ret = -1;
+	else if (ret == 1)
+		user_settings_copy(us_r, &rec.settings);
+	userdb_record_free(&rec);
+	return ret;
+}
+
+static enum auth_result check_plain(struct auth_db *db, const char *user, const char *password)
+{
+	struct userdb_record rec;
+	enum auth_result ar;
+
+	(void)auth_db_lookup(db, user, &rec);
+	ar = auth_verify_stored(rec.password, password);
+	userdb_record_free(&rec);
+	return ar;
+}
 
 static char dir[64], users[128], logpath[128], mail[128];
 
@@ -95,22 +122,22 @@ static void test_lookup(void **state)
 		    "erin:{PLAIN}e::::::userdb_mail=x\n");
 	log = open_logged(&db);
 
-	assert_int_equal(auth_db_user_settings(db, "alice", &us), 1);
+	assert_int_equal(settings_of(db, "alice", &us), 1);
 	assert_int_equal(us.pop3_delete, POP3_DELETE_HIDE);
 	assert_true(us.quota_storage == 1 << 20);
 	assert_true(us.quota_messages == 10);
 	user_settings_free(&us);
 	/* no extra field, or an empty one: nothing set */
-	assert_int_equal(auth_db_user_settings(db, "bob", &us), 1);
+	assert_int_equal(settings_of(db, "bob", &us), 1);
 	assert_int_equal(us.set, 0);
 	user_settings_free(&us);
-	assert_int_equal(auth_db_user_settings(db, "dave", &us), 1);
+	assert_int_equal(settings_of(db, "dave", &us), 1);
 	assert_int_equal(us.set, 0);
 	user_settings_free(&us);
 	/* a bad value: that user is refused; its password still checks */
-	assert_int_equal(auth_db_user_settings(db, "carol", &us), -1);
-	assert_int_equal(auth_verify_plain(db, "carol", "c"), AUTH_OK);
-	assert_int_equal(auth_db_user_settings(db, "nobody", &us), 0);
+	assert_int_equal(settings_of(db, "carol", &us), -1);
+	assert_int_equal(check_plain(db, "carol", "c"), AUTH_OK);
+	assert_int_equal(settings_of(db, "nobody", &us), 0);
 
 	/* the log names the file and line of the bad one, and sums up the
 	 * fields that are not ours, once each */
@@ -129,7 +156,7 @@ static void test_lookup(void **state)
 
 		assert_int_equal(auth_db_reload(db, err, sizeof(err)), 0);
 	}
-	assert_int_equal(auth_db_user_settings(db, "carol", &us), 1);
+	assert_int_equal(settings_of(db, "carol", &us), 1);
 	assert_int_equal(us.pop3_delete, POP3_DELETE_TRASH);
 	user_settings_free(&us);
 	auth_db_close(&db);
