@@ -272,6 +272,13 @@ uint64_t maildir_sync_scans(void);
  * box with (box->lockfd). */
 int maildir_box_write_index(struct maildir_box *box);
 void maildir_view_free(struct maildir_box *box);
+/* \Recent is the view's (RFC 3501 §2.3.2): carries old's marks (UID epoch
+ * old_validity) over to msgs (epoch validity) for the same UIDs, as every
+ * re-sync and adopted copy must; both lists ascend by UID. */
+void maildir_view_keep_recent(struct store_msg *msgs, unsigned n, uint32_t validity,
+			      const struct store_msg *old, unsigned n_old, uint32_t old_validity);
+/* Sets (on) or clears the view's \Recent marks of UIDs from `from` on. */
+void maildir_view_mark_recent(struct maildir_box *box, uint32_t from, bool on);
 /* base's current name in dir/cur (another process may have renamed it), or NULL. */
 char *maildir_find_base(const char *dir, const char *base);
 

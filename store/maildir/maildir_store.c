@@ -484,9 +484,7 @@ static int claim(struct maildir_box *box)
 	struct mailbox *b = &box->base;
 
 	/* Under the lock, so two SELECTs cannot both claim a message. */
-	for (unsigned i = 0; i < b->count; i++)
-		if (b->msgs[i].uid >= b->first_recent_uid)
-			b->msgs[i].flags |= MSG_FLAG_RECENT;
+	maildir_view_mark_recent(box, b->first_recent_uid, true);
 	if (b->first_recent_uid == b->uidnext)
 		return 0;
 	b->first_recent_uid = b->uidnext;

@@ -598,6 +598,38 @@ int maildir_box_write_index(struct maildir_box *box)
 	return ret;
 }
 
+void maildir_view_keep_recent(struct store_msg *msgs, unsigned n, uint32_t validity,
+			      const struct store_msg *old, unsigned n_old, uint32_t old_validity)
+{
+	if (validity != old_validity)
+		return;	/* other numbering: the UIDs name other messages */
+	for (unsigned i = 0, k = 0; i < n && k < n_old;) {
+		if (msgs[i].uid == old[k].uid) {
+			msgs[i].flags |= old[k].flags & MSG_FLAG_RECENT;
+			i++;
+			k++;
+		} else if (msgs[i].uid < old[k].uid) {
+			i++;
+		} else {
+			k++;
+		}
+	}
+}
+
+void maildir_view_mark_recent(struct maildir_box *box, uint32_t from, bool on)
+{
+	struct mailbox *b = &box->base;
+
+	for (unsigned i = 0; i < b->count; i++) {
+		if (b->msgs[i].uid < from)
+			continue;
+		if (on)
+			b->msgs[i].flags |= MSG_FLAG_RECENT;
+		else
+			b->msgs[i].flags &= ~(unsigned)MSG_FLAG_RECENT;
+	}
+}
+
 /* Replaces box's view with the items (sorted by UID). */
 static void install_view(struct maildir_box *box, struct sync_ctx *c)
 {
@@ -610,19 +642,8 @@ static void install_view(struct maildir_box *box, struct sync_ctx *c)
 		msgs[i] = c->items.v[i].m;
 		extra[i] = c->items.v[i].x;
 	}
-	/* This view's \Recent claims outlive the resync, for the same UIDs
-	 * of the same UID epoch only. */
-	for (size_t i = 0, k = 0; b->uidvalidity == c->idx.uidvalidity && i < n && k < b->count;) {
-		if (msgs[i].uid == b->msgs[k].uid) {
-			msgs[i].flags |= b->msgs[k].flags & MSG_FLAG_RECENT;
-			i++;
-			k++;
-		} else if (msgs[i].uid < b->msgs[k].uid) {
-			i++;
-		} else {
-			k++;
-		}
-	}
+	maildir_view_keep_recent(msgs, (unsigned)n, c->idx.uidvalidity, b->msgs, b->count,
+				 b->uidvalidity);
 	maildir_view_free(box);
 	b->msgs = msgs;
 	box->extra = extra;
@@ -747,9 +768,7 @@ int maildir_sync_locked(struct maildir_box *box, int lockfd)
 		goto out;
 	install_view(box, &c);
 	if (box->claim_in_sync)
-		for (unsigned i = 0; i < box->base.count; i++)
-			if (box->base.msgs[i].uid >= claim_from)
-				box->base.msgs[i].flags |= MSG_FLAG_RECENT;
+		maildir_view_mark_recent(box, claim_from, true);
 	/* Names first used by another session come with its renames. */
 	maildir_keywords_load(box);
 	/* POP3's hide marks are kept apart from the index (maildir_hidden.c). */
@@ -843,9 +862,7 @@ uint32_t maildir_view_add_locked(struct maildir_box *box, int lockfd, const char
 	b->count++;
 	b->uidnext = uid + 1;
 	if (box->claim_in_sync) {
-		for (unsigned i = 0; i < b->count; i++)
-			if (b->msgs[i].uid >= first_recent)
-				b->msgs[i].flags |= MSG_FLAG_RECENT;
+		maildir_view_mark_recent(box, first_recent, true);
 		b->first_recent_uid = b->uidnext;
 	}
 	if (write_view_locked(box, lockfd) == 0)
@@ -857,9 +874,8 @@ uint32_t maildir_view_add_locked(struct maildir_box *box, int lockfd, const char
 	free(box->extra[b->count].fname);
 	b->uidnext = uid;
 	b->first_recent_uid = first_recent;
-	for (unsigned i = 0; box->claim_in_sync && i < b->count; i++)
-		if (b->msgs[i].uid >= first_recent)
-			b->msgs[i].flags &= ~(unsigned)MSG_FLAG_RECENT;
+	if (box->claim_in_sync)
+		maildir_view_mark_recent(box, first_recent, false);
 	maildir_notify_sync_failed(box);
 	return 0;
 }

@@ -288,27 +288,13 @@ bool maildir_viewcache_adopt(struct maildir_box *box)
 	k = find(box->path);
 	e = k >= 0 ? cache[k] : NULL;
 	if (e != NULL && e->has_seq && e->nf_id == id && e->nf_seq == seq) {
-		struct store_msg *old = b->msgs;
-		unsigned old_count = b->count;
-		uint32_t old_validity = b->uidvalidity;
 		struct store_msg *msgs;
 		struct maildir_msg_extra *extra;
 
 		copy_msgs(e->view.msgs, e->view.extra, e->view.count, &msgs, &extra);
-		/* This view's \Recent claims stay, for the same UIDs of the
-		 * same UID epoch (as a sync keeps them). */
-		for (unsigned i = 0, j = 0; old_validity == e->uidvalidity && i < e->view.count &&
-					    j < old_count;) {
-			if (msgs[i].uid == old[j].uid) {
-				msgs[i].flags |= old[j].flags & MSG_FLAG_RECENT;
-				i++;
-				j++;
-			} else if (msgs[i].uid < old[j].uid) {
-				i++;
-			} else {
-				j++;
-			}
-		}
+		/* This view's \Recent claims stay, as a sync keeps them. */
+		maildir_view_keep_recent(msgs, e->view.count, e->uidvalidity, b->msgs, b->count,
+					 b->uidvalidity);
 		maildir_view_free(box);
 		b->msgs = msgs;
 		box->extra = extra;
