@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 void buf_init(struct buf *b, size_t max)
@@ -54,6 +55,22 @@ int buf_append(struct buf *b, const void *data, size_t len)
 	b->len += len;
 	b->data[b->start + b->len] = '\0';
 	return 0;
+}
+
+int buf_append_str(struct buf *b, const char *s)
+{
+	return buf_append(b, s, strlen(s));
+}
+
+int buf_append_uint(struct buf *b, uint64_t n)
+{
+	char digits[20], *p = digits + sizeof(digits);
+
+	do {
+		*--p = (char)('0' + n % 10);
+		n /= 10;
+	} while (n != 0);
+	return buf_append(b, p, (size_t)(digits + sizeof(digits) - p));
 }
 
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdbool.h>
 #include <stdarg.h>
+#include <stdint.h>
 
 struct buf {
 	char *data;	/* NULL until first append */
@@ -24,6 +25,9 @@ void buf_free(struct buf *b);
 
 /* Returns 0, or -1 when len would pass max (buffer unchanged). */
 int buf_append(struct buf *b, const void *data, size_t len);
+/* Hot paths (a FETCH of 100,000 lines) without printf's parsing. */
+int buf_append_str(struct buf *b, const char *s);
+int buf_append_uint(struct buf *b, uint64_t n);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The format attribute lets the compiler check buf_printf-style wrappers
  * and keeps -Wformat-nonliteral meaningful for the vprintf call inside. */

@@ -316,7 +316,8 @@ static void write_item(struct fetch_ctx *ctx, struct fetch_msg *m, const struct 
 
 	switch (it->att) {
 	case FETCH_UID:
-		buf_printf(out, "UID %u", m->sm->uid);
+		buf_append(out, "UID ", 4);
+		buf_append_uint(out, m->sm->uid);
 		break;
 	case FETCH_FLAGS:
 		write_flags(ctx, m, out);
@@ -326,7 +327,8 @@ static void write_item(struct fetch_ctx *ctx, struct fetch_msg *m, const struct 
 		buf_printf(out, "INTERNALDATE \"%s\"", date);
 		break;
 	case FETCH_RFC822_SIZE:
-		buf_printf(out, "RFC822.SIZE %llu", (unsigned long long)m->sm->vsize);
+		buf_append(out, "RFC822.SIZE ", 12);
+		buf_append_uint(out, m->sm->vsize);
 		break;
 	case FETCH_ENVELOPE:
 		buf_append(out, "ENVELOPE ", 9);
@@ -348,7 +350,9 @@ bool imap_fetch_msg_write(struct fetch_ctx *ctx, struct fetch_msg *m, struct buf
 	const struct fetch_items *items = ctx->items;
 
 	if (!m->started) {
-		buf_printf(out, "* %u FETCH (", m->seq);
+		buf_append(out, "* ", 2);
+		buf_append_uint(out, m->seq);
+		buf_append(out, " FETCH (", 8);
 		m->started = true;
 	}
 	while (m->next < items->count) {

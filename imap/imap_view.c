@@ -142,11 +142,17 @@ void imap_view_report(struct imap_session *s, bool allow_expunge)
 
 const struct store_msg *imap_view_store_msg(const struct imap_session *s, unsigned seq)
 {
+	uint32_t uid;
 	int i;
 
 	if (seq == 0 || seq > s->view.count || s->view.msgs[seq - 1].expunged)
 		return NULL;
-	i = mailbox_find_uid(s->box, s->view.msgs[seq - 1].uid);
+	uid = s->view.msgs[seq - 1].uid;
+	/* Until someone expunges, the session's numbers are the store's:
+	 * FETCH 1:* of 100,000 spent a tenth of its time searching. */
+	if (seq <= mailbox_count(s->box) && mailbox_msg(s->box, seq - 1)->uid == uid)
+		return mailbox_msg(s->box, seq - 1);
+	i = mailbox_find_uid(s->box, uid);
 	return i < 0 ? NULL : mailbox_msg(s->box, (unsigned)i);
 }
 
@@ -245,17 +251,21 @@ void imap_view_set_flags(struct imap_session *s, unsigned seq, unsigned flags)
 /* The names of flags, space-separated, without the parentheses. */
 static void buf_flag_names(struct buf *b, unsigned flags)
 {
-	static const struct { unsigned flag; const char *name; } names[] = {
-		{ MSG_FLAG_ANSWERED, "\\Answered" }, { MSG_FLAG_FLAGGED, "\\Flagged" },
-		{ MSG_FLAG_DELETED, "\\Deleted" }, { MSG_FLAG_SEEN, "\\Seen" },
-		{ MSG_FLAG_DRAFT, "\\Draft" }, { MSG_FLAG_RECENT, "\\Recent" },
+#define FLAG_NAME(flag, name) { flag, name, sizeof(name) - 1 }
+	static const struct { unsigned flag; const char *name; size_t len; } names[] = {
+		FLAG_NAME(MSG_FLAG_ANSWERED, "\\Answered"), FLAG_NAME(MSG_FLAG_FLAGGED, "\\Flagged"),
+		FLAG_NAME(MSG_FLAG_DELETED, "\\Deleted"), FLAG_NAME(MSG_FLAG_SEEN, "\\Seen"),
+		FLAG_NAME(MSG_FLAG_DRAFT, "\\Draft"), FLAG_NAME(MSG_FLAG_RECENT, "\\Recent"),
 	};
+#undef FLAG_NAME
 	bool first = true;
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if ((flags & names[i].flag) == 0)
 			continue;
-		buf_printf(b, first ? "%s" : " %s", names[i].name);
+		if (!first)
+			buf_append(b, " ", 1);
+		buf_append(b, names[i].name, names[i].len);
 		first = false;
 	}
 }
@@ -279,7 +289,9 @@ void imap_buf_msg_flags(struct buf *b, const struct imap_session *s, const struc
 
 		if (name == NULL)
 			continue;
-		buf_printf(b, first ? "%s" : " %s", name);
+		if (!first)
+			buf_append(b, " ", 1);
+		buf_append_str(b, name);
 		first = false;
 	}
 	buf_append(b, ")", 1);

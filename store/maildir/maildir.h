@@ -44,7 +44,12 @@ struct maildir_store {
 struct maildir_msg_extra {
 	char *base;		/* unique part of the file name (up to ':') */
 	char *fname;		/* its name in cur/ when last seen */
+	uint8_t lent;		/* MAILDIR_LENT_*: names that are box->lender's */
 };
+#define MAILDIR_LENT_UIDL	1u	/* the store_msg's uidl */
+#define MAILDIR_LENT_BASE	2u
+#define MAILDIR_LENT_FNAME	4u
+#define MAILDIR_LENT_ALL	7u
 
 /* What the folder's directories and index looked like at the last sync. */
 struct maildir_stamp {
@@ -70,11 +75,13 @@ struct maildir_notify_expect {
 };
 
 struct maildir_notify_folder;
+struct maildir_view_copy;
 
 struct maildir_box {
 	struct mailbox base;
 	char *path;		/* the folder directory (holds cur/ new/ tmp/ and the index) */
 	struct maildir_msg_extra *extra;	/* parallel to base.msgs */
+	const struct maildir_view_copy *lender;	/* whose names the view borrows */
 	struct maildir_stamp stamp;
 	int lockfd;		/* the index lock of the last sync; valid while it is held */
 	bool claim_in_sync;	/* the next sync also claims \Recent (RFC 3501 §2.3.2) */
@@ -271,6 +278,17 @@ uint64_t maildir_sync_scans(void);
 /* Writes the index from box's view; caller holds the lock it last synced
  * box with (box->lockfd). */
 int maildir_box_write_index(struct maildir_box *box);
+
+/* ---- maildir_view.c: who owns a view's names ---- */
+/* A new entry's names, all owned by the view (NULLs allowed). */
+void maildir_extra_init(struct store_msg *m, struct maildir_msg_extra *x, char *base,
+			char *fname, char *uidl);
+/* Frees the entry's names that are the view's own. */
+void maildir_extra_free(struct store_msg *m, struct maildir_msg_extra *x);
+/* Replace one name; the view owns the new one. */
+void maildir_extra_set_fname(struct maildir_msg_extra *x, char *fname);
+void maildir_extra_set_uidl(struct store_msg *m, struct maildir_msg_extra *x, char *uidl);
+/* Frees the view's messages and gives back the copy it borrows from. */
 void maildir_view_free(struct maildir_box *box);
 /* \Recent is the view's (RFC 3501 §2.3.2): carries old's marks (UID epoch
  * old_validity) over to msgs (epoch validity) for the same UIDs, as every

@@ -254,8 +254,7 @@ static int copy_to_tmp(struct copy_ctx *c, unsigned i, struct copy_item *it)
 			free(now);
 			return store_fail(c->st, STORE_ERR_NOTFOUND, "copy target vanished");
 		}
-		free(x->fname);
-		x->fname = now;
+		maildir_extra_set_fname(x, now);
 	}
 	return store_fail(c->st, STORE_ERR_TEMP, "uid %u keeps being renamed",
 			  c->src->base.msgs[i].uid);
@@ -295,10 +294,9 @@ static void add_to_view(struct maildir_box *box, struct copy_ctx *c)
 
 		m.uid = b->uidnext++;
 		m.pop3_retrieved = 0;
-		m.uidl = maildir_uidl(it->base);
+		maildir_extra_init(&m, &box->extra[b->count], xstrdup(it->base),
+				   xstrdup(it->fname), maildir_uidl(it->base));
 		it->m.uid = m.uid;
-		box->extra[b->count].base = xstrdup(it->base);
-		box->extra[b->count].fname = xstrdup(it->fname);
 		b->msgs[b->count++] = m;
 	}
 }

@@ -54,8 +54,7 @@ static int open_msg_file(struct maildir_box *box, unsigned i)
 		errno = ENOENT;
 		return -1;
 	}
-	free(x->fname);
-	x->fname = now;
+	maildir_extra_set_fname(x, now);
 	return open_in_cur(box->path, x->fname);
 }
 

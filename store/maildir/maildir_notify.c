@@ -409,8 +409,7 @@ static bool apply_renames(struct maildir_box *box, const struct rename *r, size_
 				break;
 		if (i == b->count)
 			return false;
-		free(box->extra[i].fname);
-		box->extra[i].fname = xstrdup(r[k].to);
+		maildir_extra_set_fname(&box->extra[i], xstrdup(r[k].to));
 		/* \Recent is the view's, never in a name (RFC 3501 §2.3.2). */
 		b->msgs[i].flags = maildir_flags_from_name(r[k].to) |
 				   (b->msgs[i].flags & MSG_FLAG_RECENT);

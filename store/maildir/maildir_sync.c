@@ -129,20 +129,6 @@ static void items_free(struct items *it)
 	memset(it, 0, sizeof(*it));
 }
 
-void maildir_view_free(struct maildir_box *box)
-{
-	for (unsigned i = 0; i < box->base.count; i++) {
-		free((char *)box->base.msgs[i].uidl);
-		free(box->extra[i].base);
-		free(box->extra[i].fname);
-	}
-	free(box->base.msgs);
-	free(box->extra);
-	box->base.msgs = NULL;
-	box->extra = NULL;
-	box->base.count = 0;
-}
-
 static bool name_usable(const char *dir, const char *name)
 {
 	/* Dot files are not mail (nor "." and ".."), silently: editors and
@@ -821,9 +807,7 @@ int maildir_view_drop_locked(struct maildir_box *box, int lockfd, const bool *go
 	for (unsigned i = 0; i < b->count; i++) {
 		if (gone[i]) {
 			hidden = hidden || b->msgs[i].pop3_hidden;
-			free((char *)b->msgs[i].uidl);
-			free(box->extra[i].base);
-			free(box->extra[i].fname);
+			maildir_extra_free(&b->msgs[i], &box->extra[i]);
 			continue;
 		}
 		b->msgs[o] = b->msgs[i];
@@ -856,9 +840,12 @@ uint32_t maildir_view_add_locked(struct maildir_box *box, int lockfd, const char
 	m->received = received;
 	m->flags = maildir_flags_from_name(fname);
 	m->keywords = maildir_keywords_from_name(fname);
-	box->extra[b->count].base = maildir_base_of(fname);
-	box->extra[b->count].fname = xstrdup(fname);
-	m->uidl = maildir_uidl(box->extra[b->count].base);
+	{
+		char *base = maildir_base_of(fname);
+
+		maildir_extra_init(m, &box->extra[b->count], base, xstrdup(fname),
+				   maildir_uidl(base));
+	}
 	b->count++;
 	b->uidnext = uid + 1;
 	if (box->claim_in_sync) {
@@ -869,9 +856,7 @@ uint32_t maildir_view_add_locked(struct maildir_box *box, int lockfd, const char
 		return uid;
 	/* Not durable, so not handed out: the view as it was. */
 	b->count--;
-	free((char *)b->msgs[b->count].uidl);
-	free(box->extra[b->count].base);
-	free(box->extra[b->count].fname);
+	maildir_extra_free(&b->msgs[b->count], &box->extra[b->count]);
 	b->uidnext = uid;
 	b->first_recent_uid = first_recent;
 	if (box->claim_in_sync)

@@ -102,8 +102,7 @@ void maildir_uidls_apply(struct maildir_box *box)
 
 		p = bsearch(&key, v, count, sizeof(*v), cmp_pair);
 		if (p != NULL) {
-			free((char *)box->base.msgs[i].uidl);
-			box->base.msgs[i].uidl = p->uidl;
+			maildir_extra_set_uidl(&box->base.msgs[i], &box->extra[i], p->uidl);
 			p->uidl = NULL;	/* taken; a base is in the view once */
 		}
 	}

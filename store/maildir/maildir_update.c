@@ -25,8 +25,7 @@ static bool refind(struct maildir_box *box, unsigned i)
 
 	if (now == NULL)
 		return false;
-	free(box->extra[i].fname);
-	box->extra[i].fname = now;
+	maildir_extra_set_fname(&box->extra[i], now);
 	return true;
 }
 
@@ -88,8 +87,7 @@ int maildir_update_flags(struct mailbox *mbox, uint32_t uid, unsigned add, unsig
 		free(to);
 		if (ret == 0) {
 			maildir_notify_rename(box, x->fname, newname);
-			free(x->fname);
-			x->fname = newname;
+			maildir_extra_set_fname(x, newname);
 			mbox->msgs[i].flags = flags | recent;
 			mbox->msgs[i].keywords = kw;
 			return 0;

@@ -31,6 +31,9 @@
  * stats.  Threads of the worker's pool open folders at once, so one mutex
  * guards the table; a copy lent out (maildir_viewcache_lend) lives on
  * until it is given back, even if replaced meanwhile.
+ *
+ * A copy's names are in one block, and a view made from a copy borrows
+ * them (maildir_view.c) rather than copying three strings a message.
  */
 #include "store/maildir/maildir.h"
 
@@ -57,6 +60,7 @@ struct file_id {
 
 struct cached_view {
 	struct maildir_view_copy view;	/* first: lend() hands out &view */
+	char *names;		/* every name of view, one after another */
 	char *path;
 	uint64_t used;		/* LRU clock */
 	uint64_t made_ms;	/* CLOCK_MONOTONIC */
@@ -101,21 +105,71 @@ static bool same_id(const struct file_id *a, const struct file_id *b)
 	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
 }
 
-/* Deep copies of count messages and their names. */
-static void copy_msgs(const struct store_msg *from, const struct maildir_msg_extra *xfrom,
-		      unsigned count, struct store_msg **to_r, struct maildir_msg_extra **xto_r)
+static size_t name_size(const char *name)
 {
-	struct store_msg *to = xmalloc((count ? count : 1) * sizeof(*to));
-	struct maildir_msg_extra *xto = xmalloc((count ? count : 1) * sizeof(*xto));
+	return name != NULL ? strlen(name) + 1 : 0;
+}
 
-	memcpy(to, from, count * sizeof(*to));
+static char *name_put(char **p, const char *name)
+{
+	char *at = *p;
+	size_t n = name_size(name);
+
+	if (name == NULL)
+		return NULL;
+	memcpy(at, name, n);
+	*p += n;
+	return at;
+}
+
+/* e's copy of count messages, their names in e->names. */
+static void copy_in(struct cached_view *e, const struct store_msg *from,
+		    const struct maildir_msg_extra *xfrom, unsigned count)
+{
+	size_t total = 0;
+	char *p;
+
+	e->view.count = count;
+	e->view.msgs = xmalloc((count ? count : 1) * sizeof(*e->view.msgs));
+	e->view.extra = xcalloc(count ? count : 1, sizeof(*e->view.extra));
+	memcpy(e->view.msgs, from, count * sizeof(*from));
 	for (unsigned i = 0; i < count; i++) {
-		to[i].uidl = xstrdup(from[i].uidl);
-		xto[i].base = xstrdup(xfrom[i].base);
-		xto[i].fname = xstrdup(xfrom[i].fname);
+		total += name_size(xfrom[i].base) + name_size(xfrom[i].fname);
+		/* Most UIDLs are the base (maildir_uidl()): one string. */
+		if (from[i].uidl == NULL || xfrom[i].base == NULL ||
+		    strcmp(from[i].uidl, xfrom[i].base) != 0)
+			total += name_size(from[i].uidl);
 	}
-	*to_r = to;
-	*xto_r = xto;
+	p = e->names = xmalloc(total ? total : 1);
+	for (unsigned i = 0; i < count; i++) {
+		struct maildir_msg_extra *x = &e->view.extra[i];
+		struct store_msg *m = &e->view.msgs[i];
+
+		x->base = name_put(&p, xfrom[i].base);
+		x->fname = name_put(&p, xfrom[i].fname);
+		if (x->base != NULL && m->uidl != NULL && strcmp(m->uidl, x->base) == 0)
+			m->uidl = x->base;
+		else
+			m->uidl = name_put(&p, m->uidl);
+	}
+}
+
+/* A view's messages from e, borrowing e's names: the caller takes the
+ * reference to e this makes, as the view's lender.  Caller holds the mutex. */
+static void lend_out(struct cached_view *e, struct store_msg **msgs_r,
+		     struct maildir_msg_extra **extra_r)
+{
+	unsigned count = e->view.count;
+	struct store_msg *msgs = xmalloc((count ? count : 1) * sizeof(*msgs));
+	struct maildir_msg_extra *extra = xmalloc((count ? count : 1) * sizeof(*extra));
+
+	memcpy(msgs, e->view.msgs, count * sizeof(*msgs));
+	memcpy(extra, e->view.extra, count * sizeof(*extra));
+	for (unsigned i = 0; i < count; i++)
+		extra[i].lent = MAILDIR_LENT_ALL;
+	e->refs++;
+	*msgs_r = msgs;
+	*extra_r = extra;
 }
 
 /* Drops one reference; the last one frees.  Caller holds the mutex. */
@@ -123,11 +177,7 @@ static void entry_unref(struct cached_view *e)
 {
 	if (e == NULL || --e->refs > 0)
 		return;
-	for (unsigned i = 0; i < e->view.count; i++) {
-		free((char *)e->view.msgs[i].uidl);
-		free(e->view.extra[i].base);
-		free(e->view.extra[i].fname);
-	}
+	free(e->names);
 	free(e->view.msgs);
 	free(e->view.extra);
 	free(e->path);
@@ -146,8 +196,10 @@ bool maildir_viewcache_get(struct maildir_box *box)
 {
 	struct maildir_stamp now;
 	struct file_id hidden;
+	struct mailbox *b = &box->base;
 	struct cached_view *e;
-	bool hit = false;
+	struct store_msg *msgs = NULL;
+	struct maildir_msg_extra *extra = NULL;
 	int k;
 
 	if (maildir_stamp_take(box->path, true, &now) < 0)
@@ -157,23 +209,26 @@ bool maildir_viewcache_get(struct maildir_box *box)
 	k = find(box->path);
 	e = k >= 0 ? cache[k] : NULL;
 	if (e != NULL && maildir_stamp_unchanged(&e->stamp, &now) && same_id(&e->hidden, &hidden)) {
-		struct mailbox *b = &box->base;
-
-		maildir_view_free(box);
-		copy_msgs(e->view.msgs, e->view.extra, e->view.count, &b->msgs, &box->extra);
-		b->count = e->view.count;
-		b->uidvalidity = e->uidvalidity;
-		b->uidnext = e->uidnext;
-		b->first_recent_uid = e->first_recent_uid;
-		box->stamp = e->stamp;
+		lend_out(e, &msgs, &extra);
 		e->used = ++clock_now;
-		hit = true;
 	}
 	pthread_mutex_unlock(&lock);
+	if (msgs == NULL)
+		return false;
+	/* Outside the mutex: the old view gives back its own lender.  What
+	 * is read of e now does not change (e is ours till given back). */
+	maildir_view_free(box);
+	b->msgs = msgs;
+	box->extra = extra;
+	box->lender = &e->view;
+	b->count = e->view.count;
+	b->uidvalidity = e->uidvalidity;
+	b->uidnext = e->uidnext;
+	b->first_recent_uid = e->first_recent_uid;
+	box->stamp = e->stamp;
 	/* Keyword names are a small file; reading it keeps them exact. */
-	if (hit)
-		maildir_keywords_load(box);
-	return hit;
+	maildir_keywords_load(box);
+	return true;
 }
 
 /* Keeps a copy of box's view: usable by stamp (with_stamp), by record
@@ -216,8 +271,7 @@ static void put(const struct maildir_box *box, bool with_stamp, bool has_seq, ui
 	fresh->uidvalidity = b->uidvalidity;
 	fresh->uidnext = b->uidnext;
 	fresh->first_recent_uid = b->first_recent_uid;
-	fresh->view.count = b->count;
-	copy_msgs(b->msgs, box->extra, b->count, &fresh->view.msgs, &fresh->view.extra);
+	copy_in(fresh, b->msgs, box->extra, b->count);
 	/* \Recent belongs to the session that claimed it (RFC 3501 §2.3.2). */
 	for (unsigned i = 0; i < fresh->view.count; i++)
 		fresh->view.msgs[i].flags &= ~(unsigned)MSG_FLAG_RECENT;
@@ -278,8 +332,9 @@ bool maildir_viewcache_adopt(struct maildir_box *box)
 {
 	struct mailbox *b = &box->base;
 	struct cached_view *e;
+	struct store_msg *msgs = NULL;
+	struct maildir_msg_extra *extra = NULL;
 	uint64_t id, seq;
-	bool hit = false;
 	int k;
 
 	if (!maildir_notify_position(box, &id, &seq))
@@ -288,26 +343,23 @@ bool maildir_viewcache_adopt(struct maildir_box *box)
 	k = find(box->path);
 	e = k >= 0 ? cache[k] : NULL;
 	if (e != NULL && e->has_seq && e->nf_id == id && e->nf_seq == seq) {
-		struct store_msg *msgs;
-		struct maildir_msg_extra *extra;
-
-		copy_msgs(e->view.msgs, e->view.extra, e->view.count, &msgs, &extra);
-		/* This view's \Recent claims stay, as a sync keeps them. */
-		maildir_view_keep_recent(msgs, e->view.count, e->uidvalidity, b->msgs, b->count,
-					 b->uidvalidity);
-		maildir_view_free(box);
-		b->msgs = msgs;
-		box->extra = extra;
-		b->count = e->view.count;
-		b->uidvalidity = e->uidvalidity;
-		b->uidnext = e->uidnext;
-		b->first_recent_uid = e->first_recent_uid;
+		lend_out(e, &msgs, &extra);
 		e->used = ++clock_now;
-		hit = true;
 	}
 	pthread_mutex_unlock(&lock);
-	if (!hit)
+	if (msgs == NULL)
 		return false;
+	/* This view's \Recent claims stay, as a sync keeps them. */
+	maildir_view_keep_recent(msgs, e->view.count, e->uidvalidity, b->msgs, b->count,
+				 b->uidvalidity);
+	maildir_view_free(box);
+	b->msgs = msgs;
+	box->extra = extra;
+	box->lender = &e->view;
+	b->count = e->view.count;
+	b->uidvalidity = e->uidvalidity;
+	b->uidnext = e->uidnext;
+	b->first_recent_uid = e->first_recent_uid;
 	box->stamp.valid = false;
 	maildir_notify_adopted(box, seq);
 	/* Keyword names are a small file; reading it keeps them exact. */

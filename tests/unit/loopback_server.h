@@ -7,6 +7,7 @@
 #ifndef DUOMAIL_TEST_LOOPBACK_SERVER_H
 #define DUOMAIL_TEST_LOOPBACK_SERVER_H
 
+#include "core/watch.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -86,6 +87,9 @@ static void lb_stop(void)
 	uv_close((uv_handle_t *)&lb_listener, NULL);
 	for (int i = 0; i < 1000 && uv_run(&lb_loop, UV_RUN_NOWAIT) != 0; i++)
 		usleep(1000);
+	/* The sessions are gone; the watches they left do not hold the loop. */
+	watch_close_idle(&lb_loop);
+	uv_run(&lb_loop, UV_RUN_NOWAIT);
 	assert_int_equal(uv_loop_close(&lb_loop), 0);
 	userdb_close(&lb_srv.userdb);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", lb_dir);

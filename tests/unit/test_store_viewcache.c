@@ -180,6 +180,48 @@ static void test_recent_stays_with_its_session(void **state)
 	store_close(&st);
 }
 
+/* A view made from the copy borrows its names (maildir_view.c): they
+ * stay valid after the copy is replaced and the view that made it is
+ * closed, and a name the view changes (a flag rename) is its own. */
+static void test_borrowed_names_outlive_the_copy(void **state)
+{
+	struct store *st = big_store();
+	struct mailbox *a, *b, *c;
+	uint32_t uid;
+
+	assert_int_equal(mailbox_open(st, "INBOX", &a), 0);
+	slip_into_cur("1800000002.slipped.host:2,");
+	assert_int_equal(mailbox_open(st, "INBOX", &b), 0);
+	assert_int_equal(mailbox_count(b), BIG);	/* from the copy */
+	uid = mailbox_msg(b, 10)->uid;
+	assert_int_equal(mailbox_update_flags(b, uid, MSG_FLAG_FLAGGED, 0), 0);
+	assert_true(mailbox_msg(b, 10)->flags & MSG_FLAG_FLAGGED);
+	mailbox_close(&a);
+	/* A delivery: c reads the folder, and its copy replaces the one b
+	 * borrows from. */
+	write_file("new", "1900000002.delivered.host");
+	age_dirs();
+	assert_int_equal(mailbox_open(st, "INBOX", &c), 0);
+	assert_int_equal(mailbox_count(c), BIG + 2);
+	age_dirs();
+	assert_int_equal(mailbox_sync(c), 0);
+	assert_true(mailbox_msg(c, 10)->flags & MSG_FLAG_FLAGGED);	/* b's rename, on disk */
+	for (unsigned i = 0; i < BIG; i++) {
+		assert_int_equal(mailbox_msg(b, i)->uid, mailbox_msg(c, i)->uid);
+		assert_string_equal(mailbox_msg(b, i)->uidl, mailbox_msg(c, i)->uidl);
+	}
+	mailbox_close(&c);
+	/* Only b holds the old copy now; its names, borrowed and own, work. */
+	assert_int_equal(mailbox_update_flags(b, uid, 0, MSG_FLAG_FLAGGED), 0);
+	assert_int_equal(mailbox_update_flags(b, mailbox_msg(b, 11)->uid, MSG_FLAG_DRAFT, 0), 0);
+	assert_int_equal(mailbox_sync(b), 0);
+	assert_int_equal(mailbox_count(b), BIG + 2);
+	assert_false(mailbox_msg(b, 10)->flags & MSG_FLAG_FLAGGED);
+	assert_true(mailbox_msg(b, 11)->flags & MSG_FLAG_DRAFT);
+	mailbox_close(&b);
+	store_close(&st);
+}
+
 int main(void)
 {
 	maildir_notify_enable(false);
@@ -189,6 +231,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pop3_hide_list_is_not_from_the_copy, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_recent_stays_with_its_session, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_borrowed_names_outlive_the_copy, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
