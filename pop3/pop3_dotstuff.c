@@ -1,6 +1,8 @@
 /* RETR/TOP byte-stuffing and line-ending repair.  See pop3_dotstuff.h. */
 #include "pop3/pop3_dotstuff.h"
 
+#include <string.h>
+
 void dotstuff_init(struct dotstuff *ds, long body_lines)
 {
 	ds->line_start = true;
@@ -30,25 +32,34 @@ static void line_ended(struct dotstuff *ds)
 
 size_t dotstuff_feed(struct dotstuff *ds, const char *in, size_t len, char *out)
 {
-	size_t o = 0;
+	size_t o = 0, i = 0;
 
-	for (size_t i = 0; i < len && !ds->finished; i++) {
-		char b = in[i];
+	/* A line at a time: memchr and memcpy instead of a test per byte
+	 * (the byte loop was a tenth of a pipelined download's CPU). */
+	while (i < len && !ds->finished) {
+		const char *nl;
+		size_t end;
 
-		if (b == '\n') {
+		if (ds->line_start && in[i] == '.')
+			out[o++] = '.';
+		nl = memchr(in + i, '\n', len - i);
+		end = nl != NULL ? (size_t)(nl - in) : len;
+		if (end > i) {
+			memcpy(out + o, in + i, end - i);
+			o += end - i;
+			for (size_t k = i; ds->line_empty && k < end; k++)
+				ds->line_empty = in[k] == '\r';
+			ds->cr = in[end - 1] == '\r';
+			ds->line_start = false;
+			i = end;
+		}
+		if (nl != NULL) {
 			if (!ds->cr)
 				out[o++] = '\r';
 			out[o++] = '\n';
 			line_ended(ds);
-			continue;
+			i++;
 		}
-		if (ds->line_start && b == '.')
-			out[o++] = '.';
-		out[o++] = b;
-		ds->line_start = false;
-		ds->cr = b == '\r';
-		if (b != '\r')
-			ds->line_empty = false;
 	}
 	return o;
 }

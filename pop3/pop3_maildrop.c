@@ -251,9 +251,9 @@ void pop3_maildrop_commit(struct store *st, const struct account_policy *policy,
 				seen[nseen++] = m->uid;
 		}
 		/* Flags first, so a message moved to Trash takes them along. */
-		for (size_t i = 0; policy->pop3_retr_seen && i < nseen; i++)
-			if (mailbox_update_flags(f->box, seen[i], MSG_FLAG_SEEN, 0) < 0)
-				r->record_failed = true;
+		if (policy->pop3_retr_seen && nseen > 0 &&
+		    mailbox_update_flags_many(f->box, seen, nseen, MSG_FLAG_SEEN, 0) < 0)
+			r->record_failed = true;
 		if (nseen > 0 && mailbox_set_pop3_retrieved(f->box, seen, nseen, now) < 0)
 			r->record_failed = true;
 		if (delete_in_folder(st, policy, f, del, ndel) < 0)

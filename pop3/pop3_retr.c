@@ -22,6 +22,7 @@ struct pop3_transfer {
 	bool is_retr;
 	char *peek;		/* first bytes, read before +OK */
 	size_t peek_len, peek_off;
+	size_t header_len;	/* of them, the header's */
 };
 
 void pop3_transfer_free(struct pop3_transfer **tp)
@@ -36,17 +37,35 @@ void pop3_transfer_free(struct pop3_transfer **tp)
 	*tp = NULL;
 }
 
-/* Does the header section (up to the blank line) hold UTF-8 beyond ASCII?
- * Such a message needs UTF8 mode (RFC 6856 §2.1, RFC 6532). */
+/* The length of the header section with its blank line, if it ends within
+ * p[0..len), else 0.  from: where an earlier call stopped looking. */
+static size_t header_end(const char *p, size_t len, size_t from)
+{
+	const char *q = p + (from >= 2 ? from - 2 : 0), *end = p + len;
+
+	/* No header fields at all: the blank line first. */
+	if (from == 0 && len >= 1 && p[0] == '\n')
+		return 1;
+	if (from == 0 && len >= 2 && p[0] == '\r' && p[1] == '\n')
+		return 2;
+	while ((q = memchr(q, '\n', (size_t)(end - q))) != NULL) {
+		q++;
+		if (q < end && q[0] == '\n')
+			return (size_t)(q + 1 - p);
+		if (q + 1 < end && q[0] == '\r' && q[1] == '\n')
+			return (size_t)(q + 2 - p);
+	}
+	return 0;
+}
+
+/* Does the header section hold UTF-8 beyond ASCII?  Such a message needs
+ * UTF8 mode (RFC 6856 §2.1, RFC 6532). */
 static bool header_has_utf8(const unsigned char *p, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = p[i];
-		size_t n;
+		size_t n, k;
 
-		if (c == '\n' && (i + 1 == len || p[i + 1] == '\n' ||
-				  (p[i + 1] == '\r' && i + 2 < len && p[i + 2] == '\n')))
-			return false;	/* end of header */
 		if (c < 0x80)
 			continue;
 		/* Count only well-formed UTF-8 sequences: stray 8-bit bytes
@@ -61,7 +80,6 @@ static bool header_has_utf8(const unsigned char *p, size_t len)
 			continue;
 		if (i + n >= len)
 			return false;
-		size_t k;
 		for (k = 1; k <= n && (p[i + k] & 0xc0) == 0x80; k++)
 			;
 		if (k > n)
@@ -71,23 +89,35 @@ static bool header_has_utf8(const unsigned char *p, size_t len)
 }
 
 /* Reads the start of the message, up to RETR_HEADER_PEEK bytes or the end
- * of its header, whichever comes first. */
+ * of its header, whichever comes first; t->header_len is where the header
+ * ends in it (all of it when there was no blank line). */
 static int peek_header(struct pop3_transfer *t)
 {
-	t->peek = xmalloc(RETR_HEADER_PEEK);
-	while (t->peek_len < RETR_HEADER_PEEK) {
-		ssize_t n = msg_stream_read(t->stream, t->peek + t->peek_len,
-					    RETR_HEADER_PEEK - t->peek_len);
+	size_t cap = 0;
 
+	t->header_len = 0;
+	while (t->peek_len < RETR_HEADER_PEEK) {
+		size_t before = t->peek_len;
+		ssize_t n;
+
+		/* Grown as needed: most headers fit the first 8 KB, and a
+		 * 64 KB block per RETR cost glibc a heap consolidation at
+		 * each free. */
+		if (t->peek_len == cap) {
+			cap = cap == 0 ? 8192 : 2 * cap;
+			t->peek = xrealloc(t->peek, cap);
+		}
+		n = msg_stream_read(t->stream, t->peek + t->peek_len, cap - t->peek_len);
 		if (n < 0)
 			return -1;
 		if (n == 0)
 			break;
 		t->peek_len += n;
-		if (memmem(t->peek, t->peek_len, "\n\n", 2) ||
-		    memmem(t->peek, t->peek_len, "\n\r\n", 3))
-			break;
+		t->header_len = header_end(t->peek, t->peek_len, before);
+		if (t->header_len > 0)
+			return 0;
 	}
+	t->header_len = t->peek_len;
 	return 0;
 }
 
@@ -179,7 +209,7 @@ static void transfer_start(struct pop3_session *s, struct pop3_msg *m, long body
 		pop3_reply_err(s, "[SYS/TEMP] Cannot read the message, try again later.");
 		return;
 	}
-	if (!s->utf8 && header_has_utf8((const unsigned char *)t->peek, t->peek_len)) {
+	if (!s->utf8 && header_has_utf8((const unsigned char *)t->peek, t->header_len)) {
 		pop3_transfer_free(&t);
 		pop3_reply_err(s, "[UTF8] The message has UTF-8 headers; send UTF8 first.");
 		return;

@@ -207,6 +207,12 @@ int mailbox_update_flags(struct mailbox *box, uint32_t uid, unsigned add, unsign
 	return box->st->ops->update_flags(box, uid, add, remove, 0, 0);
 }
 
+int mailbox_update_flags_many(struct mailbox *box, const uint32_t *uids, size_t count,
+			      unsigned add, unsigned remove)
+{
+	return box->st->ops->update_flags_many(box, uids, count, add, remove);
+}
+
 int mailbox_update_flags_keywords(struct mailbox *box, uint32_t uid, unsigned add,
 				  unsigned remove, uint32_t kw_add, uint32_t kw_remove)
 {

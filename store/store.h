@@ -205,6 +205,10 @@ int mailbox_msg_structure(struct mailbox *box, uint32_t uid, const struct messag
 /* Adds and removes flags on uid.  A message that is already gone is not an
  * error (it is simply skipped). */
 int mailbox_update_flags(struct mailbox *box, uint32_t uid, unsigned add, unsigned remove);
+/* The same for many messages (POP3's \Seen marks at QUIT): cheaper than a
+ * call each.  -1 if any failed (the others are still changed). */
+int mailbox_update_flags_many(struct mailbox *box, const uint32_t *uids, size_t count,
+			      unsigned add, unsigned remove);
 
 /* Keywords (IMAP's user-defined flags, RFC 3501 §2.3.2) are per mailbox: a
  * list of names, and per message a bit set over it.  Names are compared

@@ -37,6 +37,8 @@ struct store_ops {
 	void (*msg_close)(struct msg_stream *stream);
 	int (*update_flags)(struct mailbox *box, uint32_t uid, unsigned add, unsigned remove,
 			    uint32_t kw_add, uint32_t kw_remove);
+	int (*update_flags_many)(struct mailbox *box, const uint32_t *uids, size_t count,
+				 unsigned add, unsigned remove);
 	int (*keyword_add)(struct mailbox *box, const char *name, unsigned *index_r);
 	int (*expunge)(struct mailbox *box, const uint32_t *uids, size_t count);
 	int (*set_pop3_retrieved)(struct mailbox *box, const uint32_t *uids, size_t count,

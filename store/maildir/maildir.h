@@ -84,6 +84,7 @@ struct maildir_box {
 	const struct maildir_view_copy *lender;	/* whose names the view borrows */
 	struct maildir_stamp stamp;
 	int lockfd;		/* the index lock of the last sync; valid while it is held */
+	int curfd;		/* cur/ (O_PATH) once a message was read: -1 before */
 	bool claim_in_sync;	/* the next sync also claims \Recent (RFC 3501 §2.3.2) */
 	/* maildir_notify.c: the view is current as of event nf_seq of its
 	 * folder's record when nf_valid, apart from the events in expect. */
@@ -271,6 +272,9 @@ int maildir_sync_locked(struct maildir_box *box, int lockfd);
  * with the next UID (returned; 0: not written, then sync).  -1/0 with the
  * error on the store if the index cannot be written. */
 int maildir_view_drop_locked(struct maildir_box *box, int lockfd, const bool *gone);
+/* Writes the index from box's view, which the caller knows is current and
+ * has changed itself (its POP3 retrieval times). */
+int maildir_view_write_locked(struct maildir_box *box, int lockfd);
 uint32_t maildir_view_add_locked(struct maildir_box *box, int lockfd, const char *fname,
 				 uint64_t psize, uint64_t vsize, time_t received);
 /* How many such syncs this process has made (tests: was a sync skipped?). */
@@ -398,6 +402,8 @@ int maildir_keyword_add_locked(struct maildir_box *box, const char *name, unsign
 /* ---- maildir_update.c: flags, expunge, POP3 retrieval times ---- */
 int maildir_update_flags(struct mailbox *box, uint32_t uid, unsigned add, unsigned remove,
 			 uint32_t kw_add, uint32_t kw_remove);
+int maildir_update_flags_many(struct mailbox *box, const uint32_t *uids, size_t count,
+			      unsigned add, unsigned remove);
 int maildir_expunge(struct mailbox *box, const uint32_t *uids, size_t count);
 int maildir_set_pop3_retrieved(struct mailbox *box, const uint32_t *uids, size_t count,
 			       time_t when);

@@ -358,6 +358,7 @@ struct maildir_box *maildir_box_new(struct store *st, char *path)
 	box->base.st = st;
 	box->path = path;
 	box->lockfd = -1;
+	box->curfd = -1;
 	return box;
 }
 
@@ -371,6 +372,8 @@ void maildir_box_free(struct maildir_box **boxp)
 
 	maildir_notify_detach(box);
 	maildir_view_free(box);
+	if (box->curfd >= 0)
+		close(box->curfd);
 	/* A big view's memory goes back to the system, not only to malloc. */
 	if (big)
 		malloc_trim(0);
@@ -534,6 +537,7 @@ const struct store_ops maildir_store_ops = {
 	.msg_seek = maildir_msg_seek,
 	.msg_close = maildir_msg_close,
 	.update_flags = maildir_update_flags,
+	.update_flags_many = maildir_update_flags_many,
 	.keyword_add = maildir_keyword_add,
 	.expunge = maildir_expunge,
 	.set_pop3_retrieved = maildir_set_pop3_retrieved,

@@ -790,7 +790,7 @@ out:
  * every APPEND and EXPUNGE otherwise re-read all of cur/ and the index
  * under the lock.  The caller holds the index lock.
  */
-static int write_view_locked(struct maildir_box *box, int lockfd)
+int maildir_view_write_locked(struct maildir_box *box, int lockfd)
 {
 	box->lockfd = lockfd;
 	maildir_notify_sync_begin(box, true);	/* the index write is ours */
@@ -814,7 +814,7 @@ int maildir_view_drop_locked(struct maildir_box *box, int lockfd, const bool *go
 		box->extra[o++] = box->extra[i];
 	}
 	b->count = o;
-	ret = write_view_locked(box, lockfd);
+	ret = maildir_view_write_locked(box, lockfd);
 	/* Their POP3 hide marks go too, as after a sync. */
 	if (ret == 0 && hidden)
 		maildir_hidden_apply(box);
@@ -852,7 +852,7 @@ uint32_t maildir_view_add_locked(struct maildir_box *box, int lockfd, const char
 		maildir_view_mark_recent(box, first_recent, true);
 		b->first_recent_uid = b->uidnext;
 	}
-	if (write_view_locked(box, lockfd) == 0)
+	if (maildir_view_write_locked(box, lockfd) == 0)
 		return uid;
 	/* Not durable, so not handed out: the view as it was. */
 	b->count--;

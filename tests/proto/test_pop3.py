@@ -635,6 +635,22 @@ class TestUtf8Lang(Pop3Base):
         self.assertTrue(c2.cmd("RETR 4").startswith("+OK"))
         self.assertIn("Subject: Grüße aus München", c2.multiline())
 
+    def test_only_the_header_counts(self):
+        # RFC 6856 §2.1 is about header fields: UTF-8 in the body alone
+        # needs no UTF8 mode.  The header ends at the first blank line,
+        # with LF or CRLF line ends.
+        self.server.deliver("alice", "Subject: plain\r\n\r\nGrüße\r\n".encode())
+        self.server.deliver("alice", "Subject: plain\r\nX-Name: Jürgen\r\n\r\nb\r\n".encode())
+        self.server.deliver("alice", "\nX-Not-A-Header: Jürgen\n".encode())
+        c = self.connect()
+        c.login()
+        self.assertTrue(c.cmd("RETR 5").startswith("+OK"))
+        self.assertIn("Grüße", "\n".join(c.multiline()))
+        self.assertTrue(c.cmd("RETR 6").startswith("-ERR [UTF8]"))
+        self.assertTrue(c.cmd("RETR 7").startswith("+OK"))
+        c.multiline()
+        c.cmd("QUIT")
+
     def test_lang(self):
         c = self.connect()
         self.assertTrue(c.cmd("LANG").startswith("+OK"))

@@ -138,6 +138,71 @@ static void test_dotstuff_top(void **state)
 	check_all_chunkings("A: b\nC: d", 5, "A: b\r\nC: d\r\n.\r\n");
 }
 
+/* RFC 1939 §3 by the letter, a byte at a time: what the encoder must
+ * produce for any input, however it is chunked. */
+static size_t reference_stuff(const char *in, size_t len, long top, char *out)
+{
+	bool line_start = true, cr = false, empty = true, body = false;
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (in[i] == '\n') {
+			if (!cr)
+				out[o++] = '\r';
+			out[o++] = '\n';
+			if (!body && empty)
+				body = true;
+			else if (body && top > 0)
+				top--;
+			line_start = empty = true;
+			cr = false;
+			if (body && top == 0)
+				break;
+			continue;
+		}
+		if (line_start && in[i] == '.')
+			out[o++] = '.';
+		out[o++] = in[i];
+		line_start = false;
+		cr = in[i] == '\r';
+		empty = empty && in[i] == '\r';
+	}
+	if (!line_start) {
+		out[o++] = '\r';
+		out[o++] = '\n';
+	}
+	memcpy(out + o, ".\r\n", 3);
+	return o + 3;
+}
+
+static void test_dotstuff_matches_the_reference(void **state)
+{
+	static const char alphabet[] = ".\r\na";
+	char in[64], want[200], got[200];
+
+	srand(1939);
+	for (int round = 0; round < 20000; round++) {
+		size_t len = (size_t)(rand() % (int)sizeof(in)), o = 0, wlen;
+		long top = rand() % 4 - 1;	/* -1 (RETR), 0, 1, 2 */
+		struct dotstuff ds;
+
+		for (size_t i = 0; i < len; i++)
+			in[i] = alphabet[rand() % 4];
+		wlen = reference_stuff(in, len, top, want);
+		dotstuff_init(&ds, top);
+		for (size_t i = 0; i < len;) {
+			size_t n = 1 + (size_t)(rand() % 8);
+
+			n = n > len - i ? len - i : n;
+			o += dotstuff_feed(&ds, in + i, n, got + o);
+			i += n;
+		}
+		o += dotstuff_end(&ds, got + o);
+		assert_int_equal(o, wlen);
+		assert_memory_equal(got, want, wlen);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -147,6 +212,7 @@ int main(void)
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_dotstuff_retr),
 		cmocka_unit_test(test_dotstuff_top),
+		cmocka_unit_test(test_dotstuff_matches_the_reference),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
