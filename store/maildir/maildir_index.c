@@ -498,6 +498,18 @@ static void format_index(struct out *o, const struct maildir_index *idx)
 	}
 }
 
+/* Puts tmp in path's place, atomically, keeping path's old file at tmp;
+ * a plain rename where there is no old file or the file system cannot
+ * exchange. */
+static int swap_in(const char *tmp, const char *path)
+{
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) == 0)
+		return 0;
+	if (errno != ENOENT && errno != EINVAL && errno != ENOSYS)
+		return -1;
+	return rename(tmp, path);
+}
+
 int maildir_index_write(struct store *st, const char *dir, const struct maildir_index *idx,
 			int lockfd)
 {
@@ -511,8 +523,15 @@ int maildir_index_write(struct store *st, const char *dir, const struct maildir_
 	 * the lock file deleted while held, a second holder could write it at
 	 * the same time; the check before the rename keeps the first from
 	 * committing, and a file mixed from two writers shows torn lines or
-	 * a UID twice, which maildir_index_read() does not trust.) */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	 * a UID twice, which maildir_index_read() does not trust.)
+	 *
+	 * The temp file is the previous index, swapped out by the last write
+	 * (RENAME_EXCHANGE), rewritten in place: a new file for every change
+	 * and the old one's deletion cost a busy folder a fifth of its CPU in
+	 * the file system's inode allocator (ext4's recently_deleted scan,
+	 * IMAP mixed at 100 clients).  Readers read the index under the lock
+	 * only, so none is reading the inode while it is rewritten. */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		store_fail(st, write_error(errno), "%s: %s", tmp, strerror(errno));
 		goto out;
@@ -536,7 +555,7 @@ int maildir_index_write(struct store *st, const char *dir, const struct maildir_
 			   lock, path);
 		goto out;
 	}
-	if (close(fd) != 0 || rename(tmp, path) < 0) {
+	if (close(fd) != 0 || swap_in(tmp, path) < 0) {
 		err = errno;
 		unlink(tmp);
 		store_fail(st, write_error(err), "%s: %s", path, strerror(err));

@@ -758,6 +758,66 @@ static void test_concurrent_renames_keep_uids(void **state)
 	store_close(&st);
 }
 
+static ino_t ino_of(const char *name)
+{
+	char path[512];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/%s", user_dir, name);
+	assert_int_equal(stat(path, &sb), 0);
+	return sb.st_ino;
+}
+
+/* An index rewrite swaps the new file in and keeps the old one beside it
+ * to write the next into (RENAME_EXCHANGE), instead of a new file for
+ * every change: the index alternates between two inodes, the other one
+ * holds the previous version, and a fresh open trusts only the index. */
+static void test_index_rewrites_reuse_two_files(void **state)
+{
+	struct store *st = open_store();
+	struct mailbox *box, *again;
+	ino_t first, second;
+	char before[65536];
+	uint32_t uid;
+
+	save(st, "Subject: a\n\nA\n", NULL);
+	save(st, "Subject: b\n\nB\n", NULL);
+	assert_int_equal(mailbox_open(st, "INBOX", &box), 0);
+	first = ino_of("duomail-index");
+	snprintf(before, sizeof(before), "%s", index_text());
+	uid = mailbox_msg(box, 0)->uid;
+	assert_int_equal(mailbox_expunge(box, &uid, 1), 0);
+	second = ino_of("duomail-index");
+	assert_true(second != first);
+	assert_int_equal(ino_of("duomail-index.tmp"), first);
+	{
+		char path[512], old[65536];
+		FILE *f;
+		size_t n;
+
+		snprintf(path, sizeof(path), "%s/duomail-index.tmp", user_dir);
+		f = fopen(path, "r");
+		assert_non_null(f);
+		n = fread(old, 1, sizeof(old) - 1, f);
+		old[n] = '\0';
+		fclose(f);
+		assert_string_equal(old, before);	/* the previous version */
+	}
+	save(st, "Subject: c\n\nC\n", NULL);
+	assert_int_equal(mailbox_sync(box), 0);
+	/* However many writes that took, no third file. */
+	assert_true(ino_of("duomail-index") == first || ino_of("duomail-index") == second);
+	assert_true(ino_of("duomail-index.tmp") == first || ino_of("duomail-index.tmp") == second);
+	assert_true(ino_of("duomail-index") != ino_of("duomail-index.tmp"));
+	assert_int_equal(mailbox_open(st, "INBOX", &again), 0);
+	assert_int_equal(mailbox_count(again), 2);
+	assert_int_equal(mailbox_msg(again, 0)->uid, mailbox_msg(box, 0)->uid);
+	assert_int_equal(mailbox_msg(again, 1)->uid, mailbox_msg(box, 1)->uid);
+	mailbox_close(&again);
+	mailbox_close(&box);
+	store_close(&st);
+}
+
 static void test_index_lock_bounded(void **state)
 {
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
@@ -949,6 +1009,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_concurrent_delivery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_renames_keep_uids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_lock_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_index_rewrites_reuse_two_files, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_pop3_lock_and_stamp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recent, setup, teardown),
