@@ -59,6 +59,8 @@ struct maildir_stamp {
 	off_t index_size;
 };
 
+#define MAILDIR_NOTIFY_RING	256	/* events kept per folder (maildir_notify.c) */
+
 /* Where a change was seen (maildir_notify.c). */
 enum {
 	MAILDIR_NOTIFY_DIR,	/* the folder directory: index, keywords, POP3 files */
@@ -90,6 +92,9 @@ struct maildir_box {
 	 * folder's record when nf_valid, apart from the events in expect. */
 	struct maildir_notify_folder *nf;	/* NULL: not watched (stamps only) */
 	bool nf_valid, nf_in_sync;
+	/* nf_listed: the view's names are cur/'s as of event nf_seq, but for
+	 * the changes in the record after it (valid or not since). */
+	bool nf_listed;
 	uint64_t nf_seq, nf_sync_from;
 	struct maildir_notify_expect *expect;
 	size_t nexpect, expect_alloc;
@@ -194,6 +199,15 @@ bool maildir_notify_current(struct maildir_box *box);
 void maildir_notify_sync_begin(struct maildir_box *box, bool view_current);
 void maildir_notify_sync_end(struct maildir_box *box);
 void maildir_notify_sync_failed(struct maildir_box *box);
+/* Where box's names were cur/'s listing (box->nf_listed), in *from_r;
+ * false if unknown. */
+bool maildir_notify_listed_at(const struct maildir_box *box, uint64_t *from_r);
+/* Calls fn for every name created in (added) or removed from cur/ since
+ * event from, in order; false if the record does not go back that far or
+ * was lost (then what fn was told is no listing).  name is valid during
+ * the call only. */
+bool maildir_notify_replay(struct maildir_box *box, uint64_t from,
+			   void (*fn)(void *ctx, const char *name, bool added), void *ctx);
 /* The folder's identity and its record's head now (after reading what the
  * kernel queued); false if box's folder is not watched or lost events. */
 bool maildir_notify_position(const struct maildir_box *box, uint64_t *id_r, uint64_t *seq_r);
@@ -279,6 +293,8 @@ uint32_t maildir_view_add_locked(struct maildir_box *box, int lockfd, const char
 				 uint64_t psize, uint64_t vsize, time_t received);
 /* How many such syncs this process has made (tests: was a sync skipped?). */
 uint64_t maildir_sync_scans(void);
+/* Of those, the ones that listed cur/ from the change record, not readdir. */
+uint64_t maildir_sync_listed_scans(void);
 /* Writes the index from box's view; caller holds the lock it last synced
  * box with (box->lockfd). */
 int maildir_box_write_index(struct maildir_box *box);

@@ -51,7 +51,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
-#define NOTIFY_RING	256	/* events kept per folder */
+#define NOTIFY_RING	MAILDIR_NOTIFY_RING
 #define NOTIFY_FOLDERS	256	/* folders watched per process */
 #define NOTIFY_EXPECT	512	/* own events a view waits for */
 
@@ -320,6 +320,7 @@ void maildir_notify_attach(struct maildir_box *box)
 	f->used = ++clock_now;
 	box->nf = f;
 	box->nf_valid = false;	/* until a sync under the lock places it */
+	box->nf_listed = false;
 out:
 	pthread_mutex_unlock(&lock);
 }
@@ -337,6 +338,7 @@ void maildir_notify_detach(struct maildir_box *box)
 	}
 	pthread_mutex_unlock(&lock);
 	box->nf = NULL;
+	box->nf_listed = false;
 	free(box->expect);
 	box->expect = NULL;
 	box->nexpect = box->expect_alloc = 0;
@@ -489,6 +491,7 @@ void maildir_notify_sync_begin(struct maildir_box *box, bool view_current)
 	 * the scan reads the result) or will never come. */
 	box->nexpect = 0;
 	box->nf_valid = true;	/* so the sync's own moves are expected */
+	box->nf_listed = false;	/* until the sync ends in place */
 }
 
 void maildir_notify_sync_end(struct maildir_box *box)
@@ -502,6 +505,10 @@ void maildir_notify_sync_end(struct maildir_box *box)
 	 * directory changed only by our hand since the sync began. */
 	box->nf_valid = box->nf_valid && only_own_since(box, box->nf_sync_from, true, true);
 	pthread_mutex_unlock(&lock);
+	/* Current at nf_seq: the view lists cur/ as of then.  (A view that
+	 * was current before and did not scan stays listed where it was.) */
+	if (box->nf_valid)
+		box->nf_listed = true;
 	if (!box->nf_valid)
 		box->nexpect = 0;
 }
@@ -525,6 +532,7 @@ void maildir_notify_adopted(struct maildir_box *box, uint64_t seq)
 {
 	box->nf_seq = seq;
 	box->nf_valid = true;
+	box->nf_listed = true;
 	box->nexpect = 0;
 }
 
@@ -532,5 +540,50 @@ void maildir_notify_sync_failed(struct maildir_box *box)
 {
 	box->nf_in_sync = false;
 	box->nf_valid = false;
+	box->nf_listed = false;
 	box->nexpect = 0;
+}
+
+/*
+ * A re-sync's listing of cur/ without a readdir: the view's names, and on
+ * them every creation and removal in cur/ the record holds since the view
+ * last listed the folder, in order.  A name's last event decides whether
+ * it is there; a name no event touched is as the view says, since it was
+ * so then and nothing changed it.  So the listing is readdir's (the sync
+ * filters it as it filters readdir's), while the record reaches back.
+ * With a folder's sessions spread over two workers, half the changes are
+ * the other process's: each made every view of the folder re-read it.
+ */
+bool maildir_notify_listed_at(const struct maildir_box *box, uint64_t *from_r)
+{
+	if (box->nf == NULL || !box->nf_listed)
+		return false;
+	*from_r = box->nf_seq;
+	return true;
+}
+
+bool maildir_notify_replay(struct maildir_box *box, uint64_t from,
+			   void (*fn)(void *ctx, const char *name, bool added), void *ctx)
+{
+	struct maildir_notify_folder *f = box->nf;
+	bool ok;
+
+	if (f == NULL)
+		return false;
+	pthread_mutex_lock(&lock);
+	drain();
+	ok = !f->broken && f->head >= from && f->head - from <= NOTIFY_RING;
+	for (uint64_t s = from; ok && s < f->head; s++) {
+		const struct nevent *e = &f->ring[s % NOTIFY_RING];
+
+		if (e->where != MAILDIR_NOTIFY_CUR)
+			continue;
+		if (e->name == NULL) {
+			ok = false;	/* cannot be: cur/ events keep names */
+			break;
+		}
+		fn(ctx, e->name, (e->mask & (IN_CREATE | IN_MOVED_TO)) != 0);
+	}
+	pthread_mutex_unlock(&lock);
+	return ok;
 }

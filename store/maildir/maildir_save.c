@@ -331,6 +331,13 @@ int maildir_save_commit(struct store_save *save, uint32_t *uidvalidity_r, uint32
 	 * the message is saved all the same, without a UID yet. */
 	if (uid_r != NULL)
 		lockfd = maildir_lock(st, s->folder);
+	/* Another view of this process changed the folder last: its copy,
+	 * taken before our file shows, lets the UID be given from the view
+	 * (add_to_view) instead of a re-read. */
+	if (lockfd >= 0 && s->base.recent_view != NULL &&
+	    strcmp(maildir_box(s->base.recent_view)->path, s->folder) == 0 &&
+	    !maildir_notify_current(maildir_box(s->base.recent_view)))
+		(void)maildir_viewcache_adopt(maildir_box(s->base.recent_view));
 	/* The check and the rename under one quota lock: two saves cannot
 	 * both take the last room. */
 	if (maildir_quota_begin(st, &quota) < 0 ||

@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+static _Atomic uint64_t scans, listed_scans;	/* syncs; of them, without readdir */
+
 struct disk_file {
 	char *fname;
 	char *base;
@@ -277,6 +279,46 @@ static const struct known_file *known_find(const struct known *k, const char *fn
  * the top).  Files that vanish between readdir and stat are skipped: they
  * were renamed or expunged meanwhile.  known: names whose stat the last
  * view already has (NULL: stat every file). */
+/* Adds cur/name to the scan if it is a message file: from known (the view's
+ * last look at it) when trusted, else by a stat. */
+static void scan_one(struct scan *sc, const char *path, int dfd, const char *name,
+		     bool trust_known, scan_filter_fn *filter, void *ctx, const struct known *known)
+{
+	const struct known_file *k;
+	struct disk_file f;
+	struct stat sb;
+
+	if (!name_usable(path, name))
+		return;
+	f.base = maildir_base_of(name);
+	if (filter != NULL && !filter(f.base, ctx)) {
+		free(f.base);
+		return;
+	}
+	k = trust_known ? known_find(known, name) : NULL;
+	if (k != NULL) {
+		f.mtime = k->mtime;
+		f.size = k->size;
+	} else if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+		/* No symlinks: a message is a file in this Maildir, nothing else. */
+		free(f.base);
+		return;
+	} else if (!S_ISREG(sb.st_mode)) {
+		not_a_message(path, name, sb.st_mode);
+		free(f.base);
+		return;
+	} else {
+		f.mtime = sb.st_mtime;
+		f.size = (uint64_t)sb.st_size;
+	}
+	f.fname = xstrdup(name);
+	if (sc->count == sc->alloc) {
+		sc->alloc = sc->alloc ? sc->alloc * 2 : 64;
+		sc->files = xrealloc(sc->files, sc->alloc * sizeof(*sc->files));
+	}
+	sc->files[sc->count++] = f;
+}
+
 static int scan_cur(const char *path, int curfd, struct scan *sc, scan_filter_fn *filter,
 		    void *ctx, const struct known *known)
 {
@@ -293,47 +335,12 @@ static int scan_cur(const char *path, int curfd, struct scan *sc, scan_filter_fn
 		return -1;
 	}
 	for (;;) {
-		struct disk_file f;
-		struct stat sb;
-
 		errno = 0;
 		de = readdir(d);
 		if (de == NULL)
 			break;
-		if (!name_usable(path, de->d_name))
-			continue;
-		f.base = maildir_base_of(de->d_name);
-		if (filter != NULL && !filter(f.base, ctx)) {
-			free(f.base);
-			continue;
-		}
-		const struct known_file *k = de->d_type == DT_REG ?
-			known_find(known, de->d_name) : NULL;
-		if (k != NULL) {
-			f.fname = xstrdup(de->d_name);
-			f.mtime = k->mtime;
-			f.size = k->size;
-			goto add;
-		}
-		/* No symlinks: a message is a file in this Maildir, nothing else. */
-		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
-			free(f.base);
-			continue;
-		}
-		if (!S_ISREG(sb.st_mode)) {
-			not_a_message(path, de->d_name, sb.st_mode);
-			free(f.base);
-			continue;
-		}
-		f.fname = xstrdup(de->d_name);
-		f.mtime = sb.st_mtime;
-		f.size = (uint64_t)sb.st_size;
-add:
-		if (sc->count == sc->alloc) {
-			sc->alloc = sc->alloc ? sc->alloc * 2 : 64;
-			sc->files = xrealloc(sc->files, sc->alloc * sizeof(*sc->files));
-		}
-		sc->files[sc->count++] = f;
+		scan_one(sc, path, dirfd(d), de->d_name, de->d_type == DT_REG, filter, ctx,
+			 known);
 	}
 	err = errno;
 	closedir(d);
@@ -343,6 +350,76 @@ add:
 		return -1;
 	}
 	return 0;
+}
+
+/* cur/'s listing from the view and the change record (maildir_notify_replay). */
+struct listed_name {
+	char *name;
+	bool there;
+	bool touched;		/* created since: not the view's file, stat it */
+};
+
+struct listing {
+	struct listed_name *v;
+	size_t count, alloc;
+	struct slots by_name;
+};
+
+static const char *listed_name_at(const void *arr, size_t i)
+{
+	return ((const struct listed_name *)arr)[i].name;
+}
+
+static void listing_set(struct listing *l, const char *name, bool there, bool touched)
+{
+	size_t *slot = slots_find(&l->by_name, name, listed_name_at, l->v);
+
+	if (*slot == 0) {
+		if (l->count == l->alloc)
+			return;	/* sized for the view and the whole record */
+		l->v[l->count] = (struct listed_name){ xstrdup(name), there, touched };
+		*slot = ++l->count;
+		return;
+	}
+	l->v[*slot - 1].there = there;
+	l->v[*slot - 1].touched = l->v[*slot - 1].touched || touched;
+}
+
+static void on_replayed(void *ctx, const char *name, bool added)
+{
+	listing_set(ctx, name, added, added);
+}
+
+/* Scans cur/ from the record instead of readdir, if it goes back to where
+ * the view last listed the folder: 1 if it did, 0 if not (read instead). */
+static int scan_listed(struct maildir_box *box, int curfd, struct scan *sc,
+		       const struct known *known, uint64_t from)
+{
+	const struct mailbox *b = &box->base;
+	struct listing l = { 0 };
+	bool ok;
+
+	memset(sc, 0, sizeof(*sc));
+	l.alloc = b->count + MAILDIR_NOTIFY_RING;
+	l.v = xcalloc(l.alloc, sizeof(*l.v));
+	slots_init(&l.by_name, l.alloc);
+	for (unsigned i = 0; i < b->count; i++)
+		if (box->extra[i].fname != NULL)
+			listing_set(&l, box->extra[i].fname, true, false);
+	ok = maildir_notify_replay(box, from, on_replayed, &l) && l.count < l.alloc;
+	for (size_t i = 0; i < l.count; i++) {
+		if (ok && l.v[i].there)
+			scan_one(sc, box->path, curfd, l.v[i].name, !l.v[i].touched, NULL, NULL,
+				 known);
+		free(l.v[i].name);
+	}
+	free(l.v);
+	free(l.by_name.v);
+	if (!ok)
+		scan_free(sc);
+	else
+		listed_scans++;
+	return ok ? 1 : 0;
 }
 
 static int cmp_file_age(const void *a, const void *b)
@@ -678,11 +755,14 @@ static int load_index(struct sync_ctx *c, int lockfd)
 	return 0;
 }
 
-static _Atomic uint64_t scans;
-
 uint64_t maildir_sync_scans(void)
 {
 	return scans;
+}
+
+uint64_t maildir_sync_listed_scans(void)
+{
+	return listed_scans;
 }
 
 int maildir_sync_locked(struct maildir_box *box, int lockfd)
@@ -695,6 +775,8 @@ int maildir_sync_locked(struct maildir_box *box, int lockfd)
 	const struct maildir_view_copy *lent;
 	size_t nfresh = 0;
 	char *cur = xasprintf("%s/cur", box->path);
+	uint64_t listed_from;
+	bool listed = maildir_notify_listed_at(box, &listed_from);
 	int ret = -1;
 
 	box->lockfd = lockfd;	/* for the index writes under this lock */
@@ -710,7 +792,11 @@ int maildir_sync_locked(struct maildir_box *box, int lockfd)
 	}
 	move_new_to_cur(box, c.curfd);
 	known_init(&known, box, &lent);
-	ret = scan_cur(box->path, c.curfd, &sc, NULL, NULL, &known);
+	/* After the moves from new/, which the record shows too. */
+	if (listed && scan_listed(box, c.curfd, &sc, &known, listed_from) == 1)
+		ret = 0;
+	else
+		ret = scan_cur(box->path, c.curfd, &sc, NULL, NULL, &known);
 	known_free(&known);
 	maildir_viewcache_return(&lent);
 	if (ret < 0) {

@@ -137,16 +137,20 @@ int maildir_expunge(struct mailbox *mbox, const uint32_t *uids, size_t count)
 	struct maildir_quota quota;
 	int64_t freed = 0, removed = 0;
 	int lockfd, ret = 0, err;
-	bool *gone = xcalloc(mbox->count ? mbox->count : 1, sizeof(*gone));
-	bool all_ours = true;
+	bool *gone, all_ours = true;
 
 	/* Under the index lock, so the sync below is the one that forgets them. */
 	lockfd = maildir_lock(mbox->st, box->path);
 	if (lockfd < 0) {
-		free(gone);
 		free(cur);
 		return -1;
 	}
+	/* Another view of this process changed the folder last: take its
+	 * copy now, so that the index can be written from this view after
+	 * the unlinks instead of re-reading the folder. */
+	if (!maildir_notify_current(box))
+		(void)maildir_viewcache_adopt(box);
+	gone = xcalloc(mbox->count ? mbox->count : 1, sizeof(*gone));
 	/* And under the quota lock, so no recount runs between the unlinks
 	 * and their line.  Without it the unlinks still happen (making room
 	 * never waits for the bookkeeping); a recount repairs the record. */

@@ -350,6 +350,108 @@ static void test_off_falls_back_to_stamps(void **state)
 	maildir_notify_enable(true);
 }
 
+/* Two views agree message by message (\Recent aside: it is a view's). */
+static void assert_same_view(struct mailbox *x, struct mailbox *y)
+{
+	assert_int_equal(mailbox_count(x), mailbox_count(y));
+	assert_int_equal(mailbox_uidvalidity(x), mailbox_uidvalidity(y));
+	assert_int_equal(mailbox_uidnext(x), mailbox_uidnext(y));
+	for (unsigned i = 0; i < mailbox_count(x); i++) {
+		const struct store_msg *m = mailbox_msg(x, i), *n = mailbox_msg(y, i);
+
+		assert_int_equal(m->uid, n->uid);
+		assert_int_equal(m->flags & ~(unsigned)MSG_FLAG_RECENT,
+				 n->flags & ~(unsigned)MSG_FLAG_RECENT);
+		assert_int_equal(m->keywords, n->keywords);
+		assert_int_equal(m->psize, n->psize);
+		assert_int_equal(m->vsize, n->vsize);
+		assert_int_equal(m->received, n->received);
+		assert_string_equal(m->uidl, n->uidl);
+		assert_string_equal(maildir_box(x)->extra[i].fname, maildir_box(y)->extra[i].fname);
+	}
+}
+
+/* Renames cur/ file i of view v to carry flags info (as a foreign MUA). */
+static void foreign_flag(struct mailbox *v, unsigned i, const char *info)
+{
+	char from[512], to[512];
+
+	snprintf(from, sizeof(from), "%s/cur/%s", user_dir, maildir_box(v)->extra[i].fname);
+	snprintf(to, sizeof(to), "%s/cur/%s:2,%s", user_dir, maildir_box(v)->extra[i].base, info);
+	(void)rename(from, to);	/* may lose to another rename: fine */
+}
+
+/* A re-sync after other views' and other programs' changes lists cur/ from
+ * the change record instead of reading it (maildir_notify_replay), and
+ * must come out exactly as a fresh view's full read: random changes by a
+ * second view, by "other programs" (renames, unlinks and new files in cur/,
+ * deliveries to new/), now and then more than the record holds. */
+static void test_listed_resync_equals_a_full_read(void **state)
+{
+	struct mailbox *a, *b, *fresh;
+	struct store *st = with_messages(40, &a);
+	uint64_t listed = maildir_sync_listed_scans(), full = 0;
+	unsigned serial = 0;
+
+	assert_int_equal(mailbox_open(st, "INBOX", &b), 0);
+	srand(3501);
+	for (int round = 0; round < 150; round++) {
+		int ops = round % 25 == 24 ? 200 : 1 + rand() % 6;
+
+		assert_int_equal(mailbox_sync(a), 0);
+		for (int k = 0; k < ops; k++) {
+			unsigned n = mailbox_count(a), i = n ? (unsigned)rand() % n : 0;
+			char name[512];
+			uint32_t uid;
+
+			switch (n == 0 ? 0 : rand() % 7) {
+			case 0:
+				save(st, "Subject: saved\n\nx\n", NULL);
+				break;
+			case 1:
+				uid = mailbox_msg(a, i)->uid;
+				assert_int_equal(mailbox_expunge(a, &uid, 1), 0);
+				break;
+			case 2:
+				assert_int_equal(mailbox_update_flags(a, mailbox_msg(a, i)->uid,
+								      MSG_FLAG_SEEN, MSG_FLAG_DRAFT), 0);
+				break;
+			case 3:
+				foreign_flag(a, i, rand() % 2 ? "FS" : "D");
+				break;
+			case 4:
+				snprintf(name, sizeof(name), "%s/cur/%s", user_dir,
+					 maildir_box(a)->extra[i].fname);
+				(void)unlink(name);	/* a MUA's expunge, no index */
+				break;
+			case 5:
+				snprintf(name, sizeof(name), "17%08u.M%uP1.mua:2,S", serial, serial);
+				serial++;
+				drop_into("cur", name);
+				break;
+			default:
+				snprintf(name, sizeof(name), "18%08u.M%uP2.mta", serial, serial);
+				serial++;
+				drop_into("new", name);
+				break;
+			}
+			if (rand() % 3 == 0)
+				assert_int_equal(mailbox_sync(a), 0);
+		}
+		full += ops > 100;
+		assert_int_equal(mailbox_sync(b), 0);
+		assert_int_equal(mailbox_open(st, "INBOX", &fresh), 0);
+		assert_same_view(b, fresh);
+		mailbox_close(&fresh);
+	}
+	/* Both ways were taken: most re-syncs from the record. */
+	assert_true(maildir_sync_listed_scans() - listed > 100);
+	assert_true(full > 0);
+	mailbox_close(&a);
+	mailbox_close(&b);
+	store_close(&st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -364,6 +466,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_folder_gone_is_never_current, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_off_falls_back_to_stamps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_listed_resync_equals_a_full_read, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
