@@ -44,7 +44,8 @@ struct maildir_store {
 struct maildir_msg_extra {
 	char *base;		/* unique part of the file name (up to ':') */
 	char *fname;		/* its name in cur/ when last seen */
-	uint8_t lent;		/* MAILDIR_LENT_*: names that are box->lender's */
+	uint8_t lent;		/* MAILDIR_LENT_*: names the view does not free
+				 * (box->lender's, or a UIDL that is the base) */
 };
 #define MAILDIR_LENT_UIDL	1u	/* the store_msg's uidl */
 #define MAILDIR_LENT_BASE	2u

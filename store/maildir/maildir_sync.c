@@ -122,11 +122,8 @@ static void scan_free(struct scan *sc)
 
 static void items_free(struct items *it)
 {
-	for (size_t i = 0; i < it->count; i++) {
-		free((char *)it->v[i].m.uidl);
-		free(it->v[i].x.base);
-		free(it->v[i].x.fname);
-	}
+	for (size_t i = 0; i < it->count; i++)
+		maildir_extra_free(&it->v[i].m, &it->v[i].x);
 	free(it->v);
 	memset(it, 0, sizeof(*it));
 }
@@ -513,9 +510,7 @@ static void items_add(struct items *it, struct disk_file *f, uint32_t uid, uint6
 	i->m.pop3_retrieved = retrieved;
 	i->m.flags = maildir_flags_from_name(f->fname);
 	i->m.keywords = maildir_keywords_from_name(f->fname);
-	i->m.uidl = maildir_uidl(f->base);
-	i->x.base = f->base;
-	i->x.fname = f->fname;
+	maildir_extra_init(&i->m, &i->x, f->base, f->fname, maildir_uidl(f->base));
 	f->base = f->fname = NULL;
 }
 

@@ -7,11 +7,14 @@
  * messages spent a third of its time in malloc and free.  The view holds
  * the copy (box->lender, refcounted) until it is freed, and each name it
  * changes later (a flag rename, a kept UIDL) is its own, marked so in
- * extra->lent.  Names are set and freed through these functions only.
+ * extra->lent.  A UIDL that is the entry's own base is the same string,
+ * marked lent too (not freed apart from the base).  Names are set and
+ * freed through these functions only.
  */
 #include "store/maildir/maildir.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 void maildir_extra_init(struct store_msg *m, struct maildir_msg_extra *x, char *base,
 			char *fname, char *uidl)
@@ -20,6 +23,13 @@ void maildir_extra_init(struct store_msg *m, struct maildir_msg_extra *x, char *
 	x->fname = fname;
 	x->lent = 0;
 	m->uidl = uidl;
+	/* Most UIDLs are the base itself (maildir_uidl()): one string, and
+	 * the UIDL is not freed apart from it. */
+	if (uidl != NULL && base != NULL && strcmp(uidl, base) == 0) {
+		free(uidl);
+		m->uidl = base;
+		x->lent = MAILDIR_LENT_UIDL;
+	}
 }
 
 void maildir_extra_free(struct store_msg *m, struct maildir_msg_extra *x)
