@@ -88,6 +88,7 @@ struct maildir_box {
 	struct maildir_stamp stamp;
 	int lockfd;		/* the index lock of the last sync; valid while it is held */
 	int curfd;		/* cur/ (O_PATH) once a message was read: -1 before */
+	unsigned last_open;	/* view position of the last message opened */
 	bool claim_in_sync;	/* the next sync also claims \Recent (RFC 3501 §2.3.2) */
 	/* maildir_notify.c: the view is current as of event nf_seq of its
 	 * folder's record when nf_valid, apart from the events in expect. */

@@ -126,11 +126,19 @@ int maildir_msg_open(struct mailbox *mbox, uint32_t uid, struct msg_stream **str
 {
 	struct maildir_box *box = maildir_box(mbox);
 	struct maildir_stream *s;
-	int i = mailbox_find_uid(mbox, uid), fd;
+	unsigned next = box->last_open + 1;
+	int i, fd;
 	uint64_t size = 0;
+
+	/* Downloads go in order: the message after the last one opened. */
+	if (next < mbox->count && mbox->msgs[next].uid == uid)
+		i = (int)next;
+	else
+		i = mailbox_find_uid(mbox, uid);
 
 	if (i < 0)
 		return store_fail(mbox->st, STORE_ERR_EXPUNGED, "uid %u is not in the view", uid);
+	box->last_open = (unsigned)i;
 	fd = open_msg_file(box, (unsigned)i, &size);
 	if (fd < 0)
 		return open_failed(box, (unsigned)i, errno);
