@@ -192,11 +192,28 @@ static int find(const char *path)
 	return -1;
 }
 
+/* Makes box's view the one lent out of e (lend_out's msgs and extra).
+ * Outside the mutex: the old view gives back its own lender.  What is read
+ * of e does not change (e is ours till given back). */
+static void install_lent(struct maildir_box *box, struct cached_view *e, struct store_msg *msgs,
+			 struct maildir_msg_extra *extra)
+{
+	struct mailbox *b = &box->base;
+
+	maildir_view_free(box);
+	b->msgs = msgs;
+	box->extra = extra;
+	box->lender = &e->view;
+	b->count = e->view.count;
+	b->uidvalidity = e->uidvalidity;
+	b->uidnext = e->uidnext;
+	b->first_recent_uid = e->first_recent_uid;
+}
+
 bool maildir_viewcache_get(struct maildir_box *box)
 {
 	struct maildir_stamp now;
 	struct file_id hidden;
-	struct mailbox *b = &box->base;
 	struct cached_view *e;
 	struct store_msg *msgs = NULL;
 	struct maildir_msg_extra *extra = NULL;
@@ -215,16 +232,7 @@ bool maildir_viewcache_get(struct maildir_box *box)
 	pthread_mutex_unlock(&lock);
 	if (msgs == NULL)
 		return false;
-	/* Outside the mutex: the old view gives back its own lender.  What
-	 * is read of e now does not change (e is ours till given back). */
-	maildir_view_free(box);
-	b->msgs = msgs;
-	box->extra = extra;
-	box->lender = &e->view;
-	b->count = e->view.count;
-	b->uidvalidity = e->uidvalidity;
-	b->uidnext = e->uidnext;
-	b->first_recent_uid = e->first_recent_uid;
+	install_lent(box, e, msgs, extra);
 	box->stamp = e->stamp;
 	/* Keyword names are a small file; reading it keeps them exact. */
 	maildir_keywords_load(box);
@@ -352,14 +360,7 @@ bool maildir_viewcache_adopt(struct maildir_box *box)
 	/* This view's \Recent claims stay, as a sync keeps them. */
 	maildir_view_keep_recent(msgs, e->view.count, e->uidvalidity, b->msgs, b->count,
 				 b->uidvalidity);
-	maildir_view_free(box);
-	b->msgs = msgs;
-	box->extra = extra;
-	box->lender = &e->view;
-	b->count = e->view.count;
-	b->uidvalidity = e->uidvalidity;
-	b->uidnext = e->uidnext;
-	b->first_recent_uid = e->first_recent_uid;
+	install_lent(box, e, msgs, extra);
 	box->stamp.valid = false;
 	maildir_notify_adopted(box, seq);
 	/* Keyword names are a small file; reading it keeps them exact. */

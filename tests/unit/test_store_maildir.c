@@ -122,20 +122,26 @@ static void remove_index(void)
 	assert_int_equal(unlink(path), 0);
 }
 
-static char *index_text(void)
+/* The text of the folder directory's file name (a static buffer). */
+static char *folder_file_text(const char *name)
 {
 	static char buf[65536];
-	char path[256];
+	char path[512];
 	size_t n;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/duomail-index", user_dir);
+	snprintf(path, sizeof(path), "%s/%s", user_dir, name);
 	f = fopen(path, "r");
 	assert_non_null(f);
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	buf[n] = '\0';
 	fclose(f);
 	return buf;
+}
+
+static char *index_text(void)
+{
+	return folder_file_text("duomail-index");
 }
 
 static void test_uids_persist(void **state)
@@ -790,19 +796,8 @@ static void test_index_rewrites_reuse_two_files(void **state)
 	second = ino_of("duomail-index");
 	assert_true(second != first);
 	assert_int_equal(ino_of("duomail-index.tmp"), first);
-	{
-		char path[512], old[65536];
-		FILE *f;
-		size_t n;
-
-		snprintf(path, sizeof(path), "%s/duomail-index.tmp", user_dir);
-		f = fopen(path, "r");
-		assert_non_null(f);
-		n = fread(old, 1, sizeof(old) - 1, f);
-		old[n] = '\0';
-		fclose(f);
-		assert_string_equal(old, before);	/* the previous version */
-	}
+	/* the previous version */
+	assert_string_equal(folder_file_text("duomail-index.tmp"), before);
 	save(st, "Subject: c\n\nC\n", NULL);
 	assert_int_equal(mailbox_sync(box), 0);
 	/* However many writes that took, no third file. */
