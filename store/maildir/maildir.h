@@ -179,6 +179,11 @@ void maildir_viewcache_put_current(const struct maildir_box *box);
 /* Replaces box's view with such a copy if nothing changed since it was
  * made (keeping box's \Recent claims); returns whether it did. */
 bool maildir_viewcache_adopt(struct maildir_box *box);
+/* For a view that has none yet (an open): such a copy from an earlier place
+ * of the record, if the record still reaches back there.  The view is then
+ * not current, but its sync lists cur/ from the record, without a readdir
+ * (maildir_notify_replay); returns whether it did. */
+bool maildir_viewcache_adopt_listed(struct maildir_box *box);
 /* The last copy of the folder at path, however old, or NULL: its names,
  * times and sizes spare a sync the stats (maildir_sync.c).  Give it back
  * with maildir_viewcache_return (which sets *view to NULL). */
@@ -204,6 +209,8 @@ void maildir_notify_sync_failed(struct maildir_box *box);
 /* Where box's names were cur/'s listing (box->nf_listed), in *from_r;
  * false if unknown. */
 bool maildir_notify_listed_at(const struct maildir_box *box, uint64_t *from_r);
+/* box's view is a copy that listed cur/ as of event seq (not current). */
+void maildir_notify_listed(struct maildir_box *box, uint64_t seq);
 /* Calls fn for every name created in (added) or removed from cur/ since
  * event from, in order; false if the record does not go back that far or
  * was lost (then what fn was told is no listing).  name is valid during

@@ -562,6 +562,14 @@ bool maildir_notify_listed_at(const struct maildir_box *box, uint64_t *from_r)
 	return true;
 }
 
+void maildir_notify_listed(struct maildir_box *box, uint64_t seq)
+{
+	box->nf_seq = seq;
+	box->nf_valid = false;
+	box->nf_listed = true;
+	box->nexpect = 0;
+}
+
 bool maildir_notify_replay(struct maildir_box *box, uint64_t from,
 			   void (*fn)(void *ctx, const char *name, bool added), void *ctx)
 {

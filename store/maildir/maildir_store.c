@@ -454,6 +454,8 @@ static int md_mailbox_open(struct store *st, const char *name, struct mailbox **
 		*box_r = &box->base;
 		return 0;
 	}
+	/* An older copy still spares the open its readdir. */
+	(void)maildir_viewcache_adopt_listed(box);
 	if (with_lock(box, NULL) < 0) {
 		maildir_box_free(&box);
 		return -1;

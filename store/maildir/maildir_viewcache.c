@@ -368,6 +368,36 @@ bool maildir_viewcache_adopt(struct maildir_box *box)
 	return true;
 }
 
+bool maildir_viewcache_adopt_listed(struct maildir_box *box)
+{
+	struct cached_view *e;
+	struct store_msg *msgs = NULL;
+	struct maildir_msg_extra *extra = NULL;
+	uint64_t id, seq;
+	int k;
+
+	if (box->base.count != 0 || box->base.uidvalidity != 0 ||
+	    !maildir_notify_position(box, &id, &seq))
+		return false;
+	pthread_mutex_lock(&lock);
+	k = find(box->path);
+	e = k >= 0 ? cache[k] : NULL;
+	/* (The sync checks again that the record reaches back: it may
+	 * have moved on meanwhile.) */
+	if (e != NULL && e->has_seq && e->nf_id == id && e->nf_seq <= seq &&
+	    seq - e->nf_seq <= MAILDIR_NOTIFY_RING) {
+		lend_out(e, &msgs, &extra);
+		e->used = ++clock_now;
+	}
+	pthread_mutex_unlock(&lock);
+	if (msgs == NULL)
+		return false;
+	install_lent(box, e, msgs, extra);
+	box->stamp.valid = false;
+	maildir_notify_listed(box, e->nf_seq);
+	return true;
+}
+
 const struct maildir_view_copy *maildir_viewcache_lend(const char *path)
 {
 	struct cached_view *e = NULL;

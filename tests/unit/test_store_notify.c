@@ -371,6 +371,19 @@ static void assert_same_view(struct mailbox *x, struct mailbox *y)
 	}
 }
 
+/* A view by a full read of the folder: no record, no copies to start from. */
+static struct mailbox *full_read(struct store *st)
+{
+	struct mailbox *box;
+
+	maildir_notify_enable(false);
+	assert_int_equal(mailbox_open(st, "INBOX", &box), 0);
+	maildir_notify_enable(true);
+	/* (A copy of the folder may still have served it: by stamps only,
+	 * which hold only when nothing changed for a second.) */
+	return box;
+}
+
 /* Renames cur/ file i of view v to carry flags info (as a foreign MUA). */
 static void foreign_flag(struct mailbox *v, unsigned i, const char *info)
 {
@@ -440,8 +453,7 @@ static void test_listed_resync_equals_a_full_read(void **state)
 		}
 		full += ops > 100;
 		assert_int_equal(mailbox_sync(b), 0);
-		assert_int_equal(mailbox_open(st, "INBOX", &fresh), 0);
-		assert_same_view(b, fresh);
+		assert_same_view(b, fresh = full_read(st));
 		mailbox_close(&fresh);
 	}
 	/* Both ways were taken: most re-syncs from the record. */
@@ -449,6 +461,30 @@ static void test_listed_resync_equals_a_full_read(void **state)
 	assert_true(full > 0);
 	mailbox_close(&a);
 	mailbox_close(&b);
+	store_close(&st);
+}
+
+/* An open from this process's older copy of the folder, brought up to date
+ * from the record (maildir_viewcache_adopt_listed): no readdir, and the
+ * same view as a full read. */
+static void test_open_from_an_older_copy(void **state)
+{
+	struct mailbox *a, *b, *c;
+	struct store *st = with_messages(300, &a);	/* copies are kept from 256 */
+	uint64_t listed;
+	uint32_t uid = mailbox_msg(a, 5)->uid;
+
+	assert_int_equal(mailbox_expunge(a, &uid, 1), 0);	/* a copy at this place */
+	drop_into("cur", "1700000000.M1P1.mua:2,S");	/* then another program */
+	listed = maildir_sync_listed_scans();
+	assert_int_equal(mailbox_open(st, "INBOX", &b), 0);
+	assert_int_equal(maildir_sync_listed_scans(), listed + 1);
+	assert_int_equal(mailbox_count(b), 300);
+	c = full_read(st);
+	assert_same_view(b, c);
+	mailbox_close(&c);
+	mailbox_close(&b);
+	mailbox_close(&a);
 	store_close(&st);
 }
 
@@ -468,6 +504,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_off_falls_back_to_stamps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_listed_resync_equals_a_full_read, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_open_from_an_older_copy, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
