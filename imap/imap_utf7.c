@@ -2,6 +2,7 @@
 #include "imap/imap_utf7.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/utf8.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -17,72 +18,16 @@ static int b64_value(char c)
 	return p ? (int)(p - b64) : -1;
 }
 
-/* Next code point of UTF-8 at *p, advancing; -1 if malformed. */
-static int32_t utf8_next(const unsigned char **p)
-{
-	const unsigned char *s = *p;
-	uint32_t cp;
-	int n;
-
-	if (s[0] < 0x80) {
-		*p = s + 1;
-		return s[0];
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		cp = s[0] & 0x1f;
-		n = 1;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		cp = s[0] & 0x0f;
-		n = 2;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		cp = s[0] & 0x07;
-		n = 3;
-	} else {
-		return -1;
-	}
-	for (int i = 1; i <= n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return -1;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	/* overlong forms, surrogates and values past U+10FFFF */
-	if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return -1;
-	*p = s + n + 1;
-	return (int32_t)cp;
-}
-
 static void utf8_put(struct buf *b, uint32_t cp)
 {
 	char out[4];
-	size_t n;
 
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		out[0] = (char)(0xc0 | (cp >> 6));
-		out[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		out[0] = (char)(0xe0 | (cp >> 12));
-		out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		out[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		out[0] = (char)(0xf0 | (cp >> 18));
-		out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		out[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	buf_append(b, out, n);
+	buf_append(b, out, utf8_encode(cp, out));
 }
 
 char *imap_utf7_encode(const char *utf8)
 {
-	const unsigned char *p = (const unsigned char *)utf8;
+	const unsigned char *p = (const unsigned char *)utf8, *end = p + strlen(utf8);
 	struct buf b;
 	char *out;
 
@@ -99,7 +44,8 @@ char *imap_utf7_encode(const char *utf8)
 		/* A run of non-printable characters: one base64 section. */
 		buf_append(&b, "&", 1);
 		while (*p != '\0' && !(*p >= 0x20 && *p <= 0x7e)) {
-			int32_t cp = utf8_next(&p);
+			size_t n = 0;
+			int32_t cp = utf8_decode(p, (size_t)(end - p), &n);
 			uint16_t units[2];
 			int nunits = 1;
 
@@ -107,6 +53,7 @@ char *imap_utf7_encode(const char *utf8)
 				buf_free(&b);
 				return NULL;
 			}
+			p += n;
 			if (cp >= 0x10000) {
 				cp -= 0x10000;
 				units[0] = (uint16_t)(0xd800 | (cp >> 10));

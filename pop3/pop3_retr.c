@@ -8,6 +8,7 @@
 #include "pop3/pop3_dotstuff.h"
 
 #include "core/log.h"
+#include "core/utf8.h"
 #include "store/store.h"
 
 #include <string.h>
@@ -62,29 +63,13 @@ static size_t header_end(const char *p, size_t len, size_t from)
  * UTF8 mode (RFC 6856 §2.1, RFC 6532). */
 static bool header_has_utf8(const unsigned char *p, size_t len)
 {
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = p[i];
-		size_t n, k;
+	size_t n;
 
-		if (c < 0x80)
-			continue;
-		/* Count only well-formed UTF-8 sequences: stray 8-bit bytes
-		 * (legacy charsets sent raw) are not UTF-8 strings. */
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3;
-		else
-			continue;
-		if (i + n >= len)
-			return false;
-		for (k = 1; k <= n && (p[i + k] & 0xc0) == 0x80; k++)
-			;
-		if (k > n)
+	/* Only well-formed UTF-8 counts: stray 8-bit bytes (legacy charsets
+	 * sent raw) are not UTF-8 strings. */
+	for (size_t i = 0; i < len; i++)
+		if (p[i] >= 0x80 && utf8_decode(p + i, len - i, &n) >= 0)
 			return true;
-	}
 	return false;
 }
 

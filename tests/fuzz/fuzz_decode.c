@@ -13,6 +13,7 @@
  */
 #include "fuzz_common.h"
 #include "core/buf.h"
+#include "core/utf8.h"
 #include "store/message_charset.h"
 #include "store/message_decode.h"
 
@@ -96,38 +97,6 @@ static void collect(void *ctx, const char *data, size_t len)
 	FUZZ_CHECK(buf_append(&c->b, data, len) == 0);
 }
 
-static bool valid_utf8(const unsigned char *s, size_t len)
-{
-	for (size_t i = 0; i < len;) {
-		unsigned char c = s[i];
-		size_t n;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3, cp = c & 0x07;
-		else
-			return false;
-		for (size_t k = 1; k <= n; k++) {
-			if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += n + 1;
-	}
-	return true;
-}
-
 /*
  * glibc's UTF-7 decoder does not recover from an invalid byte the same way
  * whatever the chunking: after one (a raw 8-bit byte in a base64 run,
@@ -169,7 +138,7 @@ static void check_charset(const char *charset, const char *in, size_t len, struc
 	}
 	charset_conv_finish(cv, collect, &parts);
 	if (!charset_conv_passthrough(cv))
-		FUZZ_CHECK(valid_utf8((const unsigned char *)buf_ptr(&whole.b), buf_len(&whole.b)));
+		FUZZ_CHECK(utf8_valid(buf_ptr(&whole.b), buf_len(&whole.b)));
 	else
 		FUZZ_CHECK(buf_len(&whole.b) == len && memcmp(buf_ptr(&whole.b), in, len) == 0);
 	if (!utf7_after_error(charset, &whole.b))
