@@ -179,6 +179,13 @@ int mailbox_find_uid(const struct mailbox *box, uint32_t uid)
 	return -1;
 }
 
+int mailbox_find_uid_at(const struct mailbox *box, uint32_t uid, unsigned hint)
+{
+	if (hint < box->count && box->msgs[hint].uid == uid)
+		return (int)hint;
+	return mailbox_find_uid(box, uid);
+}
+
 int mailbox_msg_open(struct mailbox *box, uint32_t uid, struct msg_stream **stream_r)
 {
 	return box->st->ops->msg_open(box, uid, stream_r);

@@ -177,6 +177,10 @@ unsigned mailbox_count(const struct mailbox *box);
 const struct store_msg *mailbox_msg(const struct mailbox *box, unsigned i);
 /* Index of uid in the view, or -1 if not present. */
 int mailbox_find_uid(const struct mailbox *box, uint32_t uid);
+/* The same, looking at position hint first: for callers that walk the
+ * messages in order (a FETCH 1:*, a POP3 download), where the search was
+ * a tenth of the time. */
+int mailbox_find_uid_at(const struct mailbox *box, uint32_t uid, unsigned hint);
 
 /* Opens the message's bytes as stored.  -1 with STORE_ERR_EXPUNGED if it was
  * removed by someone else meanwhile (or its file was replaced by something

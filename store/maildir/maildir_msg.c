@@ -23,6 +23,18 @@ struct maildir_stream {
 	uint64_t size, pos;
 };
 
+/* The view's handle on cur/, opened at its first use; -1 if it cannot be. */
+static int cur_handle(struct maildir_box *box)
+{
+	if (box->curfd < 0) {
+		char *cur = xasprintf("%s/cur", box->path);
+
+		box->curfd = open(cur, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		free(cur);
+	}
+	return box->curfd;
+}
+
 /* Opens cur/fname if it is a regular file.  A symbolic link fails with
  * ELOOP (never followed: a message is a file of this Maildir, not whatever
  * a link points at), and so does anything else that took the file's place
@@ -32,33 +44,24 @@ struct maildir_stream {
 static int open_in_cur(struct maildir_box *box, const char *fname, uint64_t *size_r)
 {
 	int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, fd, err;
+	bool kept = box->curfd >= 0;
 	struct stat sb;
 
-	for (int fresh = 0;; fresh++) {
-		if (box->curfd < 0) {
-			char *cur = xasprintf("%s/cur", box->path);
-
-			box->curfd = open(cur, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-			free(cur);
-			fresh = 1;
-		}
-		if (box->curfd < 0) {
-			char *path = xasprintf("%s/cur/%s", box->path, fname);
-
-			fd = open(path, flags);
-			err = errno;
-			free(path);
-			break;
-		}
-		fd = openat(box->curfd, fname, flags);
-		err = errno;
-		if (fd >= 0 || err != ENOENT || fresh)
-			break;
+	fd = cur_handle(box) >= 0 ? openat(box->curfd, fname, flags) : -1;
+	if (fd < 0 && kept && errno == ENOENT) {
 		/* Our cur/ may be a folder deleted (or renamed away) since,
 		 * with a new one at its path: look once more there. */
 		close(box->curfd);
 		box->curfd = -1;
+		fd = cur_handle(box) >= 0 ? openat(box->curfd, fname, flags) : -1;
 	}
+	if (fd < 0 && box->curfd < 0) {
+		char *path = xasprintf("%s/cur/%s", box->path, fname);
+
+		fd = open(path, flags);
+		free(path);
+	}
+	err = errno;
 	if (fd >= 0 && (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))) {
 		close(fd);
 		fd = -1;
@@ -126,15 +129,9 @@ int maildir_msg_open(struct mailbox *mbox, uint32_t uid, struct msg_stream **str
 {
 	struct maildir_box *box = maildir_box(mbox);
 	struct maildir_stream *s;
-	unsigned next = box->last_open + 1;
-	int i, fd;
-	uint64_t size = 0;
-
 	/* Downloads go in order: the message after the last one opened. */
-	if (next < mbox->count && mbox->msgs[next].uid == uid)
-		i = (int)next;
-	else
-		i = mailbox_find_uid(mbox, uid);
+	int i = mailbox_find_uid_at(mbox, uid, box->last_open + 1), fd;
+	uint64_t size = 0;
 
 	if (i < 0)
 		return store_fail(mbox->st, STORE_ERR_EXPUNGED, "uid %u is not in the view", uid);

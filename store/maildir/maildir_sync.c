@@ -349,69 +349,65 @@ static int scan_cur(const char *path, int curfd, struct scan *sc, scan_filter_fn
 	return 0;
 }
 
-/* cur/'s listing from the view and the change record (maildir_notify_replay). */
-struct listed_name {
+/* The names in cur/ the change record touched since the view last listed
+ * it (maildir_notify_replay), each with whether its last event left it
+ * there.  At most one a recorded event. */
+struct touched_name {
 	char *name;
 	bool there;
-	bool touched;		/* created since: not the view's file, stat it */
 };
 
-struct listing {
-	struct listed_name *v;
-	size_t count, alloc;
+struct touched {
+	struct touched_name v[MAILDIR_NOTIFY_RING];
+	size_t count;
 	struct slots by_name;
 };
 
-static const char *listed_name_at(const void *arr, size_t i)
+static const char *touched_name_at(const void *arr, size_t i)
 {
-	return ((const struct listed_name *)arr)[i].name;
-}
-
-static void listing_set(struct listing *l, const char *name, bool there, bool touched)
-{
-	size_t *slot = slots_find(&l->by_name, name, listed_name_at, l->v);
-
-	if (*slot == 0) {
-		if (l->count == l->alloc)
-			return;	/* sized for the view and the whole record */
-		l->v[l->count] = (struct listed_name){ xstrdup(name), there, touched };
-		*slot = ++l->count;
-		return;
-	}
-	l->v[*slot - 1].there = there;
-	l->v[*slot - 1].touched = l->v[*slot - 1].touched || touched;
+	return ((const struct touched_name *)arr)[i].name;
 }
 
 static void on_replayed(void *ctx, const char *name, bool added)
 {
-	listing_set(ctx, name, added, added);
+	struct touched *t = ctx;
+	size_t *slot = slots_find(&t->by_name, name, touched_name_at, t->v);
+
+	if (*slot != 0) {
+		t->v[*slot - 1].there = added;
+	} else if (t->count < MAILDIR_NOTIFY_RING) {
+		t->v[t->count] = (struct touched_name){ xstrdup(name), added };
+		*slot = ++t->count;
+	}
 }
 
-/* Scans cur/ from the record instead of readdir, if it goes back to where
- * the view last listed the folder: 1 if it did, 0 if not (read instead). */
+/* Scans cur/ from the view and the record instead of readdir, if the record
+ * goes back to where the view last listed the folder: the view's names no
+ * event touched (their times and sizes from known), then the touched ones
+ * that are there (a stat each).  1 if it did, 0 if not (read instead). */
 static int scan_listed(struct maildir_box *box, int curfd, struct scan *sc,
 		       const struct known *known, uint64_t from)
 {
 	const struct mailbox *b = &box->base;
-	struct listing l = { 0 };
+	struct touched *t = xcalloc(1, sizeof(*t));
 	bool ok;
 
 	memset(sc, 0, sizeof(*sc));
-	l.alloc = b->count + MAILDIR_NOTIFY_RING;
-	l.v = xcalloc(l.alloc, sizeof(*l.v));
-	slots_init(&l.by_name, l.alloc);
-	for (unsigned i = 0; i < b->count; i++)
-		if (box->extra[i].fname != NULL)
-			listing_set(&l, box->extra[i].fname, true, false);
-	ok = maildir_notify_replay(box, from, on_replayed, &l) && l.count < l.alloc;
-	for (size_t i = 0; i < l.count; i++) {
-		if (ok && l.v[i].there)
-			scan_one(sc, box->path, curfd, l.v[i].name, !l.v[i].touched, NULL, NULL,
-				 known);
-		free(l.v[i].name);
+	slots_init(&t->by_name, MAILDIR_NOTIFY_RING);
+	ok = maildir_notify_replay(box, from, on_replayed, t);
+	for (unsigned i = 0; ok && i < b->count; i++) {
+		const char *name = box->extra[i].fname;
+
+		if (name != NULL && *slots_find(&t->by_name, name, touched_name_at, t->v) == 0)
+			scan_one(sc, box->path, curfd, name, true, NULL, NULL, known);
 	}
-	free(l.v);
-	free(l.by_name.v);
+	for (size_t i = 0; i < t->count; i++) {
+		if (ok && t->v[i].there)
+			scan_one(sc, box->path, curfd, t->v[i].name, false, NULL, NULL, known);
+		free(t->v[i].name);
+	}
+	free(t->by_name.v);
+	free(t);
 	if (!ok)
 		scan_free(sc);
 	else

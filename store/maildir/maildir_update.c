@@ -130,6 +130,19 @@ static bool unlink_msg(struct maildir_box *box, unsigned i, bool *ours_r, int *e
 	return false;
 }
 
+/* The end of a change under the index lock: the record's sync window
+ * closes, a current view is kept for the worker's other views, the lock
+ * goes.  Returns ret. */
+static int end_locked(struct maildir_box *box, int *lockfd, int ret)
+{
+	maildir_notify_sync_end(box);
+	if (ret == 0)
+		maildir_viewcache_put_current(box);
+	maildir_unlock(lockfd);
+	box->lockfd = -1;
+	return ret;
+}
+
 int maildir_expunge(struct mailbox *mbox, const uint32_t *uids, size_t count)
 {
 	struct maildir_box *box = maildir_box(mbox);
@@ -188,13 +201,8 @@ int maildir_expunge(struct mailbox *mbox, const uint32_t *uids, size_t count)
 	    maildir_sync_locked(box, lockfd) < 0)
 		ret = -1;
 	free(gone);
-	maildir_notify_sync_end(box);
-	if (ret == 0)
-		maildir_viewcache_put_current(box);
-	maildir_unlock(&lockfd);
-	box->lockfd = -1;
 	free(cur);
-	return ret;
+	return end_locked(box, &lockfd, ret);
 }
 
 int maildir_update_flags(struct mailbox *mbox, uint32_t uid, unsigned add, unsigned remove,
@@ -259,14 +267,8 @@ int maildir_set_pop3_retrieved(struct mailbox *mbox, const uint32_t *uids, size_
 	 * our view's, numbering included, so it is written from it (a POP3
 	 * QUIT of 5,000 messages spent a quarter of its time re-reading). */
 	if (maildir_notify_current(box)) {
-		ret = maildir_view_write_locked(box, lockfd);
-		maildir_notify_sync_end(box);
-		if (ret == 0)
-			maildir_viewcache_put_current(box);
-		maildir_unlock(&lockfd);
-		box->lockfd = -1;
 		free(bases);
-		return ret;
+		return end_locked(box, &lockfd, maildir_view_write_locked(box, lockfd));
 	}
 	qsort(bases, nbases, sizeof(*bases), cmp_str);
 	/* Re-read first: others may have changed the index since our view. */

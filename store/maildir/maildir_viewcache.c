@@ -168,6 +168,7 @@ static void lend_out(struct cached_view *e, struct store_msg **msgs_r,
 	for (unsigned i = 0; i < count; i++)
 		extra[i].lent = MAILDIR_LENT_ALL;
 	e->refs++;
+	e->used = ++clock_now;
 	*msgs_r = msgs;
 	*extra_r = extra;
 }
@@ -210,27 +211,72 @@ static void install_lent(struct maildir_box *box, struct cached_view *e, struct 
 	b->first_recent_uid = e->first_recent_uid;
 }
 
-bool maildir_viewcache_get(struct maildir_box *box)
+/* Lends out the copy of box's folder if fits(copy, ctx) says it will do:
+ * the copy, with its messages in *msgs_r and *extra_r, or NULL. */
+static struct cached_view *lend_if(const struct maildir_box *box,
+				   bool (*fits)(const struct cached_view *e, const void *ctx),
+				   const void *ctx, struct store_msg **msgs_r,
+				   struct maildir_msg_extra **extra_r)
 {
-	struct maildir_stamp now;
-	struct file_id hidden;
 	struct cached_view *e;
-	struct store_msg *msgs = NULL;
-	struct maildir_msg_extra *extra = NULL;
 	int k;
 
-	if (maildir_stamp_take(box->path, true, &now) < 0)
-		return false;
-	hidden_id(box->path, &hidden);
 	pthread_mutex_lock(&lock);
 	k = find(box->path);
-	e = k >= 0 ? cache[k] : NULL;
-	if (e != NULL && maildir_stamp_unchanged(&e->stamp, &now) && same_id(&e->hidden, &hidden)) {
-		lend_out(e, &msgs, &extra);
-		e->used = ++clock_now;
-	}
+	e = k >= 0 && fits(cache[k], ctx) ? cache[k] : NULL;
+	if (e != NULL)
+		lend_out(e, msgs_r, extra_r);
 	pthread_mutex_unlock(&lock);
-	if (msgs == NULL)
+	return e;
+}
+
+/* What the disk looks like now, for a copy kept by stamp. */
+struct stamp_now {
+	struct maildir_stamp stamp;
+	struct file_id hidden;
+};
+
+static bool stamp_fits(const struct cached_view *e, const void *ctx)
+{
+	const struct stamp_now *now = ctx;
+
+	return maildir_stamp_unchanged(&e->stamp, &now->stamp) && same_id(&e->hidden, &now->hidden);
+}
+
+/* The place in a folder's record a view is at (or its record's head). */
+struct record_place {
+	uint64_t id, seq;
+};
+
+static bool place_fits(const struct cached_view *e, const void *ctx)
+{
+	const struct record_place *at = ctx;
+
+	return e->has_seq && e->nf_id == at->id && e->nf_seq == at->seq;
+}
+
+/* A copy from earlier in the record, which still reaches back to it.
+ * (The sync checks that again: the record may move on meanwhile.) */
+static bool place_reached(const struct cached_view *e, const void *ctx)
+{
+	const struct record_place *head = ctx;
+
+	return e->has_seq && e->nf_id == head->id && e->nf_seq <= head->seq &&
+	       head->seq - e->nf_seq <= MAILDIR_NOTIFY_RING;
+}
+
+bool maildir_viewcache_get(struct maildir_box *box)
+{
+	struct stamp_now now;
+	struct cached_view *e;
+	struct store_msg *msgs;
+	struct maildir_msg_extra *extra;
+
+	if (maildir_stamp_take(box->path, true, &now.stamp) < 0)
+		return false;
+	hidden_id(box->path, &now.hidden);
+	e = lend_if(box, stamp_fits, &now, &msgs, &extra);
+	if (e == NULL)
 		return false;
 	install_lent(box, e, msgs, extra);
 	box->stamp = e->stamp;
@@ -339,30 +385,22 @@ void maildir_viewcache_put_current(const struct maildir_box *box)
 bool maildir_viewcache_adopt(struct maildir_box *box)
 {
 	struct mailbox *b = &box->base;
+	struct record_place at;
 	struct cached_view *e;
-	struct store_msg *msgs = NULL;
-	struct maildir_msg_extra *extra = NULL;
-	uint64_t id, seq;
-	int k;
+	struct store_msg *msgs;
+	struct maildir_msg_extra *extra;
 
-	if (!maildir_notify_position(box, &id, &seq))
+	if (!maildir_notify_position(box, &at.id, &at.seq))
 		return false;
-	pthread_mutex_lock(&lock);
-	k = find(box->path);
-	e = k >= 0 ? cache[k] : NULL;
-	if (e != NULL && e->has_seq && e->nf_id == id && e->nf_seq == seq) {
-		lend_out(e, &msgs, &extra);
-		e->used = ++clock_now;
-	}
-	pthread_mutex_unlock(&lock);
-	if (msgs == NULL)
+	e = lend_if(box, place_fits, &at, &msgs, &extra);
+	if (e == NULL)
 		return false;
 	/* This view's \Recent claims stay, as a sync keeps them. */
 	maildir_view_keep_recent(msgs, e->view.count, e->uidvalidity, b->msgs, b->count,
 				 b->uidvalidity);
 	install_lent(box, e, msgs, extra);
 	box->stamp.valid = false;
-	maildir_notify_adopted(box, seq);
+	maildir_notify_adopted(box, at.seq);
 	/* Keyword names are a small file; reading it keeps them exact. */
 	maildir_keywords_load(box);
 	return true;
@@ -370,27 +408,16 @@ bool maildir_viewcache_adopt(struct maildir_box *box)
 
 bool maildir_viewcache_adopt_listed(struct maildir_box *box)
 {
+	struct record_place head;
 	struct cached_view *e;
-	struct store_msg *msgs = NULL;
-	struct maildir_msg_extra *extra = NULL;
-	uint64_t id, seq;
-	int k;
+	struct store_msg *msgs;
+	struct maildir_msg_extra *extra;
 
 	if (box->base.count != 0 || box->base.uidvalidity != 0 ||
-	    !maildir_notify_position(box, &id, &seq))
+	    !maildir_notify_position(box, &head.id, &head.seq))
 		return false;
-	pthread_mutex_lock(&lock);
-	k = find(box->path);
-	e = k >= 0 ? cache[k] : NULL;
-	/* (The sync checks again that the record reaches back: it may
-	 * have moved on meanwhile.) */
-	if (e != NULL && e->has_seq && e->nf_id == id && e->nf_seq <= seq &&
-	    seq - e->nf_seq <= MAILDIR_NOTIFY_RING) {
-		lend_out(e, &msgs, &extra);
-		e->used = ++clock_now;
-	}
-	pthread_mutex_unlock(&lock);
-	if (msgs == NULL)
+	e = lend_if(box, place_reached, &head, &msgs, &extra);
+	if (e == NULL)
 		return false;
 	install_lent(box, e, msgs, extra);
 	box->stamp.valid = false;

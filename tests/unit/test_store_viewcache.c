@@ -26,18 +26,6 @@
 
 #define BIG 1500	/* above the copy's minimum folder size */
 
-static void write_file(const char *sub, const char *name)
-{
-	char path[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s/%s", user_dir, sub, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs("Subject: bench\n\nbody\n", f);
-	fclose(f);
-}
-
 /* Puts cur/ and new/ two seconds in the past, so stamps are settled. */
 static void age_dirs(void)
 {
@@ -64,7 +52,7 @@ static struct store *big_store(void)
 
 		snprintf(name, sizeof(name), "%d.M%dP1.host:2,%s", 1700000000 + i, i,
 			 i % 2 ? "S" : "");
-		write_file("cur", name);
+		drop_into("cur", name);
 	}
 	/* The first open hands out UIDs and writes the index: a sync with
 	 * no index before it takes no stamp, so it leaves no copy. */
@@ -84,7 +72,7 @@ static void slip_into_cur(const char *name)
 
 	snprintf(cur, sizeof(cur), "%s/cur", user_dir);
 	assert_int_equal(stat(cur, &sb), 0);
-	write_file("cur", name);
+	drop_into("cur", name);
 	t[0] = sb.st_atim;
 	t[1] = sb.st_mtim;
 	assert_int_equal(utimensat(AT_FDCWD, cur, t, 0), 0);
@@ -108,7 +96,7 @@ static void test_unchanged_reopen_uses_the_copy(void **state)
 		assert_string_equal(mailbox_msg(b, i)->uidl, mailbox_msg(a, i)->uidl);
 	}
 	/* A delivery changes new/: the next open reads, and finds both. */
-	write_file("new", "1900000000.delivered.host");
+	drop_into("new", "1900000000.delivered.host");
 	assert_int_equal(mailbox_open(st, "INBOX", &c), 0);
 	assert_int_equal(mailbox_count(c), BIG + 2);
 	mailbox_close(&a);
@@ -160,7 +148,7 @@ static void test_recent_stays_with_its_session(void **state)
 	assert_int_equal(mailbox_claim_recent(a), 0);
 	/* a re-syncs after a change: its view (with its \Recent marks) is
 	 * what the copy is made of. */
-	write_file("new", "1900000001.late.host");
+	drop_into("new", "1900000001.late.host");
 	age_dirs();
 	assert_int_equal(mailbox_sync(a), 0);
 	for (unsigned i = 0; i < mailbox_count(a); i++)
@@ -199,7 +187,7 @@ static void test_borrowed_names_outlive_the_copy(void **state)
 	mailbox_close(&a);
 	/* A delivery: c reads the folder, and its copy replaces the one b
 	 * borrows from. */
-	write_file("new", "1900000002.delivered.host");
+	drop_into("new", "1900000002.delivered.host");
 	age_dirs();
 	assert_int_equal(mailbox_open(st, "INBOX", &c), 0);
 	assert_int_equal(mailbox_count(c), BIG + 2);
