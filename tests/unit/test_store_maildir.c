@@ -813,6 +813,48 @@ static void test_index_rewrites_reuse_two_files(void **state)
 	store_close(&st);
 }
 
+/* A message's bytes, read through a fresh stream. */
+static void read_msg(struct mailbox *box, uint32_t uid, char *out, size_t size)
+{
+	struct msg_stream *m;
+	ssize_t n;
+
+	assert_int_equal(mailbox_msg_open(box, uid, &m), 0);
+	n = msg_stream_read(m, out, size - 1);
+	assert_true(n > 0);
+	out[n] = '\0';
+	msg_stream_close(&m);
+}
+
+/* A view reads messages through a kept handle on cur/ (maildir_msg.c); a
+ * folder deleted and made again under its name is read at its path, not
+ * through the old handle. */
+static void test_message_read_after_folder_replaced(void **state)
+{
+	struct store *st = open_store();
+	struct store_save *sv;
+	struct mailbox *box;
+	char text[256], cmd[1024], name[256];
+	uint32_t uid;
+
+	assert_int_equal(store_mailbox_create(st, "A"), 0);
+	assert_int_equal(store_save_begin(st, "A", 0, MSG_FLAG_SEEN, &sv), 0);
+	assert_int_equal(store_save_write(sv, "Subject: old\n\nold\n", 19), 0);
+	assert_int_equal(store_save_commit(&sv, &uid), 0);
+	assert_int_equal(mailbox_open(st, "A", &box), 0);
+	read_msg(box, uid, text, sizeof(text));
+	assert_non_null(strstr(text, "old"));
+	find_file(".A/cur", "", name);
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && rm -rf .A && mkdir -p .A/cur .A/new .A/tmp && "
+		 "printf 'Subject: new\\n\\nnew\\n' > '.A/cur/%s'", user_dir, name);
+	assert_int_equal(system(cmd), 0);
+	read_msg(box, uid, text, sizeof(text));
+	assert_non_null(strstr(text, "Subject: new"));
+	mailbox_close(&box);
+	store_close(&st);
+}
+
 static void test_index_lock_bounded(void **state)
 {
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
@@ -1005,6 +1047,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_concurrent_renames_keep_uids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_lock_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_rewrites_reuse_two_files, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_message_read_after_folder_replaced, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_pop3_lock_and_stamp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_names, setup, teardown),
